@@ -1,0 +1,201 @@
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::{DomainError, GeoPoint, GroupementCode, Sector, Siret, check_quantity};
+
+/// A tender's public reference (`T-2026-001`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenderRef(String);
+
+impl TenderRef {
+    pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
+        let r = value.trim();
+        if r.is_empty() {
+            return Err(DomainError::Empty {
+                field: field.to_owned(),
+            });
+        }
+        if r.len() > 64 || r.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(DomainError::invalid(
+                field,
+                format!("« {r} » is not a tender reference (no spaces, ≤ 64 chars)"),
+            ));
+        }
+        Ok(Self(r.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TenderRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Buyer {
+    pub name: String,
+    pub siret: Option<Siret>,
+}
+
+/// When the work of a line takes place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl Window {
+    pub fn new(start: NaiveDate, end: NaiveDate, field: &str) -> Result<Self, DomainError> {
+        if end < start {
+            return Err(DomainError::invalid(
+                field,
+                format!("ends ({end}) before it starts ({start})"),
+            ));
+        }
+        Ok(Self { start, end })
+    }
+}
+
+/// One line of a tender: a quantity of work of one sector at one site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenderLine {
+    pub id: String,
+    pub title: Option<String>,
+    pub sector: Sector,
+    pub quantity: f64,
+    pub unit: String,
+    pub site: GeoPoint,
+    /// Largest share of the line one supplier may take (1.0 = no limit).
+    pub max_share: f64,
+    /// Price per unit, excluding VAT, when the buyer published one.
+    pub unit_price: Option<f64>,
+    pub window: Option<Window>,
+}
+
+impl TenderLine {
+    /// Builds a line; `field` prefixes field names in errors (`lines[2]`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        field: &str,
+        id: &str,
+        sector: Sector,
+        quantity: f64,
+        unit: &str,
+        site: GeoPoint,
+        max_share: Option<f64>,
+        unit_price: Option<f64>,
+    ) -> Result<Self, DomainError> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(DomainError::Empty {
+                field: format!("{field}.id"),
+            });
+        }
+        check_quantity(&format!("{field}.quantity"), quantity)?;
+        let max_share = max_share.unwrap_or(1.0);
+        if !max_share.is_finite() || max_share <= 0.0 || max_share > 1.0 {
+            return Err(DomainError::OutOfRange {
+                field: format!("{field}.max_share"),
+                value: max_share,
+                min: 0.0,
+                max: 1.0,
+            });
+        }
+        if let Some(price) = unit_price {
+            check_quantity(&format!("{field}.unit_price"), price)?;
+        }
+        let unit = if unit.trim().is_empty() {
+            "h"
+        } else {
+            unit.trim()
+        };
+        Ok(Self {
+            id: id.to_owned(),
+            title: None,
+            sector,
+            quantity,
+            unit: unit.to_owned(),
+            site,
+            max_share,
+            unit_price,
+            window: None,
+        })
+    }
+
+    /// Whether quantities of this line are hours of work (they then count for ETP and insertion hours).
+    pub fn is_in_hours(&self) -> bool {
+        unit_is_hours(&self.unit)
+    }
+}
+
+/// `h`, `heure(s)`, `hour(s)`: the units that measure hours of work.
+pub fn unit_is_hours(unit: &str) -> bool {
+    matches!(
+        unit.trim().to_lowercase().as_str(),
+        "h" | "heure" | "heures" | "hour" | "hours"
+    )
+}
+
+/// A tender published by a buyer, answered by a groupement (or by every supplier in reach).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tender {
+    pub reference: TenderRef,
+    pub title: String,
+    pub buyer: Buyer,
+    pub deadline: Option<DateTime<FixedOffset>>,
+    pub groupement: Option<GroupementCode>,
+    pub lines: Vec<TenderLine>,
+}
+
+impl Tender {
+    /// Builds a tender; it needs at least one line and line ids must be unique.
+    pub fn new(
+        reference: TenderRef,
+        title: &str,
+        buyer: Buyer,
+        deadline: Option<DateTime<FixedOffset>>,
+        groupement: Option<GroupementCode>,
+        lines: Vec<TenderLine>,
+    ) -> Result<Self, DomainError> {
+        if lines.is_empty() {
+            return Err(DomainError::invalid(
+                "lines",
+                "a tender needs at least one line",
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, line) in lines.iter().enumerate() {
+            if !seen.insert(line.id.as_str()) {
+                return Err(DomainError::invalid(
+                    format!("lines[{i}].id"),
+                    format!("line id « {} » is used twice", line.id),
+                ));
+            }
+        }
+        if buyer.name.trim().is_empty() {
+            return Err(DomainError::Empty {
+                field: "buyer.name".into(),
+            });
+        }
+        Ok(Self {
+            reference,
+            title: title.trim().to_owned(),
+            buyer,
+            deadline,
+            groupement,
+            lines,
+        })
+    }
+
+    pub fn line(&self, id: &str) -> Option<&TenderLine> {
+        self.lines.iter().find(|l| l.id == id)
+    }
+}
