@@ -1,0 +1,38 @@
+//! Nearest-supplier-first baseline. It is only used to compare quality and speed in benchmarks and as a
+//! warm start for the exact model; it is never the answer given to users.
+
+use std::collections::HashMap;
+
+use crate::input::Instance;
+use crate::model::{Component, EPS, Residual};
+
+/// Fills each line of `component` in order, nearest supplier first, each taking as much as it can
+/// (capacity, max share, open demand) if that is at least its minimum lot. Returns a quantity per pair.
+pub(crate) fn fill_component(instance: &Instance, residual: &Residual, component: &Component) -> Vec<f64> {
+    let mut quantities = vec![0.0; component.pairs.len()];
+    let mut remaining: HashMap<(usize, usize), f64> = HashMap::new();
+    for &l in &component.lines {
+        let mut open = residual.demand[l];
+        let mut order: Vec<usize> = (0..component.pairs.len()).filter(|&i| component.pairs[i].line == l).collect();
+        order.sort_by(|&a, &b| {
+            let (pa, pb) = (&component.pairs[a], &component.pairs[b]);
+            pa.distance.total_cmp(&pb.distance).then(pa.supplier.cmp(&pb.supplier))
+        });
+        for i in order {
+            if open <= EPS {
+                break;
+            }
+            let p = &component.pairs[i];
+            let sector = instance.lines[l].sector;
+            let cap = remaining.entry((p.supplier, sector)).or_insert_with(|| residual.capacity(p.supplier, sector));
+            let take = p.upper.min(*cap).min(open);
+            if take <= EPS || take + EPS < instance.suppliers[p.supplier].min_lot {
+                continue;
+            }
+            quantities[i] = take;
+            *cap -= take;
+            open -= take;
+        }
+    }
+    quantities
+}

@@ -1,0 +1,293 @@
+//! The allocation input of DESIGN.md §3 and its validation into an indexed [`Instance`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use essaim_core::{GeoPoint, haversine_km};
+use serde::{Deserialize, Serialize};
+
+use crate::SolverError;
+
+/// A position as written in the JSON input.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// One tender line to split into micro-lots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    pub id: String,
+    pub sector: String,
+    pub quantity: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    pub site: Site,
+    /// Largest share of the line one supplier may take, in (0, 1]; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_share: Option<f64>,
+    /// Fields a tender file carries; the solver ignores them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<serde_json::Value>,
+}
+
+/// A supplier able to take micro-lots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierInput {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub location: Site,
+    pub max_distance_km: f64,
+    #[serde(default)]
+    pub min_lot: f64,
+    /// Capacity per sector, in the sector's unit.
+    pub capacity: BTreeMap<String, f64>,
+}
+
+/// The weights of the objective.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Weights {
+    /// α: cost per unit·km.
+    pub per_unit_km: f64,
+    /// F: fixed cost of one micro-lot (prefers few, sizeable lots).
+    pub per_lot: f64,
+    /// P: penalty per unit left uncovered.
+    pub per_unit_shortfall: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self { per_unit_km: 1.0, per_lot: 50.0, per_unit_shortfall: 10000.0 }
+    }
+}
+
+/// A lot accepted earlier: it keeps its quantity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedLot {
+    pub line: String,
+    pub supplier: String,
+    pub quantity: f64,
+}
+
+/// A (line, supplier) pair that must not be used (the supplier declined it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExcludedPair {
+    pub line: String,
+    pub supplier: String,
+}
+
+/// Everything one solver run needs (the JSON of `essaim allocate --input`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationInput {
+    pub lines: Vec<LineInput>,
+    pub suppliers: Vec<SupplierInput>,
+    #[serde(default)]
+    pub weights: Option<Weights>,
+    #[serde(default)]
+    pub fixed: Vec<FixedLot>,
+    #[serde(default)]
+    pub excluded: Vec<ExcludedPair>,
+}
+
+/// A validated line, referring to sectors by index.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    pub id: String,
+    pub sector: usize,
+    pub quantity: f64,
+    pub site: GeoPoint,
+    pub max_share: f64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Supplier {
+    pub id: String,
+    pub location: GeoPoint,
+    pub max_distance_km: f64,
+    pub min_lot: f64,
+    /// Capacity by sector index (only sectors some line uses).
+    pub capacity: HashMap<usize, f64>,
+}
+
+/// The validated problem: indices instead of ids, fixed lots and exclusions resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub sectors: Vec<String>,
+    pub lines: Vec<Line>,
+    pub suppliers: Vec<Supplier>,
+    pub weights: Weights,
+    /// (line, supplier) → accepted quantity.
+    pub fixed: BTreeMap<(usize, usize), f64>,
+    pub excluded: BTreeSet<(usize, usize)>,
+}
+
+impl Instance {
+    pub fn distance(&self, line: usize, supplier: usize) -> f64 {
+        haversine_km(self.suppliers[supplier].location, self.lines[line].site)
+    }
+
+    pub fn capacity(&self, supplier: usize, sector: usize) -> f64 {
+        self.suppliers[supplier].capacity.get(&sector).copied().unwrap_or(0.0)
+    }
+}
+
+fn bad(item: impl Into<String>, field: &str, message: impl Into<String>) -> SolverError {
+    SolverError::InvalidInput { item: item.into(), field: field.to_owned(), message: message.into() }
+}
+
+fn finite_non_negative(item: &str, field: &str, value: f64) -> Result<f64, SolverError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(bad(item, field, format!("{value} must be a finite number ≥ 0")))
+    }
+}
+
+fn point(item: &str, field: &str, site: Site) -> Result<GeoPoint, SolverError> {
+    GeoPoint::checked(&format!("{field}.lat"), site.lat, &format!("{field}.lon"), site.lon).map_err(|e| {
+        let field = e.field().to_owned();
+        bad(item, &field, e.to_string().trim_start_matches(&format!("{field}: ")).to_owned())
+    })
+}
+
+impl AllocationInput {
+    /// Parses the JSON text of an allocation input; errors give the line and column.
+    pub fn from_json(text: &str) -> Result<Self, SolverError> {
+        serde_json::from_str(text).map_err(|e| SolverError::Json(e.to_string()))
+    }
+
+    /// Checks every item and builds the indexed instance. Errors name the item and the field.
+    pub(crate) fn validate(&self) -> Result<Instance, SolverError> {
+        let weights = self.weights.unwrap_or_default();
+        finite_non_negative("weights", "per_unit_km", weights.per_unit_km)?;
+        finite_non_negative("weights", "per_lot", weights.per_lot)?;
+        finite_non_negative("weights", "per_unit_shortfall", weights.per_unit_shortfall)?;
+
+        let mut sectors: Vec<String> = Vec::new();
+        let mut sector_index: HashMap<String, usize> = HashMap::new();
+        let mut line_index: HashMap<&str, usize> = HashMap::new();
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for (i, l) in self.lines.iter().enumerate() {
+            let item = format!("lines[{i}] (id {:?})", l.id);
+            if l.id.trim().is_empty() {
+                return Err(bad(format!("lines[{i}]"), "id", "must not be empty"));
+            }
+            if line_index.insert(l.id.as_str(), i).is_some() {
+                return Err(bad(item, "id", format!("duplicate line id {:?}", l.id)));
+            }
+            if l.sector.trim().is_empty() {
+                return Err(bad(item, "sector", "must not be empty"));
+            }
+            let quantity = finite_non_negative(&item, "quantity", l.quantity)?;
+            let site = point(&item, "site", l.site)?;
+            let max_share = l.max_share.unwrap_or(1.0);
+            if !max_share.is_finite() || max_share <= 0.0 || max_share > 1.0 {
+                return Err(bad(item, "max_share", format!("{max_share} must be within (0, 1]")));
+            }
+            let next = sectors.len();
+            let sector = *sector_index.entry(l.sector.clone()).or_insert_with(|| {
+                sectors.push(l.sector.clone());
+                next
+            });
+            lines.push(Line { id: l.id.clone(), sector, quantity, site, max_share });
+        }
+
+        let mut supplier_index: HashMap<&str, usize> = HashMap::new();
+        let mut suppliers = Vec::with_capacity(self.suppliers.len());
+        for (i, s) in self.suppliers.iter().enumerate() {
+            let item = format!("suppliers[{i}] (id {:?})", s.id);
+            if s.id.trim().is_empty() {
+                return Err(bad(format!("suppliers[{i}]"), "id", "must not be empty"));
+            }
+            if supplier_index.insert(s.id.as_str(), i).is_some() {
+                return Err(bad(item, "id", format!("duplicate supplier id {:?}", s.id)));
+            }
+            let location = point(&item, "location", s.location)?;
+            let max_distance_km = finite_non_negative(&item, "max_distance_km", s.max_distance_km)?;
+            let min_lot = finite_non_negative(&item, "min_lot", s.min_lot)?;
+            let mut capacity = HashMap::new();
+            for (sector, quantity) in &s.capacity {
+                let quantity = finite_non_negative(&item, &format!("capacity.{sector}"), *quantity)?;
+                if let Some(&k) = sector_index.get(sector) {
+                    capacity.insert(k, quantity);
+                }
+            }
+            suppliers.push(Supplier { id: s.id.clone(), location, max_distance_km, min_lot, capacity });
+        }
+
+        let find = |item: &str, line: &str, supplier: &str| -> Result<(usize, usize), SolverError> {
+            let l = *line_index.get(line).ok_or_else(|| bad(item, "line", format!("unknown line {line:?}")))?;
+            let s = *supplier_index
+                .get(supplier)
+                .ok_or_else(|| bad(item, "supplier", format!("unknown supplier {supplier:?}")))?;
+            Ok((l, s))
+        };
+
+        let mut excluded = BTreeSet::new();
+        for (i, e) in self.excluded.iter().enumerate() {
+            let pair = find(&format!("excluded[{i}]"), &e.line, &e.supplier)?;
+            excluded.insert(pair);
+        }
+
+        let mut fixed = BTreeMap::new();
+        let mut fixed_per_line: HashMap<usize, f64> = HashMap::new();
+        let mut fixed_per_capacity: HashMap<(usize, usize), f64> = HashMap::new();
+        for (i, f) in self.fixed.iter().enumerate() {
+            let item = format!("fixed[{i}] (line {:?}, supplier {:?})", f.line, f.supplier);
+            let (l, s) = find(&item, &f.line, &f.supplier)?;
+            let quantity = finite_non_negative(&item, "quantity", f.quantity)?;
+            if excluded.contains(&(l, s)) {
+                return Err(bad(item, "supplier", "this pair is also in `excluded`"));
+            }
+            if fixed.insert((l, s), quantity).is_some() {
+                return Err(bad(item, "line", "a fixed lot for this line and supplier is given twice"));
+            }
+            let sector = lines[l].sector;
+            let capacity = suppliers[s].capacity.get(&sector).copied().unwrap_or(0.0);
+            if capacity <= 0.0 {
+                return Err(bad(
+                    item,
+                    "supplier",
+                    format!("supplier {:?} has no capacity in sector {:?} of line {:?}", f.supplier, sectors[sector], f.line),
+                ));
+            }
+            let on_line = fixed_per_line.entry(l).or_default();
+            *on_line += quantity;
+            if *on_line > lines[l].quantity + 1e-9 {
+                return Err(bad(
+                    item,
+                    "quantity",
+                    format!("fixed lots on line {:?} add up to {on_line}, more than its quantity {}", f.line, lines[l].quantity),
+                ));
+            }
+            let booked = fixed_per_capacity.entry((s, sector)).or_default();
+            *booked += quantity;
+            if *booked > capacity + 1e-9 {
+                return Err(bad(
+                    item,
+                    "quantity",
+                    format!(
+                        "fixed lots of supplier {:?} in {:?} add up to {booked}, more than its capacity {capacity}",
+                        f.supplier, sectors[sector]
+                    ),
+                ));
+            }
+        }
+
+        Ok(Instance { sectors, lines, suppliers, weights, fixed, excluded })
+    }
+}
