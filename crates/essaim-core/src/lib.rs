@@ -19,7 +19,7 @@ pub use error::DomainError;
 pub use geo::{EARTH_RADIUS_KM, GeoPoint, haversine_km};
 pub use groupement::{Groupement, GroupementCode};
 pub use impact::{ImpactFigures, ImpactSettings, KindFigures, LotForImpact, SupplierFigures};
-pub use lot::{MicroLot, Shortfall};
+pub use lot::{Lang, MicroLot, Shortfall, ShortfallCause};
 pub use sector::{Sector, SectorInfo, SectorTaxonomy};
 pub use siret::Siret;
 pub use supplier::{Capacities, Contact, Supplier, SupplierKind, parse_capacities};

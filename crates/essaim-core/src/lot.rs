@@ -1,5 +1,14 @@
 use serde::{Deserialize, Serialize};
 
+/// The language of user-facing text. French by default: essaim's users are French facilitators and SIAE.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Fr,
+    En,
+}
+
 /// The part of a tender line given to one supplier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MicroLot {
@@ -14,5 +23,113 @@ pub struct MicroLot {
 pub struct Shortfall {
     pub line: String,
     pub quantity: f64,
+    /// The causes rendered in English (the stable text of the JSON contract).
     pub reason: String,
+    /// The same causes, structured, to render in another language or with supplier names.
+    #[serde(skip)]
+    pub causes: Vec<ShortfallCause>,
+}
+
+/// One reason why part of a line stays uncovered. Suppliers are given by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ShortfallCause {
+    /// Nobody in the directory works in this sector.
+    NoSupplierInSector { sector: String },
+    /// Suppliers of the sector exist but none within its travel radius (or they declined).
+    NoneWithinReach { sector: String, declined: usize, nearest: Option<(String, f64, f64)> },
+    CapacityExhausted { suppliers: Vec<String>, sector: String },
+    MaxShareReached { suppliers: Vec<String>, percent: f64 },
+    MinLotTooLarge { suppliers: Vec<String> },
+    AcceptedLotsKept { suppliers: Vec<String> },
+    TooFarForTheWeights { suppliers: Vec<String> },
+    TimeLimit { suppliers: Vec<String> },
+    Declined { count: usize },
+}
+
+fn names(ids: &[String], name: &dyn Fn(&str) -> String, lang: Lang) -> String {
+    const SHOWN: usize = 4;
+    let shown: Vec<String> = ids.iter().take(SHOWN).map(|id| name(id)).collect();
+    if ids.len() <= SHOWN {
+        shown.join(", ")
+    } else {
+        let others = ids.len() - SHOWN;
+        match lang {
+            Lang::Fr => format!("{} et {others} autres", shown.join(", ")),
+            Lang::En => format!("{} and {others} others", shown.join(", ")),
+        }
+    }
+}
+
+impl ShortfallCause {
+    /// Renders the cause; `name` maps a supplier id to what the reader should see (its name, or the id).
+    pub fn render(&self, lang: Lang, name: &dyn Fn(&str) -> String) -> String {
+        use ShortfallCause::*;
+        match (self, lang) {
+            (NoSupplierInSector { sector }, Lang::En) => format!("no supplier has {sector} capacity"),
+            (NoSupplierInSector { sector }, Lang::Fr) => format!("aucune structure n'a de capacité en {sector}"),
+            (NoneWithinReach { sector, declined, nearest }, _) => {
+                let mut text = match lang {
+                    Lang::En => format!("no supplier with {sector} capacity within reach"),
+                    Lang::Fr => format!("aucune structure de {sector} dans son rayon d'intervention"),
+                };
+                if *declined > 0 {
+                    text.push_str(&match lang {
+                        Lang::En => format!(" ({declined} in reach declined)"),
+                        Lang::Fr => format!(" ({declined} à portée ont refusé)"),
+                    });
+                }
+                if let Some((id, d, radius)) = nearest {
+                    text.push_str(&match lang {
+                        Lang::En => format!("; nearest: {} at {d:.1} km, travels up to {radius} km", name(id)),
+                        Lang::Fr => format!("; la plus proche : {} à {d:.1} km, se déplace jusqu'à {radius} km", name(id))
+                            .replace('.', ","),
+                    });
+                }
+                text
+            }
+            (CapacityExhausted { suppliers, sector }, Lang::En) => {
+                format!("capacity exhausted ({} fully booked in {sector})", names(suppliers, name, lang))
+            }
+            (CapacityExhausted { suppliers, sector }, Lang::Fr) => {
+                format!("capacité épuisée ({} : plus de capacité en {sector})", names(suppliers, name, lang))
+            }
+            (MaxShareReached { suppliers, percent }, Lang::En) => {
+                format!("max share reached ({} already at {percent:.0}% of the line)", names(suppliers, name, lang))
+            }
+            (MaxShareReached { suppliers, percent }, Lang::Fr) => {
+                format!("part maximale atteinte ({} déjà à {percent:.0} % de la ligne)", names(suppliers, name, lang))
+            }
+            (MinLotTooLarge { suppliers }, Lang::En) => {
+                format!("min lots too large ({}: minimum lot above what is left to give)", names(suppliers, name, lang))
+            }
+            (MinLotTooLarge { suppliers }, Lang::Fr) => {
+                format!("lots minimum trop grands ({} : lot minimum supérieur au reste à répartir)", names(suppliers, name, lang))
+            }
+            (AcceptedLotsKept { suppliers }, Lang::En) => {
+                format!("accepted lots kept as they are ({})", names(suppliers, name, lang))
+            }
+            (AcceptedLotsKept { suppliers }, Lang::Fr) => {
+                format!("lots déjà acceptés conservés ({})", names(suppliers, name, lang))
+            }
+            (TooFarForTheWeights { suppliers }, Lang::En) => {
+                format!("too far to be worth covering under the weights ({})", names(suppliers, name, lang))
+            }
+            (TooFarForTheWeights { suppliers }, Lang::Fr) => {
+                format!("trop loin pour être rentable avec les pondérations ({})", names(suppliers, name, lang))
+            }
+            (TimeLimit { suppliers }, Lang::En) => {
+                format!("not placed within the solver time limit ({})", names(suppliers, name, lang))
+            }
+            (TimeLimit { suppliers }, Lang::Fr) => {
+                format!("non placé dans le temps imparti au calcul ({})", names(suppliers, name, lang))
+            }
+            (Declined { count }, Lang::En) => format!("{count} declined"),
+            (Declined { count }, Lang::Fr) => format!("{count} refus"),
+        }
+    }
+
+    /// Renders a list of causes joined by `; `.
+    pub fn render_all(causes: &[ShortfallCause], lang: Lang, name: &dyn Fn(&str) -> String) -> String {
+        causes.iter().map(|c| c.render(lang, name)).collect::<Vec<_>>().join("; ")
+    }
 }

@@ -1,6 +1,9 @@
-//! Why part of a line stays uncovered, in words a facilitator can act on.
+//! Why part of a line stays uncovered, as structured causes (rendered in English for the JSON contract,
+//! in French for people).
 
 use std::collections::HashMap;
+
+use essaim_core::ShortfallCause;
 
 use crate::input::Instance;
 use crate::model::EPS;
@@ -16,26 +19,27 @@ enum Blocker {
     TimeLimit,
 }
 
-/// Explains the shortfall of line `l`, given the final quantity of every (line, supplier) pair.
-pub(crate) fn shortfall_reason(
+/// Explains the shortfall of line `l`, given the final quantity of every (line, supplier) pair and
+/// the quantity used per (supplier, sector).
+pub(crate) fn shortfall_causes(
     instance: &Instance,
     l: usize,
     shortfall: f64,
     quantities: &HashMap<(usize, usize), f64>,
     used: &HashMap<(usize, usize), f64>,
     proven: bool,
-) -> String {
+) -> Vec<ShortfallCause> {
     let line = &instance.lines[l];
-    let sector = &instance.sectors[line.sector];
+    let sector = instance.sectors[line.sector].clone();
     let with_sector: Vec<usize> =
         (0..instance.suppliers.len()).filter(|&s| instance.capacity(s, line.sector) > 0.0).collect();
     if with_sector.is_empty() {
-        return format!("no supplier has {sector} capacity");
+        return vec![ShortfallCause::NoSupplierInSector { sector }];
     }
     let in_reach: Vec<usize> = with_sector
         .iter()
         .copied()
-        .filter(|&s| instance.distance(l, s) <= instance.suppliers[s].max_distance_km)
+        .filter(|&s| instance.fixed.contains_key(&(l, s)) || instance.distance(l, s) <= instance.suppliers[s].max_distance_km)
         .collect();
     let declined = in_reach.iter().filter(|&&s| instance.excluded.contains(&(l, s))).count();
     let open: Vec<usize> = in_reach.iter().copied().filter(|&s| !instance.excluded.contains(&(l, s))).collect();
@@ -43,23 +47,14 @@ pub(crate) fn shortfall_reason(
         let nearest = with_sector
             .iter()
             .copied()
-            .filter(|&s| !instance.excluded.contains(&(l, s)))
+            .filter(|&s| !in_reach.contains(&s))
             .map(|s| (instance.distance(l, s), s))
-            .min_by(|a, b| a.0.total_cmp(&b.0));
-        let mut reason = format!("no supplier with {sector} capacity within reach");
-        if declined > 0 {
-            reason.push_str(&format!(" ({declined} in reach declined)"));
-        }
-        if let Some((d, s)) = nearest
-            && !in_reach.contains(&s)
-        {
-            let supplier = &instance.suppliers[s];
-            reason.push_str(&format!(
-                "; nearest: {} at {:.1} km, travels up to {} km",
-                supplier.id, d, supplier.max_distance_km
-            ));
-        }
-        return reason;
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(d, s)| {
+                let supplier = &instance.suppliers[s];
+                (supplier.id.clone(), (d * 10.0).round() / 10.0, supplier.max_distance_km)
+            });
+        return vec![ShortfallCause::NoneWithinReach { sector, declined, nearest }];
     }
 
     let share_cap = line.max_share * line.quantity;
@@ -67,8 +62,7 @@ pub(crate) fn shortfall_reason(
     for &s in &open {
         let supplier = &instance.suppliers[s];
         let x = quantities.get(&(l, s)).copied().unwrap_or(0.0);
-        let capacity = instance.capacity(s, line.sector);
-        let left = capacity - used.get(&(s, line.sector)).copied().unwrap_or(0.0);
+        let left = instance.capacity(s, line.sector) - used.get(&(s, line.sector)).copied().unwrap_or(0.0);
         let blocker = if instance.fixed.contains_key(&(l, s)) {
             Blocker::Accepted
         } else if left <= EPS {
@@ -82,44 +76,30 @@ pub(crate) fn shortfall_reason(
         } else if !proven {
             Blocker::TimeLimit
         } else {
-            // Taking more here would push another lot under its minimum: a min-lot effect.
+            // Proven optimal yet not taking more: doing so would push a lot under its minimum.
             Blocker::MinLot
         };
         blocked.push((blocker, s));
     }
     blocked.sort();
-    let mut parts = Vec::new();
+    let mut causes = Vec::new();
     let mut i = 0;
     while i < blocked.len() {
         let kind = blocked[i].0;
-        let ids: Vec<&str> =
-            blocked[i..].iter().take_while(|(b, _)| *b == kind).map(|(_, s)| instance.suppliers[*s].id.as_str()).collect();
+        let ids: Vec<String> =
+            blocked[i..].iter().take_while(|(b, _)| *b == kind).map(|(_, s)| instance.suppliers[*s].id.clone()).collect();
         i += ids.len();
-        let who = name_list(&ids);
-        parts.push(match kind {
-            Blocker::CapacityExhausted => format!("capacity exhausted ({who} fully booked in {sector})"),
-            Blocker::MaxShare => format!(
-                "max share reached ({who} already at {:.0}% of the line)",
-                line.max_share * 100.0
-            ),
-            Blocker::MinLot => format!("min lots too large ({who}: minimum lot above what is left to give)"),
-            Blocker::Accepted => format!("accepted lots kept as they are ({who})"),
-            Blocker::NotWorthIt => format!("too far to be worth covering under the weights ({who})"),
-            Blocker::TimeLimit => format!("not placed within the solver time limit ({who})"),
+        causes.push(match kind {
+            Blocker::CapacityExhausted => ShortfallCause::CapacityExhausted { suppliers: ids, sector: sector.clone() },
+            Blocker::MaxShare => ShortfallCause::MaxShareReached { suppliers: ids, percent: line.max_share * 100.0 },
+            Blocker::MinLot => ShortfallCause::MinLotTooLarge { suppliers: ids },
+            Blocker::Accepted => ShortfallCause::AcceptedLotsKept { suppliers: ids },
+            Blocker::NotWorthIt => ShortfallCause::TooFarForTheWeights { suppliers: ids },
+            Blocker::TimeLimit => ShortfallCause::TimeLimit { suppliers: ids },
         });
     }
-    let mut reason = parts.join("; ");
     if declined > 0 {
-        reason.push_str(&format!("; {declined} declined"));
+        causes.push(ShortfallCause::Declined { count: declined });
     }
-    reason
-}
-
-fn name_list(ids: &[&str]) -> String {
-    const SHOWN: usize = 4;
-    if ids.len() <= SHOWN {
-        ids.join(", ")
-    } else {
-        format!("{} and {} others", ids[..SHOWN].join(", "), ids.len() - SHOWN)
-    }
+    causes
 }

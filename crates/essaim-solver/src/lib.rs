@@ -23,7 +23,7 @@ mod model;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use essaim_core::{MicroLot, Shortfall, round_quantity};
+use essaim_core::{Lang, MicroLot, Shortfall, ShortfallCause, round_quantity};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -246,10 +246,12 @@ fn build_result(instance: &Instance, chosen: &[(usize, usize, f64)], proven: boo
         let missing = round_quantity((line.quantity - covered[l]).max(0.0));
         objective += w.per_unit_shortfall * missing;
         if missing > 0.0 {
+            let causes = explain::shortfall_causes(instance, l, missing, &quantities, &used, proven);
             shortfall.push(Shortfall {
                 line: line.id.clone(),
                 quantity: missing,
-                reason: explain::shortfall_reason(instance, l, missing, &quantities, &used, proven),
+                reason: ShortfallCause::render_all(&causes, Lang::En, &|id| id.to_owned()),
+                causes,
             });
         }
     }

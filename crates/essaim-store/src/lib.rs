@@ -1,1 +1,42 @@
+//! Persistence of essaim: the SIAE directory (suppliers, capacities, groupements), tenders and their
+//! lines, allocation runs with their micro-lots and shortfalls, and an append-only event log, on
+//! SQLite (the embedded default) or PostgreSQL (shared state for several replicas), chosen by the URL.
+//!
+//! What this crate must not do: decide anything. There are no business rules here: the domain
+//! (`essaim-core`) validates and decides, the store records. The only refusals are the ones a ledger
+//! owes its users: no silent overwrite of a tender, no reference to a supplier, groupement or tender
+//! that does not exist, no rewriting of history (events are append-only, enforced by the database).
+//! Every state change is written in one transaction together with the event that tells it.
+//!
+//! # One SQL text, two typed drivers
+//! The store holds an enum of typed pools (`SqlitePool` / `PgPool`) rather than `sqlx::Any`. Every
+//! query is written once, with `$1`-style placeholders that both SQLite and PostgreSQL accept, inside a
+//! small macro (`with_pool!`, `in_transaction!`) that compiles the same body once per driver. We
+//! chose this over `sqlx::Any` because it keeps native types on both sides (`TIMESTAMPTZ` and `DATE` on
+//! PostgreSQL, `DateTime<Utc>` / `NaiveDate` in Rust), native connect options on SQLite (WAL,
+//! `synchronous=FULL`, foreign keys, busy timeout, create-if-missing), and lets a backend-specific
+//! statement (`BEGIN IMMEDIATE` on SQLite, later `FOR UPDATE SKIP LOCKED` on PostgreSQL) sit in its own
+//! arm without a runtime string switch. Both arms are type-checked by the compiler on every build.
+//!
+//! Floats are stored as `REAL` / `DOUBLE PRECISION` and round-trip exactly. A tender's deadline is
+//! stored as RFC 3339 text on both backends so that the offset the buyer wrote is kept.
 
+#[macro_use]
+mod macros;
+
+mod allocations;
+mod directory;
+mod error;
+mod events;
+mod store;
+mod tenders;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use allocations::AllocationRecord;
+pub use directory::ImportSummary;
+pub use error::StoreError;
+pub use events::{DIRECTORY_STREAM, Event, supplier_stream, tender_stream};
+pub use store::{Backend, Store};
+pub use tenders::TenderSummary;

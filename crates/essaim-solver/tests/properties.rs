@@ -1,0 +1,302 @@
+//! Property tests of `allocate` on small random instances: every constraint of DESIGN.md §3 holds, the
+//! reported objective is the recomputed one, the exact model never does worse than the greedy baseline, runs
+//! are reproducible, and on tiny instances the optimum equals an independent brute force (every set of open
+//! pairs, the remaining LP solved on its own).
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use essaim_solver::{
+    AllocationInput, AllocationResult, ExcludedPair, FixedLot, LineInput, Site, Status, SupplierInput, Weights,
+    allocate, greedy_allocate,
+};
+use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, variable};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use common::{check_result, haversine_km, recompute_objective};
+
+const SECTORS: [&str; 3] = ["nettoyage", "espaces_verts", "logistique"];
+
+fn round4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
+}
+
+/// A point in a box of about 100 km × 100 km around Lyon.
+fn site() -> impl Strategy<Value = Site> {
+    (45.3f64..46.2, 4.2f64..5.47).prop_map(|(lat, lon)| Site { lat: round4(lat), lon: round4(lon) })
+}
+
+type LineSpec = (usize, u32, Site, Option<f64>);
+type SupplierSpec = (Site, u32, f64, Vec<Option<u32>>);
+type PairSpec = (Index, Index);
+
+fn line_spec(sectors: usize) -> impl Strategy<Value = LineSpec> {
+    (
+        0..sectors,
+        0u32..=300,
+        site(),
+        prop_oneof![Just(None), Just(Some(0.3)), Just(Some(0.5)), Just(Some(0.75)), Just(Some(1.0))],
+    )
+}
+
+fn supplier_spec(sectors: usize) -> impl Strategy<Value = SupplierSpec> {
+    (
+        site(),
+        20u32..=120,
+        prop::sample::select(vec![0.0, 0.0, 5.0, 10.0, 20.0, 40.0, 12.5]),
+        prop::collection::vec(prop::option::weighted(0.8, prop_oneof![1 => Just(0u32), 8 => 1u32..=400]), sectors),
+    )
+}
+
+fn weights() -> impl Strategy<Value = Option<Weights>> {
+    prop_oneof![
+        2 => Just(None),
+        1 => (0.5f64..2.0, 0u32..=100, prop::sample::select(vec![100.0, 10_000.0])).prop_map(|(a, f, p)| Some(
+            Weights { per_unit_km: round4(a), per_lot: f64::from(f), per_unit_shortfall: p }
+        )),
+    ]
+}
+
+/// Builds a consistent input: fixed lots within capacity and line quantity, excluded pairs not fixed.
+fn build(
+    lines: Vec<LineSpec>,
+    suppliers: Vec<SupplierSpec>,
+    fixed: Vec<(Index, Index, f64)>,
+    excluded: Vec<PairSpec>,
+    weights: Option<Weights>,
+) -> AllocationInput {
+    let lines: Vec<LineInput> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, (sector, quantity, site, max_share))| LineInput {
+            id: format!("L{}", i + 1),
+            sector: SECTORS[sector].to_owned(),
+            quantity: f64::from(quantity),
+            unit: None,
+            site,
+            max_share,
+            title: None,
+            unit_price: None,
+            window: None,
+        })
+        .collect();
+    let suppliers: Vec<SupplierInput> = suppliers
+        .into_iter()
+        .enumerate()
+        .map(|(i, (location, reach, min_lot, capacity))| SupplierInput {
+            id: format!("S{}", i + 1),
+            name: None,
+            kind: None,
+            location,
+            max_distance_km: f64::from(reach),
+            min_lot,
+            capacity: capacity
+                .into_iter()
+                .enumerate()
+                .filter_map(|(k, c)| c.map(|c| (SECTORS[k].to_owned(), f64::from(c))))
+                .collect(),
+        })
+        .collect();
+    let mut fixed_lots: Vec<FixedLot> = Vec::new();
+    let mut on_line: HashMap<usize, f64> = HashMap::new();
+    let mut booked: HashMap<(usize, String), f64> = HashMap::new();
+    for (li, si, fraction) in fixed {
+        let (l, s) = (li.index(lines.len()), si.index(suppliers.len()));
+        let (line, supplier) = (&lines[l], &suppliers[s]);
+        if fixed_lots.iter().any(|f| f.line == line.id && f.supplier == supplier.id) {
+            continue;
+        }
+        let capacity = supplier.capacity.get(&line.sector).copied().unwrap_or(0.0);
+        let left_line = line.quantity - on_line.get(&l).copied().unwrap_or(0.0);
+        let left_capacity = capacity - booked.get(&(s, line.sector.clone())).copied().unwrap_or(0.0);
+        let quantity = (fraction * left_line.min(left_capacity)).floor();
+        if capacity <= 0.0 || quantity < 1.0 {
+            continue;
+        }
+        *on_line.entry(l).or_default() += quantity;
+        *booked.entry((s, line.sector.clone())).or_default() += quantity;
+        fixed_lots.push(FixedLot { line: line.id.clone(), supplier: supplier.id.clone(), quantity });
+    }
+    let mut excluded_pairs: Vec<ExcludedPair> = Vec::new();
+    for (li, si) in excluded {
+        let pair = ExcludedPair {
+            line: lines[li.index(lines.len())].id.clone(),
+            supplier: suppliers[si.index(suppliers.len())].id.clone(),
+        };
+        if !excluded_pairs.contains(&pair) && !fixed_lots.iter().any(|f| f.line == pair.line && f.supplier == pair.supplier) {
+            excluded_pairs.push(pair);
+        }
+    }
+    AllocationInput { lines, suppliers, weights, fixed: fixed_lots, excluded: excluded_pairs }
+}
+
+fn instance(max_lines: usize, max_suppliers: usize, sectors: usize) -> impl Strategy<Value = AllocationInput> {
+    (1..=max_lines, 1..=max_suppliers).prop_flat_map(move |(nl, ns)| {
+        (
+            prop::collection::vec(line_spec(sectors), nl),
+            prop::collection::vec(supplier_spec(sectors), ns),
+            prop::collection::vec((any::<Index>(), any::<Index>(), 0.1f64..=1.0), 0..=3),
+            prop::collection::vec((any::<Index>(), any::<Index>()), 0..=4),
+            weights(),
+        )
+            .prop_map(|(lines, suppliers, fixed, excluded, weights)| build(lines, suppliers, fixed, excluded, weights))
+    })
+}
+
+fn without_time(mut result: AllocationResult) -> AllocationResult {
+    result.stats.solve_ms = 0.0;
+    result
+}
+
+/// The exact optimum of DESIGN.md §3 by brute force: for every set of open (non-fixed) pairs, the LP that
+/// remains (x between the min lot and min(c, σ·q), shortfall ≥ 0, capacity rows) is solved on its own.
+/// Shares nothing with the solver's model (no big-M tightening, no pair dropping, no components).
+fn brute_force_optimum(input: &AllocationInput) -> f64 {
+    let w = input.weights.unwrap_or_default();
+    let lines = &input.lines;
+    let suppliers = &input.suppliers;
+    let capacity = |s: usize, l: usize| suppliers[s].capacity.get(&lines[l].sector).copied().unwrap_or(0.0);
+    let index = |l: &str, s: &str| {
+        let li = lines.iter().position(|x| x.id == l);
+        let si = suppliers.iter().position(|x| x.id == s);
+        li.zip(si).expect("fixture names known ids")
+    };
+    let fixed: BTreeMap<(usize, usize), f64> =
+        input.fixed.iter().map(|f| (index(&f.line, &f.supplier), f.quantity)).collect();
+    let excluded: Vec<(usize, usize)> = input.excluded.iter().map(|e| index(&e.line, &e.supplier)).collect();
+
+    let mut constant = 0.0;
+    let mut demand: Vec<f64> = lines.iter().map(|l| l.quantity).collect();
+    let mut booked: HashMap<(usize, &str), f64> = HashMap::new();
+    for (&(l, s), &q) in &fixed {
+        constant += w.per_unit_km * haversine_km(suppliers[s].location, lines[l].site) * q + w.per_lot;
+        demand[l] -= q;
+        *booked.entry((s, lines[l].sector.as_str())).or_default() += q;
+    }
+    // (line, supplier, distance, lower, upper)
+    let mut pairs: Vec<(usize, usize, f64, f64, f64)> = Vec::new();
+    for l in 0..lines.len() {
+        for s in 0..suppliers.len() {
+            let d = haversine_km(suppliers[s].location, lines[l].site);
+            if fixed.contains_key(&(l, s)) || excluded.contains(&(l, s)) || capacity(s, l) <= 0.0 {
+                continue;
+            }
+            if d > suppliers[s].max_distance_km {
+                continue;
+            }
+            let upper = capacity(s, l).min(lines[l].max_share.unwrap_or(1.0) * lines[l].quantity);
+            pairs.push((l, s, d, suppliers[s].min_lot, upper));
+        }
+    }
+    assert!(pairs.len() <= 16, "brute force is for tiny instances");
+
+    let all_short: f64 = demand.iter().map(|q| w.per_unit_shortfall * q.max(0.0)).sum();
+    let mut best = all_short;
+    for mask in 1u32..(1 << pairs.len()) {
+        let open: Vec<usize> = (0..pairs.len()).filter(|&i| mask & (1 << i) != 0).collect();
+        if open.iter().any(|&i| pairs[i].3 > pairs[i].4) {
+            continue;
+        }
+        // Lower bound: F per lot, and each open unit at its cheapest option on its line.
+        let mut bound = w.per_lot * open.len() as f64;
+        for (l, &q) in demand.iter().enumerate() {
+            let cheapest = open
+                .iter()
+                .filter(|&&i| pairs[i].0 == l)
+                .map(|&i| w.per_unit_km * pairs[i].2)
+                .fold(w.per_unit_shortfall, f64::min);
+            bound += cheapest * q.max(0.0);
+        }
+        if bound >= best - 1e-9 {
+            continue;
+        }
+        let mut vars = ProblemVariables::new();
+        let x: Vec<Variable> = open.iter().map(|&i| vars.add(variable().min(pairs[i].3).max(pairs[i].4))).collect();
+        let u: Vec<Variable> = lines.iter().map(|_| vars.add(variable().min(0.0))).collect();
+        let mut objective = Expression::default();
+        for (j, &i) in open.iter().enumerate() {
+            objective.add_mul(w.per_unit_km * pairs[i].2, x[j]);
+        }
+        for &ul in &u {
+            objective.add_mul(w.per_unit_shortfall, ul);
+        }
+        let mut model = vars.minimise(objective.clone()).using(good_lp::microlp);
+        for (l, &q) in demand.iter().enumerate() {
+            let mut covered = Expression::from(u[l]);
+            for (j, &i) in open.iter().enumerate() {
+                if pairs[i].0 == l {
+                    covered.add_mul(1.0, x[j]);
+                }
+            }
+            model = model.with(constraint!(covered == q));
+        }
+        let mut rows: BTreeMap<(usize, &str), Expression> = BTreeMap::new();
+        for (j, &i) in open.iter().enumerate() {
+            let (l, s) = (pairs[i].0, pairs[i].1);
+            rows.entry((s, lines[l].sector.as_str())).or_default().add_mul(1.0, x[j]);
+        }
+        for ((s, sector), used) in rows {
+            let left = suppliers[s].capacity.get(sector).copied().unwrap_or(0.0)
+                - booked.get(&(s, sector)).copied().unwrap_or(0.0);
+            model = model.with(constraint!(used <= left));
+        }
+        if let Ok(solution) = model.solve() {
+            let value = solution.eval(&objective) + w.per_lot * open.len() as f64;
+            best = best.min(value);
+        }
+    }
+    constant + best
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn allocation_satisfies_the_model(input in instance(8, 12, 3)) {
+        let result = allocate(&input, &Default::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(result.status, Status::Optimal);
+        prop_assert!(result.gap.is_none());
+        eprintln!("BIG lines={} sup={} lots={} short={} fixed={} excl={} vars={} obj={}", input.lines.len(), input.suppliers.len(), result.lots.len(), result.shortfall.len(), input.fixed.len(), input.excluded.len(), result.stats.variables, result.objective);
+        if let Err(errors) = check_result(&input, &result) {
+            return Err(TestCaseError::fail(format!("{errors}\nresult: {result:#?}")));
+        }
+        let recomputed = recompute_objective(&input, &result);
+        prop_assert!((recomputed - result.objective).abs() <= 1e-6 * recomputed.abs().max(1.0));
+
+        let greedy = greedy_allocate(&input).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        if let Err(errors) = check_result(&input, &greedy) {
+            return Err(TestCaseError::fail(format!("greedy: {errors}")));
+        }
+        prop_assert!(
+            result.objective <= greedy.objective * (1.0 + 1e-6) + 1e-6,
+            "exact {} worse than greedy {}", result.objective, greedy.objective
+        );
+
+        let again = allocate(&input, &Default::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(without_time(result), without_time(again));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn tiny_instances_reach_the_brute_force_optimum(input in instance(3, 4, 1)) {
+        let result = allocate(&input, &Default::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(result.status, Status::Optimal);
+        if let Err(errors) = check_result(&input, &result) {
+            return Err(TestCaseError::fail(format!("{errors}\nresult: {result:#?}")));
+        }
+        let reference = brute_force_optimum(&input);
+        eprintln!("TINY lines={} sup={} lots={} short={} fixed={} excl={} obj={} ref={}", input.lines.len(), input.suppliers.len(), result.lots.len(), result.shortfall.len(), input.fixed.len(), input.excluded.len(), result.objective, reference);
+        // Quantities are reported to 1e-6, so the objective may move by P·1e-6 per line.
+        let tolerance = 1e-6 * reference.abs().max(1.0) + 1e-6 * input.lines.len() as f64 * input.weights.unwrap_or_default().per_unit_shortfall;
+        prop_assert!(
+            (result.objective - reference).abs() <= tolerance,
+            "solver {} vs brute force {} on {}", result.objective, reference,
+            serde_json::to_string(&input).unwrap_or_default()
+        );
+    }
+}

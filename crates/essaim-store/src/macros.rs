@@ -1,0 +1,52 @@
+//! The two macros that let every query be written once and compiled for each driver.
+
+/// Evaluates `$body` with `$pool` bound to the store's typed pool (`&SqlitePool` or `&PgPool`).
+/// The body is the same text in both arms; the compiler checks it against each driver.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Evaluates `$body` inside a write transaction bound to `$tx`, then commits. An early return (`?`)
+/// drops the transaction, which rolls it back: all or nothing. On SQLite the transaction starts with
+/// `BEGIN IMMEDIATE` so that concurrent writers wait on the busy timeout instead of failing on a lock
+/// upgrade.
+macro_rules! in_transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let result = $body;
+                $tx.commit().await?;
+                result
+            }
+            $crate::store::Pool::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin().await?;
+                let result = $body;
+                $tx.commit().await?;
+                result
+            }
+        }
+    };
+}
+
+/// Appends one event through `$conn` (a transaction or connection) and evaluates to its `seq`.
+macro_rules! insert_event {
+    ($conn:expr, $stream:expr, $kind:expr, $payload:expr) => {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO events (stream, kind, payload, recorded_at) VALUES ($1, $2, $3, $4) RETURNING seq",
+        )
+        .bind($stream)
+        .bind($kind)
+        .bind(($payload).to_string())
+        .bind($crate::store::now())
+        .fetch_one($conn)
+        .await?
+    };
+}

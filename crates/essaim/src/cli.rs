@@ -1,0 +1,258 @@
+//! Command-line parsing and the commands themselves.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use clap::{Args, Parser, Subcommand};
+use essaim_store::{Store, StoreError};
+
+use crate::BadInput;
+use crate::config::Config;
+use crate::import;
+
+#[derive(Debug, Parser)]
+#[command(name = "essaim", version, about = "Split tenders with social clauses into micro-lots for SIAE, ESAT and EA groupements")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    /// More logs on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: essaim.db in the data dir).
+    #[arg(long, env = "ESSAIM_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory for the default SQLite database and generated files.
+    #[arg(long, env = "ESSAIM_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file overriding config/default.toml (environment ESSAIM_SECTION__KEY overrides both).
+    #[arg(long, env = "ESSAIM_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole job offline on the shipped sample territory (fresh SQLite database, no network).
+    Demo {
+        /// Plain output without colours.
+        #[arg(long)]
+        no_color: bool,
+    },
+    /// Solve one allocation instance from a JSON file (no database needed).
+    Allocate {
+        /// The instance (DESIGN.md §3): lines, suppliers, optional weights, fixed and excluded.
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write the result (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Import the SIAE directory or a tender.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Suppliers from a CSV file (comma or semicolon separated, UTF-8 with or without BOM).
+    Suppliers {
+        file: PathBuf,
+        /// Import the valid rows even if some are rejected (they are still listed).
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// A tender from a JSON file.
+    Tender {
+        file: PathBuf,
+        /// Replace a tender with the same reference instead of refusing it.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let config = Config::load(cli.global.config.as_deref())?;
+    match cli.command {
+        Command::Allocate { input, output } => allocate_file(&input, output.as_deref(), &config),
+        command => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(run_async(command, cli.global, config))
+        }
+    }
+}
+
+async fn run_async(command: Command, global: Global, config: Config) -> Result<()> {
+    match command {
+        Command::Allocate { .. } => unreachable!("handled without a runtime"),
+        Command::Demo { no_color } => crate::demo::run(&global, &config, no_color).await,
+        Command::Migrate => {
+            let store = open_store(&global, &config).await?;
+            println!("Database ready ({}).", store.backend());
+            Ok(())
+        }
+        Command::Import(ImportCommand::Suppliers { file, skip_invalid }) => {
+            let store = open_store(&global, &config).await?;
+            import_suppliers(&store, &file, skip_invalid, &config).await
+        }
+        Command::Import(ImportCommand::Tender { file, replace }) => {
+            let store = open_store(&global, &config).await?;
+            import_tender(&store, &file, replace, &config).await
+        }
+    }
+}
+
+/// The database URL: `--database-url`, then the config file, then `essaim.db` in the data dir.
+pub fn database_url(global: &Global, config: &Config) -> Result<String> {
+    if let Some(url) = global.database_url.clone().or_else(|| config.database.url.clone()) {
+        return Ok(url);
+    }
+    let dir = match &global.data_dir {
+        Some(dir) => dir.clone(),
+        None => default_data_dir()?,
+    };
+    Ok(format!("sqlite://{}", dir.join("essaim.db").display()))
+}
+
+fn default_data_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("essaim"));
+    }
+    let home = std::env::var_os("HOME").ok_or_else(|| anyhow!("no data dir: set --data-dir or ESSAIM_DATA_DIR"))?;
+    Ok(PathBuf::from(home).join(".local/share/essaim"))
+}
+
+pub async fn open_store(global: &Global, config: &Config) -> Result<Store> {
+    let url = database_url(global, config)?;
+    let store = Store::connect(&url).await.map_err(|e| match e {
+        StoreError::UnsupportedUrl { .. } => anyhow::Error::new(BadInput(e.to_string())),
+        other => anyhow::Error::new(other),
+    })?;
+    store.migrate().await.context("could not bring the database schema up to date")?;
+    Ok(store)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| anyhow::Error::new(BadInput(format!("{}: cannot read: {e}", path.display()))))
+}
+
+/// `essaim allocate`: solve a JSON instance; on bad input, write `{"status": "invalid", "error"}` and exit 2.
+fn allocate_file(input: &Path, output: Option<&Path>, config: &Config) -> Result<()> {
+    let bytes = read_file(input)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::Error::new(BadInput(format!("{}: not UTF-8 text", input.display()))))?;
+    let outcome = essaim_solver::AllocationInput::from_json(&text).and_then(|mut instance| {
+        if instance.weights.is_none() {
+            instance.weights = Some(config.weights());
+        }
+        essaim_solver::allocate(&instance, &config.solve_settings())
+    });
+    let (json, error) = match outcome {
+        Ok(result) => (serde_json::to_value(&result)?, None),
+        Err(e) => {
+            let message = format!("{}: {e}", input.display());
+            (serde_json::json!({"status": "invalid", "error": message}), Some(message))
+        }
+    };
+    let mut text = serde_json::to_string_pretty(&json)?;
+    text.push('\n');
+    match output {
+        Some(path) => std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    match error {
+        Some(message) => Err(anyhow::Error::new(BadInput(message))),
+        None => Ok(()),
+    }
+}
+
+async fn import_suppliers(store: &Store, path: &Path, skip_invalid: bool, config: &Config) -> Result<()> {
+    let bytes = read_file(path)?;
+    let name = path.display().to_string();
+    let taxonomy = config.taxonomy()?;
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner().with_message(format!("reading {name}"));
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Some(bar)
+    } else {
+        None
+    };
+    let file = import::read_directory(&name, &bytes, &taxonomy);
+    if let Some(bar) = &progress {
+        bar.set_message(format!("saving {} suppliers", file.suppliers.len()));
+    }
+    for error in file.errors.iter().take(100) {
+        eprintln!("{error}");
+    }
+    if file.errors.len() > 100 {
+        eprintln!("… and {} more problems", file.errors.len() - 100);
+    }
+    if !file.errors.is_empty() && !skip_invalid {
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        return Err(anyhow::Error::new(BadInput(format!(
+            "{name}: {} problem(s) found, nothing imported (fix them, or pass --skip-invalid to import the {} valid rows)",
+            file.errors.len(),
+            file.suppliers.len()
+        ))));
+    }
+    let summary = store.import_directory(&file.suppliers, &file.groupements).await?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    println!(
+        "{name}: {} supplier(s) imported ({} new, {} updated), {} groupement(s){}",
+        file.suppliers.len(),
+        summary.inserted,
+        summary.updated,
+        file.groupements.len(),
+        if file.errors.is_empty() { String::new() } else { format!(", {} row(s) skipped", file.errors.len()) }
+    );
+    Ok(())
+}
+
+async fn import_tender(store: &Store, path: &Path, replace: bool, config: &Config) -> Result<()> {
+    let bytes = read_file(path)?;
+    let name = path.display().to_string();
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::Error::new(BadInput(format!("{name}: not UTF-8 text"))))?;
+    let tender = import::read_tender(&name, &text, &config.taxonomy()?).map_err(|m| anyhow::Error::new(BadInput(m)))?;
+    if let Some(code) = &tender.groupement
+        && store.groupement(code).await?.is_none()
+    {
+        return Err(anyhow::Error::new(BadInput(format!(
+            "{name}: groupement: unknown groupement {code} (import its members with `essaim import suppliers` first)"
+        ))));
+    }
+    let outcome = if replace {
+        if store.replace_tender(&tender).await? { "replaced" } else { "imported" }
+    } else {
+        store.insert_tender(&tender).await.map_err(|e| match e {
+            StoreError::TenderExists { .. } => {
+                anyhow::Error::new(BadInput(format!("{name}: ref: {e} (use --replace to overwrite it)")))
+            }
+            other => anyhow::Error::new(other),
+        })?;
+        "imported"
+    };
+    println!("{name}: tender {} {outcome} ({} line(s))", tender.reference, tender.lines.len());
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The one typed configuration: `config/default.toml` (compiled in), then an optional file, then
+//! `ESSAIM_*` environment variables (`ESSAIM_SOLVER__TIME_LIMIT_S=10` sets `solver.time_limit_s`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use essaim_core::{ImpactSettings, Sector, SectorInfo, SectorTaxonomy, SupplierKind};
+use serde::Deserialize;
+
+use crate::BadInput;
+
+/// The shipped defaults; every key is documented there.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    pub solver: SolverConfig,
+    pub impact: ImpactConfig,
+    pub sectors: Vec<SectorConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolverConfig {
+    pub time_limit_s: f64,
+    pub per_unit_km: f64,
+    pub per_lot: f64,
+    pub per_unit_shortfall: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactConfig {
+    pub hours_per_etp: f64,
+    pub local_radius_km: f64,
+    pub hours_per_trip: f64,
+    pub co2_kg_per_km: f64,
+    pub insertion_rate: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectorConfig {
+    pub slug: String,
+    pub label_fr: String,
+    pub label_en: String,
+    pub unit: String,
+}
+
+impl Config {
+    /// Defaults, overlaid with `file` (when given) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    pub fn load_with_env(file: Option<&Path>, env: impl Iterator<Item = (String, String)>) -> Result<Self> {
+        let mut value: toml::Table = DEFAULT_TOML.parse().context("the built-in config/default.toml is broken")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+            let overlay: toml::Table = text.parse().map_err(|e| {
+                anyhow::Error::new(BadInput(format!("{}: {e}", path.display())))
+            })?;
+            merge(&mut value, overlay);
+        }
+        for (key, raw) in env {
+            // ESSAIM_DATABASE_URL, ESSAIM_DATA_DIR, ESSAIM_CONFIG are options of the command line.
+            let Some(path) = key.strip_prefix("ESSAIM_").filter(|p| p.contains("__")) else { continue };
+            let parts: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+            set_path(&mut value, &parts, &raw).map_err(|e| anyhow::Error::new(BadInput(format!("{key}: {e}"))))?;
+        }
+        let config: Config = value
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::Error::new(BadInput(format!("configuration: {e}"))))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<()> {
+        let s = &self.solver;
+        for (name, v) in [
+            ("solver.time_limit_s", s.time_limit_s),
+            ("solver.per_unit_km", s.per_unit_km),
+            ("solver.per_lot", s.per_lot),
+            ("solver.per_unit_shortfall", s.per_unit_shortfall),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                bail!(BadInput(format!("configuration: {name}: {v} must be a finite number ≥ 0")));
+            }
+        }
+        for kind in self.impact.insertion_rate.keys() {
+            SupplierKind::parse_field("impact.insertion_rate", kind).map_err(|e| BadInput(format!("configuration: {e}")))?;
+        }
+        if self.sectors.is_empty() {
+            bail!(BadInput("configuration: sectors: the taxonomy is empty".into()));
+        }
+        self.taxonomy()?;
+        Ok(())
+    }
+
+    pub fn taxonomy(&self) -> Result<SectorTaxonomy> {
+        let mut infos = Vec::new();
+        for s in &self.sectors {
+            let slug = Sector::parse("sectors.slug", &s.slug).map_err(|e| BadInput(format!("configuration: {e}")))?;
+            infos.push(SectorInfo { slug, label_fr: s.label_fr.clone(), label_en: s.label_en.clone(), unit: s.unit.clone() });
+        }
+        Ok(SectorTaxonomy::new(infos))
+    }
+
+    pub fn impact_settings(&self) -> ImpactSettings {
+        let mut settings = ImpactSettings {
+            hours_per_etp: self.impact.hours_per_etp,
+            local_radius_km: self.impact.local_radius_km,
+            hours_per_trip: self.impact.hours_per_trip,
+            co2_kg_per_km: self.impact.co2_kg_per_km,
+            ..ImpactSettings::default()
+        };
+        for (kind, rate) in &self.impact.insertion_rate {
+            if let Ok(kind) = SupplierKind::parse_field("kind", kind) {
+                settings.insertion_rate.insert(kind, *rate);
+            }
+        }
+        settings
+    }
+
+    pub fn weights(&self) -> essaim_solver::Weights {
+        essaim_solver::Weights {
+            per_unit_km: self.solver.per_unit_km,
+            per_lot: self.solver.per_lot,
+            per_unit_shortfall: self.solver.per_unit_shortfall,
+        }
+    }
+
+    pub fn solve_settings(&self) -> essaim_solver::SolveSettings {
+        essaim_solver::SolveSettings {
+            time_limit: Duration::from_secs_f64(self.solver.time_limit_s),
+            backend: essaim_solver::Backend::default(),
+        }
+    }
+}
+
+/// Deep-merges tables; arrays and scalars are replaced whole (so a `[[sectors]]` list replaces the
+/// default taxonomy rather than extending it).
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+fn set_path(table: &mut toml::Table, parts: &[String], raw: &str) -> Result<(), String> {
+    let (last, parents) = parts.split_last().ok_or("empty key")?;
+    let mut current = table;
+    for p in parents {
+        let entry = current.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry.as_table_mut().ok_or_else(|| format!("{p} is not a section"))?;
+    }
+    // Keep the type of the value it replaces, so that "10" sets a number where a number is expected.
+    let parsed = match current.get(last) {
+        Some(toml::Value::Float(_)) => toml::Value::Float(raw.trim().parse().map_err(|_| format!("« {raw} » is not a number"))?),
+        Some(toml::Value::Integer(_)) => {
+            toml::Value::Integer(raw.trim().parse().map_err(|_| format!("« {raw} » is not an integer"))?)
+        }
+        Some(toml::Value::Boolean(_)) => {
+            toml::Value::Boolean(raw.trim().parse().map_err(|_| format!("« {raw} » is not true or false"))?)
+        }
+        _ => toml::Value::String(raw.to_owned()),
+    };
+    current.insert(last.clone(), parsed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_match_the_allocation_contract() {
+        let c = Config::load_with_env(None, std::iter::empty()).unwrap();
+        assert_eq!((c.solver.per_unit_km, c.solver.per_lot, c.solver.per_unit_shortfall), (1.0, 50.0, 10000.0));
+        assert_eq!(c.solver.time_limit_s, 30.0);
+        assert!(c.taxonomy().unwrap().resolve("sector", "espaces_verts").is_ok());
+        assert_eq!(c.impact_settings().insertion_rate[&SupplierKind::Esat], 1.0);
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("essaim.toml");
+        std::fs::write(&file, "[solver]\ntime_limit_s = 5.0\n[impact]\nco2_kg_per_km = 0.1\n").unwrap();
+        let env = [("ESSAIM_SOLVER__TIME_LIMIT_S".to_owned(), "2".to_owned())];
+        let c = Config::load_with_env(Some(&file), env.into_iter()).unwrap();
+        assert_eq!(c.solver.time_limit_s, 2.0);
+        assert_eq!(c.impact.co2_kg_per_km, 0.1);
+        assert_eq!(c.solver.per_lot, 50.0);
+    }
+
+    #[test]
+    fn a_bad_value_is_a_bad_input_naming_the_key() {
+        let env = [("ESSAIM_SOLVER__PER_LOT".to_owned(), "beaucoup".to_owned())];
+        let err = Config::load_with_env(None, env.into_iter()).unwrap_err();
+        assert!(err.downcast_ref::<BadInput>().is_some());
+        assert!(err.to_string().contains("ESSAIM_SOLVER__PER_LOT"), "{err}");
+    }
+}

@@ -1,0 +1,413 @@
+//! Reading the SIAE directory (CSV) and tenders (JSON) into domain values, reporting every problem as
+//! `file:line: field: what is wrong` so that the person who wrote the file can fix it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use essaim_core::{
+    Buyer, Contact, DomainError, GeoPoint, Groupement, GroupementCode, SectorTaxonomy, Siret, Supplier,
+    SupplierKind, Tender, TenderLine, TenderRef, Window, parse_capacities,
+};
+use serde::Deserialize;
+
+/// The INSEE commune table shipped with essaim, used when a row gives a commune instead of coordinates.
+const COMMUNES_CSV: &str = include_str!("../../../config/communes.csv");
+
+/// One problem found in an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub file: String,
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}: {}", self.file, self.line, self.field, self.message)
+    }
+}
+
+/// What a supplier file contained: the valid rows and every rejected one.
+#[derive(Debug, Default)]
+pub struct DirectoryFile {
+    pub suppliers: Vec<Supplier>,
+    pub groupements: Vec<Groupement>,
+    pub errors: Vec<RowError>,
+    pub rows: usize,
+}
+
+/// Commune code → (name, position).
+pub fn communes() -> HashMap<String, (String, GeoPoint)> {
+    let mut table = HashMap::new();
+    let mut reader = csv::Reader::from_reader(COMMUNES_CSV.as_bytes());
+    for record in reader.records().flatten() {
+        let (Some(code), Some(name), Some(lat), Some(lon)) = (record.get(0), record.get(1), record.get(2), record.get(3))
+        else {
+            continue;
+        };
+        if let (Ok(lat), Ok(lon)) = (lat.parse(), lon.parse())
+            && let Ok(point) = GeoPoint::new(lat, lon)
+        {
+            table.insert(code.to_owned(), (name.to_owned(), point));
+        }
+    }
+    table
+}
+
+/// Header names accepted for each column (French spellings included).
+const COLUMNS: &[(&str, &[&str])] = &[
+    ("siret", &["siret"]),
+    ("name", &["name", "nom", "raison_sociale"]),
+    ("kind", &["kind", "type", "structure"]),
+    ("latitude", &["latitude", "lat"]),
+    ("longitude", &["longitude", "lon", "lng"]),
+    ("commune", &["commune", "code_commune", "insee"]),
+    ("max_distance_km", &["max_distance_km", "rayon_km", "distance_max_km"]),
+    ("min_lot", &["min_lot", "lot_min"]),
+    ("capacities", &["capacities", "capacites", "capacités"]),
+    ("insertion_rate", &["insertion_rate", "taux_insertion"]),
+    ("groupement", &["groupement"]),
+    ("groupement_lead", &["groupement_lead", "mandataire", "lead"]),
+    ("contact_name", &["contact_name", "contact", "contact_nom"]),
+    ("contact_email", &["contact_email", "email", "courriel"]),
+    ("contact_phone", &["contact_phone", "phone", "telephone", "téléphone"]),
+];
+
+const REQUIRED: &[&str] = &["siret", "name", "kind", "max_distance_km", "min_lot", "capacities"];
+
+fn parse_number(field: &str, text: &str) -> Result<f64, DomainError> {
+    text.trim().replace(',', ".").parse::<f64>().map_err(|_| DomainError::Invalid {
+        field: field.to_owned(),
+        message: format!("« {} » is not a number", text.trim()),
+    })
+}
+
+fn parse_flag(text: &str) -> Option<bool> {
+    match text.trim().to_lowercase().as_str() {
+        "" | "false" | "no" | "non" | "0" | "n" => Some(false),
+        "true" | "yes" | "oui" | "1" | "x" | "y" | "o" => Some(true),
+        _ => None,
+    }
+}
+
+/// Parses a supplier directory. `name` is the file name used in error messages.
+pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> DirectoryFile {
+    let mut out = DirectoryFile::default();
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.trim_start_matches('\u{feff}'),
+        Err(e) => {
+            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            out.errors.push(RowError {
+                file: name.into(),
+                line,
+                field: "file".into(),
+                message: "the file is not UTF-8 text (save it as « CSV UTF-8 »)".into(),
+            });
+            return out;
+        }
+    };
+    let header_line = text.lines().next().unwrap_or("");
+    let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let err = |line: u64, field: &str, message: String| RowError { file: name.into(), line, field: field.into(), message };
+
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            out.errors.push(err(1, "header", e.to_string()));
+            return out;
+        }
+    };
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.trim().to_lowercase();
+        if let Some((column, _)) = COLUMNS.iter().find(|(_, aliases)| aliases.contains(&h.as_str())) {
+            index.insert(column, i);
+        }
+    }
+    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| !index.contains_key(c)).collect();
+    if !missing.is_empty() {
+        out.errors.push(err(1, "header", format!("missing column(s) {} (found: {})", missing.join(", "), headers.iter().collect::<Vec<_>>().join(", "))));
+        return out;
+    }
+    if !(index.contains_key("latitude") && index.contains_key("longitude") || index.contains_key("commune")) {
+        out.errors.push(err(1, "header", "give latitude and longitude columns, or a commune column".into()));
+        return out;
+    }
+
+    let communes = communes();
+    let mut seen: HashMap<Siret, u64> = HashMap::new();
+    // groupement → (lead, its line), members
+    let mut groupements: BTreeMap<GroupementCode, (Option<(Siret, u64)>, Vec<Siret>)> = BTreeMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                out.errors.push(err(line, "row", e.to_string()));
+                continue;
+            }
+        };
+        out.rows += 1;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let get = |column: &str| index.get(column).and_then(|&i| record.get(i)).map(str::trim).unwrap_or("");
+        let row = (|| -> Result<(Supplier, Option<(GroupementCode, bool)>), DomainError> {
+            let siret = Siret::parse(get("siret"))?;
+            let kind = SupplierKind::parse_field("kind", get("kind"))?;
+            let (lat, lon, commune) = (get("latitude"), get("longitude"), get("commune"));
+            let location = if !lat.is_empty() || !lon.is_empty() {
+                GeoPoint::checked("latitude", parse_number("latitude", lat)?, "longitude", parse_number("longitude", lon)?)?
+            } else if !commune.is_empty() {
+                communes.get(commune).map(|(_, p)| *p).ok_or_else(|| DomainError::Invalid {
+                    field: "commune".into(),
+                    message: format!("unknown commune code « {commune} » (give latitude and longitude instead)"),
+                })?
+            } else {
+                return Err(DomainError::Invalid {
+                    field: "latitude".into(),
+                    message: "no position: give latitude and longitude, or a commune code".into(),
+                });
+            };
+            let capacities = parse_capacities("capacities", get("capacities"), |s| taxonomy.resolve("capacities", s))?;
+            if capacities.is_empty() {
+                return Err(DomainError::Empty { field: "capacities".into() });
+            }
+            let insertion_rate = match get("insertion_rate") {
+                "" => None,
+                text => Some(parse_number("insertion_rate", text.trim_end_matches('%'))?)
+                    .map(|r| if text.ends_with('%') { r / 100.0 } else { r }),
+            };
+            let mut supplier = Supplier::new(
+                siret,
+                get("name"),
+                kind,
+                location,
+                parse_number("max_distance_km", get("max_distance_km"))?,
+                parse_number("min_lot", get("min_lot"))?,
+                capacities,
+                insertion_rate,
+            )?;
+            supplier.commune = Some(commune.to_owned()).filter(|c| !c.is_empty());
+            let optional = |c: &str| Some(get(c).to_owned()).filter(|v| !v.is_empty());
+            supplier.contact =
+                Contact { name: optional("contact_name"), email: optional("contact_email"), phone: optional("contact_phone") };
+            let groupement = match get("groupement") {
+                "" => None,
+                code => {
+                    let lead = parse_flag(get("groupement_lead")).ok_or_else(|| DomainError::Invalid {
+                        field: "groupement_lead".into(),
+                        message: format!("« {} » should be true or false", get("groupement_lead")),
+                    })?;
+                    Some((GroupementCode::parse("groupement", code)?, lead))
+                }
+            };
+            Ok((supplier, groupement))
+        })();
+        match row {
+            Err(e) => out.errors.push(err(line, e.field(), strip_field(&e))),
+            Ok((supplier, groupement)) => {
+                if let Some(first) = seen.insert(supplier.siret.clone(), line) {
+                    out.errors.push(err(line, "siret", format!("{} already appears on line {first}", supplier.siret)));
+                    continue;
+                }
+                if let Some((code, lead)) = groupement {
+                    let entry = groupements.entry(code.clone()).or_default();
+                    if lead {
+                        if let Some((_, first)) = &entry.0 {
+                            out.errors.push(err(line, "groupement_lead", format!("{code} already has its lead on line {first}")));
+                            continue;
+                        }
+                        entry.0 = Some((supplier.siret.clone(), line));
+                    }
+                    entry.1.push(supplier.siret.clone());
+                }
+                out.suppliers.push(supplier);
+            }
+        }
+    }
+    for (code, (lead, members)) in groupements {
+        match lead {
+            None => out.errors.push(err(
+                1,
+                "groupement_lead",
+                format!("groupement {code} has no lead: set groupement_lead=true on its mandataire's row"),
+            )),
+            Some((lead, line)) => match Groupement::new(code, "", lead, members) {
+                Ok(g) => out.groupements.push(g),
+                Err(e) => out.errors.push(err(line, e.field(), strip_field(&e))),
+            },
+        }
+    }
+    out.errors.sort_by_key(|e| e.line);
+    out
+}
+
+/// The message of a domain error without its leading `field: `.
+fn strip_field(e: &DomainError) -> String {
+    let text = e.to_string();
+    text.strip_prefix(&format!("{}: ", e.field())).map(str::to_owned).unwrap_or(text)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenderFile {
+    #[serde(rename = "ref")]
+    reference: String,
+    #[serde(default)]
+    title: String,
+    buyer: BuyerFile,
+    #[serde(default)]
+    deadline: Option<String>,
+    #[serde(default)]
+    groupement: Option<String>,
+    lines: Vec<essaim_solver::LineInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuyerFile {
+    name: String,
+    #[serde(default)]
+    siret: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowFile {
+    start: String,
+    end: String,
+}
+
+fn parse_date(field: &str, text: &str) -> Result<NaiveDate, DomainError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .or_else(|_| DateTime::parse_from_rfc3339(text.trim()).map(|d| d.date_naive()))
+        .map_err(|_| DomainError::Invalid { field: field.into(), message: format!("« {text} » is not a date (YYYY-MM-DD)") })
+}
+
+/// Parses a tender file; errors read `file: field: message` (JSON syntax errors give line and column).
+pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<Tender, String> {
+    let file: TenderFile = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+        format!("{name}:{}: {}: {e}", e.line(), if e.is_syntax() || e.is_eof() { "json" } else { "tender" })
+    })?;
+    let wrap = |e: DomainError| format!("{name}: {}: {}", e.field(), strip_field(&e));
+    let reference = TenderRef::parse("ref", &file.reference).map_err(wrap)?;
+    let buyer_siret = match file.buyer.siret.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(Siret::parse_field("buyer.siret", s).map_err(wrap)?),
+    };
+    let deadline: Option<DateTime<FixedOffset>> = match file.deadline.as_deref() {
+        None | Some("") => None,
+        Some(d) => Some(DateTime::parse_from_rfc3339(d).map_err(|_| {
+            format!("{name}: deadline: « {d} » is not a date-time with offset (e.g. 2026-12-15T18:00:00+01:00)")
+        })?),
+    };
+    let groupement = match file.groupement.as_deref() {
+        None | Some("") => None,
+        Some(g) => Some(GroupementCode::parse("groupement", g).map_err(wrap)?),
+    };
+    let mut lines = Vec::new();
+    for (i, l) in file.lines.iter().enumerate() {
+        let field = format!("lines[{i}]");
+        let sector = taxonomy.resolve(&format!("{field}.sector"), &l.sector).map_err(wrap)?;
+        let site = GeoPoint::checked(&format!("{field}.site.lat"), l.site.lat, &format!("{field}.site.lon"), l.site.lon)
+            .map_err(wrap)?;
+        let unit = l.unit.clone().unwrap_or_else(|| taxonomy.get(&sector).map(|s| s.unit.clone()).unwrap_or_default());
+        let mut line =
+            TenderLine::new(&field, &l.id, sector, l.quantity, &unit, site, l.max_share, l.unit_price).map_err(wrap)?;
+        line.title = l.title.clone().filter(|t| !t.trim().is_empty());
+        if let Some(window) = &l.window {
+            let w: WindowFile = serde_json::from_value(window.clone())
+                .map_err(|e| format!("{name}: {field}.window: {e} (expected {{\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}})"))?;
+            let start = parse_date(&format!("{field}.window.start"), &w.start).map_err(wrap)?;
+            let end = parse_date(&format!("{field}.window.end"), &w.end).map_err(wrap)?;
+            line.window = Some(Window::new(start, end, &format!("{field}.window")).map_err(wrap)?);
+        }
+        lines.push(line);
+    }
+    Tender::new(reference, &file.title, Buyer { name: file.buyer.name, siret: buyer_siret }, deadline, groupement, lines)
+        .map_err(wrap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn taxonomy() -> SectorTaxonomy {
+        Config::load_with_env(None, std::iter::empty()).unwrap().taxonomy().unwrap()
+    }
+
+    const HEADER: &str = "siret,name,kind,latitude,longitude,commune,max_distance_km,min_lot,capacities,groupement,groupement_lead\n";
+
+    #[test]
+    fn the_shipped_sample_directory_is_valid() {
+        let file = read_directory("suppliers.csv", include_bytes!("../../../data/suppliers.csv"), &taxonomy());
+        assert!(file.errors.is_empty(), "{:?}", file.errors);
+        assert!((20..=40).contains(&file.suppliers.len()));
+        assert_eq!(file.groupements.len(), 1);
+    }
+
+    #[test]
+    fn accepts_semicolons_bom_decimal_commas_and_commune_codes() {
+        let text = "\u{feff}siret;name;kind;latitude;longitude;commune;max_distance_km;min_lot;capacities\n\
+                    73282932000074;Atelier;ei;45,75;4,85;;30;10;nettoyage:100,5|logistique:20\n\
+                    35600000049837;Poste;ESAT;;;69266;30;0;nettoyage:10\n";
+        let file = read_directory("a.csv", text.as_bytes(), &taxonomy());
+        assert!(file.errors.is_empty(), "{:?}", file.errors);
+        assert_eq!(file.suppliers[0].location.lat, 45.75);
+        assert_eq!(file.suppliers[0].kind, SupplierKind::Ei);
+        assert!((file.suppliers[1].location.lat - 45.77).abs() < 0.05, "Villeurbanne resolved");
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_with_file_line_and_field() {
+        let text = format!(
+            "{HEADER}73282932000075,Bad key,EI,45.7,4.8,,30,10,nettoyage:10,,\n\
+             73282932000074,Bad kind,SCOP,45.7,4.8,,30,10,nettoyage:10,,\n\
+             73282932000074,Bad lat,EI,95,4.8,,30,10,nettoyage:10,,\n\
+             73282932000074,Bad sector,EI,45.7,4.8,,30,10,plomberie:10,,\n\
+             73282932000074,Good,EI,45.7,4.8,,30,10,nettoyage:10,,\n"
+        );
+        let file = read_directory("dir.csv", text.as_bytes(), &taxonomy());
+        let lines: Vec<String> = file.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[0].starts_with("dir.csv:2: siret:"), "{}", lines[0]);
+        assert!(lines[1].starts_with("dir.csv:3: kind:"), "{}", lines[1]);
+        assert!(lines[2].starts_with("dir.csv:4: latitude:"), "{}", lines[2]);
+        assert!(lines[3].starts_with("dir.csv:5: capacities:") && lines[3].contains("plomberie"), "{}", lines[3]);
+        assert_eq!(file.suppliers.len(), 1);
+    }
+
+    #[test]
+    fn groupements_need_exactly_one_lead() {
+        let text = format!(
+            "{HEADER}73282932000074,A,EI,45.7,4.8,,30,10,nettoyage:10,G1,\n35600000049837,B,EI,45.7,4.8,,30,10,nettoyage:10,G1,\n"
+        );
+        let file = read_directory("g.csv", text.as_bytes(), &taxonomy());
+        assert!(file.errors[0].to_string().contains("G1 has no lead"), "{:?}", file.errors);
+        let text = format!(
+            "{HEADER}73282932000074,A,EI,45.7,4.8,,30,10,nettoyage:10,G1,oui\n35600000049837,B,EI,45.7,4.8,,30,10,nettoyage:10,G1,true\n"
+        );
+        let file = read_directory("g.csv", text.as_bytes(), &taxonomy());
+        assert_eq!(file.errors[0].to_string(), "g.csv:3: groupement_lead: G1 already has its lead on line 2");
+    }
+
+    #[test]
+    fn missing_columns_are_named() {
+        let file = read_directory("x.csv", b"siret,name\n", &taxonomy());
+        assert!(file.errors[0].to_string().contains("missing column(s) kind, max_distance_km"), "{:?}", file.errors);
+    }
+
+    #[test]
+    fn the_shipped_tender_is_valid_and_bad_tenders_name_the_field() {
+        let t = read_tender("tender.json", include_str!("../../../data/tender.json"), &taxonomy()).unwrap();
+        assert!((4..=8).contains(&t.lines.len()));
+        let bad = r#"{"ref": "T-1", "buyer": {"name": "B"}, "lines": [{"id": "L1", "sector": "nettoyage", "quantity": -1, "site": {"lat": 45, "lon": 4}}]}"#;
+        let err = read_tender("t.json", bad, &taxonomy()).unwrap_err();
+        assert!(err.starts_with("t.json: lines[0].quantity:"), "{err}");
+        let err = read_tender("t.json", "{\"ref\": ", &taxonomy()).unwrap_err();
+        assert!(err.starts_with("t.json:1: json:"), "{err}");
+    }
+}
