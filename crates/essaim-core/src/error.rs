@@ -5,35 +5,16 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum DomainError {
     #[error("{field}: « {value} » is not a valid SIRET: {reason}")]
-    InvalidSiret {
-        field: String,
-        value: String,
-        reason: &'static str,
-    },
+    InvalidSiret { field: String, value: String, reason: &'static str },
     #[error("{field}: {value} is out of range ({expected})")]
-    InvalidCoordinate {
-        field: String,
-        value: f64,
-        expected: &'static str,
-    },
+    InvalidCoordinate { field: String, value: f64, expected: &'static str },
     #[error("{field}: {value} must be a finite number ≥ 0")]
     InvalidQuantity { field: String, value: f64 },
     #[error("{field}: {value} must be within {min}..={max}")]
-    OutOfRange {
-        field: String,
-        value: f64,
-        min: f64,
-        max: f64,
-    },
+    OutOfRange { field: String, value: f64, min: f64, max: f64 },
     #[error("{field}: unknown sector « {value} » (known sectors: {known})")]
-    UnknownSector {
-        field: String,
-        value: String,
-        known: String,
-    },
-    #[error(
-        "{field}: unknown supplier kind « {value} » (expected one of EI, ETTI, AI, ACI, EITI, GEIQ, ESAT, EA)"
-    )]
+    UnknownSector { field: String, value: String, known: String },
+    #[error("{field}: unknown supplier kind « {value} » (expected one of EI, ETTI, AI, ACI, EITI, GEIQ, ESAT, EA)")]
     UnknownKind { field: String, value: String },
     #[error("{field}: must not be empty")]
     Empty { field: String },
@@ -57,9 +38,6 @@ impl DomainError {
     }
 
     pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::Invalid { field: field.into(), message: message.into() }
     }
 }

@@ -18,12 +18,7 @@ impl GeoPoint {
     }
 
     /// Like [`GeoPoint::new`] but names the fields as the caller knows them (`latitude`, `site.lat`…).
-    pub fn checked(
-        lat_field: &str,
-        lat: f64,
-        lon_field: &str,
-        lon: f64,
-    ) -> Result<Self, DomainError> {
+    pub fn checked(lat_field: &str, lat: f64, lon_field: &str, lon: f64) -> Result<Self, DomainError> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
             return Err(DomainError::InvalidCoordinate {
                 field: lat_field.to_owned(),

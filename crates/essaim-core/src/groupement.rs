@@ -13,9 +13,7 @@ impl GroupementCode {
     pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
         let code = value.trim();
         if code.is_empty() {
-            return Err(DomainError::Empty {
-                field: field.to_owned(),
-            });
+            return Err(DomainError::Empty { field: field.to_owned() });
         }
         if code.len() > 64 || code.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(DomainError::invalid(
@@ -49,37 +47,17 @@ pub struct Groupement {
 
 impl Groupement {
     /// Builds a groupement; the lead must be one of the members and members are unique.
-    pub fn new(
-        code: GroupementCode,
-        name: &str,
-        lead: Siret,
-        members: Vec<Siret>,
-    ) -> Result<Self, DomainError> {
+    pub fn new(code: GroupementCode, name: &str, lead: Siret, members: Vec<Siret>) -> Result<Self, DomainError> {
         let mut sorted = members.clone();
         sorted.sort();
         if sorted.windows(2).any(|w| w[0] == w[1]) {
-            return Err(DomainError::invalid(
-                "members",
-                "a structure appears twice in the groupement",
-            ));
+            return Err(DomainError::invalid("members", "a structure appears twice in the groupement"));
         }
         if !members.contains(&lead) {
-            return Err(DomainError::invalid(
-                "lead",
-                format!("the lead {lead} is not a member of {code}"),
-            ));
+            return Err(DomainError::invalid("lead", format!("the lead {lead} is not a member of {code}")));
         }
-        let name = if name.trim().is_empty() {
-            code.as_str()
-        } else {
-            name.trim()
-        };
-        Ok(Self {
-            name: name.to_owned(),
-            code,
-            lead,
-            members: sorted,
-        })
+        let name = if name.trim().is_empty() { code.as_str() } else { name.trim() };
+        Ok(Self { name: name.to_owned(), code, lead, members: sorted })
     }
 }
 

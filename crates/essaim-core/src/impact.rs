@@ -109,25 +109,15 @@ pub struct ImpactFigures {
 }
 
 impl ImpactFigures {
-    pub fn compute<'a>(
-        lots: impl IntoIterator<Item = LotForImpact<'a>>,
-        settings: &ImpactSettings,
-    ) -> Self {
+    pub fn compute<'a>(lots: impl IntoIterator<Item = LotForImpact<'a>>, settings: &ImpactSettings) -> Self {
         let mut f = ImpactFigures::default();
         let mut local_units = 0.0;
         let mut lot_count = 0usize;
         let mut structures_by_kind: BTreeMap<SupplierKind, BTreeSet<&str>> = BTreeMap::new();
         for lot in lots {
             lot_count += 1;
-            let hours = if unit_is_hours(lot.unit) {
-                lot.quantity
-            } else {
-                0.0
-            };
-            let rate = lot
-                .insertion_rate
-                .or_else(|| settings.insertion_rate.get(&lot.kind).copied())
-                .unwrap_or(0.0);
+            let hours = if unit_is_hours(lot.unit) { lot.quantity } else { 0.0 };
+            let rate = lot.insertion_rate.or_else(|| settings.insertion_rate.get(&lot.kind).copied()).unwrap_or(0.0);
             let trips = if unit_is_hours(lot.unit) && settings.hours_per_trip > 0.0 {
                 hours / settings.hours_per_trip
             } else {
@@ -150,10 +140,7 @@ impl ImpactFigures {
             let k = f.by_kind.entry(lot.kind).or_default();
             k.units += lot.quantity;
             k.hours += hours;
-            structures_by_kind
-                .entry(lot.kind)
-                .or_default()
-                .insert(lot.supplier);
+            structures_by_kind.entry(lot.kind).or_default().insert(lot.supplier);
         }
         for (kind, suppliers) in &structures_by_kind {
             if let Some(k) = f.by_kind.get_mut(kind) {
@@ -215,20 +202,8 @@ impl ImpactFigures {
 mod tests {
     use super::*;
 
-    fn lot<'a>(
-        supplier: &'a str,
-        kind: SupplierKind,
-        quantity: f64,
-        distance_km: f64,
-    ) -> LotForImpact<'a> {
-        LotForImpact {
-            supplier,
-            kind,
-            insertion_rate: None,
-            quantity,
-            unit: "h",
-            distance_km,
-        }
+    fn lot<'a>(supplier: &'a str, kind: SupplierKind, quantity: f64, distance_km: f64) -> LotForImpact<'a> {
+        LotForImpact { supplier, kind, insertion_rate: None, quantity, unit: "h", distance_km }
     }
 
     #[test]
@@ -237,10 +212,7 @@ mod tests {
         let lots = vec![
             lot("A", SupplierKind::Ei, 700.0, 10.0),
             lot("B", SupplierKind::Esat, 140.0, 40.0),
-            LotForImpact {
-                insertion_rate: Some(0.5),
-                ..lot("A", SupplierKind::Ei, 70.0, 5.0)
-            },
+            LotForImpact { insertion_rate: Some(0.5), ..lot("A", SupplierKind::Ei, 70.0, 5.0) },
         ];
         let f = ImpactFigures::compute(lots, &settings);
         assert_eq!(f.total_hours, 910.0);
@@ -253,25 +225,16 @@ mod tests {
         // 2 × 10 × 100 trips + 2 × 40 × 20 + 2 × 5 × 10
         assert_eq!(f.km_travelled, 2000.0 + 1600.0 + 100.0);
         assert_eq!(f.co2_kg, 740.0);
-        assert_eq!(
-            (f.structures, f.siae_structures, f.protected_structures),
-            (2, 1, 1)
-        );
+        assert_eq!((f.structures, f.siae_structures, f.protected_structures), (2, 1, 1));
         assert_eq!(f.by_supplier["A"].lots, 2);
         assert_eq!(f.by_kind[&SupplierKind::Ei].structures, 1);
     }
 
     #[test]
     fn units_other_than_hours_count_no_hours_and_one_trip() {
-        let lots = vec![LotForImpact {
-            unit: "m2",
-            ..lot("A", SupplierKind::Aci, 500.0, 12.0)
-        }];
+        let lots = vec![LotForImpact { unit: "m2", ..lot("A", SupplierKind::Aci, 500.0, 12.0) }];
         let f = ImpactFigures::compute(lots, &ImpactSettings::default());
-        assert_eq!(
-            (f.total_units, f.total_hours, f.insertion_hours),
-            (500.0, 0.0, 0.0)
-        );
+        assert_eq!((f.total_units, f.total_hours, f.insertion_hours), (500.0, 0.0, 0.0));
         assert_eq!(f.km_travelled, 24.0);
     }
 

@@ -37,10 +37,7 @@ pub fn round_quantity(value: f64) -> f64 {
 /// Checks that a quantity is finite and not negative; `field` names it in the error.
 pub fn check_quantity(field: &str, value: f64) -> Result<f64, DomainError> {
     if !value.is_finite() || value < 0.0 {
-        return Err(DomainError::InvalidQuantity {
-            field: field.to_owned(),
-            value,
-        });
+        return Err(DomainError::InvalidQuantity { field: field.to_owned(), value });
     }
     Ok(value)
 }

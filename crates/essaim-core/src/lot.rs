@@ -34,16 +34,38 @@ pub struct Shortfall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ShortfallCause {
     /// Nobody in the directory works in this sector.
-    NoSupplierInSector { sector: String },
+    NoSupplierInSector {
+        sector: String,
+    },
     /// Suppliers of the sector exist but none within its travel radius (or they declined).
-    NoneWithinReach { sector: String, declined: usize, nearest: Option<(String, f64, f64)> },
-    CapacityExhausted { suppliers: Vec<String>, sector: String },
-    MaxShareReached { suppliers: Vec<String>, percent: f64 },
-    MinLotTooLarge { suppliers: Vec<String> },
-    AcceptedLotsKept { suppliers: Vec<String> },
-    TooFarForTheWeights { suppliers: Vec<String> },
-    TimeLimit { suppliers: Vec<String> },
-    Declined { count: usize },
+    NoneWithinReach {
+        sector: String,
+        declined: usize,
+        nearest: Option<(String, f64, f64)>,
+    },
+    CapacityExhausted {
+        suppliers: Vec<String>,
+        sector: String,
+    },
+    MaxShareReached {
+        suppliers: Vec<String>,
+        percent: f64,
+    },
+    MinLotTooLarge {
+        suppliers: Vec<String>,
+    },
+    AcceptedLotsKept {
+        suppliers: Vec<String>,
+    },
+    TooFarForTheWeights {
+        suppliers: Vec<String>,
+    },
+    TimeLimit {
+        suppliers: Vec<String>,
+    },
+    Declined {
+        count: usize,
+    },
 }
 
 fn names(ids: &[String], name: &dyn Fn(&str) -> String, lang: Lang) -> String {
@@ -81,8 +103,10 @@ impl ShortfallCause {
                 if let Some((id, d, radius)) = nearest {
                     text.push_str(&match lang {
                         Lang::En => format!("; nearest: {} at {d:.1} km, travels up to {radius} km", name(id)),
-                        Lang::Fr => format!("; la plus proche : {} à {d:.1} km, se déplace jusqu'à {radius} km", name(id))
-                            .replace('.', ","),
+                        Lang::Fr => {
+                            format!("; la plus proche : {} à {d:.1} km, se déplace jusqu'à {radius} km", name(id))
+                                .replace('.', ",")
+                        }
                     });
                 }
                 text
@@ -103,7 +127,10 @@ impl ShortfallCause {
                 format!("min lots too large ({}: minimum lot above what is left to give)", names(suppliers, name, lang))
             }
             (MinLotTooLarge { suppliers }, Lang::Fr) => {
-                format!("lots minimum trop grands ({} : lot minimum supérieur au reste à répartir)", names(suppliers, name, lang))
+                format!(
+                    "lots minimum trop grands ({} : lot minimum supérieur au reste à répartir)",
+                    names(suppliers, name, lang)
+                )
             }
             (AcceptedLotsKept { suppliers }, Lang::En) => {
                 format!("accepted lots kept as they are ({})", names(suppliers, name, lang))

@@ -15,19 +15,12 @@ impl Sector {
     pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
         let slug = value.trim();
         if slug.is_empty() {
-            return Err(DomainError::Empty {
-                field: field.to_owned(),
-            });
+            return Err(DomainError::Empty { field: field.to_owned() });
         }
-        if !slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
+        if !slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
             return Err(DomainError::invalid(
                 field,
-                format!(
-                    "« {slug} » is not a sector slug (lowercase letters, digits and _ only, e.g. espaces_verts)"
-                ),
+                format!("« {slug} » is not a sector slug (lowercase letters, digits and _ only, e.g. espaces_verts)"),
             ));
         }
         Ok(Self(slug.to_owned()))
@@ -62,12 +55,7 @@ pub struct SectorTaxonomy {
 
 impl SectorTaxonomy {
     pub fn new(sectors: impl IntoIterator<Item = SectorInfo>) -> Self {
-        Self {
-            sectors: sectors
-                .into_iter()
-                .map(|info| (info.slug.clone(), info))
-                .collect(),
-        }
+        Self { sectors: sectors.into_iter().map(|info| (info.slug.clone(), info)).collect() }
     }
 
     /// Resolves a sector name, accepting case and accent-free variants such as `Espaces verts`.
@@ -112,11 +100,7 @@ impl SectorTaxonomy {
     }
 
     fn known(&self) -> String {
-        self.sectors
-            .keys()
-            .map(Sector::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.sectors.keys().map(Sector::as_str).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -136,24 +120,15 @@ mod tests {
     #[test]
     fn resolves_human_spellings() {
         let t = taxonomy();
-        assert_eq!(
-            t.resolve("sector", "Espaces verts").unwrap().as_str(),
-            "espaces_verts"
-        );
-        assert_eq!(
-            t.resolve("sector", " NETTOYAGE ").unwrap().as_str(),
-            "nettoyage"
-        );
+        assert_eq!(t.resolve("sector", "Espaces verts").unwrap().as_str(), "espaces_verts");
+        assert_eq!(t.resolve("sector", " NETTOYAGE ").unwrap().as_str(), "nettoyage");
     }
 
     #[test]
     fn unknown_sector_lists_known_ones() {
         let err = taxonomy().resolve("capacities", "plomberie").unwrap_err();
         let text = err.to_string();
-        assert!(
-            text.contains("plomberie") && text.contains("espaces_verts, nettoyage"),
-            "{text}"
-        );
+        assert!(text.contains("plomberie") && text.contains("espaces_verts, nettoyage"), "{text}");
         assert_eq!(err.field(), "capacities");
     }
 }

@@ -22,11 +22,7 @@ impl Siret {
     /// Parses a SIRET, tolerating the usual spaces ("123 456 789 00012"); `field` names it in errors.
     pub fn parse_field(field: &str, value: &str) -> Result<Self, DomainError> {
         let digits: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-        let fail = |reason| DomainError::InvalidSiret {
-            field: field.to_owned(),
-            value: value.to_owned(),
-            reason,
-        };
+        let fail = |reason| DomainError::InvalidSiret { field: field.to_owned(), value: value.to_owned(), reason };
         if digits.is_empty() {
             return Err(fail("it is empty"));
         }
@@ -42,9 +38,7 @@ impl Siret {
             luhn_valid(&digits)
         };
         if !valid {
-            return Err(fail(
-                "its check digit is wrong (Luhn key); check for a typo",
-            ));
+            return Err(fail("its check digit is wrong (Luhn key); check for a typo"));
         }
         Ok(Self(digits))
     }
@@ -103,32 +97,16 @@ mod tests {
     #[test]
     fn accepts_valid_sirets_with_or_without_spaces() {
         // 732 829 320 00074 is a well-known valid SIRET used in INSEE examples.
-        assert_eq!(
-            Siret::parse("73282932000074").unwrap().as_str(),
-            "73282932000074"
-        );
-        assert_eq!(
-            Siret::parse("732 829 320 00074").unwrap().siren(),
-            "732829320"
-        );
+        assert_eq!(Siret::parse("73282932000074").unwrap().as_str(), "73282932000074");
+        assert_eq!(Siret::parse("732 829 320 00074").unwrap().siren(), "732829320");
     }
 
     #[test]
     fn refuses_wrong_key_length_and_letters() {
         let err = Siret::parse("73282932000075").unwrap_err();
         assert!(err.to_string().contains("Luhn"), "{err}");
-        assert!(
-            Siret::parse("7328293200007")
-                .unwrap_err()
-                .to_string()
-                .contains("14 digits")
-        );
-        assert!(
-            Siret::parse("7328293200007A")
-                .unwrap_err()
-                .to_string()
-                .contains("digits only")
-        );
+        assert!(Siret::parse("7328293200007").unwrap_err().to_string().contains("14 digits"));
+        assert!(Siret::parse("7328293200007A").unwrap_err().to_string().contains("digits only"));
         assert!(Siret::parse("").is_err());
     }
 

@@ -23,16 +23,8 @@ pub enum SupplierKind {
 }
 
 impl SupplierKind {
-    pub const ALL: [SupplierKind; 8] = [
-        Self::Ei,
-        Self::Etti,
-        Self::Ai,
-        Self::Aci,
-        Self::Eiti,
-        Self::Geiq,
-        Self::Esat,
-        Self::Ea,
-    ];
+    pub const ALL: [SupplierKind; 8] =
+        [Self::Ei, Self::Etti, Self::Ai, Self::Aci, Self::Eiti, Self::Geiq, Self::Esat, Self::Ea];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -57,10 +49,7 @@ impl SupplierKind {
         Self::ALL
             .into_iter()
             .find(|kind| kind.code() == upper)
-            .ok_or_else(|| DomainError::UnknownKind {
-                field: field.to_owned(),
-                value: value.trim().to_owned(),
-            })
+            .ok_or_else(|| DomainError::UnknownKind { field: field.to_owned(), value: value.trim().to_owned() })
     }
 }
 
@@ -122,9 +111,7 @@ impl Supplier {
     ) -> Result<Self, DomainError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(DomainError::Empty {
-                field: "name".into(),
-            });
+            return Err(DomainError::Empty { field: "name".into() });
         }
         check_quantity("max_distance_km", max_distance_km)?;
         check_quantity("min_lot", min_lot)?;
@@ -134,12 +121,7 @@ impl Supplier {
         if let Some(rate) = insertion_rate
             && (!rate.is_finite() || !(0.0..=1.0).contains(&rate))
         {
-            return Err(DomainError::OutOfRange {
-                field: "insertion_rate".into(),
-                value: rate,
-                min: 0.0,
-                max: 1.0,
-            });
+            return Err(DomainError::OutOfRange { field: "insertion_rate".into(), value: rate, min: 0.0, max: 1.0 });
         }
         Ok(Self {
             siret,
@@ -165,43 +147,27 @@ impl Supplier {
     }
 }
 
-/// Parses `nettoyage:120;espaces_verts:40` (also `,` or `|` between pairs, `=` instead of `:`, and
-/// decimal commas when pairs are separated by `;`). Sector names are checked by `resolve`.
+/// Parses `nettoyage:120;espaces_verts:40` (also `|`, or `,` alone, between pairs, `=` instead of `:`,
+/// and decimal commas when pairs are separated by `;` or `|`). Sector names are checked by `resolve`.
 pub fn parse_capacities(
     field: &str,
     text: &str,
     mut resolve: impl FnMut(&str) -> Result<Sector, DomainError>,
 ) -> Result<Capacities, DomainError> {
     let mut capacities = Capacities::new();
-    let separators: &[char] = if text.contains(';') {
-        &[';', '|']
-    } else {
-        &[',', '|']
-    };
-    for pair in text
-        .split(separators)
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
+    // `,` separates pairs only when no `;` or `|` does: then it may be a decimal comma.
+    let separators: &[char] = if text.contains([';', '|']) { &[';', '|'] } else { &[','] };
+    for pair in text.split(separators).map(str::trim).filter(|p| !p.is_empty()) {
         let (name, quantity) = pair.split_once([':', '=']).ok_or_else(|| {
-            DomainError::invalid(
-                field,
-                format!("« {pair} » should look like sector:quantity (e.g. nettoyage:120)"),
-            )
+            DomainError::invalid(field, format!("« {pair} » should look like sector:quantity (e.g. nettoyage:120)"))
         })?;
         let sector = resolve(name)?;
         let quantity: f64 = quantity.trim().replace(',', ".").parse().map_err(|_| {
-            DomainError::invalid(
-                field,
-                format!("« {} » is not a number (in « {pair} »)", quantity.trim()),
-            )
+            DomainError::invalid(field, format!("« {} » is not a number (in « {pair} »)", quantity.trim()))
         })?;
         check_quantity(&format!("{field}.{sector}"), quantity)?;
         if capacities.insert(sector.clone(), quantity).is_some() {
-            return Err(DomainError::invalid(
-                field,
-                format!("sector {sector} is given twice"),
-            ));
+            return Err(DomainError::invalid(field, format!("sector {sector} is given twice")));
         }
     }
     Ok(capacities)
@@ -226,8 +192,7 @@ mod tests {
 
     #[test]
     fn capacities_accept_the_documented_syntaxes() {
-        let c =
-            parse_capacities("capacities", "nettoyage:120;espaces_verts:40,5", any_sector).unwrap();
+        let c = parse_capacities("capacities", "nettoyage:120;espaces_verts:40,5", any_sector).unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c[&Sector::parse("s", "espaces_verts").unwrap()], 40.5);
         let c = parse_capacities("capacities", "nettoyage=10, logistique:2.5", any_sector).unwrap();
@@ -240,8 +205,7 @@ mod tests {
         assert_eq!(err.field(), "capacities.nettoyage");
         let err = parse_capacities("capacities", "nettoyage", any_sector).unwrap_err();
         assert!(err.to_string().contains("sector:quantity"));
-        let err =
-            parse_capacities("capacities", "nettoyage:1;nettoyage:2", any_sector).unwrap_err();
+        let err = parse_capacities("capacities", "nettoyage:1;nettoyage:2", any_sector).unwrap_err();
         assert!(err.to_string().contains("twice"));
     }
 
@@ -249,29 +213,11 @@ mod tests {
     fn supplier_refuses_bad_numbers() {
         let siret = Siret::parse("73282932000074").unwrap();
         let here = GeoPoint::new(45.7, 4.8).unwrap();
-        let err = Supplier::new(
-            siret.clone(),
-            "X",
-            SupplierKind::Ei,
-            here,
-            -1.0,
-            0.0,
-            Capacities::new(),
-            None,
-        )
-        .unwrap_err();
+        let err =
+            Supplier::new(siret.clone(), "X", SupplierKind::Ei, here, -1.0, 0.0, Capacities::new(), None).unwrap_err();
         assert_eq!(err.field(), "max_distance_km");
-        let err = Supplier::new(
-            siret,
-            "X",
-            SupplierKind::Ei,
-            here,
-            10.0,
-            0.0,
-            Capacities::new(),
-            Some(1.5),
-        )
-        .unwrap_err();
+        let err =
+            Supplier::new(siret, "X", SupplierKind::Ei, here, 10.0, 0.0, Capacities::new(), Some(1.5)).unwrap_err();
         assert_eq!(err.field(), "insertion_rate");
     }
 }

@@ -15,9 +15,7 @@ impl TenderRef {
     pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
         let r = value.trim();
         if r.is_empty() {
-            return Err(DomainError::Empty {
-                field: field.to_owned(),
-            });
+            return Err(DomainError::Empty { field: field.to_owned() });
         }
         if r.len() > 64 || r.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(DomainError::invalid(
@@ -55,10 +53,7 @@ pub struct Window {
 impl Window {
     pub fn new(start: NaiveDate, end: NaiveDate, field: &str) -> Result<Self, DomainError> {
         if end < start {
-            return Err(DomainError::invalid(
-                field,
-                format!("ends ({end}) before it starts ({start})"),
-            ));
+            return Err(DomainError::invalid(field, format!("ends ({end}) before it starts ({start})")));
         }
         Ok(Self { start, end })
     }
@@ -95,9 +90,7 @@ impl TenderLine {
     ) -> Result<Self, DomainError> {
         let id = id.trim();
         if id.is_empty() {
-            return Err(DomainError::Empty {
-                field: format!("{field}.id"),
-            });
+            return Err(DomainError::Empty { field: format!("{field}.id") });
         }
         check_quantity(&format!("{field}.quantity"), quantity)?;
         let max_share = max_share.unwrap_or(1.0);
@@ -112,11 +105,7 @@ impl TenderLine {
         if let Some(price) = unit_price {
             check_quantity(&format!("{field}.unit_price"), price)?;
         }
-        let unit = if unit.trim().is_empty() {
-            "h"
-        } else {
-            unit.trim()
-        };
+        let unit = if unit.trim().is_empty() { "h" } else { unit.trim() };
         Ok(Self {
             id: id.to_owned(),
             title: None,
@@ -138,10 +127,7 @@ impl TenderLine {
 
 /// `h`, `heure(s)`, `hour(s)`: the units that measure hours of work.
 pub fn unit_is_hours(unit: &str) -> bool {
-    matches!(
-        unit.trim().to_lowercase().as_str(),
-        "h" | "heure" | "heures" | "hour" | "hours"
-    )
+    matches!(unit.trim().to_lowercase().as_str(), "h" | "heure" | "heures" | "hour" | "hours")
 }
 
 /// A tender published by a buyer, answered by a groupement (or by every supplier in reach).
@@ -166,10 +152,7 @@ impl Tender {
         lines: Vec<TenderLine>,
     ) -> Result<Self, DomainError> {
         if lines.is_empty() {
-            return Err(DomainError::invalid(
-                "lines",
-                "a tender needs at least one line",
-            ));
+            return Err(DomainError::invalid("lines", "a tender needs at least one line"));
         }
         let mut seen = BTreeSet::new();
         for (i, line) in lines.iter().enumerate() {
@@ -181,18 +164,9 @@ impl Tender {
             }
         }
         if buyer.name.trim().is_empty() {
-            return Err(DomainError::Empty {
-                field: "buyer.name".into(),
-            });
+            return Err(DomainError::Empty { field: "buyer.name".into() });
         }
-        Ok(Self {
-            reference,
-            title: title.trim().to_owned(),
-            buyer,
-            deadline,
-            groupement,
-            lines,
-        })
+        Ok(Self { reference, title: title.trim().to_owned(), buyer, deadline, groupement, lines })
     }
 
     pub fn line(&self, id: &str) -> Option<&TenderLine> {

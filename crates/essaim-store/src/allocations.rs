@@ -50,50 +50,36 @@ impl Store {
     /// tender's stream; returns the allocation's id. Every lot must name a line of the tender and a
     /// supplier of the directory (by SIRET), every shortfall a line of the tender.
     #[tracing::instrument(skip(self, record), fields(reference = %reference, lots = record.lots.len()))]
-    pub async fn record_allocation(
-        &self,
-        reference: &TenderRef,
-        record: &AllocationRecord,
-    ) -> Result<i64, StoreError> {
+    pub async fn record_allocation(&self, reference: &TenderRef, record: &AllocationRecord) -> Result<i64, StoreError> {
         let at = now();
         let tender_ref = reference.as_str();
         let id = in_transaction!(self, |tx| {
-            let known: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM tenders WHERE reference = $1")
-                    .bind(tender_ref)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenders WHERE reference = $1")
+                .bind(tender_ref)
+                .fetch_one(&mut *tx)
+                .await?;
             if known == 0 {
-                return Err(StoreError::UnknownTender {
-                    reference: tender_ref.to_owned(),
-                });
+                return Err(StoreError::UnknownTender { reference: tender_ref.to_owned() });
             }
-            let lines: Vec<String> =
-                sqlx::query_scalar("SELECT line_id FROM tender_lines WHERE tender_ref = $1")
-                    .bind(tender_ref)
-                    .fetch_all(&mut *tx)
-                    .await?;
+            let lines: Vec<String> = sqlx::query_scalar("SELECT line_id FROM tender_lines WHERE tender_ref = $1")
+                .bind(tender_ref)
+                .fetch_all(&mut *tx)
+                .await?;
             let check_line = |line: &str| {
                 if lines.iter().any(|l| l == line) {
                     Ok(())
                 } else {
-                    Err(StoreError::UnknownLine {
-                        reference: tender_ref.to_owned(),
-                        line: line.to_owned(),
-                    })
+                    Err(StoreError::UnknownLine { reference: tender_ref.to_owned(), line: line.to_owned() })
                 }
             };
             for lot in &record.lots {
                 check_line(&lot.line)?;
-                let known: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
-                        .bind(&lot.supplier)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
+                    .bind(&lot.supplier)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 if known == 0 {
-                    return Err(StoreError::UnknownSupplier {
-                        siret: lot.supplier.clone(),
-                    });
+                    return Err(StoreError::UnknownSupplier { siret: lot.supplier.clone() });
                 }
             }
             for shortfall in &record.shortfall {
@@ -143,12 +129,7 @@ impl Store {
                 "lots": record.lots.len(),
                 "shortfall": record.shortfall.iter().map(|s| s.quantity).sum::<f64>(),
             });
-            insert_event!(
-                &mut *tx,
-                tender_stream(reference),
-                "allocation_recorded",
-                payload
-            );
+            insert_event!(&mut *tx, tender_stream(reference), "allocation_recorded", payload);
             id
         });
         Ok(id)
@@ -207,9 +188,7 @@ impl Store {
                 .cmp(&line_order(b.position, &b.line_id))
                 .then_with(|| a.supplier_siret.cmp(&b.supplier_siret))
         });
-        shortfalls.sort_by(|a, b| {
-            line_order(a.position, &a.line_id).cmp(&line_order(b.position, &b.line_id))
-        });
+        shortfalls.sort_by(|a, b| line_order(a.position, &a.line_id).cmp(&line_order(b.position, &b.line_id)));
         Ok(Some((
             row.id,
             AllocationRecord {
@@ -227,12 +206,7 @@ impl Store {
                     .collect(),
                 shortfall: shortfalls
                     .into_iter()
-                    .map(|s| Shortfall {
-                        line: s.line_id,
-                        quantity: s.quantity,
-                        reason: s.reason,
-                        causes: Vec::new(),
-                    })
+                    .map(|s| Shortfall { line: s.line_id, quantity: s.quantity, reason: s.reason, causes: Vec::new() })
                     .collect(),
             },
         )))

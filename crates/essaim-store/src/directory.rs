@@ -2,10 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use essaim_core::{
-    Capacities, Contact, GeoPoint, Groupement, GroupementCode, Sector, Siret, Supplier,
-    SupplierKind,
-};
+use essaim_core::{Capacities, Contact, GeoPoint, Groupement, GroupementCode, Sector, Siret, Supplier, SupplierKind};
 use serde_json::json;
 
 use crate::events::{DIRECTORY_STREAM, supplier_stream};
@@ -103,11 +100,10 @@ impl Store {
         in_transaction!(self, |tx| {
             for supplier in suppliers {
                 let siret = supplier.siret.as_str();
-                let known: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
-                        .bind(siret)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
+                    .bind(siret)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 if known > 0 {
                     summary.updated += 1;
                 } else {
@@ -129,40 +125,31 @@ impl Store {
                     .bind(at)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("DELETE FROM supplier_capacities WHERE siret = $1")
-                    .bind(siret)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query("DELETE FROM supplier_capacities WHERE siret = $1").bind(siret).execute(&mut *tx).await?;
                 for (sector, quantity) in &supplier.capacities {
-                    sqlx::query(
-                        "INSERT INTO supplier_capacities (siret, sector, quantity) VALUES ($1, $2, $3)",
-                    )
-                    .bind(siret)
-                    .bind(sector.as_str())
-                    .bind(*quantity)
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query("INSERT INTO supplier_capacities (siret, sector, quantity) VALUES ($1, $2, $3)")
+                        .bind(siret)
+                        .bind(sector.as_str())
+                        .bind(*quantity)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
             for groupement in groupements {
                 let code = groupement.code.as_str();
                 for siret in std::iter::once(&groupement.lead).chain(&groupement.members) {
-                    let known: i64 =
-                        sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
-                            .bind(siret.as_str())
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    if known == 0 {
-                        return Err(StoreError::UnknownSupplier {
-                            siret: siret.to_string(),
-                        });
-                    }
-                }
-                let known: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM groupements WHERE code = $1")
-                        .bind(code)
+                    let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
+                        .bind(siret.as_str())
                         .fetch_one(&mut *tx)
                         .await?;
+                    if known == 0 {
+                        return Err(StoreError::UnknownSupplier { siret: siret.to_string() });
+                    }
+                }
+                let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM groupements WHERE code = $1")
+                    .bind(code)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 if known > 0 {
                     summary.groupements_updated += 1;
                 } else {
@@ -175,10 +162,7 @@ impl Store {
                     .bind(at)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("DELETE FROM groupement_members WHERE code = $1")
-                    .bind(code)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query("DELETE FROM groupement_members WHERE code = $1").bind(code).execute(&mut *tx).await?;
                 for member in &groupement.members {
                     sqlx::query("INSERT INTO groupement_members (code, siret) VALUES ($1, $2)")
                         .bind(code)
@@ -202,22 +186,15 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn suppliers(&self) -> Result<Vec<Supplier>, StoreError> {
         let (rows, capacity_rows) = with_pool!(self, |pool| {
-            let rows: Vec<SupplierRow> = sqlx::query_as(select_suppliers!("ORDER BY siret"))
-                .fetch_all(pool)
-                .await?;
+            let rows: Vec<SupplierRow> = sqlx::query_as(select_suppliers!("ORDER BY siret")).fetch_all(pool).await?;
             let capacity_rows: Vec<CapacityRow> =
-                sqlx::query_as("SELECT siret, sector, quantity FROM supplier_capacities")
-                    .fetch_all(pool)
-                    .await?;
+                sqlx::query_as("SELECT siret, sector, quantity FROM supplier_capacities").fetch_all(pool).await?;
             (rows, capacity_rows)
         });
         let mut capacities: BTreeMap<String, Capacities> = BTreeMap::new();
         for row in capacity_rows {
             let sector = parse_sector(&row)?;
-            capacities
-                .entry(row.siret)
-                .or_default()
-                .insert(sector, row.quantity);
+            capacities.entry(row.siret).or_default().insert(sector, row.quantity);
         }
         let mut suppliers = rows
             .into_iter()
@@ -234,16 +211,13 @@ impl Store {
     #[tracing::instrument(skip(self), fields(siret = %siret))]
     pub async fn supplier(&self, siret: &Siret) -> Result<Option<Supplier>, StoreError> {
         let (row, capacity_rows) = with_pool!(self, |pool| {
-            let row: Option<SupplierRow> = sqlx::query_as(select_suppliers!("WHERE siret = $1"))
-                .bind(siret.as_str())
-                .fetch_optional(pool)
-                .await?;
-            let capacity_rows: Vec<CapacityRow> = sqlx::query_as(
-                "SELECT siret, sector, quantity FROM supplier_capacities WHERE siret = $1",
-            )
-            .bind(siret.as_str())
-            .fetch_all(pool)
-            .await?;
+            let row: Option<SupplierRow> =
+                sqlx::query_as(select_suppliers!("WHERE siret = $1")).bind(siret.as_str()).fetch_optional(pool).await?;
+            let capacity_rows: Vec<CapacityRow> =
+                sqlx::query_as("SELECT siret, sector, quantity FROM supplier_capacities WHERE siret = $1")
+                    .bind(siret.as_str())
+                    .fetch_all(pool)
+                    .await?;
             (row, capacity_rows)
         });
         let Some(row) = row else {
@@ -259,12 +233,7 @@ impl Store {
     /// Records a supplier's capacity in one sector (a quantity of 0 is recorded, not removed) and a
     /// `capacity_updated` event on the supplier's stream, with the previous value.
     #[tracing::instrument(skip(self), fields(siret = %siret, sector = %sector))]
-    pub async fn set_capacity(
-        &self,
-        siret: &Siret,
-        sector: &Sector,
-        quantity: f64,
-    ) -> Result<(), StoreError> {
+    pub async fn set_capacity(&self, siret: &Siret, sector: &Sector, quantity: f64) -> Result<(), StoreError> {
         let at = now();
         in_transaction!(self, |tx| {
             let updated = sqlx::query("UPDATE suppliers SET updated_at = $1 WHERE siret = $2")
@@ -274,17 +243,14 @@ impl Store {
                 .await?
                 .rows_affected();
             if updated == 0 {
-                return Err(StoreError::UnknownSupplier {
-                    siret: siret.to_string(),
-                });
+                return Err(StoreError::UnknownSupplier { siret: siret.to_string() });
             }
-            let previous: Option<f64> = sqlx::query_scalar(
-                "SELECT quantity FROM supplier_capacities WHERE siret = $1 AND sector = $2",
-            )
-            .bind(siret.as_str())
-            .bind(sector.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+            let previous: Option<f64> =
+                sqlx::query_scalar("SELECT quantity FROM supplier_capacities WHERE siret = $1 AND sector = $2")
+                    .bind(siret.as_str())
+                    .bind(sector.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
             sqlx::query(
                 "INSERT INTO supplier_capacities (siret, sector, quantity) VALUES ($1, $2, $3) \
                  ON CONFLICT (siret, sector) DO UPDATE SET quantity = excluded.quantity",
@@ -300,12 +266,7 @@ impl Store {
                 "quantity": quantity,
                 "previous": previous,
             });
-            insert_event!(
-                &mut *tx,
-                supplier_stream(siret),
-                "capacity_updated",
-                payload
-            );
+            insert_event!(&mut *tx, supplier_stream(siret), "capacity_updated", payload);
         });
         Ok(())
     }
@@ -315,13 +276,9 @@ impl Store {
     pub async fn groupements(&self) -> Result<Vec<Groupement>, StoreError> {
         let (rows, member_rows) = with_pool!(self, |pool| {
             let rows: Vec<GroupementRow> =
-                sqlx::query_as("SELECT code, name, lead_siret FROM groupements")
-                    .fetch_all(pool)
-                    .await?;
+                sqlx::query_as("SELECT code, name, lead_siret FROM groupements").fetch_all(pool).await?;
             let members: Vec<MemberRow> =
-                sqlx::query_as("SELECT code, siret FROM groupement_members")
-                    .fetch_all(pool)
-                    .await?;
+                sqlx::query_as("SELECT code, siret FROM groupement_members").fetch_all(pool).await?;
             (rows, members)
         });
         let mut members: BTreeMap<String, Vec<MemberRow>> = BTreeMap::new();
@@ -341,41 +298,30 @@ impl Store {
 
     /// One groupement, or `None` when the code is unknown.
     #[tracing::instrument(skip(self), fields(code = %code))]
-    pub async fn groupement(
-        &self,
-        code: &GroupementCode,
-    ) -> Result<Option<Groupement>, StoreError> {
+    pub async fn groupement(&self, code: &GroupementCode) -> Result<Option<Groupement>, StoreError> {
         let (row, member_rows) = with_pool!(self, |pool| {
             let row: Option<GroupementRow> =
                 sqlx::query_as("SELECT code, name, lead_siret FROM groupements WHERE code = $1")
                     .bind(code.as_str())
                     .fetch_optional(pool)
                     .await?;
-            let members: Vec<MemberRow> =
-                sqlx::query_as("SELECT code, siret FROM groupement_members WHERE code = $1")
-                    .bind(code.as_str())
-                    .fetch_all(pool)
-                    .await?;
+            let members: Vec<MemberRow> = sqlx::query_as("SELECT code, siret FROM groupement_members WHERE code = $1")
+                .bind(code.as_str())
+                .fetch_all(pool)
+                .await?;
             (row, members)
         });
-        row.map(|row| groupement_from_rows(row, &member_rows))
-            .transpose()
+        row.map(|row| groupement_from_rows(row, &member_rows)).transpose()
     }
 }
 
 fn parse_sector(row: &CapacityRow) -> Result<Sector, StoreError> {
-    Sector::parse("sector", &row.sector).map_err(|e| {
-        StoreError::corrupt(format!(
-            "capacity row (supplier {}, sector {}): {e}",
-            row.siret, row.sector
-        ))
-    })
+    Sector::parse("sector", &row.sector)
+        .map_err(|e| StoreError::corrupt(format!("capacity row (supplier {}, sector {}): {e}", row.siret, row.sector)))
 }
 
 fn supplier_from_row(row: SupplierRow, capacities: Capacities) -> Result<Supplier, StoreError> {
-    let what = |e: essaim_core::DomainError| {
-        StoreError::corrupt(format!("supplier row (siret {}): {e}", row.siret))
-    };
+    let what = |e: essaim_core::DomainError| StoreError::corrupt(format!("supplier row (siret {}): {e}", row.siret));
     let siret = Siret::parse(&row.siret).map_err(what)?;
     let kind = SupplierKind::parse_field("kind", &row.kind).map_err(what)?;
     let location = GeoPoint::checked("lat", row.lat, "lon", row.lon).map_err(what)?;
@@ -389,32 +335,16 @@ fn supplier_from_row(row: SupplierRow, capacities: Capacities) -> Result<Supplie
         min_lot: row.min_lot,
         capacities,
         insertion_rate: row.insertion_rate,
-        contact: Contact {
-            name: row.contact_name,
-            email: row.contact_email,
-            phone: row.contact_phone,
-        },
+        contact: Contact { name: row.contact_name, email: row.contact_email, phone: row.contact_phone },
     })
 }
 
-fn groupement_from_rows(
-    row: GroupementRow,
-    members: &[MemberRow],
-) -> Result<Groupement, StoreError> {
-    let what = |e: essaim_core::DomainError| {
-        StoreError::corrupt(format!("groupement row (code {}): {e}", row.code))
-    };
+fn groupement_from_rows(row: GroupementRow, members: &[MemberRow]) -> Result<Groupement, StoreError> {
+    let what = |e: essaim_core::DomainError| StoreError::corrupt(format!("groupement row (code {}): {e}", row.code));
     let code = GroupementCode::parse("code", &row.code).map_err(what)?;
     let lead = Siret::parse_field("lead_siret", &row.lead_siret).map_err(what)?;
-    let mut sirets = members
-        .iter()
-        .map(|m| Siret::parse_field("members", &m.siret).map_err(what))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut sirets =
+        members.iter().map(|m| Siret::parse_field("members", &m.siret).map_err(what)).collect::<Result<Vec<_>, _>>()?;
     sirets.sort();
-    Ok(Groupement {
-        code,
-        name: row.name,
-        lead,
-        members: sirets,
-    })
+    Ok(Groupement { code, name: row.name, lead, members: sirets })
 }

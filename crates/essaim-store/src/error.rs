@@ -41,34 +41,22 @@ pub enum StoreError {
     #[error("the database refused the operation: {0}")]
     Database(#[from] sqlx::Error),
 
-    #[error(
-        "tender {reference} is already registered; re-import it explicitly as a replacement to overwrite it"
-    )]
+    #[error("tender {reference} is already registered; re-import it explicitly as a replacement to overwrite it")]
     TenderExists { reference: String },
 
-    #[error(
-        "no tender {reference} is registered; import it first (essaim import tender FILE.json)"
-    )]
+    #[error("no tender {reference} is registered; import it first (essaim import tender FILE.json)")]
     UnknownTender { reference: String },
 
-    #[error(
-        "no supplier with SIRET {siret} is in the directory; import it first (essaim import suppliers FILE.csv)"
-    )]
+    #[error("no supplier with SIRET {siret} is in the directory; import it first (essaim import suppliers FILE.csv)")]
     UnknownSupplier { siret: String },
 
-    #[error(
-        "no groupement {code} is in the directory; import it first, or leave the tender's groupement empty"
-    )]
+    #[error("no groupement {code} is in the directory; import it first, or leave the tender's groupement empty")]
     UnknownGroupement { code: String },
 
-    #[error(
-        "tender {reference} has no line {line}; check the allocation was computed for this tender"
-    )]
+    #[error("tender {reference} has no line {line}; check the allocation was computed for this tender")]
     UnknownLine { reference: String, line: String },
 
-    #[error(
-        "the database holds an unreadable {what}; it was changed outside essaim — fix or re-import that record"
-    )]
+    #[error("the database holds an unreadable {what}; it was changed outside essaim — fix or re-import that record")]
     Corrupt { what: String },
 }
 

@@ -43,12 +43,7 @@ struct EventRow {
 impl Store {
     /// Appends an event to `stream` and returns its `seq`.
     #[tracing::instrument(skip(self, payload))]
-    pub async fn append_event(
-        &self,
-        stream: &str,
-        kind: &str,
-        payload: &serde_json::Value,
-    ) -> Result<i64, StoreError> {
+    pub async fn append_event(&self, stream: &str, kind: &str, payload: &serde_json::Value) -> Result<i64, StoreError> {
         let seq = with_pool!(self, |pool| insert_event!(pool, stream, kind, payload));
         Ok(seq)
     }
@@ -68,18 +63,9 @@ impl Store {
         rows.into_iter()
             .map(|row| {
                 let payload = serde_json::from_str(&row.payload).map_err(|e| {
-                    StoreError::corrupt(format!(
-                        "event row (seq {}): payload is not JSON: {e}",
-                        row.seq
-                    ))
+                    StoreError::corrupt(format!("event row (seq {}): payload is not JSON: {e}", row.seq))
                 })?;
-                Ok(Event {
-                    seq: row.seq,
-                    stream: row.stream,
-                    kind: row.kind,
-                    payload,
-                    recorded_at: row.recorded_at,
-                })
+                Ok(Event { seq: row.seq, stream: row.stream, kind: row.kind, payload, recorded_at: row.recorded_at })
             })
             .collect()
     }

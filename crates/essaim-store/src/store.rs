@@ -5,9 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::StoreError;
 
@@ -67,18 +65,13 @@ impl Store {
         match scheme {
             "sqlite" => Self::connect_sqlite(url).await,
             "postgres" | "postgresql" => Self::connect_postgres(url).await,
-            _ => Err(StoreError::UnsupportedUrl {
-                scheme: scheme.to_owned(),
-            }),
+            _ => Err(StoreError::UnsupportedUrl { scheme: scheme.to_owned() }),
         }
     }
 
     async fn connect_sqlite(url: &str) -> Result<Store, StoreError> {
         tracing::Span::current().record("backend", "sqlite");
-        let connect_error = |source| StoreError::Connect {
-            backend: Backend::Sqlite.name(),
-            source,
-        };
+        let connect_error = |source| StoreError::Connect { backend: Backend::Sqlite.name(), source };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_error)?
@@ -92,37 +85,22 @@ impl Store {
             && !parent.as_os_str().is_empty()
             && !parent.exists()
         {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDirectory {
-                path: parent.to_owned(),
-                source,
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|source| StoreError::CreateDirectory { path: parent.to_owned(), source })?;
         }
         let pool_options = if in_memory {
             // Each connection would otherwise see its own empty database: keep exactly one, forever.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
             SqlitePoolOptions::new().max_connections(8)
         };
-        let pool = pool_options
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(connect_error)?;
-        Ok(Store {
-            pool: Pool::Sqlite(pool),
-        })
+        let pool = pool_options.acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await.map_err(connect_error)?;
+        Ok(Store { pool: Pool::Sqlite(pool) })
     }
 
     async fn connect_postgres(url: &str) -> Result<Store, StoreError> {
         tracing::Span::current().record("backend", "postgres");
-        let connect_error = |source| StoreError::Connect {
-            backend: Backend::Postgres.name(),
-            source,
-        };
+        let connect_error = |source| StoreError::Connect { backend: Backend::Postgres.name(), source };
         let options = PgConnectOptions::from_str(url).map_err(connect_error)?;
         let pool = PgPoolOptions::new()
             .max_connections(10)
@@ -130,9 +108,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(connect_error)?;
-        Ok(Store {
-            pool: Pool::Postgres(pool),
-        })
+        Ok(Store { pool: Pool::Postgres(pool) })
     }
 
     /// Brings the schema up to date with the migrations embedded in this binary (`migrations/sqlite`
@@ -174,11 +150,7 @@ mod tests {
 
     #[test]
     fn both_backends_have_the_same_migrations() {
-        let names = |m: &Migrator| {
-            m.iter()
-                .map(|m| (m.version, m.description.to_string()))
-                .collect::<Vec<_>>()
-        };
+        let names = |m: &Migrator| m.iter().map(|m| (m.version, m.description.to_string())).collect::<Vec<_>>();
         assert!(SQLITE_MIGRATIONS.iter().next().is_some());
         assert_eq!(names(&SQLITE_MIGRATIONS), names(&POSTGRES_MIGRATIONS));
     }

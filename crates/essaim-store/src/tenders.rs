@@ -1,10 +1,7 @@
 //! Tenders and their lines, kept in the order the buyer wrote them.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use essaim_core::{
-    Buyer, DomainError, GeoPoint, GroupementCode, Sector, Siret, Tender, TenderLine, TenderRef,
-    Window,
-};
+use essaim_core::{Buyer, DomainError, GeoPoint, GroupementCode, Sector, Siret, Tender, TenderLine, TenderRef, Window};
 use serde_json::json;
 
 use crate::events::tender_stream;
@@ -71,9 +68,7 @@ impl Store {
     /// registered: nothing is overwritten silently (see [`Store::replace_tender`]).
     #[tracing::instrument(skip(self, tender), fields(reference = %tender.reference))]
     pub async fn insert_tender(&self, tender: &Tender) -> Result<(), StoreError> {
-        self.write_tender(tender, Overwrite::Refuse)
-            .await
-            .map(|_| ())
+        self.write_tender(tender, Overwrite::Refuse).await.map(|_| ())
     }
 
     /// Registers a tender, replacing the one with the same reference if any (its record and lines;
@@ -84,37 +79,27 @@ impl Store {
         self.write_tender(tender, Overwrite::Replace).await
     }
 
-    async fn write_tender(
-        &self,
-        tender: &Tender,
-        overwrite: Overwrite,
-    ) -> Result<bool, StoreError> {
+    async fn write_tender(&self, tender: &Tender, overwrite: Overwrite) -> Result<bool, StoreError> {
         let reference = tender.reference.as_str();
         let deadline = tender.deadline.map(|d| d.to_rfc3339());
         let at = now();
-        let exists_error = || StoreError::TenderExists {
-            reference: reference.to_owned(),
-        };
+        let exists_error = || StoreError::TenderExists { reference: reference.to_owned() };
         let replaced = in_transaction!(self, |tx| {
-            let known: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM tenders WHERE reference = $1")
-                    .bind(reference)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenders WHERE reference = $1")
+                .bind(reference)
+                .fetch_one(&mut *tx)
+                .await?;
             let exists = known > 0;
             if exists && overwrite == Overwrite::Refuse {
                 return Err(exists_error());
             }
             if let Some(code) = &tender.groupement {
-                let known: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM groupements WHERE code = $1")
-                        .bind(code.as_str())
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM groupements WHERE code = $1")
+                    .bind(code.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
                 if known == 0 {
-                    return Err(StoreError::UnknownGroupement {
-                        code: code.to_string(),
-                    });
+                    return Err(StoreError::UnknownGroupement { code: code.to_string() });
                 }
             }
             if exists {
@@ -131,10 +116,7 @@ impl Store {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("DELETE FROM tender_lines WHERE tender_ref = $1")
-                    .bind(reference)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query("DELETE FROM tender_lines WHERE tender_ref = $1").bind(reference).execute(&mut *tx).await?;
             } else {
                 sqlx::query(
                     "INSERT INTO tenders (reference, title, buyer_name, buyer_siret, deadline, \
@@ -178,11 +160,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            let kind = if exists {
-                "tender_replaced"
-            } else {
-                "tender_imported"
-            };
+            let kind = if exists { "tender_replaced" } else { "tender_imported" };
             let payload = json!({
                 "reference": reference,
                 "title": tender.title,
@@ -218,28 +196,17 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
-        let what = |e: DomainError| {
-            StoreError::corrupt(format!("tender row (reference {}): {e}", row.reference))
-        };
-        let buyer_siret = row
-            .buyer_siret
-            .as_deref()
-            .map(|s| Siret::parse_field("buyer_siret", s))
-            .transpose()
-            .map_err(what)?;
-        let lines = line_rows
-            .into_iter()
-            .map(|line| line_from_row(&row.reference, line))
-            .collect::<Result<Vec<_>, _>>()?;
+        let what = |e: DomainError| StoreError::corrupt(format!("tender row (reference {}): {e}", row.reference));
+        let buyer_siret =
+            row.buyer_siret.as_deref().map(|s| Siret::parse_field("buyer_siret", s)).transpose().map_err(what)?;
+        let lines =
+            line_rows.into_iter().map(|line| line_from_row(&row.reference, line)).collect::<Result<Vec<_>, _>>()?;
         Ok(Some(Tender {
             reference: TenderRef::parse("reference", &row.reference).map_err(what)?,
             deadline: parse_deadline(&row.reference, row.deadline.as_deref())?,
             groupement: parse_groupement(&row.reference, row.groupement.as_deref())?,
             title: row.title,
-            buyer: Buyer {
-                name: row.buyer_name,
-                siret: buyer_siret,
-            },
+            buyer: Buyer { name: row.buyer_name, siret: buyer_siret },
             lines,
         }))
     }
@@ -260,12 +227,8 @@ impl Store {
             .into_iter()
             .map(|row| {
                 Ok(TenderSummary {
-                    reference: TenderRef::parse("reference", &row.reference).map_err(|e| {
-                        StoreError::corrupt(format!(
-                            "tender row (reference {}): {e}",
-                            row.reference
-                        ))
-                    })?,
+                    reference: TenderRef::parse("reference", &row.reference)
+                        .map_err(|e| StoreError::corrupt(format!("tender row (reference {}): {e}", row.reference)))?,
                     deadline: parse_deadline(&row.reference, row.deadline.as_deref())?,
                     groupement: parse_groupement(&row.reference, row.groupement.as_deref())?,
                     lines: usize::try_from(row.lines).unwrap_or(0),
@@ -279,10 +242,7 @@ impl Store {
     }
 }
 
-fn parse_deadline(
-    reference: &str,
-    deadline: Option<&str>,
-) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
+fn parse_deadline(reference: &str, deadline: Option<&str>) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
     deadline
         .map(|d| {
             DateTime::parse_from_rfc3339(d).map_err(|e| {
@@ -294,10 +254,7 @@ fn parse_deadline(
         .transpose()
 }
 
-fn parse_groupement(
-    reference: &str,
-    code: Option<&str>,
-) -> Result<Option<GroupementCode>, StoreError> {
+fn parse_groupement(reference: &str, code: Option<&str>) -> Result<Option<GroupementCode>, StoreError> {
     code.map(|c| GroupementCode::parse("groupement", c))
         .transpose()
         .map_err(|e| StoreError::corrupt(format!("tender row (reference {reference}): {e}")))
@@ -305,14 +262,10 @@ fn parse_groupement(
 
 fn line_from_row(reference: &str, row: LineRow) -> Result<TenderLine, StoreError> {
     let what = |e: DomainError| {
-        StoreError::corrupt(format!(
-            "tender line row (tender {reference}, line {}): {e}",
-            row.line_id
-        ))
+        StoreError::corrupt(format!("tender line row (tender {reference}, line {}): {e}", row.line_id))
     };
     let sector = Sector::parse("sector", &row.sector).map_err(what)?;
-    let site =
-        GeoPoint::checked("site_lat", row.site_lat, "site_lon", row.site_lon).map_err(what)?;
+    let site = GeoPoint::checked("site_lat", row.site_lat, "site_lon", row.site_lon).map_err(what)?;
     let window = match (row.window_start, row.window_end) {
         (Some(start), Some(end)) => Some(Window { start, end }),
         (None, None) => None,

@@ -127,22 +127,12 @@ fn backends() -> Vec<Backend> {
 }
 
 fn postgres_url() -> Option<String> {
-    std::env::var(POSTGRES_URL_VAR)
-        .ok()
-        .map(|u| u.trim().to_owned())
-        .filter(|u| !u.is_empty())
+    std::env::var(POSTGRES_URL_VAR).ok().map(|u| u.trim().to_owned()).filter(|u| !u.is_empty())
 }
 
 enum FreshDatabase {
-    Sqlite {
-        url: String,
-        _dir: TempDir,
-    },
-    Postgres {
-        url: String,
-        server: String,
-        schema: String,
-    },
+    Sqlite { url: String, _dir: TempDir },
+    Postgres { url: String, server: String, schema: String },
 }
 
 impl FreshDatabase {
@@ -157,26 +147,18 @@ impl FreshDatabase {
                 FreshDatabase::Sqlite { url, _dir: dir }
             }
             Backend::Postgres => {
-                let server =
-                    postgres_url().unwrap_or_else(|| panic!("{POSTGRES_URL_VAR} is not set"));
+                let server = postgres_url().unwrap_or_else(|| panic!("{POSTGRES_URL_VAR} is not set"));
                 static COUNTER: AtomicU64 = AtomicU64::new(0);
                 let nanos = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.subsec_nanos())
                     .unwrap_or_default();
-                let schema = format!(
-                    "essaim_test_{}_{}_{nanos}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::Relaxed)
-                );
+                let schema =
+                    format!("essaim_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
                 admin(&server, &format!("CREATE SCHEMA \"{schema}\"")).await;
                 let separator = if server.contains('?') { '&' } else { '?' };
                 let url = format!("{server}{separator}options[search_path]={schema}");
-                FreshDatabase::Postgres {
-                    url,
-                    server,
-                    schema,
-                }
+                FreshDatabase::Postgres { url, server, schema }
             }
         }
     }
@@ -189,20 +171,16 @@ impl FreshDatabase {
 
     async fn remove(self) {
         if let FreshDatabase::Postgres { server, schema, .. } = self {
-            admin(
-                &server,
-                &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
-            )
-            .await;
+            admin(&server, &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await;
         }
     }
 }
 
 /// Runs one statement on the test server outside any test schema.
 async fn admin(server: &str, statement: &str) {
-    let mut conn = PgConnection::connect(server).await.unwrap_or_else(|e| {
-        panic!("cannot reach the PostgreSQL test server given by {POSTGRES_URL_VAR}: {e}")
-    });
+    let mut conn = PgConnection::connect(server)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the PostgreSQL test server given by {POSTGRES_URL_VAR}: {e}"));
     sqlx::query(AssertSqlSafe(statement.to_owned()))
         .execute(&mut conn)
         .await

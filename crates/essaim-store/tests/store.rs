@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate};
 use essaim_core::{
-    Buyer, Capacities, Contact, GeoPoint, Groupement, GroupementCode, MicroLot, Sector, Shortfall,
-    Siret, Supplier, SupplierKind, Tender, TenderLine, TenderRef, Window,
+    Buyer, Capacities, Contact, GeoPoint, Groupement, GroupementCode, MicroLot, Sector, Shortfall, Siret, Supplier,
+    SupplierKind, Tender, TenderLine, TenderRef, Window,
 };
 use essaim_store::testing::{execute_raw, with_each_backend, with_each_database_url};
 use essaim_store::{AllocationRecord, Backend, ImportSummary, Store, StoreError, tender_stream};
@@ -39,12 +39,7 @@ fn supplier(s: &str, name: &str, kind: SupplierKind, caps: &[(&str, f64)]) -> Su
 }
 
 fn directory() -> (Vec<Supplier>, Vec<Groupement>) {
-    let mut a = supplier(
-        A,
-        "Atelier Exemple",
-        SupplierKind::Ei,
-        &[("nettoyage", 120.0), ("espaces_verts", 0.1 + 0.2)],
-    );
+    let mut a = supplier(A, "Atelier Exemple", SupplierKind::Ei, &[("nettoyage", 120.0), ("espaces_verts", 0.1 + 0.2)]);
     a.commune = Some("69123".into());
     a.insertion_rate = Some(1.0 / 3.0);
     a.contact = Contact {
@@ -52,12 +47,7 @@ fn directory() -> (Vec<Supplier>, Vec<Groupement>) {
         email: Some("camille@example.org".into()),
         phone: Some("+33 4 00 00 00 00".into()),
     };
-    let b = supplier(
-        B,
-        "ESAT du Rhône",
-        SupplierKind::Esat,
-        &[("logistique", 1e-9)],
-    );
+    let b = supplier(B, "ESAT du Rhône", SupplierKind::Esat, &[("logistique", 1e-9)]);
     let c = supplier(C, "Chantier Vert", SupplierKind::Aci, &[]);
     let g = Groupement::new(
         GroupementCode::parse("code", "G-LYON").expect("code"),
@@ -98,10 +88,7 @@ fn tender(reference: &str, groupement: Option<&str>) -> Tender {
     Tender::new(
         TenderRef::parse("ref", reference).expect("ref"),
         "Marché de prestations",
-        Buyer {
-            name: "Métropole de Lyon".into(),
-            siret: Some(siret(D)),
-        },
+        Buyer { name: "Métropole de Lyon".into(), siret: Some(siret(D)) },
         Some(DateTime::parse_from_rfc3339("2026-12-15T18:00:00+01:00").expect("deadline")),
         groupement.map(|g| GroupementCode::parse("groupement", g).expect("code")),
         // Line ids deliberately not sorted: the store keeps the buyer's order.
@@ -120,28 +107,14 @@ async fn directory_round_trips_with_capacities_contacts_and_groupement() {
     with_each_backend(|store| async move {
         let (suppliers, groupements) = directory();
         let summary = store.import_directory(&suppliers, &groupements).await?;
-        assert_eq!(
-            summary,
-            ImportSummary {
-                inserted: 3,
-                updated: 0,
-                groupements_inserted: 1,
-                groupements_updated: 0
-            }
-        );
+        assert_eq!(summary, ImportSummary { inserted: 3, updated: 0, groupements_inserted: 1, groupements_updated: 0 });
         // Floats compare with ==: they must come back bit for bit.
         assert_eq!(store.suppliers().await?, sorted_by_siret(suppliers.clone()));
-        assert_eq!(
-            store.supplier(&siret(A)).await?.as_ref(),
-            Some(&suppliers[1])
-        );
+        assert_eq!(store.supplier(&siret(A)).await?.as_ref(), Some(&suppliers[1]));
         assert_eq!(store.supplier(&siret(D)).await?, None);
         assert_eq!(store.groupements().await?, groupements);
         let code = GroupementCode::parse("code", "G-LYON").expect("code");
-        assert_eq!(
-            store.groupement(&code).await?.as_ref(),
-            Some(&groupements[0])
-        );
+        assert_eq!(store.groupement(&code).await?.as_ref(), Some(&groupements[0]));
         let unknown = GroupementCode::parse("code", "G-NOPE").expect("code");
         assert_eq!(store.groupement(&unknown).await?, None);
         let events = store.events("directory").await?;
@@ -170,15 +143,7 @@ async fn reimporting_updates_records_instead_of_duplicating_them() {
         groupements[0].members.sort();
 
         let summary = store.import_directory(&suppliers, &groupements).await?;
-        assert_eq!(
-            summary,
-            ImportSummary {
-                inserted: 1,
-                updated: 3,
-                groupements_inserted: 0,
-                groupements_updated: 1
-            }
-        );
+        assert_eq!(summary, ImportSummary { inserted: 1, updated: 3, groupements_inserted: 0, groupements_updated: 1 });
         let stored = store.suppliers().await?;
         assert_eq!(stored.len(), 4);
         assert_eq!(stored, sorted_by_siret(suppliers));
@@ -205,10 +170,7 @@ async fn a_failing_import_leaves_nothing_behind() {
             .import_directory(&suppliers, std::slice::from_ref(&stray))
             .await
             .expect_err("unknown lead must be refused");
-        assert!(
-            matches!(&err, StoreError::UnknownSupplier { siret } if siret == D),
-            "{err:?}"
-        );
+        assert!(matches!(&err, StoreError::UnknownSupplier { siret } if siret == D), "{err:?}");
         assert!(err.to_string().contains(D), "{err}");
         assert!(store.suppliers().await?.is_empty());
         assert!(store.groupements().await?.is_empty());
@@ -233,9 +195,7 @@ async fn capacity_updates_are_recorded_with_their_event() {
     with_each_backend(|store| async move {
         let (suppliers, groupements) = directory();
         store.import_directory(&suppliers, &groupements).await?;
-        store
-            .set_capacity(&siret(A), &sector("nettoyage"), 80.25)
-            .await?;
+        store.set_capacity(&siret(A), &sector("nettoyage"), 80.25).await?;
         store.set_capacity(&siret(A), &sector("btp"), 12.0).await?;
         let a = store.supplier(&siret(A)).await?.expect("supplier A");
         assert_eq!(a.capacity(&sector("nettoyage")), 80.25);
@@ -249,10 +209,7 @@ async fn capacity_updates_are_recorded_with_their_event() {
         assert_eq!(events[0].payload["quantity"], json!(80.25));
         assert_eq!(events[1].payload["previous"], json!(null));
 
-        let err = store
-            .set_capacity(&siret(D), &sector("btp"), 1.0)
-            .await
-            .expect_err("unknown supplier");
+        let err = store.set_capacity(&siret(D), &sector("btp"), 1.0).await.expect_err("unknown supplier");
         assert!(matches!(err, StoreError::UnknownSupplier { .. }), "{err:?}");
         assert!(store.events(&format!("supplier:{D}")).await?.is_empty());
         Ok::<_, StoreError>(())
@@ -281,10 +238,7 @@ async fn tenders_read_back_as_written_with_lines_in_their_order() {
         let refs: Vec<_> = list.iter().map(|s| s.reference.as_str()).collect();
         assert_eq!(refs, ["T-2026-000", "T-2026-001"]);
         assert_eq!(list[1].lines, 3);
-        assert_eq!(
-            list[1].groupement.as_ref().map(|g| g.as_str()),
-            Some("G-LYON")
-        );
+        assert_eq!(list[1].groupement.as_ref().map(|g| g.as_str()), Some("G-LYON"));
         assert_eq!(list[0].groupement, None);
 
         let missing = TenderRef::parse("ref", "T-404").expect("ref");
@@ -304,10 +258,7 @@ async fn a_tender_is_never_overwritten_silently() {
         changed.lines.truncate(1);
 
         let err = store.insert_tender(&changed).await.expect_err("duplicate");
-        assert!(
-            matches!(&err, StoreError::TenderExists { reference } if reference == "T-2026-002"),
-            "{err:?}"
-        );
+        assert!(matches!(&err, StoreError::TenderExists { reference } if reference == "T-2026-002"), "{err:?}");
         assert!(err.to_string().contains("T-2026-002"), "{err}");
         assert_eq!(store.tender(&t.reference).await?, Some(t.clone()));
 
@@ -317,22 +268,11 @@ async fn a_tender_is_never_overwritten_silently() {
         // Replacing an unknown tender registers it.
         assert!(!store.replace_tender(&tender("T-2026-003", None)).await?);
 
-        let kinds: Vec<_> = store
-            .events(&tender_stream(&t.reference))
-            .await?
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds: Vec<_> = store.events(&tender_stream(&t.reference)).await?.into_iter().map(|e| e.kind).collect();
         assert_eq!(kinds, ["tender_imported", "tender_replaced"]);
 
-        let err = store
-            .insert_tender(&tender("T-2026-004", Some("G-NOPE")))
-            .await
-            .expect_err("unknown groupement");
-        assert!(
-            matches!(err, StoreError::UnknownGroupement { .. }),
-            "{err:?}"
-        );
+        let err = store.insert_tender(&tender("T-2026-004", Some("G-NOPE"))).await.expect_err("unknown groupement");
+        assert!(matches!(err, StoreError::UnknownGroupement { .. }), "{err:?}");
         assert_eq!(store.tenders().await?.len(), 2);
         Ok::<_, StoreError>(())
     })
@@ -382,56 +322,31 @@ async fn allocations_round_trip_in_line_then_supplier_order() {
         // Lots given out of order; lines are L3, L1, L2 in the tender.
         let first = allocation(
             "optimal",
-            &[
-                ("L1", B, 0.1 + 0.2, 8.21),
-                ("L3", B, 40.0, 3.000_000_000_000_000_4),
-                ("L3", A, 80.0, 1.0 / 7.0),
-            ],
+            &[("L1", B, 0.1 + 0.2, 8.21), ("L3", B, 40.0, 3.000_000_000_000_000_4), ("L3", A, 80.0, 1.0 / 7.0)],
             None,
         );
         let id1 = store.record_allocation(&t.reference, &first).await?;
-        let (id, back) = store
-            .latest_allocation(&t.reference)
-            .await?
-            .expect("allocation");
+        let (id, back) = store.latest_allocation(&t.reference).await?.expect("allocation");
         assert_eq!(id, id1);
-        let order: Vec<_> = back
-            .lots
-            .iter()
-            .map(|l| (l.line.as_str(), l.supplier.as_str()))
-            .collect();
+        let order: Vec<_> = back.lots.iter().map(|l| (l.line.as_str(), l.supplier.as_str())).collect();
         // L3 is the tender's first line, L1 its second; within a line, by SIRET (B < A).
         assert_eq!(order, [("L3", B), ("L3", A), ("L1", B)]);
         let mut expected = first.clone();
-        expected.lots = vec![
-            expected.lots[1].clone(),
-            expected.lots[2].clone(),
-            expected.lots[0].clone(),
-        ];
+        expected.lots = vec![expected.lots[1].clone(), expected.lots[2].clone(), expected.lots[0].clone()];
         expected.shortfall.reverse();
         assert_eq!(back, expected);
 
         let second = allocation("feasible", &[("L2", A, 2.0, 0.5)], Some(0.0125));
         let id2 = store.record_allocation(&t.reference, &second).await?;
         assert!(id2 > id1);
-        let (id, back) = store
-            .latest_allocation(&t.reference)
-            .await?
-            .expect("allocation");
+        let (id, back) = store.latest_allocation(&t.reference).await?.expect("allocation");
         assert_eq!(id, id2);
         assert_eq!(back.gap, Some(0.0125));
         assert_eq!(back.status, "feasible");
 
         let events = store.events(&tender_stream(&t.reference)).await?;
         let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(
-            kinds,
-            [
-                "tender_imported",
-                "allocation_recorded",
-                "allocation_recorded"
-            ]
-        );
+        assert_eq!(kinds, ["tender_imported", "allocation_recorded", "allocation_recorded"]);
         assert_eq!(events[2].payload["allocation"], json!(id2));
         Ok::<_, StoreError>(())
     })
@@ -447,35 +362,21 @@ async fn allocations_must_name_a_known_tender_line_and_supplier() {
         store.insert_tender(&t).await?;
 
         let missing = TenderRef::parse("ref", "T-404").expect("ref");
-        let err = store
-            .record_allocation(&missing, &allocation("optimal", &[], None))
-            .await
-            .expect_err("unknown tender");
+        let err =
+            store.record_allocation(&missing, &allocation("optimal", &[], None)).await.expect_err("unknown tender");
         assert!(matches!(err, StoreError::UnknownTender { .. }), "{err:?}");
 
         let err = store
-            .record_allocation(
-                &t.reference,
-                &allocation("optimal", &[("L1", D, 1.0, 1.0)], None),
-            )
+            .record_allocation(&t.reference, &allocation("optimal", &[("L1", D, 1.0, 1.0)], None))
             .await
             .expect_err("unknown supplier");
-        assert!(
-            matches!(&err, StoreError::UnknownSupplier { siret } if siret == D),
-            "{err:?}"
-        );
+        assert!(matches!(&err, StoreError::UnknownSupplier { siret } if siret == D), "{err:?}");
 
         let err = store
-            .record_allocation(
-                &t.reference,
-                &allocation("optimal", &[("L9", A, 1.0, 1.0)], None),
-            )
+            .record_allocation(&t.reference, &allocation("optimal", &[("L9", A, 1.0, 1.0)], None))
             .await
             .expect_err("unknown line");
-        assert!(
-            matches!(&err, StoreError::UnknownLine { line, .. } if line == "L9"),
-            "{err:?}"
-        );
+        assert!(matches!(&err, StoreError::UnknownLine { line, .. } if line == "L9"), "{err:?}");
 
         assert_eq!(store.latest_allocation(&t.reference).await?, None);
         assert_eq!(store.events(&tender_stream(&t.reference)).await?.len(), 1);
@@ -487,22 +388,10 @@ async fn allocations_must_name_a_known_tender_line_and_supplier() {
 #[tokio::test]
 async fn events_come_back_in_order_and_cannot_be_rewritten() {
     with_each_backend(|store| async move {
-        let s1 = store
-            .append_event("campaign:T-1", "opened", &json!({"by": "facilitator"}))
-            .await?;
-        let other = store
-            .append_event("campaign:T-2", "opened", &json!({}))
-            .await?;
-        let s2 = store
-            .append_event(
-                "campaign:T-1",
-                "offer_sent",
-                &json!({"lot": 1, "quantity": 0.1 + 0.2}),
-            )
-            .await?;
-        let s3 = store
-            .append_event("campaign:T-1", "accepted", &json!(["a", 2, null]))
-            .await?;
+        let s1 = store.append_event("campaign:T-1", "opened", &json!({"by": "facilitator"})).await?;
+        let other = store.append_event("campaign:T-2", "opened", &json!({})).await?;
+        let s2 = store.append_event("campaign:T-1", "offer_sent", &json!({"lot": 1, "quantity": 0.1 + 0.2})).await?;
+        let s3 = store.append_event("campaign:T-1", "accepted", &json!(["a", 2, null])).await?;
         assert!(s1 < other && other < s2 && s2 < s3);
 
         let events = store.events("campaign:T-1").await?;
@@ -521,12 +410,7 @@ async fn events_come_back_in_order_and_cannot_be_rewritten() {
         let err = update.expect_err("UPDATE on events must be refused");
         assert!(err.to_string().contains("append-only"), "{err}");
         let delete = execute_raw(&store, "DELETE FROM events").await;
-        assert!(
-            delete
-                .expect_err("DELETE refused")
-                .to_string()
-                .contains("append-only")
-        );
+        assert!(delete.expect_err("DELETE refused").to_string().contains("append-only"));
         assert_eq!(store.events("campaign:T-1").await?, events);
         Ok::<_, StoreError>(())
     })
@@ -538,11 +422,7 @@ async fn damaged_rows_are_reported_not_unwrapped() {
     with_each_backend(|store| async move {
         let (suppliers, groupements) = directory();
         store.import_directory(&suppliers, &groupements).await?;
-        execute_raw(
-            &store,
-            &format!("UPDATE suppliers SET kind = 'SCOP' WHERE siret = '{B}'"),
-        )
-        .await?;
+        execute_raw(&store, &format!("UPDATE suppliers SET kind = 'SCOP' WHERE siret = '{B}'")).await?;
         let err = store.suppliers().await.expect_err("corrupt kind");
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
         let text = err.to_string();
@@ -563,12 +443,7 @@ async fn data_survives_closing_and_reopening_the_database() {
             store.migrate().await?;
             store.import_directory(&suppliers, &groupements).await?;
             store.insert_tender(&t).await?;
-            store
-                .record_allocation(
-                    &t.reference,
-                    &allocation("optimal", &[("L3", A, 5.0, 1.5)], None),
-                )
-                .await?;
+            store.record_allocation(&t.reference, &allocation("optimal", &[("L3", A, 5.0, 1.5)], None)).await?;
             store.close().await;
         }
         let store = Store::connect(&url).await?;
@@ -576,10 +451,7 @@ async fn data_survives_closing_and_reopening_the_database() {
         assert_eq!(store.suppliers().await?, sorted_by_siret(suppliers));
         assert_eq!(store.groupements().await?, groupements);
         assert_eq!(store.tender(&t.reference).await?, Some(t.clone()));
-        let (_, record) = store
-            .latest_allocation(&t.reference)
-            .await?
-            .expect("allocation");
+        let (_, record) = store.latest_allocation(&t.reference).await?.expect("allocation");
         assert_eq!(record.lots.len(), 1);
         assert_eq!(store.events(&tender_stream(&t.reference)).await?.len(), 2);
         store.close().await;
@@ -592,9 +464,7 @@ async fn data_survives_closing_and_reopening_the_database() {
 async fn sqlite_creates_the_file_and_its_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("nested").join("deeper").join("essaim.db");
-    let store = Store::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("connect");
+    let store = Store::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
     assert_eq!(store.backend(), Backend::Sqlite);
     store.migrate().await.expect("migrate");
     store.close().await;
@@ -606,24 +476,16 @@ async fn in_memory_sqlite_works_for_a_whole_session() {
     let store = Store::connect("sqlite::memory:").await.expect("connect");
     store.migrate().await.expect("migrate");
     let (suppliers, groupements) = directory();
-    store
-        .import_directory(&suppliers, &groupements)
-        .await
-        .expect("import");
+    store.import_directory(&suppliers, &groupements).await.expect("import");
     assert_eq!(store.suppliers().await.expect("read").len(), 3);
 }
 
 #[tokio::test]
 async fn unknown_urls_are_refused_without_echoing_secrets() {
-    let err = Store::connect("mysql://root:hunter2@localhost/essaim")
-        .await
-        .expect_err("mysql is not supported");
+    let err = Store::connect("mysql://root:hunter2@localhost/essaim").await.expect_err("mysql is not supported");
     assert!(matches!(err, StoreError::UnsupportedUrl { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(
-        text.contains("mysql") && text.contains("sqlite://"),
-        "{text}"
-    );
+    assert!(text.contains("mysql") && text.contains("sqlite://"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
 }
 

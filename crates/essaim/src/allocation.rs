@@ -59,7 +59,11 @@ pub fn solver_input(tender: &Tender, suppliers: &[Supplier], config: &Config) ->
 }
 
 /// Solves a stored tender and records the allocation (with its event) in the store.
-pub async fn allocate_tender(store: &Store, tender: &Tender, config: &Config) -> Result<(i64, AllocationResult, Vec<Supplier>)> {
+pub async fn allocate_tender(
+    store: &Store,
+    tender: &Tender,
+    config: &Config,
+) -> Result<(i64, AllocationResult, Vec<Supplier>)> {
     let suppliers = eligible_suppliers(store, tender).await?;
     let input = solver_input(tender, &suppliers, config);
     let settings = config.solve_settings();

@@ -12,7 +12,11 @@ use crate::config::Config;
 use crate::import;
 
 #[derive(Debug, Parser)]
-#[command(name = "essaim", version, about = "Split tenders with social clauses into micro-lots for SIAE, ESAT and EA groupements")]
+#[command(
+    name = "essaim",
+    version,
+    about = "Split tenders with social clauses into micro-lots for SIAE, ESAT and EA groupements"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -69,9 +69,8 @@ impl Config {
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-            let overlay: toml::Table = text.parse().map_err(|e| {
-                anyhow::Error::new(BadInput(format!("{}: {e}", path.display())))
-            })?;
+            let overlay: toml::Table =
+                text.parse().map_err(|e| anyhow::Error::new(BadInput(format!("{}: {e}", path.display()))))?;
             merge(&mut value, overlay);
         }
         for (key, raw) in env {
@@ -100,7 +99,8 @@ impl Config {
             }
         }
         for kind in self.impact.insertion_rate.keys() {
-            SupplierKind::parse_field("impact.insertion_rate", kind).map_err(|e| BadInput(format!("configuration: {e}")))?;
+            SupplierKind::parse_field("impact.insertion_rate", kind)
+                .map_err(|e| BadInput(format!("configuration: {e}")))?;
         }
         if self.sectors.is_empty() {
             bail!(BadInput("configuration: sectors: the taxonomy is empty".into()));
@@ -113,7 +113,12 @@ impl Config {
         let mut infos = Vec::new();
         for s in &self.sectors {
             let slug = Sector::parse("sectors.slug", &s.slug).map_err(|e| BadInput(format!("configuration: {e}")))?;
-            infos.push(SectorInfo { slug, label_fr: s.label_fr.clone(), label_en: s.label_en.clone(), unit: s.unit.clone() });
+            infos.push(SectorInfo {
+                slug,
+                label_fr: s.label_fr.clone(),
+                label_en: s.label_en.clone(),
+                unit: s.unit.clone(),
+            });
         }
         Ok(SectorTaxonomy::new(infos))
     }
@@ -172,7 +177,9 @@ fn set_path(table: &mut toml::Table, parts: &[String], raw: &str) -> Result<(), 
     }
     // Keep the type of the value it replaces, so that "10" sets a number where a number is expected.
     let parsed = match current.get(last) {
-        Some(toml::Value::Float(_)) => toml::Value::Float(raw.trim().parse().map_err(|_| format!("« {raw} » is not a number"))?),
+        Some(toml::Value::Float(_)) => {
+            toml::Value::Float(raw.trim().parse().map_err(|_| format!("« {raw} » is not a number"))?)
+        }
         Some(toml::Value::Integer(_)) => {
             toml::Value::Integer(raw.trim().parse().map_err(|_| format!("« {raw} » is not an integer"))?)
         }

@@ -22,7 +22,8 @@ pub async fn run(global: &Global, config: &Config, no_color: bool) -> Result<()>
     let mut global = global.clone();
     if global.database_url.is_none() && global.data_dir.is_none() {
         // A fresh directory each run: the demo never touches a real database unless asked to.
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        let stamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
         global.data_dir = Some(std::env::temp_dir().join(format!("essaim-demo-{stamp}-{}", std::process::id())));
     }
     let url = crate::cli::database_url(&global, config)?;
@@ -78,7 +79,8 @@ fn print_tender(tender: &Tender, style: &Style) {
     println!();
     println!("{}", style.bold(&format!("Appel d'offres {}", tender.reference)));
     println!("  {}", tender.title);
-    let deadline = tender.deadline.map(|d| d.format(" · réponse avant le %d/%m/%Y à %H:%M").to_string()).unwrap_or_default();
+    let deadline =
+        tender.deadline.map(|d| d.format(" · réponse avant le %d/%m/%Y à %H:%M").to_string()).unwrap_or_default();
     println!(
         "  Acheteur : {}{deadline} · {} lignes · {} h au total",
         tender.buyer.name,

@@ -6,8 +6,8 @@ use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use essaim_core::{
-    Buyer, Contact, DomainError, GeoPoint, Groupement, GroupementCode, SectorTaxonomy, Siret, Supplier,
-    SupplierKind, Tender, TenderLine, TenderRef, Window, parse_capacities,
+    Buyer, Contact, DomainError, GeoPoint, Groupement, GroupementCode, SectorTaxonomy, Siret, Supplier, SupplierKind,
+    Tender, TenderLine, TenderRef, Window, parse_capacities,
 };
 use serde::Deserialize;
 
@@ -43,7 +43,8 @@ pub fn communes() -> HashMap<String, (String, GeoPoint)> {
     let mut table = HashMap::new();
     let mut reader = csv::Reader::from_reader(COMMUNES_CSV.as_bytes());
     for record in reader.records().flatten() {
-        let (Some(code), Some(name), Some(lat), Some(lon)) = (record.get(0), record.get(1), record.get(2), record.get(3))
+        let (Some(code), Some(name), Some(lat), Some(lon)) =
+            (record.get(0), record.get(1), record.get(2), record.get(3))
         else {
             continue;
         };
@@ -92,6 +93,9 @@ fn parse_flag(text: &str) -> Option<bool> {
     }
 }
 
+/// A groupement as seen while reading rows: its lead (with the line naming it) and members.
+type GroupementRows = (Option<(Siret, u64)>, Vec<Siret>);
+
 /// Parses a supplier directory. `name` is the file name used in error messages.
 pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> DirectoryFile {
     let mut out = DirectoryFile::default();
@@ -111,7 +115,8 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
     let header_line = text.lines().next().unwrap_or("");
     let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() { b';' } else { b',' };
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
-    let err = |line: u64, field: &str, message: String| RowError { file: name.into(), line, field: field.into(), message };
+    let err =
+        |line: u64, field: &str, message: String| RowError { file: name.into(), line, field: field.into(), message };
 
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
@@ -129,7 +134,15 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
     }
     let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| !index.contains_key(c)).collect();
     if !missing.is_empty() {
-        out.errors.push(err(1, "header", format!("missing column(s) {} (found: {})", missing.join(", "), headers.iter().collect::<Vec<_>>().join(", "))));
+        out.errors.push(err(
+            1,
+            "header",
+            format!(
+                "missing column(s) {} (found: {})",
+                missing.join(", "),
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
         return out;
     }
     if !(index.contains_key("latitude") && index.contains_key("longitude") || index.contains_key("commune")) {
@@ -139,8 +152,7 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
 
     let communes = communes();
     let mut seen: HashMap<Siret, u64> = HashMap::new();
-    // groupement → (lead, its line), members
-    let mut groupements: BTreeMap<GroupementCode, (Option<(Siret, u64)>, Vec<Siret>)> = BTreeMap::new();
+    let mut groupements: BTreeMap<GroupementCode, GroupementRows> = BTreeMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -158,7 +170,12 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
             let kind = SupplierKind::parse_field("kind", get("kind"))?;
             let (lat, lon, commune) = (get("latitude"), get("longitude"), get("commune"));
             let location = if !lat.is_empty() || !lon.is_empty() {
-                GeoPoint::checked("latitude", parse_number("latitude", lat)?, "longitude", parse_number("longitude", lon)?)?
+                GeoPoint::checked(
+                    "latitude",
+                    parse_number("latitude", lat)?,
+                    "longitude",
+                    parse_number("longitude", lon)?,
+                )?
             } else if !commune.is_empty() {
                 communes.get(commune).map(|(_, p)| *p).ok_or_else(|| DomainError::Invalid {
                     field: "commune".into(),
@@ -191,8 +208,11 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
             )?;
             supplier.commune = Some(commune.to_owned()).filter(|c| !c.is_empty());
             let optional = |c: &str| Some(get(c).to_owned()).filter(|v| !v.is_empty());
-            supplier.contact =
-                Contact { name: optional("contact_name"), email: optional("contact_email"), phone: optional("contact_phone") };
+            supplier.contact = Contact {
+                name: optional("contact_name"),
+                email: optional("contact_email"),
+                phone: optional("contact_phone"),
+            };
             let groupement = match get("groupement") {
                 "" => None,
                 code => {
@@ -216,7 +236,11 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
                     let entry = groupements.entry(code.clone()).or_default();
                     if lead {
                         if let Some((_, first)) = &entry.0 {
-                            out.errors.push(err(line, "groupement_lead", format!("{code} already has its lead on line {first}")));
+                            out.errors.push(err(
+                                line,
+                                "groupement_lead",
+                                format!("{code} already has its lead on line {first}"),
+                            ));
                             continue;
                         }
                         entry.0 = Some((supplier.siret.clone(), line));
@@ -283,7 +307,10 @@ struct WindowFile {
 fn parse_date(field: &str, text: &str) -> Result<NaiveDate, DomainError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .or_else(|_| DateTime::parse_from_rfc3339(text.trim()).map(|d| d.date_naive()))
-        .map_err(|_| DomainError::Invalid { field: field.into(), message: format!("« {text} » is not a date (YYYY-MM-DD)") })
+        .map_err(|_| DomainError::Invalid {
+            field: field.into(),
+            message: format!("« {text} » is not a date (YYYY-MM-DD)"),
+        })
 }
 
 /// Parses a tender file; errors read `file: field: message` (JSON syntax errors give line and column).
@@ -311,23 +338,32 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
     for (i, l) in file.lines.iter().enumerate() {
         let field = format!("lines[{i}]");
         let sector = taxonomy.resolve(&format!("{field}.sector"), &l.sector).map_err(wrap)?;
-        let site = GeoPoint::checked(&format!("{field}.site.lat"), l.site.lat, &format!("{field}.site.lon"), l.site.lon)
-            .map_err(wrap)?;
+        let site =
+            GeoPoint::checked(&format!("{field}.site.lat"), l.site.lat, &format!("{field}.site.lon"), l.site.lon)
+                .map_err(wrap)?;
         let unit = l.unit.clone().unwrap_or_else(|| taxonomy.get(&sector).map(|s| s.unit.clone()).unwrap_or_default());
         let mut line =
             TenderLine::new(&field, &l.id, sector, l.quantity, &unit, site, l.max_share, l.unit_price).map_err(wrap)?;
         line.title = l.title.clone().filter(|t| !t.trim().is_empty());
         if let Some(window) = &l.window {
-            let w: WindowFile = serde_json::from_value(window.clone())
-                .map_err(|e| format!("{name}: {field}.window: {e} (expected {{\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}})"))?;
+            let w: WindowFile = serde_json::from_value(window.clone()).map_err(|e| {
+                format!("{name}: {field}.window: {e} (expected {{\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}})")
+            })?;
             let start = parse_date(&format!("{field}.window.start"), &w.start).map_err(wrap)?;
             let end = parse_date(&format!("{field}.window.end"), &w.end).map_err(wrap)?;
             line.window = Some(Window::new(start, end, &format!("{field}.window")).map_err(wrap)?);
         }
         lines.push(line);
     }
-    Tender::new(reference, &file.title, Buyer { name: file.buyer.name, siret: buyer_siret }, deadline, groupement, lines)
-        .map_err(wrap)
+    Tender::new(
+        reference,
+        &file.title,
+        Buyer { name: file.buyer.name, siret: buyer_siret },
+        deadline,
+        groupement,
+        lines,
+    )
+    .map_err(wrap)
 }
 
 #[cfg(test)]
@@ -339,7 +375,8 @@ mod tests {
         Config::load_with_env(None, std::iter::empty()).unwrap().taxonomy().unwrap()
     }
 
-    const HEADER: &str = "siret,name,kind,latitude,longitude,commune,max_distance_km,min_lot,capacities,groupement,groupement_lead\n";
+    const HEADER: &str =
+        "siret,name,kind,latitude,longitude,commune,max_distance_km,min_lot,capacities,groupement,groupement_lead\n";
 
     #[test]
     fn the_shipped_sample_directory_is_valid() {

@@ -1,0 +1,210 @@
+//! End-to-end tests of the `essaim` binary: each starts the real executable with a fresh database
+//! (SQLite always, PostgreSQL when ESSAIM_TEST_POSTGRES_URL is set).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use essaim_store::testing::with_each_database_url;
+use serde_json::Value;
+
+fn essaim(args: &[&str], url: Option<&str>, dir: &Path) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_essaim"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("ESSAIM_DATA_DIR", dir)
+        .env_remove("ESSAIM_DATABASE_URL")
+        .env_remove("ESSAIM_CONFIG");
+    if let Some(url) = url {
+        command.env("ESSAIM_DATABASE_URL", url);
+    }
+    command.output().expect("the essaim binary starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const INSTANCE: &str = r#"{
+  "lines": [ {"id": "L1", "sector": "nettoyage", "quantity": 120, "unit": "h",
+              "site": {"lat": 45.764, "lon": 4.8357}, "max_share": 0.6},
+             {"id": "L2", "sector": "textile", "quantity": 30, "site": {"lat": 45.764, "lon": 4.8357}} ],
+  "suppliers": [ {"id": "S1", "name": "Atelier Exemple", "kind": "EI", "location": {"lat": 45.70, "lon": 4.88},
+                  "max_distance_km": 40, "min_lot": 10, "capacity": {"nettoyage": 80}},
+                 {"id": "S2", "location": {"lat": 45.75, "lon": 4.85}, "max_distance_km": 20, "min_lot": 5,
+                  "capacity": {"nettoyage": 30}} ]
+}"#;
+
+#[test]
+fn allocate_solves_a_file_and_explains_the_shortfall() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.json"), INSTANCE).unwrap();
+    let out = essaim(&["allocate", "--input", "in.json", "--output", "out.json"], None, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
+    assert_eq!(result["status"], "optimal");
+    // S1 may take at most 60% of L1 (72 h) and S2 its 30 h capacity: 102 h, 18 h short.
+    let lots = result["lots"].as_array().unwrap();
+    let total: f64 = lots.iter().map(|l| l["quantity"].as_f64().unwrap()).sum();
+    assert!((total - 102.0).abs() < 1e-6, "{result}");
+    let shortfall = result["shortfall"].as_array().unwrap();
+    assert_eq!(shortfall.len(), 2, "{result}");
+    assert_eq!(shortfall[0]["line"], "L1");
+    assert!((shortfall[0]["quantity"].as_f64().unwrap() - 18.0).abs() < 1e-6);
+    let reason = shortfall[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("max share reached") && reason.contains("capacity exhausted"), "{reason}");
+    assert_eq!(shortfall[1]["reason"], "no supplier has textile capacity");
+}
+
+#[test]
+fn allocate_output_is_identical_across_runs_apart_from_the_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.json"), INSTANCE).unwrap();
+    let run = || {
+        let out = essaim(&["allocate", "--input", "in.json"], None, dir.path());
+        assert!(out.status.success());
+        let mut value: Value = serde_json::from_slice(&out.stdout).unwrap();
+        value["stats"]["solve_ms"] = Value::Null;
+        serde_json::to_string(&value).unwrap()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn allocate_refuses_bad_input_with_exit_code_2_naming_the_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (INSTANCE.replace("\"quantity\": 120", "\"quantity\": -5"), "lines[0] (id \"L1\"): quantity"),
+        (INSTANCE.replace("\"lat\": 45.70", "\"lat\": 95"), "suppliers[0] (id \"S1\"): location.lat"),
+        (INSTANCE.replace("\"id\": \"S2\"", "\"id\": \"S1\""), "duplicate supplier id"),
+        (
+            INSTANCE.replace(
+                "\"suppliers\"",
+                "\"fixed\": [{\"line\": \"L2\", \"supplier\": \"S1\", \"quantity\": 5}], \"suppliers\"",
+            ),
+            "has no capacity in sector \"textile\"",
+        ),
+        ("{\"lines\": [".to_owned(), "not valid JSON"),
+    ];
+    for (input, expected) in cases {
+        std::fs::write(dir.path().join("bad.json"), &input).unwrap();
+        let out = essaim(&["allocate", "--input", "bad.json", "--output", "bad-out.json"], None, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(expected), "expected « {expected} » in {}", text(&out.stderr));
+        let result: Value = serde_json::from_slice(&std::fs::read(dir.path().join("bad-out.json")).unwrap()).unwrap();
+        assert_eq!(result["status"], "invalid");
+        assert!(result["error"].as_str().unwrap().contains(expected));
+    }
+    let out = essaim(&["allocate", "--input", "missing.json"], None, dir.path());
+    assert_eq!(out.status.code(), Some(2));
+}
+
+const SUPPLIERS: &str = "siret,name,kind,latitude,longitude,max_distance_km,min_lot,capacities,groupement,groupement_lead\n\
+73282932000074,Atelier Exemple,EI,45.70,4.88,40,10,nettoyage:80,G-TEST,true\n\
+35600000049837,ESAT Exemple,ESAT,45.75,4.85,20,5,nettoyage:30;textile:50,G-TEST,\n";
+
+const TENDER: &str = r#"{"ref": "T-TEST-1", "title": "Test", "buyer": {"name": "Ville"}, "groupement": "G-TEST",
+  "deadline": "2026-12-15T18:00:00+01:00",
+  "lines": [ {"id": "L1", "sector": "nettoyage", "quantity": 100, "site": {"lat": 45.76, "lon": 4.84},
+              "window": {"start": "2027-01-04", "end": "2027-06-30"}} ]}"#;
+
+#[tokio::test]
+async fn import_is_all_or_nothing_and_names_file_line_and_field() {
+    with_each_database_url(|backend, url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = SUPPLIERS.replace("45.75,4.85", "45.75,abc").replace("73282932000074", "73282932000075");
+        std::fs::write(dir.path().join("bad.csv"), bad).unwrap();
+        let out = essaim(&["import", "suppliers", "bad.csv"], Some(&url), dir.path());
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "[{backend}] {stderr}");
+        assert!(stderr.contains("bad.csv:2: siret:"), "{stderr}");
+        assert!(stderr.contains("bad.csv:3: longitude:"), "{stderr}");
+        assert!(stderr.contains("nothing imported"), "{stderr}");
+
+        // Nothing was imported: a tender for the groupement is refused.
+        std::fs::write(dir.path().join("tender.json"), TENDER).unwrap();
+        let out = essaim(&["import", "tender", "tender.json"], Some(&url), dir.path());
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("unknown groupement G-TEST"), "{}", text(&out.stderr));
+
+        // --skip-invalid keeps the valid rows; here the lead's row is rejected, so the groupement is too.
+        std::fs::write(dir.path().join("no-lead.csv"), SUPPLIERS.replace("73282932000074", "73282932000075")).unwrap();
+        let out = essaim(&["import", "suppliers", "no-lead.csv", "--skip-invalid"], Some(&url), dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("G-TEST has no lead"), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("1 supplier(s) imported"), "{}", text(&out.stdout));
+        let out = essaim(&["import", "tender", "tender.json"], Some(&url), dir.path());
+        assert_eq!(out.status.code(), Some(2));
+
+        std::fs::write(dir.path().join("good.csv"), SUPPLIERS).unwrap();
+        let out = essaim(&["import", "suppliers", "good.csv"], Some(&url), dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("2 supplier(s) imported"), "{}", text(&out.stdout));
+        let out = essaim(&["import", "tender", "tender.json"], Some(&url), dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let out = essaim(&["import", "tender", "tender.json"], Some(&url), dir.path());
+        assert_eq!(out.status.code(), Some(2), "a second import is refused without --replace");
+        assert!(text(&out.stderr).contains("--replace"));
+        let out = essaim(&["import", "tender", "tender.json", "--replace"], Some(&url), dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        Ok::<(), String>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn demo_runs_offline_and_shows_lots_shortfall_and_impact() {
+    with_each_database_url(|backend, url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let out = essaim(&["demo"], Some(&url), dir.path());
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "[{backend}] {}", text(&out.stderr));
+        for expected in
+            ["T-2026-014", "optimale (prouvée)", "L6", "non couvertes", "pourquoi", "Heures d'insertion", "ETP"]
+        {
+            assert!(stdout.contains(expected), "[{backend}] « {expected} » missing from:\n{stdout}");
+        }
+        // Running it again on the same database works (the sample is replaced, not duplicated).
+        let again = essaim(&["demo"], Some(&url), dir.path());
+        assert!(again.status.success(), "[{backend}] {}", text(&again.stderr));
+        Ok::<(), String>(())
+    })
+    .await;
+}
+
+#[test]
+fn demo_needs_no_configuration_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_essaim"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .env_remove("ESSAIM_DATABASE_URL")
+        .env_remove("ESSAIM_DATA_DIR")
+        .env_remove("ESSAIM_CONFIG")
+        .env("TMPDIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("SQLite"));
+}
+
+#[tokio::test]
+async fn migrate_creates_the_schema_and_is_idempotent() {
+    with_each_database_url(|backend, url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..2 {
+            let out = essaim(&["migrate"], Some(&url), dir.path());
+            assert!(out.status.success(), "[{backend}] {}", text(&out.stderr));
+            assert!(text(&out.stdout).contains("Database ready"));
+        }
+        Ok::<(), String>(())
+    })
+    .await;
+}
+
+#[test]
+fn an_unsupported_database_url_is_a_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = essaim(&["migrate"], Some("mysql://root@localhost/x"), dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
