@@ -1,1 +1,294 @@
-fn main() {}
+//! Exact allocation vs the greedy baseline on generated instances (`cargo bench -p essaim-solver`).
+//!
+//! Sizes are `SUPPLIERSxLINES`, as in the issue (`generate::instance(suppliers, lines, 1)`). Each size and backend runs in its
+//! own child process (this binary re-executed with `--child`) so that the peak memory (`VmHWM`) is that of one
+//! instance; the child prints its measurements as one JSON line. Options: `--sizes 20x5,100x20`, `--runs N`;
+//! anything else (such as the `--bench` cargo passes) is ignored. Prints a Markdown table.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use essaim_solver::{AllocationInput, Backend, SolveSettings, Status, allocate, generate, greedy_allocate};
+use serde::{Deserialize, Serialize};
+
+/// (lines, suppliers) of the issue's sizes 20×5 … 5000×200 (suppliers × lines).
+const DEFAULT_SIZES: [(usize, usize); 5] = [(5, 20), (20, 100), (50, 500), (100, 2000), (200, 5000)];
+const SEED: u64 = 1;
+
+/// What one child measures for one instance and backend.
+#[derive(Debug, Serialize, Deserialize)]
+struct Measure {
+    lines: usize,
+    suppliers: usize,
+    backend: String,
+    pairs: usize,
+    variables: usize,
+    constraints: usize,
+    components: usize,
+    runs: usize,
+    median_ms: f64,
+    peak_mb: f64,
+    status: String,
+    gap: Option<f64>,
+    objective: f64,
+    greedy_objective: f64,
+    greedy_ms: f64,
+    /// Share of the total quantity left uncovered, exact and greedy.
+    shortfall_pct: f64,
+    greedy_shortfall_pct: f64,
+}
+
+struct Args {
+    sizes: Vec<(usize, usize)>,
+    runs: Option<usize>,
+    child: Option<(usize, usize)>,
+    backend: String,
+}
+
+fn parse_size(text: &str) -> Option<(usize, usize)> {
+    let (suppliers, lines) = text.trim().split_once(['x', 'X', '×'])?;
+    Some((lines.trim().parse().ok()?, suppliers.trim().parse().ok()?))
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { sizes: DEFAULT_SIZES.to_vec(), runs: None, child: None, backend: "microlp".to_owned() };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+            None => (arg.clone(), None),
+        };
+        let mut value = |name: &str| inline.clone().or_else(|| it.next()).ok_or(format!("{name} needs a value"));
+        match name.as_str() {
+            "--sizes" => {
+                let text = value("--sizes")?;
+                args.sizes = text
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| parse_size(s).ok_or(format!("--sizes: {s:?} is not SUPPLIERSxLINES")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--runs" => {
+                let text = value("--runs")?;
+                let runs: usize = text.parse().map_err(|_| format!("--runs: {text:?} is not a number"))?;
+                args.runs = Some(runs.max(1));
+            }
+            "--child" => {
+                let text = value("--child")?;
+                args.child = Some(parse_size(&text).ok_or(format!("--child: {text:?} is not SUPPLIERSxLINES"))?);
+            }
+            "--backend" => args.backend = value("--backend")?,
+            _ => {} // `--bench`, filters, …
+        }
+    }
+    Ok(args)
+}
+
+fn backends() -> Vec<Backend> {
+    #[allow(unused_mut)]
+    let mut list = vec![Backend::Microlp];
+    #[cfg(feature = "highs")]
+    list.push(Backend::Highs);
+    list
+}
+
+fn backend_named(name: &str) -> Result<Backend, String> {
+    backends().into_iter().find(|b| b.name() == name).ok_or(format!("unknown or disabled backend {name:?}"))
+}
+
+fn default_runs(lines: usize) -> usize {
+    match lines {
+        0..=50 => 5,
+        51..=100 => 3,
+        _ => 1,
+    }
+}
+
+fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lat1, lat2) = (a.0.to_radians(), b.0.to_radians());
+    let h =
+        ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((b.1 - a.1).to_radians() / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().min(1.0).asin()
+}
+
+/// Pairs of DESIGN.md §3: supplier with capacity in the line's sector and the site within its reach.
+fn pairs(input: &AllocationInput) -> usize {
+    let mut count = 0;
+    for line in &input.lines {
+        for s in &input.suppliers {
+            let capacity = s.capacity.get(&line.sector).copied().unwrap_or(0.0);
+            let d = haversine_km((s.location.lat, s.location.lon), (line.site.lat, line.site.lon));
+            if capacity > 0.0 && d <= s.max_distance_km {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Peak resident memory of this process, in MB (Linux `VmHWM`).
+fn peak_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb / 1024.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
+fn child(lines: usize, suppliers: usize, runs: usize, backend: &str) -> Result<Measure, String> {
+    let backend = backend_named(backend)?;
+    let input = generate::instance(suppliers, lines, SEED);
+    let settings = SolveSettings { backend, ..SolveSettings::default() };
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let result = allocate(&input, &settings).map_err(|e| e.to_string())?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        last = Some(result);
+    }
+    let result = last.ok_or("no run")?;
+    let total: f64 = input.lines.iter().map(|l| l.quantity).sum();
+    let short = |r: &essaim_solver::AllocationResult| {
+        100.0 * r.shortfall.iter().map(|s| s.quantity).sum::<f64>() / total.max(f64::MIN_POSITIVE)
+    };
+    let mut greedy_times = Vec::with_capacity(runs);
+    let mut greedy_objective = f64::NAN;
+    let mut greedy_shortfall_pct = f64::NAN;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let greedy = greedy_allocate(&input).map_err(|e| e.to_string())?;
+        greedy_times.push(started.elapsed().as_secs_f64() * 1e3);
+        greedy_objective = greedy.objective;
+        greedy_shortfall_pct = short(&greedy);
+    }
+    Ok(Measure {
+        lines,
+        suppliers,
+        backend: backend.name().to_owned(),
+        pairs: pairs(&input),
+        variables: result.stats.variables,
+        constraints: result.stats.constraints,
+        components: result.stats.components,
+        runs,
+        median_ms: median(times),
+        peak_mb: peak_mb(),
+        status: match result.status {
+            Status::Optimal => "optimal",
+            Status::Feasible => "feasible",
+        }
+        .to_owned(),
+        gap: result.gap,
+        objective: result.objective,
+        greedy_objective,
+        greedy_ms: median(greedy_times),
+        shortfall_pct: short(&result),
+        greedy_shortfall_pct,
+    })
+}
+
+fn run_child(lines: usize, suppliers: usize, runs: usize, backend: Backend) -> Result<Measure, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let output = Command::new(exe)
+        .args(["--child", &format!("{suppliers}x{lines}"), "--runs", &runs.to_string(), "--backend", backend.name()])
+        .output()
+        .map_err(|e| format!("cannot start the child: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = stdout.lines().rev().find(|l| l.trim_start().starts_with('{'));
+    match json {
+        Some(line) if output.status.success() => {
+            serde_json::from_str(line).map_err(|e| format!("bad child output: {e}"))
+        }
+        _ => Err(format!(
+            "child failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
+        )),
+    }
+}
+
+fn row(m: &Measure) -> String {
+    let gap = m.gap.map_or("—".to_owned(), |g| format!("{:.4}%", g * 100.0));
+    let ratio = if m.objective > 0.0 { m.greedy_objective / m.objective } else { f64::NAN };
+    format!(
+        "| {}×{} | {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {:.1} | {:.1} | {:.2} | {:.4} | {:.1}% / {:.1}% | {} |",
+        m.suppliers,
+        m.lines,
+        m.pairs,
+        m.variables,
+        m.constraints,
+        m.components,
+        m.median_ms,
+        m.peak_mb,
+        m.status,
+        gap,
+        m.objective,
+        m.greedy_objective,
+        m.greedy_ms,
+        ratio,
+        m.shortfall_pct,
+        m.greedy_shortfall_pct,
+        m.backend
+    )
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("solver bench: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some((lines, suppliers)) = args.child {
+        let runs = args.runs.unwrap_or_else(|| default_runs(lines));
+        return match child(lines, suppliers, runs, &args.backend)
+            .and_then(|m| serde_json::to_string(&m).map_err(|e| e.to_string()))
+        {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("solver bench child: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+
+    let limit = SolveSettings::default().time_limit.as_secs_f64();
+    println!(
+        "Generated instances (seed {SEED}), suppliers×lines; time limit {limit} s per run; median wall time of N runs."
+    );
+    println!();
+    println!(
+        "| size | pairs | variables | constraints | components | median ms | peak MB | status | gap | objective | greedy objective | greedy ms | greedy/optimal | shortfall exact / greedy | backend |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|");
+    let mut failed = false;
+    for &(lines, suppliers) in &args.sizes {
+        let runs = args.runs.unwrap_or_else(|| default_runs(lines));
+        for backend in backends() {
+            match run_child(lines, suppliers, runs, backend) {
+                Ok(m) => println!("{}", row(&m)),
+                Err(message) => {
+                    failed = true;
+                    println!("| {suppliers}×{lines} | {message} ||||||||||||| {} |", backend.name());
+                }
+            }
+        }
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}

@@ -39,7 +39,9 @@ pub(crate) fn shortfall_causes(
     let in_reach: Vec<usize> = with_sector
         .iter()
         .copied()
-        .filter(|&s| instance.fixed.contains_key(&(l, s)) || instance.distance(l, s) <= instance.suppliers[s].max_distance_km)
+        .filter(|&s| {
+            instance.fixed.contains_key(&(l, s)) || instance.distance(l, s) <= instance.suppliers[s].max_distance_km
+        })
         .collect();
     let declined = in_reach.iter().filter(|&&s| instance.excluded.contains(&(l, s))).count();
     let open: Vec<usize> = in_reach.iter().copied().filter(|&s| !instance.excluded.contains(&(l, s))).collect();
@@ -86,8 +88,11 @@ pub(crate) fn shortfall_causes(
     let mut i = 0;
     while i < blocked.len() {
         let kind = blocked[i].0;
-        let ids: Vec<String> =
-            blocked[i..].iter().take_while(|(b, _)| *b == kind).map(|(_, s)| instance.suppliers[*s].id.clone()).collect();
+        let ids: Vec<String> = blocked[i..]
+            .iter()
+            .take_while(|(b, _)| *b == kind)
+            .map(|(_, s)| instance.suppliers[*s].id.clone())
+            .collect();
         i += ids.len();
         causes.push(match kind {
             Blocker::CapacityExhausted => ShortfallCause::CapacityExhausted { suppliers: ids, sector: sector.clone() },

@@ -250,6 +250,10 @@ impl AllocationInput {
             let item = format!("fixed[{i}] (line {:?}, supplier {:?})", f.line, f.supplier);
             let (l, s) = find(&item, &f.line, &f.supplier)?;
             let quantity = finite_non_negative(&item, "quantity", f.quantity)?;
+            if quantity <= 0.0 {
+                // An accepted lot of nothing is a decline: it belongs in `excluded`.
+                return Err(bad(item, "quantity", "must be > 0 (put a declined pair in `excluded` instead)"));
+            }
             if excluded.contains(&(l, s)) {
                 return Err(bad(item, "supplier", "this pair is also in `excluded`"));
             }
@@ -262,7 +266,10 @@ impl AllocationInput {
                 return Err(bad(
                     item,
                     "supplier",
-                    format!("supplier {:?} has no capacity in sector {:?} of line {:?}", f.supplier, sectors[sector], f.line),
+                    format!(
+                        "supplier {:?} has no capacity in sector {:?} of line {:?}",
+                        f.supplier, sectors[sector], f.line
+                    ),
                 ));
             }
             let on_line = fixed_per_line.entry(l).or_default();
@@ -271,7 +278,10 @@ impl AllocationInput {
                 return Err(bad(
                     item,
                     "quantity",
-                    format!("fixed lots on line {:?} add up to {on_line}, more than its quantity {}", f.line, lines[l].quantity),
+                    format!(
+                        "fixed lots on line {:?} add up to {on_line}, more than its quantity {}",
+                        f.line, lines[l].quantity
+                    ),
                 ));
             }
             let booked = fixed_per_capacity.entry((s, sector)).or_default();

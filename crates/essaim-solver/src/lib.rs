@@ -110,8 +110,11 @@ pub fn allocate(input: &AllocationInput, settings: &SolveSettings) -> Result<All
     let mut bound = fixed_cost(&instance) + uncoverable_penalty(&instance, &residual, &components);
     // Each component gets a share of the remaining time proportional to its size, so that one hard
     // component cannot starve the others (they would fall back to the greedy lots).
+    // Smallest first: the easy ones finish early and the hardest gets all the time they leave.
+    let mut order: Vec<&model::Component> = components.iter().collect();
+    order.sort_by_key(|c| c.pairs.len());
     let mut size_left: usize = components.iter().map(|c| c.pairs.len()).sum();
-    for component in &components {
+    for component in order {
         let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
         let left = remaining * component.pairs.len() as f64 / size_left.max(1) as f64;
         size_left -= component.pairs.len();

@@ -125,7 +125,9 @@ fn build(
             line: lines[li.index(lines.len())].id.clone(),
             supplier: suppliers[si.index(suppliers.len())].id.clone(),
         };
-        if !excluded_pairs.contains(&pair) && !fixed_lots.iter().any(|f| f.line == pair.line && f.supplier == pair.supplier) {
+        if !excluded_pairs.contains(&pair)
+            && !fixed_lots.iter().any(|f| f.line == pair.line && f.supplier == pair.supplier)
+        {
             excluded_pairs.push(pair);
         }
     }
@@ -143,6 +145,11 @@ fn instance(max_lines: usize, max_suppliers: usize, sectors: usize) -> impl Stra
         )
             .prop_map(|(lines, suppliers, fixed, excluded, weights)| build(lines, suppliers, fixed, excluded, weights))
     })
+}
+
+/// Case count: `default`, or `ESSAIM_PROPTEST_CASES` for a longer hunt (e.g. in release mode).
+fn cases(default: u32) -> u32 {
+    std::env::var("ESSAIM_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn without_time(mut result: AllocationResult) -> AllocationResult {
@@ -177,17 +184,17 @@ fn brute_force_optimum(input: &AllocationInput) -> f64 {
     }
     // (line, supplier, distance, lower, upper)
     let mut pairs: Vec<(usize, usize, f64, f64, f64)> = Vec::new();
-    for l in 0..lines.len() {
-        for s in 0..suppliers.len() {
-            let d = haversine_km(suppliers[s].location, lines[l].site);
+    for (l, line) in lines.iter().enumerate() {
+        for (s, supplier) in suppliers.iter().enumerate() {
+            let d = haversine_km(supplier.location, line.site);
             if fixed.contains_key(&(l, s)) || excluded.contains(&(l, s)) || capacity(s, l) <= 0.0 {
                 continue;
             }
-            if d > suppliers[s].max_distance_km {
+            if d > supplier.max_distance_km {
                 continue;
             }
-            let upper = capacity(s, l).min(lines[l].max_share.unwrap_or(1.0) * lines[l].quantity);
-            pairs.push((l, s, d, suppliers[s].min_lot, upper));
+            let upper = capacity(s, l).min(line.max_share.unwrap_or(1.0) * line.quantity);
+            pairs.push((l, s, d, supplier.min_lot, upper));
         }
     }
     assert!(pairs.len() <= 16, "brute force is for tiny instances");
@@ -251,14 +258,13 @@ fn brute_force_optimum(input: &AllocationInput) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn allocation_satisfies_the_model(input in instance(8, 12, 3)) {
         let result = allocate(&input, &Default::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(result.status, Status::Optimal);
         prop_assert!(result.gap.is_none());
-        eprintln!("BIG lines={} sup={} lots={} short={} fixed={} excl={} vars={} obj={}", input.lines.len(), input.suppliers.len(), result.lots.len(), result.shortfall.len(), input.fixed.len(), input.excluded.len(), result.stats.variables, result.objective);
         if let Err(errors) = check_result(&input, &result) {
             return Err(TestCaseError::fail(format!("{errors}\nresult: {result:#?}")));
         }
@@ -280,7 +286,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn tiny_instances_reach_the_brute_force_optimum(input in instance(3, 4, 1)) {
@@ -290,7 +296,6 @@ proptest! {
             return Err(TestCaseError::fail(format!("{errors}\nresult: {result:#?}")));
         }
         let reference = brute_force_optimum(&input);
-        eprintln!("TINY lines={} sup={} lots={} short={} fixed={} excl={} obj={} ref={}", input.lines.len(), input.suppliers.len(), result.lots.len(), result.shortfall.len(), input.fixed.len(), input.excluded.len(), result.objective, reference);
         // Quantities are reported to 1e-6, so the objective may move by P·1e-6 per line.
         let tolerance = 1e-6 * reference.abs().max(1.0) + 1e-6 * input.lines.len() as f64 * input.weights.unwrap_or_default().per_unit_shortfall;
         prop_assert!(

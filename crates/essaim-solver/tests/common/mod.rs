@@ -88,7 +88,8 @@ pub fn check_result(input: &AllocationInput, result: &AllocationResult) -> Resul
             ));
         }
         if lot.quantity < supplier.min_lot - TOL {
-            errors.push(format!("lot {}/{} of {} is under the min lot {}", key.0, key.1, lot.quantity, supplier.min_lot));
+            errors
+                .push(format!("lot {}/{} of {} is under the min lot {}", key.0, key.1, lot.quantity, supplier.min_lot));
         }
         let share = line.max_share.unwrap_or(1.0) * line.quantity;
         if lot.quantity > share + TOL {
@@ -119,7 +120,8 @@ pub fn check_result(input: &AllocationInput, result: &AllocationResult) -> Resul
         }
     }
     for line in &input.lines {
-        let total = covered.get(line.id.as_str()).copied().unwrap_or(0.0) + short.get(line.id.as_str()).copied().unwrap_or(0.0);
+        let total =
+            covered.get(line.id.as_str()).copied().unwrap_or(0.0) + short.get(line.id.as_str()).copied().unwrap_or(0.0);
         if (total - line.quantity).abs() > TOL {
             errors.push(format!("line {}: lots + shortfall = {total}, quantity {}", line.id, line.quantity));
         }
