@@ -162,7 +162,7 @@ fn child(lines: usize, suppliers: usize, runs: usize, backend: &str) -> Result<M
     let result = last.ok_or("no run")?;
     let total: f64 = input.lines.iter().map(|l| l.quantity).sum();
     let short = |r: &essaim_solver::AllocationResult| {
-        100.0 * r.shortfall.iter().map(|s| s.quantity).sum::<f64>() / total.max(f64::MIN_POSITIVE)
+        100.0 * (r.shortfall.iter().map(|s| s.quantity).sum::<f64>() + 0.0) / total.max(f64::MIN_POSITIVE)
     };
     let mut greedy_times = Vec::with_capacity(runs);
     let mut greedy_objective = f64::NAN;
