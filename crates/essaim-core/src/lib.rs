@@ -5,7 +5,9 @@
 //! and returns a [`DomainError`] naming the offending field, so that a bad CSV row or JSON object can be
 //! reported to the person who wrote it.
 
+mod campaign;
 mod error;
+mod format;
 mod geo;
 mod groupement;
 mod impact;
@@ -15,7 +17,12 @@ mod siret;
 mod supplier;
 mod tender;
 
+pub use campaign::{
+    Actor, Answer, Campaign, CampaignError, CampaignEvent, CampaignStatus, LineCoverage, Offer, OfferId, OfferState,
+    OfferTerms, ReadyCause, ReallocationBasis, Uncovered,
+};
 pub use error::DomainError;
+pub use format::{format_number, format_quantity};
 pub use geo::{EARTH_RADIUS_KM, GeoPoint, haversine_km};
 pub use groupement::{Groupement, GroupementCode};
 pub use impact::{ImpactFigures, ImpactSettings, KindFigures, LotForImpact, SupplierFigures};

@@ -1,0 +1,724 @@
+//! The campaign around one tender, as a pure state machine.
+//!
+//! A facilitator launches the campaign; each micro-lot of the allocation becomes an [`Offer`] to its
+//! supplier; the supplier accepts, declines or accepts part; declined, refused and expired quantity is
+//! reallocated (accepted and still-open offers fixed, decliners excluded on that line) and new offers go
+//! out; when nothing is open any more, or the campaign deadline passes, the campaign is ready.
+//!
+//! Every transition is a [`CampaignEvent`]. The current state, [`Campaign`], is a projection rebuilt by
+//! replaying the events in order; the decision functions (`answer`, `expire`, …) read the state and
+//! return the event to record, never mutate it, so that the caller records the event first and applies it
+//! after. Offers are numbered within the campaign and never reused: a button that names an offer which is
+//! no longer open is stale, and a stale press changes nothing.
+//!
+//! No clock here: every decision takes `now`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{QUANTITY_EPSILON, Shortfall, ShortfallCause, TenderRef, round_quantity};
+
+/// An offer's number within its campaign (1, 2, …); never reused.
+pub type OfferId = u32;
+
+/// Who did something: a chat user, the command line, the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// `telegram`, `discord`, `cli`, `scheduler`, `demo`.
+    pub channel: String,
+    pub user_id: String,
+    /// Where to tell them about the campaign's progress (their chat), when they have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Actor {
+    /// The scheduler (expiries, reminders, deadline).
+    pub fn scheduler() -> Self {
+        Self { channel: "scheduler".into(), user_id: "scheduler".into(), chat_id: None, name: None }
+    }
+}
+
+/// The terms of one offer, as sent to the supplier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferTerms {
+    pub id: OfferId,
+    pub line: String,
+    /// The supplier's SIRET.
+    pub supplier: String,
+    pub quantity: f64,
+    /// The smallest part the supplier may accept (its min lot, or the whole offer when smaller).
+    pub min_quantity: f64,
+    pub distance_km: f64,
+    pub respond_by: DateTime<Utc>,
+}
+
+/// What of a line stays uncovered after a round, and why (in English, as the solver explains it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Uncovered {
+    pub line: String,
+    pub quantity: f64,
+    pub reason: String,
+    /// The same reason, structured, to say it in the reader's language.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<crate::ShortfallCause>,
+}
+
+impl From<&Shortfall> for Uncovered {
+    fn from(s: &Shortfall) -> Self {
+        Self { line: s.line.clone(), quantity: s.quantity, reason: s.reason.clone(), causes: s.causes.clone() }
+    }
+}
+
+/// A supplier's answer to an offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Answer {
+    Accept,
+    Decline {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    AcceptPart {
+        quantity: f64,
+    },
+}
+
+/// Why a campaign became ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyCause {
+    /// Every offer was answered and what could be reallocated was.
+    AllAnswered,
+    /// The campaign deadline passed; offers still open were withdrawn.
+    DeadlinePassed,
+}
+
+/// One transition of a campaign. Stored as JSON in the event log (field names are stable).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CampaignEvent {
+    Launched {
+        at: DateTime<Utc>,
+        by: Actor,
+        deadline: DateTime<Utc>,
+    },
+    /// A solver round: new offers, and what stays uncovered after it.
+    OffersMade {
+        at: DateTime<Utc>,
+        round: u32,
+        offers: Vec<OfferTerms>,
+        uncovered: Vec<Uncovered>,
+    },
+    Answered {
+        at: DateTime<Utc>,
+        offer: OfferId,
+        answer: Answer,
+        by: Actor,
+    },
+    Expired {
+        at: DateTime<Utc>,
+        offers: Vec<OfferId>,
+    },
+    Reminded {
+        at: DateTime<Utc>,
+        offers: Vec<OfferId>,
+    },
+    Ready {
+        at: DateTime<Utc>,
+        cause: ReadyCause,
+    },
+}
+
+impl CampaignEvent {
+    /// The event's kind as stored beside it in the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Launched { .. } => "launched",
+            Self::OffersMade { .. } => "offers_made",
+            Self::Answered { .. } => "answered",
+            Self::Expired { .. } => "expired",
+            Self::Reminded { .. } => "reminded",
+            Self::Ready { .. } => "ready",
+        }
+    }
+}
+
+/// Where an offer stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OfferState {
+    Open,
+    /// Accepted in full or in part (`quantity` below the offered one).
+    Accepted {
+        quantity: f64,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    Declined {
+        reason: Option<String>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    Expired {
+        at: DateTime<Utc>,
+    },
+    /// Still open when the campaign deadline passed.
+    Withdrawn {
+        at: DateTime<Utc>,
+    },
+}
+
+/// An offer and where it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    pub terms: OfferTerms,
+    pub round: u32,
+    pub made_at: DateTime<Utc>,
+    pub state: OfferState,
+    pub reminders: u32,
+}
+
+impl Offer {
+    pub fn is_open(&self) -> bool {
+        self.state == OfferState::Open
+    }
+
+    /// The quantity this offer holds: offered while open, accepted once accepted, else nothing.
+    pub fn held_quantity(&self) -> f64 {
+        match &self.state {
+            OfferState::Open => self.terms.quantity,
+            OfferState::Accepted { quantity, .. } => *quantity,
+            _ => 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignStatus {
+    Running,
+    Ready,
+}
+
+impl CampaignStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Ready => "ready",
+        }
+    }
+}
+
+/// Why an answer or an event was not taken. The first four are what a user can cause (a stale or
+/// foreign button, a quantity out of range); [`CampaignError::Inconsistent`] means a log that does not
+/// replay (a bug or a tampered database), never a user's doing.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CampaignError {
+    #[error("offer {offer} is no longer open")]
+    OfferNotOpen { offer: OfferId },
+    #[error("offer {offer} is not addressed to this supplier")]
+    NotYourOffer { offer: OfferId },
+    #[error("the campaign is closed")]
+    Closed,
+    #[error("quantity {quantity} is outside {min}–{max}")]
+    QuantityOutOfRange { quantity: f64, min: f64, max: f64 },
+    #[error("campaign log does not replay: {0}")]
+    Inconsistent(String),
+}
+
+/// The quantities of one line, as the facilitator's status shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineCoverage {
+    pub line: String,
+    pub accepted: f64,
+    pub pending: f64,
+    /// Offered then declined, refused (the rest of a partial acceptance), expired or withdrawn.
+    pub declined: f64,
+    /// What nobody holds: the line's quantity minus accepted and pending.
+    pub uncovered: f64,
+    /// The solver's explanation of the uncovered part at the last round, if any.
+    pub reason: Option<String>,
+}
+
+/// What the next reallocation starts from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReallocationBasis {
+    /// (line, supplier) → quantity held by accepted or open offers: kept as they are.
+    pub fixed: BTreeMap<(String, String), f64>,
+    /// (line, supplier) pairs that declined, refused the rest or let an offer expire: not asked again.
+    pub excluded: BTreeSet<(String, String)>,
+}
+
+/// The state of one campaign, rebuilt from its events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    pub tender: TenderRef,
+    pub status: CampaignStatus,
+    pub launched_by: Actor,
+    pub launched_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    pub rounds: u32,
+    pub offers: BTreeMap<OfferId, Offer>,
+    /// Uncovered quantity per line at the last round.
+    pub uncovered: Vec<Uncovered>,
+    /// Quantity was freed (decline, partial acceptance, expiry) since the last round.
+    pub needs_reallocation: bool,
+    pub ready: Option<(DateTime<Utc>, ReadyCause)>,
+}
+
+impl Campaign {
+    /// The event that starts a campaign.
+    pub fn launch(by: Actor, at: DateTime<Utc>, deadline: DateTime<Utc>) -> CampaignEvent {
+        CampaignEvent::Launched { at, by, deadline }
+    }
+
+    /// Rebuilds the state from the log, oldest event first. `None` for an empty log.
+    pub fn replay<'a>(
+        tender: TenderRef,
+        events: impl IntoIterator<Item = &'a CampaignEvent>,
+    ) -> Result<Option<Campaign>, CampaignError> {
+        let mut events = events.into_iter();
+        let Some(first) = events.next() else { return Ok(None) };
+        let CampaignEvent::Launched { at, by, deadline } = first else {
+            return Err(CampaignError::Inconsistent(format!("first event is `{}`, not `launched`", first.kind())));
+        };
+        let mut campaign = Campaign {
+            tender,
+            status: CampaignStatus::Running,
+            launched_by: by.clone(),
+            launched_at: *at,
+            deadline: *deadline,
+            rounds: 0,
+            offers: BTreeMap::new(),
+            uncovered: Vec::new(),
+            needs_reallocation: false,
+            ready: None,
+        };
+        for event in events {
+            campaign.apply(event)?;
+        }
+        Ok(Some(campaign))
+    }
+
+    /// Applies one recorded event.
+    pub fn apply(&mut self, event: &CampaignEvent) -> Result<(), CampaignError> {
+        let inconsistent = |what: String| Err(CampaignError::Inconsistent(what));
+        match event {
+            CampaignEvent::Launched { .. } => return inconsistent("a second `launched` event".into()),
+            CampaignEvent::OffersMade { at, round, offers, uncovered } => {
+                for terms in offers {
+                    if self.offers.contains_key(&terms.id) {
+                        return inconsistent(format!("offer {} made twice", terms.id));
+                    }
+                    self.offers.insert(
+                        terms.id,
+                        Offer {
+                            terms: terms.clone(),
+                            round: *round,
+                            made_at: *at,
+                            state: OfferState::Open,
+                            reminders: 0,
+                        },
+                    );
+                }
+                self.rounds = *round;
+                // In a reallocation round the solver sees held lots as fixed, and may explain what
+                // stays uncovered only by them; the first round's explanation (capacity, reach…) is
+                // the one a facilitator can act on, so it is kept.
+                let previous = std::mem::take(&mut self.uncovered);
+                self.uncovered = uncovered
+                    .iter()
+                    .map(|u| {
+                        let only_held = !u.causes.is_empty()
+                            && u.causes.iter().all(|c| matches!(c, ShortfallCause::AcceptedLotsKept { .. }));
+                        match previous.iter().find(|p| p.line == u.line) {
+                            Some(p) if only_held => Uncovered { quantity: u.quantity, ..p.clone() },
+                            _ => u.clone(),
+                        }
+                    })
+                    .collect();
+                self.needs_reallocation = false;
+            }
+            CampaignEvent::Answered { at, offer, answer, by } => {
+                let Some(o) = self.offers.get_mut(offer) else {
+                    return inconsistent(format!("answer to unknown offer {offer}"));
+                };
+                if !o.is_open() {
+                    return inconsistent(format!("answer to offer {offer} which is not open"));
+                }
+                o.state = match answer {
+                    Answer::Accept => OfferState::Accepted { quantity: o.terms.quantity, by: by.clone(), at: *at },
+                    Answer::AcceptPart { quantity } => {
+                        self.needs_reallocation = true;
+                        OfferState::Accepted { quantity: *quantity, by: by.clone(), at: *at }
+                    }
+                    Answer::Decline { reason } => {
+                        self.needs_reallocation = true;
+                        OfferState::Declined { reason: reason.clone(), by: by.clone(), at: *at }
+                    }
+                };
+            }
+            CampaignEvent::Expired { at, offers } => {
+                for id in offers {
+                    match self.offers.get_mut(id) {
+                        Some(o) if o.is_open() => o.state = OfferState::Expired { at: *at },
+                        _ => return inconsistent(format!("expiry of offer {id} which is not open")),
+                    }
+                }
+                self.needs_reallocation = true;
+            }
+            CampaignEvent::Reminded { offers, .. } => {
+                for id in offers {
+                    if let Some(o) = self.offers.get_mut(id) {
+                        o.reminders += 1;
+                    }
+                }
+            }
+            CampaignEvent::Ready { at, cause } => {
+                for o in self.offers.values_mut().filter(|o| o.is_open()) {
+                    o.state = OfferState::Withdrawn { at: *at };
+                }
+                self.status = CampaignStatus::Ready;
+                self.ready = Some((*at, *cause));
+                self.needs_reallocation = false;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.status == CampaignStatus::Running
+    }
+
+    /// The number the next new offer gets.
+    pub fn next_offer_id(&self) -> OfferId {
+        self.offers.keys().next_back().map_or(1, |id| id + 1)
+    }
+
+    pub fn open_offers(&self) -> impl Iterator<Item = &Offer> {
+        self.offers.values().filter(|o| o.is_open())
+    }
+
+    /// Decides on a supplier's answer to one of its offers. `supplier` is the SIRET the answering
+    /// account is linked to.
+    pub fn answer(
+        &self,
+        offer: OfferId,
+        supplier: &str,
+        answer: Answer,
+        by: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, CampaignError> {
+        let o = self.offers.get(&offer).ok_or(CampaignError::OfferNotOpen { offer })?;
+        if o.terms.supplier != supplier {
+            return Err(CampaignError::NotYourOffer { offer });
+        }
+        if !self.is_running() {
+            return Err(CampaignError::Closed);
+        }
+        if !o.is_open() {
+            return Err(CampaignError::OfferNotOpen { offer });
+        }
+        let answer = match answer {
+            Answer::AcceptPart { quantity } => {
+                let (min, max) = (o.terms.min_quantity, o.terms.quantity);
+                if !quantity.is_finite()
+                    || quantity <= 0.0
+                    || quantity < min - QUANTITY_EPSILON
+                    || quantity > max + QUANTITY_EPSILON
+                {
+                    return Err(CampaignError::QuantityOutOfRange { quantity, min, max });
+                }
+                if quantity >= max - QUANTITY_EPSILON {
+                    Answer::Accept
+                } else {
+                    Answer::AcceptPart { quantity: round_quantity(quantity) }
+                }
+            }
+            other => other,
+        };
+        Ok(CampaignEvent::Answered { at: now, offer, answer, by })
+    }
+
+    /// Open offers whose response time has passed, as one event (or `None`).
+    pub fn expire(&self, now: DateTime<Utc>) -> Option<CampaignEvent> {
+        if !self.is_running() {
+            return None;
+        }
+        let offers: Vec<OfferId> =
+            self.open_offers().filter(|o| o.terms.respond_by <= now).map(|o| o.terms.id).collect();
+        (!offers.is_empty()).then_some(CampaignEvent::Expired { at: now, offers })
+    }
+
+    /// The campaign ends when its deadline has passed, or when nothing is open and nothing waits to be
+    /// reallocated.
+    pub fn close_if_done(&self, now: DateTime<Utc>) -> Option<CampaignEvent> {
+        if !self.is_running() {
+            return None;
+        }
+        if now >= self.deadline {
+            return Some(CampaignEvent::Ready { at: now, cause: ReadyCause::DeadlinePassed });
+        }
+        if !self.needs_reallocation && self.rounds > 0 && self.open_offers().next().is_none() {
+            return Some(CampaignEvent::Ready { at: now, cause: ReadyCause::AllAnswered });
+        }
+        None
+    }
+
+    /// Open offers to remind their suppliers of (`None` when there are none).
+    pub fn remind(&self, now: DateTime<Utc>) -> Option<CampaignEvent> {
+        if !self.is_running() {
+            return None;
+        }
+        let offers: Vec<OfferId> = self.open_offers().map(|o| o.terms.id).collect();
+        (!offers.is_empty()).then_some(CampaignEvent::Reminded { at: now, offers })
+    }
+
+    /// What the next solver round keeps and excludes.
+    pub fn reallocation_basis(&self) -> ReallocationBasis {
+        let mut basis = ReallocationBasis::default();
+        for o in self.offers.values() {
+            let pair = (o.terms.line.clone(), o.terms.supplier.clone());
+            match &o.state {
+                OfferState::Open | OfferState::Accepted { .. } => {
+                    *basis.fixed.entry(pair).or_default() += o.held_quantity();
+                }
+                OfferState::Declined { .. } | OfferState::Expired { .. } | OfferState::Withdrawn { .. } => {
+                    basis.excluded.insert(pair);
+                }
+            }
+        }
+        // A pair that holds quantity and also declined an earlier offer keeps its holding; the solver
+        // cannot both fix and exclude a pair, and a fixed pair gets nothing more anyway.
+        basis.excluded.retain(|pair| !basis.fixed.contains_key(pair));
+        basis.fixed.retain(|_, q| *q > QUANTITY_EPSILON);
+        basis
+    }
+
+    /// The offers of a new round: for every lot of the solver's result, the quantity beyond what the
+    /// pair already holds. Lots are `(line, supplier, quantity, distance_km)`; `min_lot` gives a
+    /// supplier's min lot.
+    pub fn offers_made(
+        &self,
+        lots: &[(String, String, f64, f64)],
+        uncovered: Vec<Uncovered>,
+        min_lot: impl Fn(&str) -> f64,
+        now: DateTime<Utc>,
+        respond_by: DateTime<Utc>,
+    ) -> CampaignEvent {
+        let basis = self.reallocation_basis();
+        let mut next = self.next_offer_id();
+        let mut offers = Vec::new();
+        for (line, supplier, quantity, distance_km) in lots {
+            let held = basis.fixed.get(&(line.clone(), supplier.clone())).copied().unwrap_or(0.0);
+            let new = round_quantity(quantity - held);
+            if new <= QUANTITY_EPSILON {
+                continue;
+            }
+            offers.push(OfferTerms {
+                id: next,
+                line: line.clone(),
+                supplier: supplier.clone(),
+                quantity: new,
+                min_quantity: round_quantity(min_lot(supplier).min(new)),
+                distance_km: *distance_km,
+                respond_by: respond_by.min(self.deadline),
+            });
+            next += 1;
+        }
+        CampaignEvent::OffersMade { at: now, round: self.rounds + 1, offers, uncovered }
+    }
+
+    /// Per line: accepted, pending, declined and uncovered quantity. `lines` gives each line's id and
+    /// quantity in tender order.
+    pub fn coverage(&self, lines: &[(String, f64)]) -> Vec<LineCoverage> {
+        lines
+            .iter()
+            .map(|(line, quantity)| {
+                let mut c = LineCoverage {
+                    line: line.clone(),
+                    accepted: 0.0,
+                    pending: 0.0,
+                    declined: 0.0,
+                    uncovered: 0.0,
+                    reason: None,
+                };
+                for o in self.offers.values().filter(|o| &o.terms.line == line) {
+                    match &o.state {
+                        OfferState::Open => c.pending += o.terms.quantity,
+                        OfferState::Accepted { quantity, .. } => {
+                            c.accepted += quantity;
+                            c.declined += o.terms.quantity - quantity;
+                        }
+                        _ => c.declined += o.terms.quantity,
+                    }
+                }
+                c.uncovered = round_quantity((quantity - c.accepted - c.pending).max(0.0));
+                c.accepted = round_quantity(c.accepted);
+                c.pending = round_quantity(c.pending);
+                c.declined = round_quantity(c.declined);
+                if c.uncovered > QUANTITY_EPSILON {
+                    c.reason = self.uncovered.iter().find(|u| &u.line == line).map(|u| u.reason.clone());
+                }
+                c
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for CampaignStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    fn t(h: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().expect("valid date") + Duration::hours(h)
+    }
+
+    fn actor(user: &str) -> Actor {
+        Actor { channel: "telegram".into(), user_id: user.into(), chat_id: Some(user.into()), name: None }
+    }
+
+    fn started() -> (Vec<CampaignEvent>, Campaign) {
+        let tender = TenderRef::parse("ref", "T-1").expect("valid ref");
+        let launched = Campaign::launch(actor("fac"), t(0), t(72));
+        let c0 = Campaign::replay(tender.clone(), [&launched]).expect("replays").expect("launched");
+        let lots = vec![
+            ("L1".to_string(), "A".to_string(), 60.0, 5.0),
+            ("L1".to_string(), "B".to_string(), 40.0, 12.0),
+            ("L2".to_string(), "A".to_string(), 30.0, 5.0),
+        ];
+        let made = c0.offers_made(&lots, vec![], |s| if s == "A" { 20.0 } else { 50.0 }, t(0), t(48));
+        let events = vec![launched, made];
+        let c = Campaign::replay(tender, &events).expect("replays").expect("launched");
+        (events, c)
+    }
+
+    fn push(events: &mut Vec<CampaignEvent>, event: CampaignEvent) -> Campaign {
+        events.push(event);
+        let tender = TenderRef::parse("ref", "T-1").expect("valid ref");
+        Campaign::replay(tender, events.iter()).expect("replays").expect("launched")
+    }
+
+    #[test]
+    fn offers_are_numbered_and_min_quantity_never_exceeds_the_offer() {
+        let (_, c) = started();
+        assert_eq!(c.offers.len(), 3);
+        assert_eq!(c.offers[&2].terms.supplier, "B");
+        assert_eq!(c.offers[&2].terms.min_quantity, 40.0, "B's min lot 50 is capped at the 40 offered");
+        assert_eq!(c.offers[&1].terms.min_quantity, 20.0);
+        assert_eq!(c.next_offer_id(), 4);
+    }
+
+    #[test]
+    fn a_second_press_on_an_answered_offer_is_stale_and_a_foreign_press_is_refused() {
+        let (mut events, c) = started();
+        let e = c.answer(1, "A", Answer::Accept, actor("a"), t(1)).expect("accepted");
+        let c = push(&mut events, e);
+        assert_eq!(c.answer(1, "A", Answer::Accept, actor("a"), t(2)), Err(CampaignError::OfferNotOpen { offer: 1 }));
+        assert_eq!(c.answer(2, "A", Answer::Accept, actor("a"), t(2)), Err(CampaignError::NotYourOffer { offer: 2 }));
+        assert_eq!(c.answer(99, "A", Answer::Accept, actor("a"), t(2)), Err(CampaignError::OfferNotOpen { offer: 99 }));
+    }
+
+    #[test]
+    fn partial_acceptance_is_bounded_by_the_min_lot_and_the_offer() {
+        let (_, c) = started();
+        let part = |q| c.answer(1, "A", Answer::AcceptPart { quantity: q }, actor("a"), t(1));
+        assert!(
+            matches!(part(10.0), Err(CampaignError::QuantityOutOfRange { min, max, .. }) if min == 20.0 && max == 60.0)
+        );
+        assert!(matches!(part(61.0), Err(CampaignError::QuantityOutOfRange { .. })));
+        assert!(matches!(part(f64::NAN), Err(CampaignError::QuantityOutOfRange { .. })));
+        assert!(matches!(part(60.0), Ok(CampaignEvent::Answered { answer: Answer::Accept, .. })));
+        assert!(
+            matches!(part(25.0), Ok(CampaignEvent::Answered { answer: Answer::AcceptPart { quantity }, .. }) if quantity == 25.0)
+        );
+    }
+
+    #[test]
+    fn decline_and_partial_acceptance_free_quantity_for_a_new_round_that_keeps_held_lots() {
+        let (mut events, c) = started();
+        let e = c.answer(1, "A", Answer::AcceptPart { quantity: 25.0 }, actor("a"), t(1)).expect("part");
+        let c = push(&mut events, e);
+        let e =
+            c.answer(2, "B", Answer::Decline { reason: Some("trop loin".into()) }, actor("b"), t(1)).expect("decline");
+        let c = push(&mut events, e);
+        assert!(c.needs_reallocation);
+        let basis = c.reallocation_basis();
+        assert_eq!(basis.fixed.get(&("L1".into(), "A".into())), Some(&25.0));
+        assert_eq!(basis.fixed.get(&("L2".into(), "A".into())), Some(&30.0), "open offers are kept");
+        assert!(basis.excluded.contains(&("L1".into(), "B".into())));
+        let cov = c.coverage(&[("L1".into(), 100.0), ("L2".into(), 30.0)]);
+        assert_eq!((cov[0].accepted, cov[0].pending, cov[0].declined, cov[0].uncovered), (25.0, 0.0, 75.0, 75.0));
+        assert_eq!((cov[1].accepted, cov[1].pending, cov[1].uncovered), (0.0, 30.0, 0.0));
+
+        // The solver's new result repeats the held lots; only the difference becomes offers.
+        let lots = vec![
+            ("L1".to_string(), "A".to_string(), 25.0, 5.0),
+            ("L1".to_string(), "C".to_string(), 50.0, 8.0),
+            ("L2".to_string(), "A".to_string(), 30.0, 5.0),
+        ];
+        let uncovered =
+            vec![Uncovered { line: "L1".into(), quantity: 25.0, reason: "capacity exhausted".into(), causes: vec![] }];
+        let e = c.offers_made(&lots, uncovered, |_| 10.0, t(2), t(50));
+        let CampaignEvent::OffersMade { round, offers, .. } = &e else { panic!("offers_made expected") };
+        assert_eq!(*round, 2);
+        assert_eq!(offers.len(), 1);
+        assert_eq!((offers[0].id, offers[0].supplier.as_str(), offers[0].quantity), (4, "C", 50.0));
+        let c = push(&mut events, e);
+        assert!(!c.needs_reallocation);
+        assert_eq!(c.coverage(&[("L1".into(), 100.0)])[0].reason.as_deref(), Some("capacity exhausted"));
+    }
+
+    #[test]
+    fn expiry_then_completion_then_nothing_more() {
+        let (mut events, c) = started();
+        assert_eq!(c.expire(t(47)), None);
+        let e = c.answer(3, "A", Answer::Accept, actor("a"), t(1)).expect("accept");
+        let c = push(&mut events, e);
+        let e = c.expire(t(48)).expect("two offers expire");
+        assert!(matches!(&e, CampaignEvent::Expired { offers, .. } if offers == &vec![1, 2]));
+        let c = push(&mut events, e);
+        assert_eq!(c.close_if_done(t(49)), None, "expired quantity waits for a reallocation");
+        let e = c.offers_made(&[], vec![], |_| 0.0, t(49), t(90));
+        let c = push(&mut events, e);
+        assert!(matches!(c.close_if_done(t(49)), Some(CampaignEvent::Ready { cause: ReadyCause::AllAnswered, .. })));
+        let c = push(&mut events, CampaignEvent::Ready { at: t(49), cause: ReadyCause::AllAnswered });
+        assert_eq!(c.answer(3, "A", Answer::Accept, actor("a"), t(50)), Err(CampaignError::Closed));
+        assert_eq!(c.remind(t(50)), None);
+        assert_eq!(c.expire(t(100)), None);
+    }
+
+    #[test]
+    fn the_deadline_withdraws_open_offers() {
+        let (mut events, c) = started();
+        let e = c.close_if_done(t(72)).expect("deadline passed");
+        let c = push(&mut events, e);
+        assert!(c.offers.values().all(|o| matches!(o.state, OfferState::Withdrawn { .. })));
+        assert_eq!(c.status, CampaignStatus::Ready);
+    }
+
+    #[test]
+    fn events_round_trip_through_json_and_a_bad_log_is_refused() {
+        let (events, _) = started();
+        let json = serde_json::to_string(&events).expect("serialises");
+        let back: Vec<CampaignEvent> = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, events);
+        let tender = TenderRef::parse("ref", "T-1").expect("valid ref");
+        let bad = [events[1].clone()];
+        assert!(matches!(Campaign::replay(tender.clone(), &bad), Err(CampaignError::Inconsistent(_))));
+        let twice = [events[0].clone(), events[1].clone(), events[1].clone()];
+        assert!(matches!(Campaign::replay(tender, &twice), Err(CampaignError::Inconsistent(_))));
+    }
+}
