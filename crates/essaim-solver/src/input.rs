@@ -301,3 +301,42 @@ impl AllocationInput {
         Ok(Instance { sectors, lines, suppliers, weights, fixed, excluded })
     }
 }
+
+impl AllocationInput {
+    /// The input for a stored tender and the suppliers that may answer it (identified by SIRET), with
+    /// nothing fixed or excluded yet.
+    pub fn for_tender(tender: &essaim_core::Tender, suppliers: &[essaim_core::Supplier], weights: Weights) -> Self {
+        AllocationInput {
+            lines: tender
+                .lines
+                .iter()
+                .map(|l| LineInput {
+                    id: l.id.clone(),
+                    sector: l.sector.to_string(),
+                    quantity: l.quantity,
+                    unit: Some(l.unit.clone()),
+                    site: Site { lat: l.site.lat, lon: l.site.lon },
+                    max_share: Some(l.max_share),
+                    title: None,
+                    unit_price: None,
+                    window: None,
+                })
+                .collect(),
+            suppliers: suppliers
+                .iter()
+                .map(|s| SupplierInput {
+                    id: s.siret.to_string(),
+                    name: Some(s.name.clone()),
+                    kind: Some(s.kind.to_string()),
+                    location: Site { lat: s.location.lat, lon: s.location.lon },
+                    max_distance_km: s.max_distance_km,
+                    min_lot: s.min_lot,
+                    capacity: s.capacities.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                })
+                .collect(),
+            weights: Some(weights),
+            fixed: Vec::new(),
+            excluded: Vec::new(),
+        }
+    }
+}

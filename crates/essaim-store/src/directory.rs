@@ -313,6 +313,19 @@ impl Store {
         });
         row.map(|row| groupement_from_rows(row, &member_rows)).transpose()
     }
+
+    /// The suppliers that may answer `tender`: the members of its groupement, or every supplier of the
+    /// directory when it names none. `None` when the groupement it names is not in the directory.
+    pub async fn eligible_suppliers(&self, tender: &essaim_core::Tender) -> Result<Option<Vec<Supplier>>, StoreError> {
+        let all = self.suppliers().await?;
+        match &tender.groupement {
+            None => Ok(Some(all)),
+            Some(code) => Ok(self
+                .groupement(code)
+                .await?
+                .map(|g| all.into_iter().filter(|s| g.members.contains(&s.siret)).collect())),
+        }
+    }
 }
 
 fn parse_sector(row: &CapacityRow) -> Result<Sector, StoreError> {

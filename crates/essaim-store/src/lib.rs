@@ -25,9 +25,13 @@
 mod macros;
 
 mod allocations;
+mod campaigns;
+mod chat;
 mod directory;
 mod error;
 mod events;
+mod jobs;
+mod outbox;
 mod store;
 mod tenders;
 
@@ -35,8 +39,13 @@ mod tenders;
 pub mod testing;
 
 pub use allocations::AllocationRecord;
+pub use campaigns::{
+    Applied, CampaignAppend, CampaignLog, CampaignSummary, CapacityChange, Changeset, NewEvent, campaign_stream,
+};
+pub use chat::{ACCOUNTS_STREAM, AccountLink, ChatAccount, INVITES_STREAM, InboxKey, Invite};
 pub use directory::ImportSummary;
 pub use error::StoreError;
 pub use events::{DIRECTORY_STREAM, Event, supplier_stream, tender_stream};
+pub use outbox::{NewOutgoing, OutboxMessage, OutboxStatus};
 pub use store::{Backend, Store};
 pub use tenders::TenderSummary;
