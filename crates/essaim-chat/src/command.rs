@@ -1,0 +1,158 @@
+//! What users type and press: commands with their French aliases, and the data carried by offer
+//! buttons. Parsing only; the engine decides.
+
+use essaim_core::{OfferId, TenderRef};
+
+/// A command the engine knows, whatever name or alias it was typed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Start,
+    Help,
+    Tenders,
+    Allocate,
+    Status,
+    Lots,
+    Capacity,
+    Remind,
+}
+
+impl Command {
+    /// Every command with its names: the English name first, then the French aliases.
+    pub const ALL: [(Command, &'static [&'static str]); 8] = [
+        (Command::Start, &["start", "demarrer"]),
+        (Command::Help, &["help", "aide"]),
+        (Command::Tenders, &["tenders", "appels"]),
+        (Command::Allocate, &["allocate", "repartir"]),
+        (Command::Status, &["status", "etat"]),
+        (Command::Lots, &["lots", "mes_lots"]),
+        (Command::Capacity, &["capacity", "capacite"]),
+        (Command::Remind, &["remind", "relancer"]),
+    ];
+
+    /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).
+    pub fn parse(name: &str) -> Option<Command> {
+        let name = fold(name);
+        Self::ALL.iter().find(|(_, names)| names.contains(&name.as_str())).map(|(c, _)| *c)
+    }
+
+    /// The French alias, as shown in the help (`/repartir`).
+    pub fn french(self) -> &'static str {
+        Self::ALL.iter().find(|(c, _)| *c == self).map_or("aide", |(_, names)| names[names.len() - 1])
+    }
+
+    pub fn english(self) -> &'static str {
+        Self::ALL.iter().find(|(c, _)| *c == self).map_or("help", |(_, names)| names[0])
+    }
+}
+
+/// Lower case without the accents French keyboards add, so `/Capacité` is `/capacite`.
+fn fold(name: &str) -> String {
+    name.trim()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'à' | 'â' => 'a',
+            'î' | 'ï' => 'i',
+            'ô' => 'o',
+            'ù' | 'û' => 'u',
+            'ç' => 'c',
+            other => other,
+        })
+        .collect()
+}
+
+/// What an offer button does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferAction {
+    Accept,
+    Decline,
+    /// Accept part: asks for the quantity.
+    Part,
+}
+
+/// The data of an offer button: `ok:7:T-2026-014`. The offer number is never reused within a campaign,
+/// so a button of an offer that was answered, expired or withdrawn is recognisably stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferButton {
+    pub action: OfferAction,
+    pub offer: OfferId,
+    pub tender: TenderRef,
+}
+
+/// Telegram's limit on button data, which Discord's custom ids (100) exceed.
+pub const MAX_BUTTON_DATA: usize = 64;
+
+impl OfferButton {
+    pub fn data(&self) -> String {
+        let action = match self.action {
+            OfferAction::Accept => "ok",
+            OfferAction::Decline => "no",
+            OfferAction::Part => "pt",
+        };
+        format!("{action}:{}:{}", self.offer, self.tender)
+    }
+
+    /// `None` for data that is not an offer button (forged or from an older version).
+    pub fn parse(data: &str) -> Option<OfferButton> {
+        let mut parts = data.splitn(3, ':');
+        let action = match parts.next()? {
+            "ok" => OfferAction::Accept,
+            "no" => OfferAction::Decline,
+            "pt" => OfferAction::Part,
+            _ => return None,
+        };
+        let offer = parts.next()?.parse().ok()?;
+        let tender = TenderRef::parse("tender", parts.next()?).ok()?;
+        Some(OfferButton { action, offer, tender })
+    }
+}
+
+/// A quantity as people type it: `25`, `25,5`, `25.5`, `25 h`.
+pub fn parse_quantity(text: &str) -> Option<f64> {
+    let cleaned: String = text
+        .trim()
+        .trim_end_matches(|c: char| c.is_alphabetic() || c.is_whitespace())
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{202f}' && *c != '\u{a0}')
+        .map(|c| if c == ',' { '.' } else { c })
+        .collect();
+    let value: f64 = cleaned.parse().ok()?;
+    value.is_finite().then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_found_by_english_name_french_alias_and_accented_spelling() {
+        assert_eq!(Command::parse("allocate"), Some(Command::Allocate));
+        assert_eq!(Command::parse("REPARTIR"), Some(Command::Allocate));
+        assert_eq!(Command::parse("capacité"), Some(Command::Capacity));
+        assert_eq!(Command::parse("état"), Some(Command::Status));
+        assert_eq!(Command::parse("mes_lots"), Some(Command::Lots));
+        assert_eq!(Command::parse("frobnicate"), None);
+        assert_eq!(Command::Allocate.french(), "repartir");
+    }
+
+    #[test]
+    fn button_data_round_trips_and_forgeries_are_rejected() {
+        let tender = TenderRef::parse("t", "T-2026-014").expect("valid");
+        let b = OfferButton { action: OfferAction::Part, offer: 12, tender };
+        assert_eq!(b.data(), "pt:12:T-2026-014");
+        assert_eq!(OfferButton::parse(&b.data()), Some(b));
+        for bad in ["", "ok", "ok:x:T-1", "zz:1:T-1", "ok:1:", "ok:-1:T-1", "ok:1:T 1"] {
+            assert_eq!(OfferButton::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn quantities_accept_decimal_commas_and_units() {
+        assert_eq!(parse_quantity("25"), Some(25.0));
+        assert_eq!(parse_quantity(" 25,5 h"), Some(25.5));
+        assert_eq!(parse_quantity("1 200"), Some(1200.0));
+        assert_eq!(parse_quantity("beaucoup"), None);
+        assert_eq!(parse_quantity("inf"), None);
+    }
+}

@@ -1,0 +1,532 @@
+//! The conversation engine: one incoming update in, one atomic changeset out.
+//!
+//! For every update the engine (1) drops it if its id is already in the inbox, (2) finds who is
+//! speaking and what they may do, (3) decides with the domain and the solver, (4) writes the inbox row,
+//! the campaign events, the account changes and every message to send in ONE transaction. Only then
+//! does the adapter acknowledge the update to the platform. A decision made on a state that changed
+//! meanwhile is refused by the store (version check) and made again on the fresh state.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use essaim_core::{Actor, Answer, CampaignError, Sector, Siret, TenderRef};
+use essaim_store::{AccountLink, Applied, CapacityChange, Changeset, ChatAccount, InboxKey, Store};
+use tokio::sync::Notify;
+
+use crate::EngineError;
+use crate::campaigns::{self, AnswerOutcome, LaunchRefusal, Loaded, Messages};
+use crate::command::{Command, OfferAction, OfferButton, parse_quantity};
+use crate::message::{Incoming, IncomingKind, Outgoing};
+use crate::settings::EngineSettings;
+use crate::texts::{Role, Texts, lang_of};
+
+/// How many times a decision is made again when the state changed under it.
+const MAX_ATTEMPTS: usize = 8;
+
+/// What the adapter needs once the update is handled.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Handled {
+    /// The same update was handled before: nothing changed.
+    pub duplicate: bool,
+    /// A short notice for the presser of a button (Telegram's callback answer, a Discord ephemeral).
+    pub notice: Option<String>,
+}
+
+/// The conversation engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    settings: Arc<EngineSettings>,
+    outbox_ready: Arc<Notify>,
+    clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+/// One decision: what to change, and what to tell the presser.
+struct Decision {
+    changes: Changeset,
+    notice: Option<String>,
+}
+
+impl Decision {
+    fn reply(incoming: &Incoming, texts: impl IntoIterator<Item = String>) -> Self {
+        let mut messages = Messages::default();
+        for (i, text) in texts.into_iter().enumerate() {
+            let key = format!("reply:{}:{}:{i}", incoming.platform, incoming.update_id);
+            messages.push(key, Outgoing::text(incoming.platform, incoming.chat_id.clone(), text));
+        }
+        Decision { changes: Changeset { outbox: messages.items, ..Changeset::default() }, notice: None }
+    }
+
+    fn notice(notice: String) -> Self {
+        Decision { changes: Changeset::default(), notice: Some(notice) }
+    }
+}
+
+impl Engine {
+    pub fn new(store: Store, settings: EngineSettings, outbox_ready: Arc<Notify>) -> Self {
+        Self { store, settings: Arc::new(settings), outbox_ready, clock: Arc::new(Utc::now) }
+    }
+
+    /// Replaces the clock (tests and the demo play a campaign over simulated days).
+    pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// Wakes the dispatcher once new messages are committed.
+    pub fn outbox_ready(&self) -> Arc<Notify> {
+        self.outbox_ready.clone()
+    }
+
+    /// Handles one update. An error means nothing was recorded: the adapter must not acknowledge the
+    /// update, so that the platform delivers it again.
+    #[tracing::instrument(skip(self, incoming), fields(platform = %incoming.platform, update = %incoming.update_id))]
+    pub async fn handle(&self, incoming: &Incoming) -> Result<Handled, EngineError> {
+        let key = InboxKey { platform: incoming.platform.as_str().to_owned(), update_id: incoming.update_id.clone() };
+        for _ in 0..MAX_ATTEMPTS {
+            if self.store.is_duplicate(&key).await? {
+                return Ok(Handled { duplicate: true, notice: None });
+            }
+            let mut decision = self.decide(incoming).await?;
+            decision.changes.inbox = Some(key.clone());
+            let queued = !decision.changes.outbox.is_empty();
+            match self.store.apply(&decision.changes).await? {
+                Applied::Done => {
+                    if queued {
+                        self.outbox_ready.notify_one();
+                    }
+                    return Ok(Handled { duplicate: false, notice: decision.notice });
+                }
+                Applied::Duplicate => return Ok(Handled { duplicate: true, notice: None }),
+                Applied::Conflict => tracing::debug!("state changed while deciding; deciding again"),
+            }
+        }
+        Err(EngineError::Busy)
+    }
+
+    /// Applies a changeset made outside a chat update (scheduler, command line), retrying with `make`
+    /// on conflicts. Returns whether something was applied.
+    pub async fn apply_with_retry<F, Fut>(&self, mut make: F) -> Result<bool, EngineError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Changeset, EngineError>>,
+    {
+        for _ in 0..MAX_ATTEMPTS {
+            let changes = make().await?;
+            if changes.campaign.is_none() && changes.outbox.is_empty() && changes.events.is_empty() {
+                return Ok(false);
+            }
+            let queued = !changes.outbox.is_empty();
+            match self.store.apply(&changes).await? {
+                Applied::Done => {
+                    if queued {
+                        self.outbox_ready.notify_one();
+                    }
+                    return Ok(true);
+                }
+                Applied::Duplicate => return Ok(false),
+                Applied::Conflict => continue,
+            }
+        }
+        Err(EngineError::Busy)
+    }
+
+    async fn decide(&self, incoming: &Incoming) -> Result<Decision, EngineError> {
+        let account = self.store.account(incoming.platform.as_str(), &incoming.user_id).await?;
+        let lang = lang_of(
+            account.as_ref().and_then(|a| a.language.as_deref()),
+            incoming.language.as_deref(),
+            self.settings.default_lang,
+        );
+        let texts = Texts::new(lang, self.settings.time_zone);
+        let role = account.as_ref().and_then(|a| Role::parse(&a.role));
+        match &incoming.kind {
+            IncomingKind::Command { name, args } => match Command::parse(name) {
+                None => Ok(Decision::reply(incoming, [texts.unknown_command(name, role)])),
+                Some(Command::Start) => self.start(incoming, args, &texts).await,
+                Some(Command::Help) => Ok(Decision::reply(incoming, [texts.help(role)])),
+                Some(command) => match &account {
+                    None => Ok(Decision::reply(incoming, [texts.not_linked()])),
+                    Some(account) => self.command(incoming, account, command, args, &texts).await,
+                },
+            },
+            IncomingKind::Button { data, message_id } => {
+                let Some(button) = OfferButton::parse(data) else {
+                    return Ok(Decision::notice(texts.offer_not_open()));
+                };
+                match (&account, role) {
+                    (Some(account), Some(Role::Supplier)) => {
+                        self.press(incoming, account, &button, message_id.as_deref(), &texts).await
+                    }
+                    (None, _) => Ok(Decision::notice(texts.not_linked())),
+                    _ => Ok(Decision::notice(texts.suppliers_only())),
+                }
+            }
+            IncomingKind::Form { data, value } => {
+                let Some(button) = OfferButton::parse(data) else {
+                    return Ok(Decision::notice(texts.offer_not_open()));
+                };
+                match (&account, role) {
+                    (Some(account), Some(Role::Supplier)) => {
+                        self.part_quantity(incoming, account, &button, value, None, &texts).await
+                    }
+                    (None, _) => Ok(Decision::notice(texts.not_linked())),
+                    _ => Ok(Decision::notice(texts.suppliers_only())),
+                }
+            }
+            IncomingKind::Text(text) => match account.as_ref().and_then(|a| a.awaiting.clone().map(|w| (a, w))) {
+                Some((account, awaiting)) => match OfferButton::parse(&awaiting) {
+                    Some(button) => self.part_quantity(incoming, account, &button, text, None, &texts).await,
+                    None => Ok(Decision::reply(incoming, [texts.not_understood(role)])),
+                },
+                None => Ok(Decision::reply(incoming, [texts.not_understood(role)])),
+            },
+            IncomingKind::Location { .. } => Ok(Decision::reply(incoming, [texts.not_understood(role)])),
+        }
+    }
+
+    fn actor(incoming: &Incoming) -> Actor {
+        Actor {
+            channel: incoming.platform.as_str().to_owned(),
+            user_id: incoming.user_id.clone(),
+            chat_id: Some(incoming.chat_id.clone()),
+            name: incoming.user_name.clone(),
+        }
+    }
+
+    async fn start(&self, incoming: &Incoming, args: &[String], texts: &Texts) -> Result<Decision, EngineError> {
+        let Some(code) = args.first() else {
+            let account = self.store.account(incoming.platform.as_str(), &incoming.user_id).await?;
+            let role = account.as_ref().and_then(|a| Role::parse(&a.role));
+            return Ok(Decision::reply(incoming, [texts.help(role)]));
+        };
+        let invite = self.store.invite(code.trim()).await?;
+        let now = self.now();
+        let usable = invite.filter(|i| i.used_at.is_none() && i.expires_at.is_none_or(|at| at > now));
+        let Some(invite) = usable else { return Ok(Decision::reply(incoming, [texts.invite_invalid()])) };
+        let welcome = match (Role::parse(&invite.role), &invite.supplier) {
+            (Some(Role::Supplier), Some(siret)) => {
+                let name = self.store.supplier(siret).await?.map_or_else(|| siret.to_string(), |s| s.name);
+                texts.linked_supplier(&name)
+            }
+            (Some(Role::Facilitator), _) => texts.linked_facilitator(),
+            (Some(Role::Buyer), _) => texts.help(Some(Role::Buyer)),
+            _ => return Ok(Decision::reply(incoming, [texts.invite_invalid()])),
+        };
+        let mut decision = Decision::reply(incoming, [welcome]);
+        decision.changes.consume_invite = Some(invite.code.clone());
+        decision.changes.link = Some(AccountLink {
+            platform: incoming.platform.as_str().to_owned(),
+            user_id: incoming.user_id.clone(),
+            chat_id: incoming.chat_id.clone(),
+            role: invite.role.clone(),
+            supplier: invite.supplier.clone(),
+            language: incoming.language.clone(),
+            display_name: incoming.user_name.clone(),
+        });
+        Ok(decision)
+    }
+
+    async fn command(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        command: Command,
+        args: &[String],
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let role = Role::parse(&account.role);
+        let facilitator = role == Some(Role::Facilitator);
+        match command {
+            Command::Start | Command::Help => Ok(Decision::reply(incoming, [texts.help(role)])),
+            Command::Tenders => {
+                let tenders = self.store.tenders().await?;
+                let campaigns = self.store.campaigns().await?;
+                if tenders.is_empty() {
+                    return Ok(Decision::reply(incoming, [texts.no_tenders()]));
+                }
+                let mut lines = Vec::new();
+                for summary in tenders {
+                    if let Some(tender) = self.store.tender(&summary.reference).await? {
+                        let state = campaigns.iter().find(|c| c.tender == tender.reference).map(|c| c.status.as_str());
+                        lines.push(texts.tender_line(&tender, state));
+                    }
+                }
+                Ok(Decision::reply(incoming, [lines.join("\n")]))
+            }
+            Command::Allocate | Command::Status | Command::Remind => {
+                if !facilitator {
+                    return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
+                }
+                let Some(reference) = args.first() else {
+                    return Ok(Decision::reply(incoming, [texts.usage(command)]));
+                };
+                let Ok(reference) = TenderRef::parse("ref", reference) else {
+                    return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
+                };
+                let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
+                    return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+                };
+                match command {
+                    Command::Allocate => self.allocate(incoming, &loaded, texts).await,
+                    Command::Status => match &loaded.campaign {
+                        None => Ok(Decision::reply(incoming, [texts.no_campaign(reference.as_str())])),
+                        Some(c) => Ok(Decision::reply(incoming, [campaigns::status_text(texts, &loaded, c)])),
+                    },
+                    _ => {
+                        if loaded.campaign.is_none() {
+                            return Ok(Decision::reply(incoming, [texts.no_campaign(reference.as_str())]));
+                        }
+                        let (mut changes, offers, suppliers) =
+                            campaigns::remind(&self.store, &self.settings, &loaded, self.now()).await?;
+                        let reply = Decision::reply(incoming, [texts.reminded(reference.as_str(), offers, suppliers)]);
+                        changes.outbox.extend(reply.changes.outbox);
+                        Ok(Decision { changes, notice: None })
+                    }
+                }
+            }
+            Command::Lots => {
+                let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
+                    return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
+                };
+                self.lots(incoming, &siret, texts).await
+            }
+            Command::Capacity => {
+                let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
+                    return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
+                };
+                self.capacity(incoming, &siret, args, texts)
+            }
+        }
+    }
+
+    async fn allocate(&self, incoming: &Incoming, loaded: &Loaded, texts: &Texts) -> Result<Decision, EngineError> {
+        let reference = loaded.tender.reference.as_str();
+        match campaigns::launch(&self.store, &self.settings, loaded, Self::actor(incoming), self.now()).await? {
+            Ok((changes, _summary)) => Ok(Decision { changes, notice: None }),
+            Err(LaunchRefusal::AlreadyRunning) => Ok(Decision::reply(incoming, [texts.campaign_exists(reference)])),
+            Err(LaunchRefusal::DeadlinePassed(at)) => {
+                Ok(Decision::reply(incoming, [texts.deadline_passed(reference, at)]))
+            }
+            Err(LaunchRefusal::ReferenceTooLong) => {
+                Ok(Decision::reply(incoming, [texts.reference_too_long(reference)]))
+            }
+            Err(LaunchRefusal::UnknownGroupement) => {
+                Ok(Decision::reply(incoming, [texts.unknown_groupement(reference)]))
+            }
+        }
+    }
+
+    /// The supplier's open offers, each with its buttons.
+    async fn lots(&self, incoming: &Incoming, siret: &Siret, texts: &Texts) -> Result<Decision, EngineError> {
+        let mut messages = Messages::default();
+        let to = campaigns::Recipient {
+            platform: incoming.platform,
+            user_id: incoming.user_id.clone(),
+            chat_id: incoming.chat_id.clone(),
+            lang: texts.lang,
+        };
+        let mut offers = Vec::new();
+        for summary in self.store.campaigns().await? {
+            if summary.status != "running" {
+                continue;
+            }
+            let Some(loaded) = campaigns::load(&self.store, &summary.tender).await? else { continue };
+            let Some(campaign) = &loaded.campaign else { continue };
+            for offer in campaign.open_offers().filter(|o| o.terms.supplier == siret.as_str()) {
+                if let Some(message) = campaigns::offer_message(texts, &to, &loaded, offer, false) {
+                    offers.push(message);
+                }
+            }
+        }
+        let head = if offers.is_empty() { texts.no_open_offers() } else { texts.open_offers_count(offers.len()) };
+        messages.push(
+            format!("reply:{}:{}:0", incoming.platform, incoming.update_id),
+            Outgoing::text(incoming.platform, incoming.chat_id.clone(), head),
+        );
+        for (i, message) in offers.into_iter().enumerate() {
+            messages.push(format!("reply:{}:{}:{}", incoming.platform, incoming.update_id, i + 1), message);
+        }
+        Ok(Decision { changes: Changeset { outbox: messages.items, ..Changeset::default() }, notice: None })
+    }
+
+    fn capacity(
+        &self,
+        incoming: &Incoming,
+        siret: &Siret,
+        args: &[String],
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let (Some(quantity), true) = (args.last(), args.len() >= 2) else {
+            return Ok(Decision::reply(incoming, [texts.usage(Command::Capacity)]));
+        };
+        let sector_name = args[..args.len() - 1].join(" ");
+        let sector: Sector = match self.settings.taxonomy.resolve("sector", &sector_name) {
+            Ok(sector) => sector,
+            Err(e) => return Ok(Decision::reply(incoming, [texts.capacity_invalid(&e.to_string())])),
+        };
+        let Some(quantity) = parse_quantity(quantity).filter(|q| *q >= 0.0) else {
+            return Ok(Decision::reply(incoming, [texts.capacity_invalid(&format!("« {quantity} »"))]));
+        };
+        let label = self.settings.taxonomy.get(&sector).map_or_else(
+            || sector.to_string(),
+            |i| if texts.lang == essaim_core::Lang::En { i.label_en.clone() } else { i.label_fr.clone() },
+        );
+        let mut decision = Decision::reply(incoming, [texts.capacity_updated(&label, quantity)]);
+        decision.changes.capacity = Some(CapacityChange { supplier: siret.clone(), sector, quantity });
+        Ok(decision)
+    }
+
+    async fn press(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        button: &OfferButton,
+        message_id: Option<&str>,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        match button.action {
+            OfferAction::Accept => self.answer(incoming, account, button, Answer::Accept, message_id, texts).await,
+            OfferAction::Decline => {
+                self.answer(incoming, account, button, Answer::Decline { reason: None }, message_id, texts).await
+            }
+            OfferAction::Part => {
+                // Ask for the quantity; the next text message of this account answers it.
+                let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
+                    return Ok(Decision::notice(texts.offer_not_open()));
+                };
+                let offer = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer));
+                let supplier = account.supplier.as_ref().map(|s| s.as_str());
+                match offer {
+                    Some(o) if supplier != Some(o.terms.supplier.as_str()) => {
+                        Ok(Decision::notice(texts.offer_not_yours()))
+                    }
+                    Some(o) if o.is_open() && loaded.campaign.as_ref().is_some_and(|c| c.is_running()) => {
+                        let unit = loaded.line(&o.terms.line).map_or("h", |l| l.unit.as_str());
+                        let mut decision = Decision::reply(incoming, [texts.ask_quantity(o, unit)]);
+                        decision.changes.awaiting = Some((
+                            incoming.platform.as_str().to_owned(),
+                            incoming.user_id.clone(),
+                            Some(button.data()),
+                        ));
+                        decision.notice = Some(texts.noted());
+                        Ok(decision)
+                    }
+                    _ => Ok(Decision::notice(texts.offer_not_open())),
+                }
+            }
+        }
+    }
+
+    async fn part_quantity(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        button: &OfferButton,
+        text: &str,
+        message_id: Option<&str>,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let Some(quantity) = parse_quantity(text) else {
+            // Keep waiting: say what is expected.
+            let loaded = campaigns::load(&self.store, &button.tender).await?;
+            let offer = loaded.as_ref().and_then(|l| l.campaign.as_ref()).and_then(|c| c.offers.get(&button.offer));
+            let reply = match offer {
+                Some(o) => texts.quantity_out_of_range(o.terms.min_quantity, o.terms.quantity),
+                None => texts.offer_not_open(),
+            };
+            return Ok(Decision::reply(incoming, [reply]));
+        };
+        self.answer(incoming, account, button, Answer::AcceptPart { quantity }, message_id, texts).await
+    }
+
+    async fn answer(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        button: &OfferButton,
+        answer: Answer,
+        message_id: Option<&str>,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let typed = matches!(answer, Answer::AcceptPart { .. });
+        let clear_awaiting = || Some((incoming.platform.as_str().to_owned(), incoming.user_id.clone(), None));
+        let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
+            return Ok(Decision::notice(texts.offer_not_open()));
+        };
+        let Some(supplier) = account.supplier.as_ref() else { return Ok(Decision::notice(texts.suppliers_only())) };
+        let outcome = campaigns::answer(
+            &self.store,
+            &self.settings,
+            &loaded,
+            button.offer,
+            supplier.as_str(),
+            answer,
+            Self::actor(incoming),
+            texts,
+            self.now(),
+        )
+        .await?;
+        let refusal = |text: String| {
+            // A typed quantity gets a chat reply (there is no button to answer); a press gets a notice.
+            if typed {
+                let mut d = Decision::reply(incoming, [text]);
+                if account.awaiting.is_some() {
+                    d.changes.awaiting = clear_awaiting();
+                }
+                d
+            } else {
+                Decision::notice(text)
+            }
+        };
+        match outcome {
+            AnswerOutcome::Refused(CampaignError::QuantityOutOfRange { min, max, .. }) => {
+                // Out of range: the supplier may type again, so keep waiting.
+                Ok(Decision::reply(incoming, [texts.quantity_out_of_range(min, max)]))
+            }
+            AnswerOutcome::Refused(CampaignError::NotYourOffer { .. }) => Ok(refusal(texts.offer_not_yours())),
+            AnswerOutcome::Refused(CampaignError::Closed) => Ok(refusal(texts.campaign_closed())),
+            AnswerOutcome::Refused(_) => Ok(refusal(texts.offer_not_open())),
+            AnswerOutcome::Recorded { outcome, mut changes } => {
+                let offer = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer));
+                let line = offer.and_then(|o| loaded.line(&o.terms.line));
+                if let (Some(o), Some(line)) = (offer, line) {
+                    let offer_text = texts.offer(&loaded.tender, line, o, false);
+                    let mut messages = Messages::default();
+                    let message = Outgoing {
+                        edit_message_id: message_id.map(str::to_owned),
+                        ..Outgoing::text(
+                            incoming.platform,
+                            incoming.chat_id.clone(),
+                            texts.offer_answered(&offer_text, &outcome),
+                        )
+                    };
+                    // With no message to edit (a typed quantity), the confirmation comes as a new message.
+                    let text_only = if message.edit_message_id.is_some() {
+                        message
+                    } else {
+                        Outgoing::text(incoming.platform, incoming.chat_id.clone(), outcome.clone())
+                    };
+                    messages.push(format!("answer:{}:{}", incoming.platform, incoming.update_id), text_only);
+                    changes.outbox.splice(0..0, messages.items);
+                }
+                if account.awaiting.is_some() {
+                    changes.awaiting = clear_awaiting();
+                }
+                Ok(Decision { changes: *changes, notice: Some(if typed { outcome } else { texts.noted() }) })
+            }
+        }
+    }
+}

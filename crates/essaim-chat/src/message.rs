@@ -1,0 +1,131 @@
+//! Platform-neutral messages: what an adapter hands to the engine, and what the engine asks an
+//! adapter to send. Adapters translate these to and from Telegram or Discord; nothing here knows
+//! either platform's API.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The chat platform a message comes from or goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Telegram,
+    Discord,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Telegram => "telegram",
+            Self::Discord => "discord",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "telegram" => Ok(Self::Telegram),
+            "discord" => Ok(Self::Discord),
+            other => Err(format!("unknown chat platform `{other}` (expected telegram or discord)")),
+        }
+    }
+}
+
+/// One update received from a platform, already translated by its adapter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    pub platform: Platform,
+    /// The platform's own id of this delivery (Telegram `update_id`, Discord interaction id): a second
+    /// delivery with the same id changes nothing.
+    pub update_id: String,
+    /// Who acted (Telegram user id, Discord user id).
+    pub user_id: String,
+    /// Where to answer (Telegram chat id, Discord channel id).
+    pub chat_id: String,
+    /// Display name, for the facilitator's view; never used to authorise.
+    pub user_name: Option<String>,
+    /// The user's interface language as the platform reports it (`fr`, `en-GB`…).
+    pub language: Option<String>,
+    pub kind: IncomingKind,
+}
+
+/// What the user did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncomingKind {
+    /// A command, without its slash or `@botname` suffix (`start`, `aide`…), and its arguments.
+    Command { name: String, args: Vec<String> },
+    /// Free text (for instance a quantity after « Accepter une partie »).
+    Text(String),
+    /// A button press: the button's `data`, and the message that carried it when known (so that the
+    /// engine can edit it).
+    Button { data: String, message_id: Option<String> },
+    /// A quantity entered in a form (Discord modal for « Accepter une partie »): the button data of
+    /// the offer and the text typed.
+    Form { data: String, value: String },
+    /// A shared location.
+    Location { latitude: f64, longitude: f64 },
+}
+
+/// One button under a message. `data` comes back in [`IncomingKind::Button`] when pressed; it is at
+/// most 64 bytes (Telegram's limit for callback data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub label: String,
+    pub data: String,
+    /// The button asks for a quantity (Discord opens a form for it; Telegram asks in the chat).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub asks_quantity: bool,
+}
+
+/// A document attached to a message (the buyer's proposal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    pub file_name: String,
+    pub mime_type: String,
+    pub content: String,
+}
+
+/// A message the engine wants delivered. Stored as JSON in the outbox, so field names are stable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outgoing {
+    pub platform: Platform,
+    pub chat_id: String,
+    /// Plain text (no markup): adapters send it as is.
+    pub text: String,
+    /// Rows of buttons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Vec<Button>>,
+    /// Replace the text (and buttons) of this earlier message instead of sending a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Document>,
+}
+
+impl Outgoing {
+    pub fn text(platform: Platform, chat_id: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            platform,
+            chat_id: chat_id.into(),
+            text: text.into(),
+            buttons: Vec::new(),
+            edit_message_id: None,
+            document: None,
+        }
+    }
+
+    pub fn with_buttons(mut self, buttons: Vec<Vec<Button>>) -> Self {
+        self.buttons = buttons;
+        self
+    }
+}

@@ -1,0 +1,27 @@
+//! What the engine needs from the configuration.
+
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use essaim_core::{Lang, SectorTaxonomy};
+use essaim_solver::{SolveSettings, Weights};
+
+/// The engine's settings, built by the binary from its configuration.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Language of users whose platform does not say theirs (French).
+    pub default_lang: Lang,
+    /// Time zone dates are shown in (Europe/Paris).
+    pub time_zone: Tz,
+    /// How long a supplier has to answer an offer.
+    pub response_time: chrono::Duration,
+    /// How long a campaign runs when the tender's own deadline is later (or absent).
+    pub campaign_duration: chrono::Duration,
+    /// Cron expression (seconds field first, as the `cron` crate reads it) of the reminders.
+    pub reminder_schedule: String,
+    /// How often the scheduler checks for expired offers and passed deadlines.
+    pub tick: Duration,
+    pub weights: Weights,
+    pub solve: SolveSettings,
+    pub taxonomy: SectorTaxonomy,
+}

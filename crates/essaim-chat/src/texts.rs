@@ -1,0 +1,692 @@
+//! Everything the engine says, in French (default) and English. Written for someone on a phone: short,
+//! concrete (quantity, unit, place, distance, date), one idea per line.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+pub use essaim_core::Lang;
+use essaim_core::{LineCoverage, Offer, ShortfallCause, Tender, TenderLine, Uncovered, format_number, format_quantity};
+
+use crate::command::Command;
+
+/// Picks the language of a user: the one stored with their account, else the one their app reports,
+/// else the default. Only `en…` switches to English: essaim speaks French first.
+pub fn lang_of(stored: Option<&str>, reported: Option<&str>, default: Lang) -> Lang {
+    match stored.or(reported).map(|l| l.to_ascii_lowercase()) {
+        Some(l) if l.starts_with("en") => Lang::En,
+        Some(l) if l.starts_with("fr") => Lang::Fr,
+        _ => default,
+    }
+}
+
+/// The role a linked account has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Facilitator,
+    Supplier,
+    Buyer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Facilitator => "facilitator",
+            Self::Supplier => "supplier",
+            Self::Buyer => "buyer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "facilitator" => Some(Self::Facilitator),
+            "supplier" => Some(Self::Supplier),
+            "buyer" => Some(Self::Buyer),
+            _ => None,
+        }
+    }
+}
+
+/// The texts for one reader.
+#[derive(Debug, Clone, Copy)]
+pub struct Texts {
+    pub lang: Lang,
+    pub tz: Tz,
+}
+
+macro_rules! say {
+    ($self:expr, $fr:expr, $en:expr) => {
+        match $self.lang {
+            Lang::Fr => $fr,
+            Lang::En => $en,
+        }
+    };
+}
+
+impl Texts {
+    pub fn new(lang: Lang, tz: Tz) -> Self {
+        Self { lang, tz }
+    }
+
+    pub fn qty(&self, q: f64) -> String {
+        format_quantity(q, self.lang)
+    }
+
+    fn km(&self, d: f64) -> String {
+        format!("{} km", format_number(d, 1, self.lang))
+    }
+
+    pub fn date(&self, at: DateTime<Utc>) -> String {
+        let local = at.with_timezone(&self.tz);
+        say!(self, local.format("%d/%m à %H:%M").to_string(), local.format("%d %b, %H:%M").to_string())
+    }
+
+    fn command(&self, c: Command) -> String {
+        say!(self, format!("/{}", c.french()), format!("/{}", c.english()))
+    }
+
+    /// What a line is called: its title, else its sector and id.
+    pub fn line_name(&self, line: &TenderLine) -> String {
+        match &line.title {
+            Some(title) => format!("{title} ({})", line.id),
+            None => format!("{} ({})", line.sector, line.id),
+        }
+    }
+
+    pub fn help(&self, role: Option<Role>) -> String {
+        let c = |cmd| self.command(cmd);
+        let mut lines = vec![say!(self, "essaim — commandes :".to_owned(), "essaim — commands:".to_owned())];
+        match role {
+            None => lines.push(say!(
+                self,
+                "/start CODE — relier ce compte avec le code d'invitation reçu de votre facilitateur".to_owned(),
+                "/start CODE — link this account with the invite code your facilitator gave you".to_owned()
+            )),
+            Some(Role::Supplier) => {
+                lines.push(say!(
+                    self,
+                    format!("{} — vos offres en attente, avec les boutons pour répondre", c(Command::Lots)),
+                    format!("{} — your open offers, with buttons to answer", c(Command::Lots))
+                ));
+                lines.push(say!(
+                    self,
+                    format!(
+                        "{} SECTEUR QUANTITÉ — mettre à jour votre capacité (ex. {} nettoyage 120)",
+                        c(Command::Capacity),
+                        c(Command::Capacity)
+                    ),
+                    format!(
+                        "{} SECTOR QTY — update your capacity (e.g. {} nettoyage 120)",
+                        c(Command::Capacity),
+                        c(Command::Capacity)
+                    )
+                ));
+                lines.push(say!(
+                    self,
+                    format!("{} — les appels en cours", c(Command::Tenders)),
+                    format!("{} — current tenders", c(Command::Tenders))
+                ));
+            }
+            Some(Role::Facilitator) => {
+                lines.push(say!(
+                    self,
+                    format!("{} — les appels et leur campagne", c(Command::Tenders)),
+                    format!("{} — tenders and their campaign", c(Command::Tenders))
+                ));
+                lines.push(say!(
+                    self,
+                    format!("{} REF — répartir l'appel et envoyer les offres", c(Command::Allocate)),
+                    format!("{} REF — allocate the tender and send the offers", c(Command::Allocate))
+                ));
+                lines.push(say!(
+                    self,
+                    format!("{} REF — où en est chaque ligne", c(Command::Status)),
+                    format!("{} REF — where each line stands", c(Command::Status))
+                ));
+                lines.push(say!(
+                    self,
+                    format!("{} REF — relancer les structures qui n'ont pas répondu", c(Command::Remind)),
+                    format!("{} REF — remind the structures that have not answered", c(Command::Remind))
+                ));
+            }
+            Some(Role::Buyer) => lines.push(say!(
+                self,
+                "Vous recevrez ici la proposition du groupement.".to_owned(),
+                "You will receive the groupement's proposal here.".to_owned()
+            )),
+        }
+        lines.push(say!(
+            self,
+            format!("{} — cette aide", c(Command::Help)),
+            format!("{} — this help", c(Command::Help))
+        ));
+        lines.join("\n")
+    }
+
+    pub fn unknown_command(&self, name: &str, role: Option<Role>) -> String {
+        say!(
+            self,
+            format!("Commande inconnue : /{name}.\n\n{}", self.help(role)),
+            format!("Unknown command: /{name}.\n\n{}", self.help(role))
+        )
+    }
+
+    pub fn not_understood(&self, role: Option<Role>) -> String {
+        say!(
+            self,
+            format!("Je n'ai pas compris.\n\n{}", self.help(role)),
+            format!("I did not understand.\n\n{}", self.help(role))
+        )
+    }
+
+    pub fn usage(&self, c: Command) -> String {
+        let cmd = self.command(c);
+        match c {
+            Command::Start => say!(self, "Usage : /start CODE".to_owned(), "Usage: /start CODE".to_owned()),
+            Command::Capacity => say!(
+                self,
+                format!("Usage : {cmd} SECTEUR QUANTITÉ, par exemple {cmd} nettoyage 120"),
+                format!("Usage: {cmd} SECTOR QTY, for example {cmd} nettoyage 120")
+            ),
+            _ => say!(
+                self,
+                format!("Usage : {cmd} REF, par exemple {cmd} T-2026-014"),
+                format!("Usage: {cmd} REF, for example {cmd} T-2026-014")
+            ),
+        }
+    }
+
+    pub fn not_linked(&self) -> String {
+        say!(
+            self,
+            "Ce compte n'est relié à aucune structure. Demandez un code d'invitation à votre facilitateur, puis envoyez /start CODE.".to_owned(),
+            "This account is not linked yet. Ask your facilitator for an invite code, then send /start CODE.".to_owned()
+        )
+    }
+
+    pub fn facilitators_only(&self) -> String {
+        say!(
+            self,
+            "⛔ Cette commande est réservée aux facilitateurs. Rien n'a été modifié.".to_owned(),
+            "⛔ This command is for facilitators only. Nothing was changed.".to_owned()
+        )
+    }
+
+    pub fn suppliers_only(&self) -> String {
+        say!(
+            self,
+            "⛔ Cette commande est réservée aux structures (SIAE, ESAT, EA). Rien n'a été modifié.".to_owned(),
+            "⛔ This command is for supplier structures only. Nothing was changed.".to_owned()
+        )
+    }
+
+    pub fn invite_invalid(&self) -> String {
+        say!(
+            self,
+            "⛔ Ce code d'invitation n'est pas valable (inconnu, déjà utilisé ou expiré). Demandez-en un nouveau à votre facilitateur.".to_owned(),
+            "⛔ This invite code is not valid (unknown, already used or expired). Ask your facilitator for a new one.".to_owned()
+        )
+    }
+
+    pub fn linked_supplier(&self, name: &str) -> String {
+        say!(
+            self,
+            format!(
+                "Bienvenue ! Ce compte est relié à {name}.\nVous recevrez ici les offres de micro-lots ; {} les affiche à tout moment.",
+                self.command(Command::Lots)
+            ),
+            format!(
+                "Welcome! This account is linked to {name}.\nOffers of micro-lots will arrive here; {} shows them at any time.",
+                self.command(Command::Lots)
+            )
+        )
+    }
+
+    pub fn linked_facilitator(&self) -> String {
+        say!(
+            self,
+            format!("Bienvenue ! Ce compte a le rôle de facilitateur.\n\n{}", self.help(Some(Role::Facilitator))),
+            format!("Welcome! This account has the facilitator role.\n\n{}", self.help(Some(Role::Facilitator)))
+        )
+    }
+
+    pub fn unknown_tender(&self, reference: &str) -> String {
+        say!(
+            self,
+            format!("Appel inconnu : {reference}. {} liste les appels.", self.command(Command::Tenders)),
+            format!("Unknown tender: {reference}. {} lists the tenders.", self.command(Command::Tenders))
+        )
+    }
+
+    pub fn no_tenders(&self) -> String {
+        say!(self, "Aucun appel enregistré.".to_owned(), "No tender recorded.".to_owned())
+    }
+
+    pub fn tender_line(&self, tender: &Tender, campaign: Option<&str>) -> String {
+        let state = match (campaign, self.lang) {
+            (None, Lang::Fr) => "pas de campagne".to_owned(),
+            (None, Lang::En) => "no campaign".to_owned(),
+            (Some("running"), Lang::Fr) => "campagne en cours".to_owned(),
+            (Some("running"), Lang::En) => "campaign running".to_owned(),
+            (Some("ready"), Lang::Fr) => "campagne terminée".to_owned(),
+            (Some("ready"), Lang::En) => "campaign ready".to_owned(),
+            (Some(other), _) => other.to_owned(),
+        };
+        let total: f64 = tender.lines.iter().map(|l| l.quantity).sum();
+        format!("• {} — {} ({}) · {} h · {state}", tender.reference, tender.title, tender.buyer.name, self.qty(total))
+    }
+
+    pub fn campaign_exists(&self, reference: &str) -> String {
+        say!(
+            self,
+            format!(
+                "La campagne de {reference} est déjà lancée. {} {reference} montre où elle en est.",
+                self.command(Command::Status)
+            ),
+            format!(
+                "The campaign of {reference} is already running. {} {reference} shows where it stands.",
+                self.command(Command::Status)
+            )
+        )
+    }
+
+    pub fn no_campaign(&self, reference: &str) -> String {
+        say!(
+            self,
+            format!("Pas de campagne pour {reference}. {} {reference} la lance.", self.command(Command::Allocate)),
+            format!("No campaign for {reference}. {} {reference} launches it.", self.command(Command::Allocate))
+        )
+    }
+
+    pub fn deadline_passed(&self, reference: &str, at: DateTime<Utc>) -> String {
+        say!(
+            self,
+            format!("La date limite de {reference} est passée ({}) : pas de campagne possible.", self.date(at)),
+            format!("The deadline of {reference} has passed ({}): no campaign possible.", self.date(at))
+        )
+    }
+
+    pub fn reference_too_long(&self, reference: &str) -> String {
+        say!(
+            self,
+            format!("La référence {reference} est trop longue pour les boutons de réponse (48 caractères au plus)."),
+            format!("The reference {reference} is too long for answer buttons (48 characters at most).")
+        )
+    }
+
+    pub fn unknown_groupement(&self, reference: &str) -> String {
+        say!(
+            self,
+            format!("L'appel {reference} nomme un groupement absent de l'annuaire : importez ses membres d'abord."),
+            format!("Tender {reference} names a groupement missing from the directory: import its members first.")
+        )
+    }
+
+    /// The offer as its supplier sees it.
+    pub fn offer(&self, tender: &Tender, line: &TenderLine, offer: &Offer, reminder: bool) -> String {
+        let t = &offer.terms;
+        let head = match (reminder, self.lang) {
+            (false, Lang::Fr) => format!("📋 Nouvelle offre — {}", tender.reference),
+            (false, Lang::En) => format!("📋 New offer — {}", tender.reference),
+            (true, Lang::Fr) => format!("⏰ Rappel : offre en attente — {}", tender.reference),
+            (true, Lang::En) => format!("⏰ Reminder: offer waiting — {}", tender.reference),
+        };
+        let mut lines = vec![
+            head,
+            tender.title.clone(),
+            format!("{} : {} {}", self.line_name(line), self.qty(t.quantity), line.unit),
+        ];
+        lines.push(say!(
+            self,
+            format!("📍 Site à {} de chez vous · acheteur : {}", self.km(t.distance_km), tender.buyer.name),
+            format!("📍 Site {} from you · buyer: {}", self.km(t.distance_km), tender.buyer.name)
+        ));
+        if let Some(w) = &line.window {
+            lines.push(say!(
+                self,
+                format!("📅 Du {} au {}", w.start.format("%d/%m/%Y"), w.end.format("%d/%m/%Y")),
+                format!("📅 From {} to {}", w.start, w.end)
+            ));
+        }
+        lines.push(say!(
+            self,
+            format!("⏳ Répondre avant le {} (offre n° {})", self.date(t.respond_by), t.id),
+            format!("⏳ Answer by {} (offer #{})", self.date(t.respond_by), t.id)
+        ));
+        lines.join("\n")
+    }
+
+    pub fn button_accept(&self) -> String {
+        say!(self, "Accepter".to_owned(), "Accept".to_owned())
+    }
+    pub fn button_decline(&self) -> String {
+        say!(self, "Refuser".to_owned(), "Decline".to_owned())
+    }
+    pub fn button_part(&self) -> String {
+        say!(self, "Accepter une partie".to_owned(), "Accept part".to_owned())
+    }
+
+    /// The offer message once answered (its buttons are removed).
+    pub fn offer_answered(&self, offer_text: &str, outcome: &str) -> String {
+        format!("{offer_text}\n\n{outcome}")
+    }
+
+    pub fn accepted(&self, q: f64, unit: &str) -> String {
+        say!(
+            self,
+            format!("✅ Accepté : {} {unit}. Merci !", self.qty(q)),
+            format!("✅ Accepted: {} {unit}. Thank you!", self.qty(q))
+        )
+    }
+
+    pub fn accepted_part(&self, q: f64, of: f64, unit: &str) -> String {
+        say!(
+            self,
+            format!(
+                "✅ Accepté en partie : {} {unit} sur {}. Le reste est proposé à d'autres structures.",
+                self.qty(q),
+                self.qty(of)
+            ),
+            format!(
+                "✅ Partly accepted: {} {unit} of {}. The rest goes to other structures.",
+                self.qty(q),
+                self.qty(of)
+            )
+        )
+    }
+
+    pub fn declined(&self) -> String {
+        say!(
+            self,
+            "❌ Refusé. L'offre est proposée à d'autres structures.".to_owned(),
+            "❌ Declined. The offer goes to other structures.".to_owned()
+        )
+    }
+
+    pub fn noted(&self) -> String {
+        say!(self, "C'est noté.".to_owned(), "Noted.".to_owned())
+    }
+
+    pub fn offer_not_open(&self) -> String {
+        say!(self, "Cette offre n'est plus ouverte.".to_owned(), "This offer is no longer open.".to_owned())
+    }
+
+    pub fn offer_not_yours(&self) -> String {
+        say!(
+            self,
+            "⛔ Cette offre n'est pas adressée à votre structure. Rien n'a été modifié.".to_owned(),
+            "⛔ This offer is not addressed to your structure. Nothing was changed.".to_owned()
+        )
+    }
+
+    pub fn ask_quantity(&self, offer: &Offer, unit: &str) -> String {
+        say!(
+            self,
+            format!(
+                "Combien pouvez-vous prendre sur l'offre n° {} ? Répondez par un nombre entre {} et {} ({unit}).",
+                offer.terms.id,
+                self.qty(offer.terms.min_quantity),
+                self.qty(offer.terms.quantity)
+            ),
+            format!(
+                "How much of offer #{} can you take? Answer with a number between {} and {} ({unit}).",
+                offer.terms.id,
+                self.qty(offer.terms.min_quantity),
+                self.qty(offer.terms.quantity)
+            )
+        )
+    }
+
+    pub fn quantity_out_of_range(&self, min: f64, max: f64) -> String {
+        say!(
+            self,
+            format!("Quantité non valable : donnez un nombre entre {} et {}.", self.qty(min), self.qty(max)),
+            format!("Invalid quantity: give a number between {} and {}.", self.qty(min), self.qty(max))
+        )
+    }
+
+    pub fn no_open_offers(&self) -> String {
+        say!(
+            self,
+            "Aucune offre en attente pour votre structure.".to_owned(),
+            "No open offer for your structure.".to_owned()
+        )
+    }
+
+    pub fn open_offers_count(&self, n: usize) -> String {
+        say!(
+            self,
+            format!("{n} offre(s) en attente de votre réponse :"),
+            format!("{n} offer(s) waiting for your answer:")
+        )
+    }
+
+    pub fn capacity_updated(&self, sector_label: &str, q: f64) -> String {
+        say!(
+            self,
+            format!(
+                "✅ Capacité mise à jour : {sector_label} = {} h. Elle servira aux prochaines répartitions.",
+                self.qty(q)
+            ),
+            format!(
+                "✅ Capacity updated: {sector_label} = {} h. It will be used by the next allocations.",
+                self.qty(q)
+            )
+        )
+    }
+
+    pub fn capacity_invalid(&self, detail: &str) -> String {
+        say!(self, format!("Capacité non valable : {detail}"), format!("Invalid capacity: {detail}"))
+    }
+
+    /// Why part of a line is uncovered, in the reader's language when the causes are known.
+    pub fn reason(&self, u: &Uncovered, name: &dyn Fn(&str) -> String) -> String {
+        if u.causes.is_empty() { u.reason.clone() } else { ShortfallCause::render_all(&u.causes, self.lang, name) }
+    }
+
+    pub fn launched(&self, reference: &str, offers: usize, suppliers: usize, unlinked: &[String]) -> String {
+        let mut text = say!(
+            self,
+            format!("🚀 Campagne {reference} lancée : {offers} offre(s) envoyée(s) à {suppliers} structure(s)."),
+            format!("🚀 Campaign {reference} launched: {offers} offer(s) sent to {suppliers} structure(s).")
+        );
+        if !unlinked.is_empty() {
+            text.push('\n');
+            text.push_str(&say!(
+                self,
+                format!("⚠️ Sans compte relié (à prévenir autrement) : {}", unlinked.join(", ")),
+                format!("⚠️ Without a linked account (reach them another way): {}", unlinked.join(", "))
+            ));
+        }
+        text
+    }
+
+    pub fn uncovered_line(&self, line: &TenderLine, q: f64, reason: &str) -> String {
+        say!(
+            self,
+            format!("⚠️ Non couvert — {} : {} {} ({reason})", self.line_name(line), self.qty(q), line.unit),
+            format!("⚠️ Uncovered — {}: {} {} ({reason})", self.line_name(line), self.qty(q), line.unit)
+        )
+    }
+
+    pub fn supplier_declined(&self, supplier: &str, offer: &Offer, line: &TenderLine) -> String {
+        say!(
+            self,
+            format!(
+                "❌ {supplier} refuse l'offre n° {} ({} {}, {}).",
+                offer.terms.id,
+                self.qty(offer.terms.quantity),
+                line.unit,
+                self.line_name(line)
+            ),
+            format!(
+                "❌ {supplier} declined offer #{} ({} {}, {}).",
+                offer.terms.id,
+                self.qty(offer.terms.quantity),
+                line.unit,
+                self.line_name(line)
+            )
+        )
+    }
+
+    pub fn supplier_accepted_part(&self, supplier: &str, offer: &Offer, q: f64, line: &TenderLine) -> String {
+        say!(
+            self,
+            format!(
+                "🟡 {supplier} accepte {} {} sur {} de l'offre n° {} ({}).",
+                self.qty(q),
+                line.unit,
+                self.qty(offer.terms.quantity),
+                offer.terms.id,
+                self.line_name(line)
+            ),
+            format!(
+                "🟡 {supplier} accepts {} {} of {} from offer #{} ({}).",
+                self.qty(q),
+                line.unit,
+                self.qty(offer.terms.quantity),
+                offer.terms.id,
+                self.line_name(line)
+            )
+        )
+    }
+
+    pub fn offers_expired(&self, n: usize) -> String {
+        say!(
+            self,
+            format!("⌛ {n} offre(s) sans réponse dans le délai."),
+            format!("⌛ {n} offer(s) unanswered in time.")
+        )
+    }
+
+    pub fn reallocated(&self, offers: usize) -> String {
+        match (offers, self.lang) {
+            (0, Lang::Fr) => "🔁 Réaffectation : aucune autre structure ne peut reprendre cette quantité.".to_owned(),
+            (0, Lang::En) => "🔁 Reallocation: no other structure can take this quantity.".to_owned(),
+            (n, Lang::Fr) => format!("🔁 Réaffectation : {n} nouvelle(s) offre(s) envoyée(s)."),
+            (n, Lang::En) => format!("🔁 Reallocation: {n} new offer(s) sent."),
+        }
+    }
+
+    pub fn reminded(&self, reference: &str, offers: usize, suppliers: usize) -> String {
+        match (offers, self.lang) {
+            (0, Lang::Fr) => format!("Aucune offre en attente pour {reference} : personne à relancer."),
+            (0, Lang::En) => format!("No open offer for {reference}: nobody to remind."),
+            (n, Lang::Fr) => {
+                format!("⏰ {suppliers} structure(s) relancée(s) pour {reference} ({n} offre(s) en attente).")
+            }
+            (n, Lang::En) => format!("⏰ {suppliers} structure(s) reminded for {reference} ({n} open offer(s))."),
+        }
+    }
+
+    pub fn campaign_closed(&self) -> String {
+        say!(
+            self,
+            "La campagne est close : cette offre n'est plus ouverte.".to_owned(),
+            "The campaign is closed: this offer is no longer open.".to_owned()
+        )
+    }
+
+    /// Per line: accepted, pending, declined, uncovered.
+    pub fn status(
+        &self,
+        tender: &Tender,
+        running: bool,
+        coverage: &[LineCoverage],
+        name: &dyn Fn(&str) -> String,
+        uncovered: &[Uncovered],
+    ) -> String {
+        let mut out = vec![match (running, self.lang) {
+            (true, Lang::Fr) => format!("📊 {} — campagne en cours", tender.reference),
+            (true, Lang::En) => format!("📊 {} — campaign running", tender.reference),
+            (false, Lang::Fr) => format!("📊 {} — campagne terminée", tender.reference),
+            (false, Lang::En) => format!("📊 {} — campaign ready", tender.reference),
+        }];
+        let (mut total, mut accepted) = (0.0, 0.0);
+        for (line, c) in tender.lines.iter().zip(coverage) {
+            total += line.quantity;
+            accepted += c.accepted;
+            out.push(format!("\n{} — {} {}", self.line_name(line), self.qty(line.quantity), line.unit));
+            out.push(say!(
+                self,
+                format!(
+                    "✅ {} acceptées · ⏳ {} en attente · ❌ {} refusées · ⚠️ {} non couvertes",
+                    self.qty(c.accepted),
+                    self.qty(c.pending),
+                    self.qty(c.declined),
+                    self.qty(c.uncovered)
+                ),
+                format!(
+                    "✅ {} accepted · ⏳ {} pending · ❌ {} declined · ⚠️ {} uncovered",
+                    self.qty(c.accepted),
+                    self.qty(c.pending),
+                    self.qty(c.declined),
+                    self.qty(c.uncovered)
+                )
+            ));
+            if c.uncovered > 0.0
+                && let Some(u) = uncovered.iter().find(|u| u.line == line.id)
+            {
+                out.push(format!("   {}", self.reason(u, name)));
+            }
+        }
+        let percent = if total > 0.0 { accepted / total * 100.0 } else { 0.0 };
+        out.push(say!(
+            self,
+            format!(
+                "\nCouvert et confirmé : {} h sur {} ({} %)",
+                self.qty(accepted),
+                self.qty(total),
+                format_number(percent, 0, self.lang)
+            ),
+            format!(
+                "\nCovered and confirmed: {} h of {} ({}%)",
+                self.qty(accepted),
+                self.qty(total),
+                format_number(percent, 0, self.lang)
+            )
+        ));
+        out.join("\n")
+    }
+
+    pub fn ready(&self, reference: &str, deadline_passed: bool) -> String {
+        match (deadline_passed, self.lang) {
+            (false, Lang::Fr) => format!("🏁 Campagne {reference} terminée : toutes les offres ont une réponse."),
+            (false, Lang::En) => format!("🏁 Campaign {reference} ready: every offer has an answer."),
+            (true, Lang::Fr) => format!(
+                "🏁 Campagne {reference} terminée : la date limite est passée, les offres sans réponse sont retirées."
+            ),
+            (true, Lang::En) => {
+                format!("🏁 Campaign {reference} ready: the deadline passed, unanswered offers are withdrawn.")
+            }
+        }
+    }
+
+    pub fn delivery_failed(&self, chat: &str, error: &str) -> String {
+        say!(
+            self,
+            format!("⚠️ Message non remis à {chat} : {error}"),
+            format!("⚠️ Message not delivered to {chat}: {error}")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_unless_the_user_speaks_english() {
+        assert_eq!(lang_of(None, Some("en-GB"), Lang::Fr), Lang::En);
+        assert_eq!(lang_of(Some("fr"), Some("en"), Lang::Fr), Lang::Fr);
+        assert_eq!(lang_of(None, Some("de"), Lang::Fr), Lang::Fr);
+        assert_eq!(lang_of(None, None, Lang::Fr), Lang::Fr);
+    }
+
+    #[test]
+    fn help_depends_on_the_role_and_names_french_aliases() {
+        let t = Texts::new(Lang::Fr, chrono_tz::Europe::Paris);
+        assert!(t.help(None).contains("/start CODE"));
+        assert!(t.help(Some(Role::Facilitator)).contains("/repartir REF"));
+        assert!(!t.help(Some(Role::Supplier)).contains("/repartir"));
+        assert!(Texts::new(Lang::En, chrono_tz::Europe::Paris).help(Some(Role::Supplier)).contains("/lots"));
+    }
+}

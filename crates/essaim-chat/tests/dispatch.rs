@@ -1,0 +1,388 @@
+//! The outbox dispatcher against a fake platform, on every backend (SQLite always; PostgreSQL when
+//! ESSAIM_TEST_POSTGRES_URL is set): see `essaim_store::testing`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use essaim_chat::dispatch::{Dispatcher, Limits};
+use essaim_chat::{Outgoing, Platform, SendOutcome, Sender};
+use essaim_store::testing::with_each_backend;
+use essaim_store::{AccountLink, Applied, Changeset, NewOutgoing, OutboxMessage, OutboxStatus, Store, StoreError};
+use serde_json::json;
+
+/// One call the fake platform received.
+#[derive(Debug, Clone)]
+struct Call {
+    key: String,
+    chat_id: String,
+    text: String,
+    at: Instant,
+}
+
+/// A platform that records every call and answers what the test scripted for a key (then `Sent`).
+#[derive(Clone, Default)]
+struct FakePlatform {
+    calls: Arc<Mutex<Vec<Call>>>,
+    script: Arc<Mutex<HashMap<String, VecDeque<SendOutcome>>>>,
+    /// Answer for every key not scripted (else `Sent`).
+    default: Arc<Mutex<Option<SendOutcome>>>,
+}
+
+impl FakePlatform {
+    fn script(&self, key: &str, outcomes: Vec<SendOutcome>) {
+        self.script.lock().expect("script").insert(key.to_owned(), outcomes.into());
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().expect("calls").clone()
+    }
+
+    fn calls_for(&self, key: &str) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.key == key).collect()
+    }
+}
+
+impl Sender for FakePlatform {
+    async fn send(&self, key: &str, message: &Outgoing) -> SendOutcome {
+        let at = Instant::now();
+        let scripted = self.script.lock().expect("script").get_mut(key).and_then(VecDeque::pop_front);
+        let outcome = scripted
+            .or_else(|| self.default.lock().expect("default").clone())
+            .unwrap_or_else(|| SendOutcome::Sent { message_id: format!("msg-{key}") });
+        self.calls.lock().expect("calls").push(Call {
+            key: key.to_owned(),
+            chat_id: message.chat_id.clone(),
+            text: message.text.clone(),
+            at,
+        });
+        outcome
+    }
+}
+
+fn message(key: &str, chat_id: &str) -> NewOutgoing {
+    let outgoing = Outgoing::text(Platform::Telegram, chat_id, format!("texte {key}"));
+    NewOutgoing {
+        key: key.into(),
+        platform: "telegram".into(),
+        chat_id: chat_id.into(),
+        payload: serde_json::to_value(outgoing).expect("payload"),
+    }
+}
+
+async fn queue(store: &Store, messages: Vec<NewOutgoing>) -> Result<(), StoreError> {
+    assert_eq!(store.apply(&Changeset { outbox: messages, ..Changeset::default() }).await?, Applied::Done);
+    Ok(())
+}
+
+async fn facilitator(store: &Store, user_id: &str) -> Result<(), StoreError> {
+    let link = AccountLink {
+        platform: "telegram".into(),
+        user_id: user_id.into(),
+        chat_id: format!("fac-{user_id}"),
+        role: "facilitator".into(),
+        supplier: None,
+        language: Some("fr".into()),
+        display_name: None,
+    };
+    assert_eq!(store.apply(&Changeset { link: Some(link), ..Changeset::default() }).await?, Applied::Done);
+    Ok(())
+}
+
+async fn row(store: &Store, key: &str) -> Result<OutboxMessage, StoreError> {
+    let rows = store.outbox().await?;
+    Ok(rows.into_iter().find(|m| m.key == key).unwrap_or_else(|| panic!("no outbox row {key}")))
+}
+
+/// Runs passes until `done` holds (or fails after a few seconds).
+async fn run_until<F, Fut>(dispatcher: &Dispatcher, mut done: F) -> Result<(), StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool, StoreError>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        dispatcher.run_once().await?;
+        if done().await? {
+            return Ok(());
+        }
+        assert!(Instant::now() < deadline, "the dispatcher did not get there in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn all_settled(store: &Store) -> Result<bool, StoreError> {
+    Ok(store.outbox().await?.iter().all(|m| m.status != OutboxStatus::Pending))
+}
+
+#[tokio::test]
+async fn messages_to_one_chat_go_in_order_even_when_one_must_be_retried() {
+    with_each_backend(|store| async move {
+        let fake = FakePlatform::default();
+        fake.script("a1", vec![SendOutcome::Transient("HTTP 502".into())]);
+        let dispatcher = Dispatcher::new(store.clone())
+            .with_sender(Platform::Telegram, fake.clone(), Limits::none())
+            .with_backoff(Duration::from_millis(100), Duration::from_secs(1));
+        queue(
+            &store,
+            vec![message("a1", "A"), message("b1", "B"), message("a2", "A"), message("b2", "B"), message("a3", "A")],
+        )
+        .await?;
+
+        // First pass: a1 fails and holds a2, a3 back; B goes on.
+        dispatcher.run_once().await?;
+        let keys: Vec<_> = fake.calls().into_iter().map(|c| c.key).collect();
+        assert!(keys.contains(&"a1".to_owned()) && !keys.contains(&"a2".to_owned()), "{keys:?}");
+        assert_eq!(row(&store, "a1").await?.status, OutboxStatus::Pending);
+
+        run_until(&dispatcher, || all_settled(&store)).await?;
+        let mut per_chat: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for call in fake.calls() {
+            per_chat.entry(call.chat_id).or_default().push(call.key);
+        }
+        assert_eq!(per_chat["A"], ["a1", "a1", "a2", "a3"]);
+        assert_eq!(per_chat["B"], ["b1", "b2"]);
+        let rows = store.outbox().await?;
+        assert!(rows.iter().all(|m| m.status == OutboxStatus::Sent), "{rows:?}");
+        assert_eq!(store.outbox_message_id("a2").await?.as_deref(), Some("msg-a2"));
+        assert_eq!(row(&store, "a1").await?.attempts, 2);
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn retry_after_is_respected_for_the_message_and_the_whole_platform() {
+    with_each_backend(|store| async move {
+        let fake = FakePlatform::default();
+        fake.script("slow", vec![SendOutcome::RetryAfter(Duration::from_millis(400))]);
+        let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, fake.clone(), Limits::none());
+        queue(&store, vec![message("slow", "1")]).await?;
+        assert_eq!(dispatcher.run_once().await?, 1);
+        let first = fake.calls_for("slow")[0].at;
+        let slow = row(&store, "slow").await?;
+        assert_eq!(slow.status, OutboxStatus::Pending);
+        assert!(slow.next_attempt_at > Utc::now() + TimeDelta::milliseconds(200), "{slow:?}");
+        assert!(slow.last_error.as_deref().is_some_and(|e| e.contains("400 ms")), "{slow:?}");
+
+        // Another chat on the same platform waits for the pause too.
+        queue(&store, vec![message("other", "2")]).await?;
+        dispatcher.run_once().await?;
+        let other = fake.calls_for("other");
+        assert_eq!(other.len(), 1);
+        assert!(other[0].at >= first + Duration::from_millis(400), "sent {:?} after the 429", other[0].at - first);
+
+        run_until(&dispatcher, || all_settled(&store)).await?;
+        let calls = fake.calls_for("slow");
+        assert_eq!(calls.len(), 2);
+        assert!(calls[1].at >= first + Duration::from_millis(400));
+        assert_eq!(row(&store, "slow").await?.status, OutboxStatus::Sent);
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_with_growing_waits_then_succeed() {
+    with_each_backend(|store| async move {
+        facilitator(&store, "1").await?;
+        let fake = FakePlatform::default();
+        fake.script("flaky", vec![SendOutcome::Transient("timeout".into()), SendOutcome::Transient("HTTP 503".into())]);
+        let dispatcher = Dispatcher::new(store.clone())
+            .with_sender(Platform::Telegram, fake.clone(), Limits::none())
+            .with_backoff(Duration::from_millis(50), Duration::from_secs(1));
+        queue(&store, vec![message("flaky", "7")]).await?;
+        run_until(&dispatcher, || async { Ok(row(&store, "flaky").await?.status == OutboxStatus::Sent) }).await?;
+
+        let calls = fake.calls_for("flaky");
+        assert_eq!(calls.len(), 3);
+        assert!(calls[1].at - calls[0].at >= Duration::from_millis(50), "{:?}", calls[1].at - calls[0].at);
+        assert!(calls[2].at - calls[1].at >= Duration::from_millis(100), "{:?}", calls[2].at - calls[1].at);
+        let flaky = row(&store, "flaky").await?;
+        assert_eq!((flaky.attempts, flaky.last_error.as_deref()), (3, Some("HTTP 503")));
+        // Delivered in the end: nobody is told anything.
+        assert_eq!(store.outbox().await?.len(), 1);
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn transient_failures_give_up_after_the_last_attempt() {
+    with_each_backend(|store| async move {
+        facilitator(&store, "1").await?;
+        let fake = FakePlatform::default();
+        fake.script("doomed", (0..5).map(|_| SendOutcome::Transient("HTTP 500".into())).collect());
+        let dispatcher = Dispatcher::new(store.clone())
+            .with_sender(Platform::Telegram, fake.clone(), Limits::none())
+            .with_backoff(Duration::from_millis(10), Duration::from_millis(20))
+            .with_max_attempts(3);
+        queue(&store, vec![message("doomed", "7")]).await?;
+        run_until(&dispatcher, || async { Ok(row(&store, "doomed").await?.status == OutboxStatus::Failed) }).await?;
+        assert_eq!(fake.calls_for("doomed").len(), 3);
+        let doomed = row(&store, "doomed").await?;
+        assert!(doomed.last_error.as_deref().is_some_and(|e| e.contains("HTTP 500")), "{doomed:?}");
+        assert!(store.outbox().await?.iter().any(|m| m.key.starts_with("failed:doomed")));
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_permanent_failure_tells_every_facilitator_once() {
+    with_each_backend(|store| async move {
+        facilitator(&store, "1").await?;
+        facilitator(&store, "2").await?;
+        let fake = FakePlatform::default();
+        fake.script("offer:9", vec![SendOutcome::Permanent("Forbidden: bot was blocked by the user".into())]);
+        let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, fake.clone(), Limits::none());
+        queue(&store, vec![message("offer:9", "555")]).await?;
+
+        run_until(&dispatcher, || all_settled(&store)).await?;
+        assert_eq!(fake.calls_for("offer:9").len(), 1, "a permanent failure is not retried");
+        let offer = row(&store, "offer:9").await?;
+        assert_eq!(offer.status, OutboxStatus::Failed);
+        assert_eq!(offer.last_error.as_deref(), Some("Forbidden: bot was blocked by the user"));
+
+        let notices: Vec<_> = fake.calls().into_iter().filter(|c| c.key != "offer:9").collect();
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        let mut chats: Vec<_> = notices.iter().map(|c| c.chat_id.as_str()).collect();
+        chats.sort();
+        assert_eq!(chats, ["fac-1", "fac-2"]);
+        for notice in &notices {
+            assert_eq!(notice.text, "⚠️ Message non remis à 555 : Forbidden: bot was blocked by the user");
+        }
+        // Nothing more is queued afterwards: each facilitator is told once.
+        let rows_before = store.outbox().await?.len();
+        dispatcher.run_once().await?;
+        assert_eq!(store.outbox().await?.len(), rows_before);
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_notice_is_not_itself_noticed_and_unreadable_messages_fail_clearly() {
+    with_each_backend(|store| async move {
+        facilitator(&store, "1").await?;
+        let fake = FakePlatform::default();
+        *fake.default.lock().expect("default") = Some(SendOutcome::Permanent("chat not found".into()));
+        let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, fake.clone(), Limits::none());
+        let mut garbled = message("garbled", "555");
+        garbled.payload = json!({ "text": "no platform, no chat" });
+        queue(&store, vec![garbled]).await?;
+
+        run_until(&dispatcher, || all_settled(&store)).await?;
+        let rows = store.outbox().await?;
+        assert_eq!(rows.len(), 2, "the failure and one notice, not a notice of the notice: {rows:?}");
+        assert!(rows[0].last_error.as_deref().is_some_and(|e| e.contains("not a message")), "{rows:?}");
+        assert!(fake.calls_for("garbled").is_empty(), "an unreadable message is never sent");
+        assert!(rows[1].key.starts_with("failed:garbled"));
+        assert_eq!(rows[1].status, OutboxStatus::Failed);
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sends_to_one_chat_are_spaced_and_other_chats_are_not_held_back() {
+    with_each_backend(|store| async move {
+        let fake = FakePlatform::default();
+        let limits = Limits { global_per_second: 0, per_chat_interval: Duration::from_millis(50), group_per_minute: 0 };
+        let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, fake.clone(), limits);
+        let burst = (0..4).flat_map(|i| [message(&format!("x{i}"), "X"), message(&format!("y{i}"), "Y")]).collect();
+        queue(&store, burst).await?;
+        run_until(&dispatcher, || all_settled(&store)).await?;
+
+        let calls = fake.calls();
+        assert_eq!(calls.len(), 8);
+        for chat in ["X", "Y"] {
+            let at: Vec<_> = calls.iter().filter(|c| c.chat_id == chat).map(|c| c.at).collect();
+            assert_eq!(at.len(), 4);
+            for pair in at.windows(2) {
+                // The fake stamps a call just after the dispatcher took its slot.
+                assert!(pair[1] - pair[0] >= Duration::from_millis(48), "{chat}: {:?} apart", pair[1] - pair[0]);
+            }
+        }
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_global_rate_and_the_group_cap_hold() {
+    with_each_backend(|store| async move {
+        let fake = FakePlatform::default();
+        let limits = Limits { global_per_second: 10, per_chat_interval: Duration::ZERO, group_per_minute: 2 };
+        let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, fake.clone(), limits);
+
+        // 15 chats at 10 per second: the first 10 at once, then one every 100 ms.
+        queue(&store, (0..15).map(|i| message(&format!("m{i}"), &format!("{i}"))).collect()).await?;
+        run_until(&dispatcher, || all_settled(&store)).await?;
+        let mut at: Vec<_> = fake.calls().into_iter().map(|c| c.at).collect();
+        at.sort();
+        assert_eq!(at.len(), 15);
+        assert!(at[14] - at[0] >= Duration::from_millis(450), "15 sends in {:?}", at[14] - at[0]);
+
+        // A group takes 2 messages a minute: the third is given back for later, unsent.
+        queue(&store, (0..3).map(|i| message(&format!("g{i}"), "-1001")).collect()).await?;
+        dispatcher.run_once().await?;
+        dispatcher.run_once().await?;
+        let sent: Vec<_> = fake.calls().into_iter().filter(|c| c.chat_id == "-1001").map(|c| c.key).collect();
+        assert_eq!(sent, ["g0", "g1"]);
+        let third = row(&store, "g2").await?;
+        assert_eq!((third.status, third.attempts, third.claimed_until), (OutboxStatus::Pending, 0, None));
+        assert!(third.next_attempt_at > Utc::now() + TimeDelta::seconds(50), "{third:?}");
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn messages_of_a_platform_without_a_sender_stay_pending() {
+    with_each_backend(|store| async move {
+        let fake = FakePlatform::default();
+        let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, fake.clone(), Limits::none());
+        let discord = NewOutgoing {
+            key: "d1".into(),
+            platform: "discord".into(),
+            chat_id: "123".into(),
+            payload: serde_json::to_value(Outgoing::text(Platform::Discord, "123", "bonjour")).expect("payload"),
+        };
+        queue(&store, vec![discord, message("t1", "1")]).await?;
+        assert_eq!(dispatcher.run_once().await?, 1);
+        let d1 = row(&store, "d1").await?;
+        assert_eq!((d1.status, d1.attempts, d1.claimed_until), (OutboxStatus::Pending, 0, None));
+        assert_eq!(row(&store, "t1").await?.status, OutboxStatus::Sent);
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn run_delivers_when_poked_and_stops_on_shutdown() {
+    with_each_backend(|store| async move {
+        let fake = FakePlatform::default();
+        let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, fake.clone(), Limits::none());
+        let poke = dispatcher.notifier();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(dispatcher.run(async move {
+            let _ = stopped.await;
+        }));
+        // Let it go idle (its longest sleep is 10 s), then queue and poke.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        queue(&store, vec![message("hello", "1")]).await?;
+        poke.notify_one();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while row(&store, "hello").await?.status != OutboxStatus::Sent {
+            assert!(Instant::now() < deadline, "not delivered after a poke");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = stop.send(());
+        let outcome = tokio::time::timeout(Duration::from_secs(5), running).await.expect("stops").expect("task");
+        assert!(outcome.is_ok(), "{outcome:?}");
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}

@@ -1,0 +1,317 @@
+//! The conversation engine as users see it: what they send, what is queued back to them, what the
+//! campaign records. On every backend (SQLite always, PostgreSQL when ESSAIM_TEST_POSTGRES_URL is set).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use essaim_chat::{Engine, EngineSettings, Incoming, IncomingKind, Outgoing, Platform};
+use essaim_core::{
+    Buyer, Capacities, GeoPoint, Groupement, GroupementCode, Lang, Sector, SectorInfo, SectorTaxonomy, Siret, Supplier,
+    SupplierKind, Tender, TenderLine, TenderRef,
+};
+use essaim_store::Store;
+use essaim_store::testing::with_each_backend;
+use tokio::sync::Notify;
+
+const A: &str = "73282932000074";
+const B: &str = "12345678900015";
+const C: &str = "30000000000004";
+
+fn siret(s: &str) -> Siret {
+    Siret::parse(s).expect("valid SIRET")
+}
+
+fn sector(s: &str) -> Sector {
+    Sector::parse("sector", s).expect("valid sector")
+}
+
+fn supplier(s: &str, name: &str, lat: f64) -> Supplier {
+    let capacities: Capacities = [(sector("nettoyage"), 60.0)].into_iter().collect();
+    let at = GeoPoint::new(lat, 4.85).expect("point");
+    Supplier::new(siret(s), name, SupplierKind::Ei, at, 40.0, 10.0, capacities, None).expect("supplier")
+}
+
+fn settings() -> EngineSettings {
+    EngineSettings {
+        default_lang: Lang::Fr,
+        time_zone: chrono_tz::Europe::Paris,
+        response_time: Duration::hours(48),
+        campaign_duration: Duration::hours(168),
+        reminder_schedule: "0 9 * * 1-5".into(),
+        tick: std::time::Duration::from_secs(30),
+        weights: essaim_solver::Weights::default(),
+        solve: essaim_solver::SolveSettings::default(),
+        taxonomy: SectorTaxonomy::new([SectorInfo {
+            slug: sector("nettoyage"),
+            label_fr: "Nettoyage".into(),
+            label_en: "Cleaning".into(),
+            unit: "h".into(),
+        }]),
+    }
+}
+
+/// A at 1 km from the site, B at 5 km, C at 10 km; the line (100 h, at most 60 % each) goes to A and B.
+async fn territory(store: &Store) {
+    let suppliers =
+        vec![supplier(A, "Atelier A", 45.759), supplier(B, "Brigade B", 45.795), supplier(C, "Chantier C", 45.84)];
+    let g = Groupement::new(
+        GroupementCode::parse("g", "G-TEST").expect("code"),
+        "Groupement test",
+        siret(A),
+        vec![siret(A), siret(B), siret(C)],
+    )
+    .expect("groupement");
+    store.import_directory(&suppliers, &[g]).await.expect("directory");
+    let mut line = TenderLine::new(
+        "lines[0]",
+        "L1",
+        sector("nettoyage"),
+        100.0,
+        "h",
+        GeoPoint::new(45.75, 4.85).expect("site"),
+        Some(0.6),
+        None,
+    )
+    .expect("line");
+    line.title = Some("Nettoyage des bureaux".into());
+    let tender = Tender::new(
+        TenderRef::parse("ref", "T-1").expect("ref"),
+        "Marché test",
+        Buyer { name: "Ville test".into(), siret: None },
+        None,
+        Some(GroupementCode::parse("g", "G-TEST").expect("code")),
+        vec![line],
+    )
+    .expect("tender");
+    store.insert_tender(&tender).await.expect("tender");
+}
+
+struct Phone {
+    engine: Engine,
+    next_update: std::sync::atomic::AtomicU64,
+}
+
+impl Phone {
+    fn new(store: Store) -> Self {
+        Self { engine: Engine::new(store, settings(), Arc::new(Notify::new())), next_update: 1.into() }
+    }
+
+    fn incoming(&self, user: &str, kind: IncomingKind) -> Incoming {
+        let id = self.next_update.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Incoming {
+            platform: Platform::Telegram,
+            update_id: id.to_string(),
+            user_id: user.into(),
+            chat_id: user.into(),
+            user_name: None,
+            language: Some("fr".into()),
+            kind,
+        }
+    }
+
+    async fn send(&self, user: &str, text: &str) -> essaim_chat::Handled {
+        let mut words = text.split_whitespace();
+        let kind = match words.next().and_then(|w| w.strip_prefix('/')) {
+            Some(name) => IncomingKind::Command { name: name.into(), args: words.map(str::to_owned).collect() },
+            None => IncomingKind::Text(text.into()),
+        };
+        self.engine.handle(&self.incoming(user, kind)).await.expect("handled")
+    }
+
+    async fn press(&self, user: &str, data: &str) -> essaim_chat::Handled {
+        let kind = IncomingKind::Button { data: data.into(), message_id: Some("77".into()) };
+        self.engine.handle(&self.incoming(user, kind)).await.expect("handled")
+    }
+
+    /// Every message queued so far, in order.
+    async fn outbox(&self) -> Vec<Outgoing> {
+        self.engine
+            .store()
+            .outbox()
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|m| serde_json::from_value(m.payload).expect("outgoing JSON"))
+            .collect()
+    }
+
+    async fn to(&self, user: &str) -> Vec<Outgoing> {
+        self.outbox().await.into_iter().filter(|m| m.chat_id == user).collect()
+    }
+
+    async fn last_to(&self, user: &str) -> String {
+        self.to(user).await.last().map(|m| m.text.clone()).unwrap_or_default()
+    }
+
+    async fn invite(&self, code: &str, supplier: Option<&str>) {
+        let role = if supplier.is_some() { "supplier" } else { "facilitator" };
+        let siret = supplier.map(siret);
+        self.engine.store().create_invite(code, role, siret.as_ref(), None).await.expect("invite");
+    }
+}
+
+fn button_data(m: &Outgoing, label: &str) -> String {
+    m.buttons.iter().flatten().find(|b| b.label == label).map(|b| b.data.clone()).expect("button present")
+}
+
+async fn linked_campaign(phone: &Phone) {
+    territory(phone.engine.store()).await;
+    phone.invite("FAC1", None).await;
+    for (code, s) in [("SUPA", A), ("SUPB", B), ("SUPC", C)] {
+        phone.invite(code, Some(s)).await;
+    }
+    phone.send("fac", "/start FAC1").await;
+    phone.send("a", "/start SUPA").await;
+    phone.send("b", "/start SUPB").await;
+    phone.send("c", "/start SUPC").await;
+}
+
+#[tokio::test]
+async fn strangers_and_suppliers_cannot_do_what_facilitators_do() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        territory(phone.engine.store()).await;
+        phone.send("x", "/repartir T-1").await;
+        assert!(phone.last_to("x").await.contains("/start CODE"), "an unlinked user is told how to link");
+        phone.send("x", "/start NOPE").await;
+        assert!(phone.last_to("x").await.contains("n'est pas valable"));
+        phone.invite("SUPA", Some(A)).await;
+        phone.send("a", "/start SUPA").await;
+        assert!(phone.last_to("a").await.contains("Atelier A"));
+        phone.send("intruder", "/start SUPA").await;
+        assert!(phone.last_to("intruder").await.contains("n'est pas valable"), "an invite is used once");
+        phone.send("a", "/repartir T-1").await;
+        assert!(phone.last_to("a").await.contains("réservée aux facilitateurs"));
+        phone.send("a", "/frobnicate").await;
+        let help = phone.last_to("a").await;
+        assert!(help.contains("Commande inconnue") && help.contains("/mes_lots"), "{help}");
+        assert!(
+            phone.engine.store().campaign_log(&TenderRef::parse("r", "T-1").expect("ref")).await?.events.is_empty()
+        );
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_campaign_from_launch_to_ready_with_part_decline_and_stale_presses() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        let launched = phone.last_to("fac").await;
+        assert!(launched.contains("Campagne T-1 lancée : 2 offre(s)"), "{launched}");
+
+        let offer_a = phone.to("a").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("A has an offer");
+        assert!(offer_a.text.contains("60 h") && offer_a.text.contains("Nettoyage des bureaux"), "{}", offer_a.text);
+        let offer_b = phone.to("b").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("B has an offer");
+        assert!(offer_b.text.contains("40 h"), "{}", offer_b.text);
+        assert!(phone.to("c").await.iter().all(|m| m.buttons.is_empty()), "C is not asked yet");
+
+        // A accepts; the same delivery again changes nothing; a later press on the same button is stale.
+        let accept_a = phone.incoming(
+            "a",
+            IncomingKind::Button { data: button_data(&offer_a, "Accepter"), message_id: Some("5".into()) },
+        );
+        let first = phone.engine.handle(&accept_a).await.expect("handled");
+        assert_eq!(first.notice.as_deref(), Some("C'est noté."));
+        let queued = phone.outbox().await.len();
+        let again = phone.engine.handle(&accept_a).await.expect("handled");
+        assert!(again.duplicate);
+        assert_eq!(phone.outbox().await.len(), queued, "a duplicate delivery queues nothing");
+        let stale = phone.press("a", &button_data(&offer_a, "Accepter")).await;
+        assert_eq!(stale.notice.as_deref(), Some("Cette offre n'est plus ouverte."));
+        let edited =
+            phone.to("a").await.into_iter().rfind(|m| m.edit_message_id.as_deref() == Some("5")).expect("offer edited");
+        assert!(edited.text.contains("✅ Accepté : 60 h") && edited.buttons.is_empty(), "{}", edited.text);
+
+        // B presses on A's offer: refused, nothing recorded.
+        let foreign = phone.press("b", &button_data(&offer_a, "Refuser")).await;
+        assert!(
+            foreign.notice.as_deref().is_some_and(|n| n.contains("n'est plus ouverte") || n.contains("pas adressée"))
+        );
+
+        // B accepts part: asked for a quantity, a wrong answer is explained, 20 is taken.
+        phone.press("b", &button_data(&offer_b, "Accepter une partie")).await;
+        assert!(phone.last_to("b").await.contains("entre 10 et 40"));
+        phone.send("b", "beaucoup").await;
+        assert!(phone.last_to("b").await.contains("Quantité non valable"));
+        phone.send("b", "5").await;
+        assert!(phone.last_to("b").await.contains("Quantité non valable"), "below the min lot");
+        phone.send("b", "20").await;
+        assert!(phone.to("b").await.iter().any(|m| m.text.contains("Accepté en partie : 20 h sur 40")));
+
+        // The 20 h left go to C, the only one not yet holding part of the line.
+        let offer_c = phone.to("c").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("C gets the rest");
+        assert!(offer_c.text.contains("20 h"), "{}", offer_c.text);
+        let notes = phone.to("fac").await.iter().map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
+        assert!(notes.contains("Brigade B accepte 20 h sur 40"), "{notes}");
+        assert!(notes.contains("1 nouvelle(s) offre(s)"), "{notes}");
+
+        // C declines: nobody is left, the campaign is ready with 20 h uncovered.
+        phone.press("c", &button_data(&offer_c, "Refuser")).await;
+        let fac = phone.to("fac").await.iter().map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
+        assert!(fac.contains("Chantier C refuse"), "{fac}");
+        assert!(fac.contains("Campagne T-1 terminée"), "{fac}");
+        phone.send("fac", "/etat T-1").await;
+        let status = phone.last_to("fac").await;
+        assert!(status.contains("✅ 80 acceptées") && status.contains("⚠️ 20 non couvertes"), "{status}");
+
+        // A late press on a closed campaign changes nothing.
+        let late = phone.press("b", &button_data(&offer_b, "Accepter")).await;
+        assert!(late.notice.is_some());
+        let log = phone.engine.store().campaign_log(&TenderRef::parse("r", "T-1").expect("ref")).await?;
+        let kinds: Vec<&str> = log.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["launched", "offers_made", "answered", "answered", "offers_made", "answered", "offers_made", "ready"]
+        );
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_offers_are_reallocated_by_the_scheduler_and_reminders_reach_the_silent() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        phone.send("fac", "/relancer T-1").await;
+        assert!(phone.last_to("fac").await.contains("2 structure(s) relancée(s)"));
+        assert!(phone.to("a").await.iter().any(|m| m.text.starts_with("⏰ Rappel") && !m.buttons.is_empty()));
+
+        // Two days later nobody answered: both offers expire; C alone can take 60 h of the line.
+        let later: DateTime<Utc> = Utc::now() + Duration::hours(49);
+        let engine = phone.engine.clone().with_clock(move || later);
+        let scheduler = essaim_chat::Scheduler::new(engine).expect("valid schedule");
+        assert_eq!(scheduler.tick().await.expect("tick"), 1);
+        assert_eq!(scheduler.tick().await.expect("tick"), 0, "nothing more is due");
+        let offer_c = phone.to("c").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("C is asked");
+        assert!(offer_c.text.contains("60 h"), "{}", offer_c.text);
+        let notes = phone.to("fac").await.iter().map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
+        assert!(notes.contains("2 offre(s) sans réponse"), "{notes}");
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn capacity_updates_are_checked_and_recorded() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("a", "/capacite nettoyage 75,5").await;
+        assert!(phone.last_to("a").await.contains("Nettoyage = 75,5 h"));
+        phone.send("a", "/capacite jonglage 10").await;
+        assert!(phone.last_to("a").await.contains("Capacité non valable"));
+        phone.send("a", "/capacite nettoyage -3").await;
+        assert!(phone.last_to("a").await.contains("Capacité non valable"));
+        phone.send("fac", "/capacite nettoyage 10").await;
+        assert!(phone.last_to("fac").await.contains("réservée aux structures"));
+        let a = phone.engine.store().supplier(&siret(A)).await?.expect("A");
+        assert_eq!(a.capacity(&sector("nettoyage")), 75.5);
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
