@@ -62,6 +62,21 @@ pub enum Command {
     /// Import the SIAE directory or a tender.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Print a one-time invite code that links a chat account (`/start CODE`) to a supplier or grants
+    /// the facilitator role.
+    Invite {
+        /// The supplier (SIRET) the account will answer for.
+        #[arg(long, required_unless_present = "facilitator", conflicts_with = "facilitator")]
+        supplier: Option<String>,
+        /// Grant the facilitator role (launch campaigns, see every status).
+        #[arg(long)]
+        facilitator: bool,
+        /// How long the code stays valid, in hours.
+        #[arg(long, default_value_t = 168.0)]
+        valid_hours: f64,
+    },
+    /// Run the chat bot, the outbox dispatcher and the scheduler (token in ESSAIM_TELEGRAM_TOKEN).
+    Serve,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +136,11 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
             let store = open_store(&global, &config).await?;
             import_tender(&store, &file, replace, &config).await
         }
+        Command::Invite { supplier, facilitator: _, valid_hours } => {
+            let store = open_store(&global, &config).await?;
+            invite(&store, supplier.as_deref(), valid_hours).await
+        }
+        Command::Serve => crate::serve::run(&global, &config).await,
     }
 }
 
@@ -259,4 +279,41 @@ async fn import_tender(store: &Store, path: &Path, replace: bool, config: &Confi
     };
     println!("{name}: tender {} {outcome} ({} line(s))", tender.reference, tender.lines.len());
     Ok(())
+}
+
+/// `essaim invite`: a one-time code for `/start CODE`.
+async fn invite(store: &Store, supplier: Option<&str>, valid_hours: f64) -> Result<()> {
+    if !valid_hours.is_finite() || valid_hours <= 0.0 {
+        return Err(anyhow::Error::new(BadInput(format!("--valid-hours: {valid_hours} must be a positive number"))));
+    }
+    let supplier = match supplier {
+        None => None,
+        Some(s) => {
+            let siret = essaim_core::Siret::parse(s).map_err(|e| BadInput(format!("--supplier: {e}")))?;
+            let known = store.supplier(&siret).await?.ok_or_else(|| {
+                BadInput(format!("--supplier: no supplier with SIRET {siret} in the directory (import it first)"))
+            })?;
+            Some((siret, known.name))
+        }
+    };
+    let code = invite_code();
+    let expires_at = chrono::Utc::now() + chrono::Duration::milliseconds((valid_hours * 3_600_000.0) as i64);
+    let role = if supplier.is_some() { "supplier" } else { "facilitator" };
+    store.create_invite(&code, role, supplier.as_ref().map(|(s, _)| s), Some(expires_at)).await?;
+    match &supplier {
+        Some((siret, name)) => {
+            eprintln!("Invite for {name} ({siret}), valid until {}:", expires_at.format("%Y-%m-%d %H:%M UTC"))
+        }
+        None => eprintln!("Facilitator invite, valid until {}:", expires_at.format("%Y-%m-%d %H:%M UTC")),
+    }
+    println!("/start {code}");
+    Ok(())
+}
+
+/// Ten characters without look-alikes (no 0/O, 1/I/L): about 50 bits, typed on a phone if need be.
+fn invite_code() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..10).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
 }

@@ -20,6 +20,9 @@ pub struct Config {
     #[serde(default)]
     pub database: DatabaseConfig,
     pub solver: SolverConfig,
+    pub campaign: CampaignConfig,
+    pub telegram: TelegramConfig,
+    pub serve: ServeConfig,
     pub impact: ImpactConfig,
     pub sectors: Vec<SectorConfig>,
 }
@@ -37,6 +40,32 @@ pub struct SolverConfig {
     pub per_unit_km: f64,
     pub per_lot: f64,
     pub per_unit_shortfall: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignConfig {
+    pub language: String,
+    pub time_zone: String,
+    pub response_hours: f64,
+    pub duration_hours: f64,
+    pub reminder_schedule: String,
+    pub tick_s: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    #[serde(default)]
+    pub api_url: Option<String>,
+    pub mode: String,
+    pub poll_timeout_s: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +103,12 @@ impl Config {
             merge(&mut value, overlay);
         }
         for (key, raw) in env {
+            // The names DESIGN.md §4 gives for the Telegram API URL.
+            if key == "ESSAIM_TELEGRAM_API_URL" {
+                set_path(&mut value, &["telegram".to_owned(), "api_url".to_owned()], &raw)
+                    .map_err(|e| anyhow::Error::new(BadInput(format!("{key}: {e}"))))?;
+                continue;
+            }
             // ESSAIM_DATABASE_URL, ESSAIM_DATA_DIR, ESSAIM_CONFIG are options of the command line.
             let Some(path) = key.strip_prefix("ESSAIM_").filter(|p| p.contains("__")) else { continue };
             let parts: Vec<String> = path.split("__").map(str::to_lowercase).collect();
@@ -102,6 +137,26 @@ impl Config {
             SupplierKind::parse_field("impact.insertion_rate", kind)
                 .map_err(|e| BadInput(format!("configuration: {e}")))?;
         }
+        let c = &self.campaign;
+        for (name, v) in [
+            ("campaign.response_hours", c.response_hours),
+            ("campaign.duration_hours", c.duration_hours),
+            ("campaign.tick_s", c.tick_s),
+        ] {
+            if !v.is_finite() || v <= 0.0 {
+                bail!(BadInput(format!("configuration: {name}: {v} must be a positive number")));
+            }
+        }
+        if !["fr", "en"].contains(&c.language.as_str()) {
+            bail!(BadInput(format!("configuration: campaign.language: « {} » (expected fr or en)", c.language)));
+        }
+        if !["polling", "webhook"].contains(&self.telegram.mode.as_str()) {
+            bail!(BadInput(format!(
+                "configuration: telegram.mode: « {} » (expected polling or webhook)",
+                self.telegram.mode
+            )));
+        }
+        self.engine_settings()?;
         if self.sectors.is_empty() {
             bail!(BadInput("configuration: sectors: the taxonomy is empty".into()));
         }
@@ -137,6 +192,28 @@ impl Config {
             }
         }
         settings
+    }
+
+    /// What the conversation engine, the scheduler and the demo need.
+    pub fn engine_settings(&self) -> Result<essaim_chat::EngineSettings> {
+        let c = &self.campaign;
+        let time_zone: chrono_tz::Tz = c.time_zone.parse().map_err(|_| {
+            BadInput(format!("configuration: campaign.time_zone: « {} » is not a time zone", c.time_zone))
+        })?;
+        let settings = essaim_chat::EngineSettings {
+            default_lang: if c.language == "en" { essaim_core::Lang::En } else { essaim_core::Lang::Fr },
+            time_zone,
+            response_time: chrono::Duration::milliseconds((c.response_hours * 3_600_000.0) as i64),
+            campaign_duration: chrono::Duration::milliseconds((c.duration_hours * 3_600_000.0) as i64),
+            reminder_schedule: c.reminder_schedule.clone(),
+            tick: Duration::from_secs_f64(c.tick_s),
+            weights: self.weights(),
+            solve: self.solve_settings(),
+            taxonomy: self.taxonomy()?,
+        };
+        essaim_chat::scheduler::parse_schedule(&settings.reminder_schedule)
+            .map_err(|e| BadInput(format!("configuration: campaign.reminder_schedule: {e}")))?;
+        Ok(settings)
     }
 
     pub fn weights(&self) -> essaim_solver::Weights {

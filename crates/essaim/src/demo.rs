@@ -60,6 +60,7 @@ pub async fn run(global: &Global, config: &Config, no_color: bool) -> Result<()>
     print_allocation(&tender, &result, &by_siret, config, &style);
     print_suppliers(&tender, &result, &by_siret, &style);
     print_impact(&tender, &result, &by_siret, config, &style);
+    crate::demo_campaign::play(&store, config, &tender, &style).await?;
     let dir: PathBuf = global.data_dir.clone().unwrap_or_default();
     println!();
     println!(

@@ -6,8 +6,10 @@ pub mod allocation;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_campaign;
 pub mod import;
 pub mod render;
+pub mod serve;
 
 use std::fmt;
 

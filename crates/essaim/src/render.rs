@@ -94,32 +94,12 @@ pub fn table(header: &[&str], align: &[Align], rows: &[Vec<String>], style: Styl
 
 /// French number formatting: thin grouping, decimal comma (`1 234,5`).
 pub fn number(value: f64, decimals: usize) -> String {
-    let text = format!("{value:.decimals$}");
-    let (int, frac) = text.split_once('.').map(|(a, b)| (a.to_owned(), Some(b.to_owned()))).unwrap_or((text, None));
-    let (sign, digits) = int.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("", int.as_str()));
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push('\u{202f}');
-        }
-        grouped.push(c);
-    }
-    match frac {
-        Some(f) => format!("{sign}{grouped},{f}"),
-        None => format!("{sign}{grouped}"),
-    }
+    essaim_core::format_number(value, decimals, essaim_core::Lang::Fr)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_are_french() {
-        assert_eq!(number(1234.5, 1), "1\u{202f}234,5");
-        assert_eq!(number(12.0, 0), "12");
-        assert_eq!(number(-1234567.0, 0), "-1\u{202f}234\u{202f}567");
-    }
 
     #[test]
     fn columns_align_with_accents_and_colours() {

@@ -1,0 +1,247 @@
+//! The campaign part of `essaim demo`: the facilitator launches the campaign from their phone, the
+//! simulated structures answer (most accept, one declines, one accepts part), the solver reallocates
+//! what was freed, and the demo prints the conversation as each party sees it, then the coverage.
+//!
+//! Everything goes through the real engine, store, outbox and dispatcher; only the phones are
+//! simulated (a [`Sender`] that records instead of calling Telegram) and the clock is fixed two weeks
+//! before the tender's deadline, so the demo reads the same whatever day it runs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, Duration, Utc};
+use essaim_chat::{Dispatcher, Engine, Incoming, IncomingKind, Limits, Outgoing, Platform, SendOutcome, Sender};
+use essaim_core::Tender;
+use essaim_store::Store;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::render::Style;
+
+/// The simulated phones: every message the dispatcher delivers, in order.
+#[derive(Clone, Default)]
+struct Phones {
+    received: Arc<Mutex<Vec<(u64, Outgoing)>>>,
+    next_id: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Sender for Phones {
+    async fn send(&self, _key: &str, message: &Outgoing) -> SendOutcome {
+        let Ok(mut received) = self.received.lock() else {
+            return SendOutcome::Transient("phone log poisoned".into());
+        };
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        received.push((id, message.clone()));
+        SendOutcome::Sent { message_id: id.to_string() }
+    }
+}
+
+impl Phones {
+    fn peek_last_to(&self, chat: &str) -> Option<Outgoing> {
+        self.received.lock().ok()?.iter().rev().find(|(_, m)| m.chat_id == chat).map(|(_, m)| m.clone())
+    }
+
+    fn take(&self) -> Vec<(u64, Outgoing)> {
+        self.received.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default()
+    }
+}
+
+struct Demo<'a> {
+    engine: Engine,
+    dispatcher: Dispatcher,
+    phones: Phones,
+    names: HashMap<String, String>,
+    next_update: u64,
+    style: &'a Style,
+}
+
+const FACILITATOR: &str = "1";
+
+impl Demo<'_> {
+    async fn say(&mut self, user: &str, kind: IncomingKind) -> Result<Option<String>> {
+        self.next_update += 1;
+        let incoming = Incoming {
+            platform: Platform::Telegram,
+            update_id: format!("demo-{}", self.next_update),
+            user_id: user.to_owned(),
+            chat_id: user.to_owned(),
+            user_name: self.names.get(user).cloned(),
+            language: Some("fr".into()),
+            kind,
+        };
+        let handled = self.engine.handle(&incoming).await?;
+        // One pass sends the oldest message of each chat: pass until everything is delivered.
+        while self.dispatcher.run_once().await? > 0 {}
+        Ok(handled.notice)
+    }
+
+    async fn command(&mut self, user: &str, text: &str) -> Result<()> {
+        let mut words = text.split_whitespace();
+        let name = words.next().unwrap_or_default().trim_start_matches('/').to_owned();
+        let args = words.map(str::to_owned).collect();
+        self.say(user, IncomingKind::Command { name, args }).await.map(|_| ())
+    }
+
+    fn name(&self, chat: &str) -> String {
+        self.names.get(chat).cloned().unwrap_or_else(|| chat.to_owned())
+    }
+
+    /// Prints a message as it appears on its recipient's phone.
+    fn show(&self, message: &Outgoing) {
+        let s = self.style;
+        let who = self.name(&message.chat_id);
+        let verb = if message.edit_message_id.is_some() { "message mis à jour" } else { "reçoit" };
+        println!();
+        println!("  {} {}", s.cyan(&format!("📱 {who}")), s.dim(&format!("· {verb}")));
+        for line in message.text.lines() {
+            println!("  {} {line}", s.dim("│"));
+        }
+        for row in &message.buttons {
+            let labels: Vec<String> = row.iter().map(|b| format!("[ {} ]", b.label)).collect();
+            println!("  {} {}", s.dim("│"), s.bold(&labels.join("  ")));
+        }
+    }
+
+    fn action(&self, who: &str, what: &str) {
+        println!("  {}", self.style.yellow(&format!("  ↳ {} {what}", self.name(who))));
+    }
+}
+
+fn button(message: &Outgoing, label: &str) -> Option<(String, String)> {
+    message.buttons.iter().flatten().find(|b| b.label == label).map(|b| (b.data.clone(), label.to_owned()))
+}
+
+pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style) -> Result<()> {
+    let settings = config.engine_settings()?;
+    // Two weeks before the deadline, 9:00 in Paris (or now, for a tender without deadline).
+    let paris = chrono_tz::Europe::Paris;
+    let start: DateTime<Utc> = tender
+        .deadline
+        .and_then(|d| (d.date_naive() - Duration::days(14)).and_hms_opt(9, 0, 0))
+        .and_then(|t| t.and_local_timezone(paris).single())
+        .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+    let clock = Arc::new(Mutex::new(start));
+    let notify = Arc::new(Notify::new());
+    let engine = {
+        let clock = clock.clone();
+        Engine::new(store.clone(), settings, notify).with_clock(move || clock.lock().map(|c| *c).unwrap_or(start))
+    };
+    let phones = Phones::default();
+    let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, phones.clone(), Limits::none());
+
+    // Accounts: the facilitator, and one phone per member of the groupement.
+    let suppliers = store.eligible_suppliers(tender).await?.ok_or_else(|| anyhow!("sample groupement missing"))?;
+    let mut names = HashMap::from([(FACILITATOR.to_owned(), "Claire, facilitatrice du réseau".to_owned())]);
+    store.create_invite("DEMO-FAC", "facilitator", None, None).await?;
+    let mut demo = Demo { engine, dispatcher, phones, names: HashMap::new(), next_update: 0, style };
+    for (i, s) in suppliers.iter().enumerate() {
+        let user = (100 + i).to_string();
+        let code = format!("DEMO-{i}");
+        store.create_invite(&code, "supplier", Some(&s.siret), None).await?;
+        names.insert(user.clone(), s.name.clone());
+        demo.names = names.clone();
+        demo.command(&user, &format!("/start {code}")).await?;
+    }
+    demo.names = names;
+    demo.command(FACILITATOR, "/start DEMO-FAC").await?;
+    demo.phones.take();
+
+    println!();
+    println!("{}", style.bold("Campagne : les structures confirment depuis leur téléphone"));
+    println!(
+        "{}",
+        style.dim(&format!(
+            "{} comptes Telegram simulés · horloge fixée au {}",
+            suppliers.len() + 1,
+            start.with_timezone(&paris).format("%d/%m/%Y %H:%M")
+        ))
+    );
+    println!();
+    println!(
+        "  {}",
+        style.yellow(&format!("  ↳ {} envoie « /repartir {} »", demo.name(FACILITATOR), tender.reference))
+    );
+    demo.command(FACILITATOR, &format!("/repartir {}", tender.reference)).await?;
+
+    // Answer every offer as it arrives: the second offer is declined, the third accepted in part, the
+    // others accepted. Of the first round, three offers are shown in full and the rest summed up;
+    // offers of the reallocation rounds are shown whole.
+    let mut to_answer: std::collections::VecDeque<(u64, Outgoing, bool)> = std::collections::VecDeque::new();
+    let mut shown: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut first_round_offers = 0usize;
+    let mut launched = false;
+    let mut answered = 0usize;
+    let mut quiet_accepts = 0usize;
+    loop {
+        for (id, message) in demo.phones.take() {
+            let is_offer = !message.buttons.is_empty() && message.edit_message_id.is_none();
+            let visible = if is_offer {
+                if !launched {
+                    first_round_offers += 1;
+                }
+                launched || first_round_offers <= 3
+            } else {
+                message.edit_message_id.as_ref().is_none_or(|edited| shown.contains(edited))
+            };
+            if visible {
+                demo.show(&message);
+                shown.insert(id.to_string());
+            }
+            if is_offer {
+                to_answer.push_back((id, message, visible));
+            }
+        }
+        launched = true;
+        let Some((id, offer, visible)) = to_answer.pop_front() else { break };
+        let user = offer.chat_id.clone();
+        answered += 1;
+        let label = match answered {
+            2 => "Refuser",
+            3 => "Accepter une partie",
+            _ => "Accepter",
+        };
+        let (data, label) = button(&offer, label).context("offer buttons")?;
+        if visible {
+            demo.action(&user, &format!("appuie sur « {label} »"));
+        } else {
+            quiet_accepts += 1;
+        }
+        demo.say(&user, IncomingKind::Button { data, message_id: Some(id.to_string()) }).await?;
+        if answered == 3 {
+            let question = demo.phones.peek_last_to(&user).map(|m| m.text).unwrap_or_default();
+            let quantity = midpoint(&question);
+            for (id, message) in demo.phones.take() {
+                demo.show(&message);
+                shown.insert(id.to_string());
+            }
+            demo.action(&user, &format!("répond « {quantity} »"));
+            demo.say(&user, IncomingKind::Text(quantity)).await?;
+        }
+    }
+    if quiet_accepts > 0 {
+        println!();
+        println!(
+            "  {}",
+            style.dim(&format!("… et {quiet_accepts} autres offres acceptées d'un appui sur « Accepter »."))
+        );
+    }
+    println!();
+    println!("  {}", style.yellow(&format!("  ↳ {} envoie « /etat {} »", demo.name(FACILITATOR), tender.reference)));
+    demo.command(FACILITATOR, &format!("/etat {}", tender.reference)).await?;
+    for (_, message) in demo.phones.take() {
+        demo.show(&message);
+    }
+    Ok(())
+}
+
+/// The middle of the range the engine asks for ("… un nombre entre 40 et 400 (h)."), as the simulated
+/// structure would type it.
+fn midpoint(question: &str) -> String {
+    let range = question.split_once("entre ").and_then(|(_, rest)| rest.split_once(" et ")).and_then(|(min, rest)| {
+        let max = rest.split_once(" (").map_or(rest, |(m, _)| m);
+        Some((essaim_chat::command::parse_quantity(min)?, essaim_chat::command::parse_quantity(max)?))
+    });
+    let (min, max) = range.unwrap_or((0.0, 0.0));
+    format!("{}", ((min + max) / 2.0).round())
+}

@@ -1,0 +1,176 @@
+//! A bench for end-to-end chat tests: the real `essaim serve` binary against a fake Telegram Bot API
+//! on loopback, on a fresh database, with the shipped sample territory imported through the CLI.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use essaim_store::Store;
+use essaim_telegram::fake::{FakeTelegram, SentMessage};
+
+pub const TENDER: &str = "T-2026-014";
+pub const FACILITATOR: i64 = 1;
+
+pub struct Bench {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub fake: FakeTelegram,
+    child: Option<Child>,
+    /// Telegram user id of each linked supplier, by SIRET.
+    pub suppliers: Vec<(String, i64)>,
+}
+
+fn repo_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+}
+
+impl Bench {
+    /// Imports the sample directory and tender into a fresh database at `url`.
+    pub async fn new(url: &str) -> Bench {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fake = FakeTelegram::start().await;
+        let bench = Bench { dir, url: url.to_owned(), fake, child: None, suppliers: Vec::new() };
+        for args in [
+            vec!["import".to_owned(), "suppliers".to_owned(), repo_file("data/suppliers.csv").display().to_string()],
+            vec!["import".to_owned(), "tender".to_owned(), repo_file("data/tender.json").display().to_string()],
+        ] {
+            let out = bench.essaim(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        bench
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_essaim"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("ESSAIM_DATA_DIR", self.dir.path())
+            .env("ESSAIM_DATABASE_URL", &self.url)
+            .env_remove("ESSAIM_CONFIG")
+            .env("ESSAIM_TELEGRAM_TOKEN", "123456:TEST-TOKEN")
+            .env("ESSAIM_TELEGRAM_API_URL", self.fake.api_url())
+            .env("ESSAIM_TELEGRAM__POLL_TIMEOUT_S", "1")
+            .env("ESSAIM_SERVE__LISTEN", "127.0.0.1:0")
+            .env("ESSAIM_CAMPAIGN__TICK_S", "1");
+        command
+    }
+
+    pub fn essaim(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("the essaim binary starts")
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.url).await.expect("database reachable")
+    }
+
+    /// Starts `essaim serve` (once more, after a kill).
+    pub fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("serve.log"))
+            .expect("log file");
+        let child = self
+            .command(&["serve"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("essaim serve starts");
+        self.child = Some(child);
+    }
+
+    /// Kills the serving process without warning (SIGKILL), as a crash or an OOM kill would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops it gracefully (SIGTERM).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+    }
+
+    /// An invite code printed by `essaim invite`.
+    pub fn invite(&self, args: &[&str]) -> String {
+        let mut all = vec!["invite"];
+        all.extend_from_slice(args);
+        let out = self.essaim(&all);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        stdout.trim().strip_prefix("/start ").expect("a /start line").to_owned()
+    }
+
+    /// Pushes the facilitator's and every groupement member's `/start CODE` (invites made directly in
+    /// the store, the facilitator's through the CLI).
+    pub async fn link_everyone(&mut self) {
+        let code = self.invite(&["--facilitator"]);
+        self.fake.push_command(FACILITATOR, FACILITATOR, &format!("/start {code}"));
+        let store = self.store().await;
+        let reference = essaim_core::TenderRef::parse("ref", TENDER).expect("ref");
+        let tender = store.tender(&reference).await.expect("tender read").expect("tender imported");
+        let members = store.eligible_suppliers(&tender).await.expect("suppliers").expect("groupement");
+        for (i, s) in members.iter().enumerate() {
+            let user = 100 + i as i64;
+            let code = format!("SUP-{i}");
+            store.create_invite(&code, "supplier", Some(&s.siret), None).await.expect("invite");
+            self.fake.push_command(user, user, &format!("/start {code}"));
+            self.suppliers.push((s.siret.to_string(), user));
+        }
+        store.close().await;
+    }
+
+    /// Waits until `done` holds, failing with the serve log when it does not within `timeout`.
+    pub async fn wait(&self, what: &str, timeout: Duration, done: impl Fn(&FakeTelegram) -> bool) {
+        if !self.fake.wait_until(timeout, done).await {
+            panic!("timed out waiting for {what}\n--- serve log ---\n{}", self.log());
+        }
+    }
+}
+
+impl Drop for Bench {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The offers (messages with buttons) each chat received, latest version of each message.
+pub fn offers(sent: &[SentMessage]) -> Vec<SentMessage> {
+    sent.iter().filter(|m| m.method == "sendMessage" && !m.buttons.is_empty()).cloned().collect()
+}
+
+/// The data of the button labelled `label`.
+pub fn button(message: &SentMessage, label: &str) -> String {
+    message.buttons.iter().flatten().find(|(l, _)| l == label).map(|(_, d)| d.clone()).expect("button present")
+}
+
+/// The offer number a button's data names (`ok:12:T-…` → 12).
+pub fn offer_number(data: &str) -> u32 {
+    data.split(':').nth(1).and_then(|n| n.parse().ok()).expect("offer number in button data")
+}
+
+/// A callback query update with a given id, to deliver a press twice.
+pub fn press_update(update_id: i64, user: i64, message_id: i64, data: &str) -> serde_json::Value {
+    serde_json::json!({
+        "update_id": update_id,
+        "callback_query": {
+            "id": format!("dup-{update_id}"),
+            "from": {"id": user, "is_bot": false, "first_name": "Test"},
+            "message": {"message_id": message_id, "date": 0, "chat": {"id": user, "type": "private", "first_name": "Test"}, "text": "offre"},
+            "chat_instance": format!("ci{user}"),
+            "data": data
+        }
+    })
+}

@@ -1,0 +1,183 @@
+//! A campaign played over Telegram: the real `essaim serve` (teloxide client, engine, store, outbox
+//! dispatcher, scheduler) against a fake Telegram Bot API on loopback, on SQLite and PostgreSQL.
+//! Assertions are on what the fake server received: what users' phones would show.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Bench, FACILITATOR, TENDER, button, offer_number, offers, press_update};
+use essaim_store::testing::with_each_database_url;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses() {
+    with_each_database_url(|_backend, url| async move {
+        let mut bench = Bench::new(&url).await;
+        bench.fake.enforce_limits(true);
+        bench.start();
+        bench.link_everyone().await;
+        let linked = bench.suppliers.len() + 1;
+        bench.wait("every welcome", WAIT, |f| f.pending_updates() == 0 && f.sent().len() >= linked).await;
+        assert!(bench.fake.messages_to(FACILITATOR)[0].text.contains("rôle de facilitateur"));
+
+        // Strangers and suppliers cannot launch; unknown commands get help.
+        bench.fake.push_command(999, 999, "/repartir T-2026-014");
+        bench.fake.push_command(100, 100, "/repartir T-2026-014");
+        bench.fake.push_command(100, 100, "/nimportequoi");
+        bench.wait("refusals", WAIT, |f| f.messages_to(999).len() == 1 && f.messages_to(100).len() == 3).await;
+        assert!(bench.fake.messages_to(999)[0].text.contains("/start CODE"));
+        assert!(bench.fake.messages_to(100)[1].text.contains("réservée aux facilitateurs"));
+        assert!(bench.fake.messages_to(100)[2].text.contains("Commande inconnue"));
+
+        // The facilitator launches: offers reach the suppliers' phones with the three buttons.
+        bench.fake.push_command(FACILITATOR, FACILITATOR, &format!("/repartir {TENDER}"));
+        bench
+            .wait("the launch summary", WAIT, |f| f.messages_to(FACILITATOR).iter().any(|m| m.text.contains("lancée")))
+            .await;
+        let summary =
+            bench.fake.messages_to(FACILITATOR).into_iter().find(|m| m.text.contains("lancée")).expect("summary");
+        let count: usize = summary
+            .text
+            .split("lancée : ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("offer count in the summary");
+        bench.wait("every offer", WAIT, |f| offers(&f.sent()).len() == count).await;
+        let first = offers(&bench.fake.sent());
+        assert!(first.iter().all(|m| m.buttons.concat().len() == 3));
+        assert!(first[0].text.contains("Nouvelle offre") && first[0].text.contains(" h"));
+        assert!(
+            summary.text.contains("Non couvert") && summary.text.contains("(L6)"),
+            "the laundry shortfall is told: {}",
+            summary.text
+        );
+
+        // Offer 0 accepted, offer 1 declined, offer 2 accepted in part.
+        let (accepted, declined, part) = (&first[0], &first[1], &first[2]);
+        let accept_data = button(accepted, "Accepter");
+        let press = bench.fake.push_button(accepted.chat_id, accepted.chat_id, &accept_data, accepted.message_id);
+        bench.fake.push_button(declined.chat_id, declined.chat_id, &button(declined, "Refuser"), declined.message_id);
+        bench.fake.push_button(part.chat_id, part.chat_id, &button(part, "Accepter une partie"), part.message_id);
+        bench
+            .wait("the quantity question", WAIT, |f| {
+                f.messages_to(part.chat_id).iter().any(|m| m.text.contains("Combien"))
+            })
+            .await;
+        let question =
+            bench.fake.messages_to(part.chat_id).into_iter().rfind(|m| m.text.contains("Combien")).expect("question");
+        let min: f64 = question
+            .text
+            .split("entre ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("min");
+        bench.fake.push_text(part.chat_id, part.chat_id, &format!("{min}"));
+
+        // The same press delivered again, a later press on the answered offer, and a stranger's press.
+        bench.wait("the first press confirmed", WAIT, |f| f.confirmed_up_to() >= press).await;
+        bench.fake.push_raw_update(press_update(press, accepted.chat_id, accepted.message_id, &accept_data));
+        bench.fake.push_button(accepted.chat_id, accepted.chat_id, &accept_data, accepted.message_id);
+        bench.fake.push_button(4242, 4242, &accept_data, accepted.message_id);
+        bench.wait("every press answered", WAIT, |f| f.pending_updates() == 0 && f.callback_answers().len() >= 6).await;
+        let answers: Vec<Option<String>> = bench.fake.callback_answers().into_iter().map(|(_, text)| text).collect();
+        assert!(answers.iter().any(|a| a.as_deref() == Some("Cette offre n'est plus ouverte.")), "{answers:?}");
+        assert!(answers.iter().any(|a| a.as_deref().is_some_and(|t| t.contains("/start CODE"))), "{answers:?}");
+
+        // The offer messages were edited with the answer and lost their buttons.
+        bench
+            .wait("the accepted offer edited", WAIT, |f| {
+                f.messages_to(accepted.chat_id).iter().any(|m| {
+                    m.method == "editMessageText"
+                        && m.message_id == accepted.message_id
+                        && m.text.contains("✅ Accepté")
+                })
+            })
+            .await;
+        // The decline and the partial acceptance were reallocated: new offers went out.
+        bench.wait("the reallocated offers", WAIT, |f| offers(&f.sent()).len() > count).await;
+        bench
+            .wait("the facilitator told", WAIT, |f| {
+                let notes: String = f.messages_to(FACILITATOR).iter().map(|m| m.text.clone()).collect();
+                notes.contains("refuse l'offre") && notes.contains("accepte") && notes.contains("Réaffectation")
+            })
+            .await;
+
+        // Everyone else accepts every open offer (reallocations included) until the campaign is ready.
+        let mut answered: std::collections::BTreeSet<u32> =
+            [&accept_data, &button(declined, "Refuser"), &button(part, "Refuser")]
+                .iter()
+                .map(|d| offer_number(d))
+                .collect();
+        for _ in 0..10 {
+            let open: Vec<_> = offers(&bench.fake.sent())
+                .into_iter()
+                .filter(|m| answered.insert(offer_number(&button(m, "Accepter"))))
+                .collect();
+            for m in &open {
+                bench.fake.push_button(m.chat_id, m.chat_id, &button(m, "Accepter"), m.message_id);
+            }
+            bench.wait("answers handled", WAIT, |f| f.pending_updates() == 0).await;
+            if bench.fake.messages_to(FACILITATOR).iter().any(|m| m.text.contains("Campagne T-2026-014 terminée")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        bench
+            .wait("the campaign ready", WAIT, |f| {
+                f.messages_to(FACILITATOR).iter().any(|m| m.text.contains("terminée"))
+            })
+            .await;
+        bench.fake.push_command(FACILITATOR, FACILITATOR, &format!("/etat {TENDER}"));
+        bench.wait("the status", WAIT, |f| f.messages_to(FACILITATOR).iter().any(|m| m.text.starts_with("📊"))).await;
+        let status =
+            bench.fake.messages_to(FACILITATOR).into_iter().rfind(|m| m.text.starts_with("📊")).expect("status");
+        assert!(status.text.contains("campagne terminée"), "{}", status.text);
+        assert!(status.text.contains("550 non couvertes"), "{}", status.text);
+        assert!(status.text.contains("⏳ 0 en attente"), "{}", status.text);
+        assert_eq!(bench.fake.limit_violations(), 0, "Telegram's limits were honoured");
+
+        // The duplicate delivery was not counted: one answer per offer in the log.
+        let store = bench.store().await;
+        let reference = essaim_core::TenderRef::parse("ref", TENDER).expect("ref");
+        let log = store.campaign_log(&reference).await.expect("log");
+        let mut answered_offers: Vec<u64> =
+            log.events.iter().filter(|e| e.kind == "answered").filter_map(|e| e.payload["offer"].as_u64()).collect();
+        let n = answered_offers.len();
+        answered_offers.dedup();
+        assert_eq!(answered_offers.len(), n, "an offer answered twice");
+        store.close().await;
+        bench.stop();
+        Ok::<(), String>(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_to_start_without_a_token_and_never_logs_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_essaim"))
+        .args(["serve"])
+        .env("ESSAIM_DATA_DIR", dir.path())
+        .env_remove("ESSAIM_TELEGRAM_TOKEN")
+        .env_remove("ESSAIM_DATABASE_URL")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ESSAIM_TELEGRAM_TOKEN"));
+
+    with_each_database_url(|_backend, url| async move {
+        let mut bench = Bench::new(&url).await;
+        bench.start();
+        bench.fake.push_command(5, 5, "/aide");
+        bench.wait("the help", WAIT, |f| f.messages_to(5).len() == 1).await;
+        bench.stop();
+        assert!(!bench.log().contains("TEST-TOKEN"), "the token leaked into the log");
+        assert_eq!(bench.fake.tokens_used(), vec!["123456:TEST-TOKEN".to_owned()]);
+        Ok::<(), String>(())
+    })
+    .await;
+}
