@@ -436,15 +436,17 @@ pub async fn answer(
     Ok(AnswerOutcome::Recorded { outcome, changes: Box::new(progress.into_changes().await?) })
 }
 
-/// Reminds the suppliers of every open offer. Returns the changes and (offers, suppliers) reminded.
+/// Reminds the suppliers of every open offer made before `made_before`. Returns the changes and
+/// (offers, suppliers) reminded.
 pub async fn remind(
     store: &Store,
     settings: &EngineSettings,
     loaded: &Loaded,
     now: DateTime<Utc>,
+    made_before: DateTime<Utc>,
 ) -> Result<(Changeset, usize, usize), EngineError> {
     let Some(campaign) = loaded.campaign.clone() else { return Ok((Changeset::default(), 0, 0)) };
-    let Some(event) = campaign.remind(now) else { return Ok((Changeset::default(), 0, 0)) };
+    let Some(event) = campaign.remind(now, made_before) else { return Ok((Changeset::default(), 0, 0)) };
     let CampaignEvent::Reminded { offers, .. } = &event else { unreachable!("remind makes Reminded") };
     let offers = offers.clone();
     let mut progress = Progress::new(store, settings, loaded, campaign, now);

@@ -51,10 +51,10 @@ pub const FAILURE_NOTICE_PREFIX: &str = "failed:";
 
 /// How many messages one claim takes (at most one per chat).
 const BATCH: i64 = 64;
-/// How long a claimed message is ours. Waits for pacing longer than [`MAX_PACING_WAIT`] give the
-/// message back instead, so that the send itself has the rest of the lease.
+/// How long a claimed message is ours by default (see [`Dispatcher::with_lease`]). Waits for pacing
+/// longer than a third of the lease give the message back instead, so that the send itself has the
+/// rest of the lease.
 const LEASE: Duration = Duration::from_secs(60);
-const MAX_PACING_WAIT: Duration = Duration::from_secs(20);
 /// Longest sleep between two looks at the outbox when nobody pokes the dispatcher (rows queued by
 /// another replica, leases of a dead replica running out).
 const MAX_IDLE: Duration = Duration::from_secs(10);
@@ -209,6 +209,7 @@ impl Lane {
 /// Retry policy.
 #[derive(Debug, Clone, Copy)]
 struct Settings {
+    lease: Duration,
     max_attempts: i64,
     first_backoff: Duration,
     max_backoff: Duration,
@@ -250,6 +251,7 @@ impl Dispatcher {
             lanes: Vec::new(),
             notify: Arc::new(Notify::new()),
             settings: Settings {
+                lease: LEASE,
                 max_attempts: 8,
                 first_backoff: Duration::from_secs(1),
                 max_backoff: Duration::from_secs(600),
@@ -263,6 +265,15 @@ impl Dispatcher {
     pub fn with_sender<S: Sender>(mut self, platform: Platform, sender: S, limits: Limits) -> Self {
         self.lanes.retain(|lane| lane.platform != platform);
         self.lanes.push(Arc::new(Lane::new(platform, Box::new(sender), limits)));
+        self
+    }
+
+    /// How long a claimed message stays reserved to this dispatcher (default 60 s). A process killed
+    /// mid-send leaves its messages to the others once the lease runs out, so a shorter lease means a
+    /// faster recovery; it must stay above the sender's own request timeout, or a slow send could be
+    /// sent again by another replica.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.settings.lease = lease.max(Duration::from_millis(300));
         self
     }
 
@@ -333,7 +344,11 @@ impl Dispatcher {
             let mut tasks = JoinSet::new();
             let mut error = None;
             for lane in &self.lanes {
-                let rows = match self.store.claim_outbox_for(lane.platform.as_str(), started, BATCH, LEASE).await {
+                let rows = match self
+                    .store
+                    .claim_outbox_for(lane.platform.as_str(), started, BATCH, self.settings.lease)
+                    .await
+                {
                     Ok(rows) => rows,
                     Err(e) => {
                         // The rows already claimed on other platforms are still sent and recorded.
@@ -423,7 +438,7 @@ async fn deliver(
             let Some(wait) = lane.reserve(&row.chat_id, now) else {
                 break;
             };
-            if now + wait > claimed + MAX_PACING_WAIT {
+            if now + wait > claimed + settings.lease / 3 {
                 tracing::debug!(wait_ms = wait.as_millis(), "outbox: paced beyond the lease; given back");
                 store.outbox_release(row.id, later(wait)).await?;
                 return Ok(false);
@@ -536,8 +551,12 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_the_first_wait_up_to_the_cap_with_some_jitter() {
-        let settings =
-            Settings { max_attempts: 8, first_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(600) };
+        let settings = Settings {
+            lease: LEASE,
+            max_attempts: 8,
+            first_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(600),
+        };
         for (attempts, base) in [(1, 1), (2, 2), (3, 4), (4, 8), (10, 512), (11, 600), (60, 600)] {
             let wait = backoff(settings, attempts);
             let base = Duration::from_secs(base);

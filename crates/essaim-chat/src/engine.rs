@@ -290,7 +290,7 @@ impl Engine {
                             return Ok(Decision::reply(incoming, [texts.no_campaign(reference.as_str())]));
                         }
                         let (mut changes, offers, suppliers) =
-                            campaigns::remind(&self.store, &self.settings, &loaded, self.now()).await?;
+                            campaigns::remind(&self.store, &self.settings, &loaded, self.now(), self.now()).await?;
                         let reply = Decision::reply(incoming, [texts.reminded(reference.as_str(), offers, suppliers)]);
                         changes.outbox.extend(reply.changes.outbox);
                         Ok(Decision { changes, notice: None })

@@ -113,7 +113,7 @@ impl Scheduler {
                     let Some(loaded) = campaigns::load(engine.store(), &summary.tender).await? else {
                         return Ok(Default::default());
                     };
-                    Ok(campaigns::remind(engine.store(), engine.settings(), &loaded, engine.now()).await?.0)
+                    Ok(campaigns::remind(engine.store(), engine.settings(), &loaded, engine.now(), occurrence).await?.0)
                 })
                 .await?;
         }

@@ -284,13 +284,51 @@ async fn expired_offers_are_reallocated_by_the_scheduler_and_reminders_reach_the
         // Two days later nobody answered: both offers expire; C alone can take 60 h of the line.
         let later: DateTime<Utc> = Utc::now() + Duration::hours(49);
         let engine = phone.engine.clone().with_clock(move || later);
-        let scheduler = essaim_chat::Scheduler::new(engine).expect("valid schedule");
+        let scheduler = essaim_chat::Scheduler::new(engine.clone()).expect("valid schedule");
         assert_eq!(scheduler.tick().await.expect("tick"), 1);
         assert_eq!(scheduler.tick().await.expect("tick"), 0, "nothing more is due");
         let offer_c = phone.to("c").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("C is asked");
         assert!(offer_c.text.contains("60 h"), "{}", offer_c.text);
         let notes = phone.to("fac").await.iter().map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
         assert!(notes.contains("2 offre(s) sans réponse"), "{notes}");
+
+        // The reminder occurrence missed while nobody ran fires once, however many times it is asked,
+        // and does not chase C, whose offer was made after that occurrence.
+        assert!(scheduler.remind_if_due().await.expect("reminders"), "the overdue occurrence fires");
+        assert!(!scheduler.remind_if_due().await.expect("reminders"), "and only once");
+        assert!(
+            !phone.to("c").await.iter().any(|m| m.text.starts_with("⏰ Rappel")),
+            "C's offer is newer than the occurrence"
+        );
+        let remind = IncomingKind::Command { name: "relancer".into(), args: vec!["T-1".into()] };
+        engine.handle(&phone.incoming("fac", remind)).await.expect("handled");
+        assert!(phone.to("c").await.iter().any(|m| m.text.starts_with("⏰ Rappel") && m.text.contains("60 h")));
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_supplier_lists_its_open_offers_with_buttons() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("a", "/mes_lots").await;
+        assert!(phone.last_to("a").await.contains("Aucune offre en attente"));
+        phone.send("fac", "/repartir T-1").await;
+        phone.send("fac", "/repartir T-1").await;
+        assert!(phone.last_to("fac").await.contains("déjà lancée"), "a campaign is launched once");
+        phone.send("a", "/mes_lots").await;
+        let listed = phone.to("a").await;
+        let n = listed.len();
+        assert!(listed[n - 2].text.contains("1 offre(s) en attente"), "{}", listed[n - 2].text);
+        assert!(listed[n - 1].text.contains("60 h") && listed[n - 1].buttons.concat().len() == 3);
+        phone.send("fac", "/mes_lots").await;
+        assert!(phone.last_to("fac").await.contains("réservée aux structures"));
+        phone.send("fac", "/etat T-404").await;
+        assert!(phone.last_to("fac").await.contains("Appel inconnu"));
+        phone.send("fac", "/etat").await;
+        assert!(phone.last_to("fac").await.starts_with("Usage"));
         Ok::<_, essaim_store::StoreError>(())
     })
     .await;

@@ -469,12 +469,15 @@ impl Campaign {
         None
     }
 
-    /// Open offers to remind their suppliers of (`None` when there are none).
-    pub fn remind(&self, now: DateTime<Utc>) -> Option<CampaignEvent> {
+    /// Open offers made before `made_before` to remind their suppliers of (`None` when there are
+    /// none). A scheduled reminder passes its occurrence, so that an occurrence fired late (at
+    /// start-up) does not chase offers sent after it.
+    pub fn remind(&self, now: DateTime<Utc>, made_before: DateTime<Utc>) -> Option<CampaignEvent> {
         if !self.is_running() {
             return None;
         }
-        let offers: Vec<OfferId> = self.open_offers().map(|o| o.terms.id).collect();
+        let offers: Vec<OfferId> =
+            self.open_offers().filter(|o| o.made_at <= made_before).map(|o| o.terms.id).collect();
         (!offers.is_empty()).then_some(CampaignEvent::Reminded { at: now, offers })
     }
 
@@ -696,8 +699,15 @@ mod tests {
         assert!(matches!(c.close_if_done(t(49)), Some(CampaignEvent::Ready { cause: ReadyCause::AllAnswered, .. })));
         let c = push(&mut events, CampaignEvent::Ready { at: t(49), cause: ReadyCause::AllAnswered });
         assert_eq!(c.answer(3, "A", Answer::Accept, actor("a"), t(50)), Err(CampaignError::Closed));
-        assert_eq!(c.remind(t(50)), None);
+        assert_eq!(c.remind(t(50), t(50)), None);
         assert_eq!(c.expire(t(100)), None);
+    }
+
+    #[test]
+    fn a_late_reminder_does_not_chase_offers_made_after_its_occurrence() {
+        let (_, c) = started();
+        assert_eq!(c.remind(t(5), t(-1)), None, "offers were made at t(0)");
+        assert!(matches!(c.remind(t(5), t(1)), Some(CampaignEvent::Reminded { offers, .. }) if offers.len() == 3));
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub struct Config {
     pub campaign: CampaignConfig,
     pub telegram: TelegramConfig,
     pub serve: ServeConfig,
+    pub outbox: OutboxConfig,
     pub impact: ImpactConfig,
     pub sectors: Vec<SectorConfig>,
 }
@@ -60,6 +61,12 @@ pub struct TelegramConfig {
     pub api_url: Option<String>,
     pub mode: String,
     pub poll_timeout_s: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    pub lease_s: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +149,7 @@ impl Config {
             ("campaign.response_hours", c.response_hours),
             ("campaign.duration_hours", c.duration_hours),
             ("campaign.tick_s", c.tick_s),
+            ("outbox.lease_s", self.outbox.lease_s),
         ] {
             if !v.is_finite() || v <= 0.0 {
                 bail!(BadInput(format!("configuration: {name}: {v} must be a positive number")));

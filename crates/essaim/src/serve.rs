@@ -38,11 +38,10 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
         webhook_secret: std::env::var(WEBHOOK_SECRET_VAR).ok().filter(|s| !s.is_empty()),
     };
     let bot = essaim_telegram::bot(&telegram).map_err(|e| BadInput(format!("telegram.api_url: {e}")))?;
-    let dispatcher = Dispatcher::new(store.clone()).with_notify(outbox_ready).with_sender(
-        Platform::Telegram,
-        TelegramSender::new(bot.clone()),
-        Limits::telegram(),
-    );
+    let dispatcher = Dispatcher::new(store.clone())
+        .with_notify(outbox_ready)
+        .with_lease(Duration::from_secs_f64(config.outbox.lease_s))
+        .with_sender(Platform::Telegram, TelegramSender::new(bot.clone()), Limits::telegram());
     let scheduler = Scheduler::new(engine.clone()).map_err(|e| BadInput(e.to_string()))?;
 
     // One switch stops every part; each part waits on its own receiver.

@@ -181,3 +181,45 @@ async fn serve_refuses_to_start_without_a_token_and_never_logs_it() {
     })
     .await;
 }
+
+/// One HTTP/1.1 POST on a raw connection; returns the status code.
+async fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("serve accepts connections");
+    let mut request =
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).await.expect("request written");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("response read");
+    response.split_whitespace().nth(1).and_then(|code| code.parse().ok()).expect("a status line")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_answers_only_requests_with_the_secret_token() {
+    with_each_database_url(|_backend, url| async move {
+        let mut bench = Bench::new(&url).await;
+        bench.start_with(&[("ESSAIM_TELEGRAM__MODE", "webhook"), ("ESSAIM_TELEGRAM_WEBHOOK_SECRET", "s3cret-token")]);
+        let addr = bench.listening_on().await;
+        let update = r#"{"update_id": 900, "message": {"message_id": 1, "date": 0, "chat": {"id": 77, "type": "private", "first_name": "A"},
+                        "from": {"id": 77, "is_bot": false, "first_name": "A"}, "text": "/aide",
+                        "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}"#;
+        let secret = "X-Telegram-Bot-Api-Secret-Token";
+        assert_eq!(post(&addr, "/telegram/webhook", &[], update).await, 401, "no secret");
+        assert_eq!(post(&addr, "/telegram/webhook", &[(secret, "guess")], update).await, 401, "wrong secret");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(bench.fake.messages_to(77).is_empty(), "a refused request changes nothing");
+        assert_eq!(post(&addr, "/telegram/webhook", &[(secret, "s3cret-token")], update).await, 200);
+        assert_eq!(post(&addr, "/telegram/webhook", &[(secret, "s3cret-token")], update).await, 200, "a redelivery is acknowledged");
+        bench.wait("the help", WAIT, |f| !f.messages_to(77).is_empty()).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(bench.fake.messages_to(77).len(), 1, "the redelivered update was handled once");
+        assert!(bench.fake.messages_to(77)[0].text.contains("/start CODE"));
+        bench.stop();
+        Ok::<(), String>(())
+    })
+    .await;
+}

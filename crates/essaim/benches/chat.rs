@@ -1,0 +1,207 @@
+//! Benchmark of the chat path, end to end through the real teloxide client against the fake Telegram
+//! Bot API on loopback (with Telegram's limits enforced by the fake), on a SQLite file:
+//!
+//! 1. delivery: a burst of messages to many chats queued in the outbox, sent by the dispatcher
+//!    under Telegram's limits: messages per second, and limit violations seen by the fake;
+//! 2. press-to-answer latency: from a button press pushed to the fake until the callback answer
+//!    reaches it (long polling, engine, database, `answerCallbackQuery`), p50 / p99, for presses that
+//!    record an answer and for stale presses.
+//!
+//! `cargo bench -p essaim --bench chat` (add `-- --postgres URL` to run on PostgreSQL).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use essaim::config::Config;
+use essaim_chat::{Dispatcher, Engine, Incoming, Limits, Outgoing, Platform};
+use essaim_store::{Changeset, NewOutgoing, Store};
+use essaim_telegram::fake::FakeTelegram;
+use essaim_telegram::{TelegramConfig, TelegramSender};
+use tokio::sync::Notify;
+
+const SUPPLIERS: &[u8] = include_bytes!("../../../data/suppliers.csv");
+const TENDER: &str = include_str!("../../../data/tender.json");
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Waits for `done`, looking every millisecond (the fake's own helper looks every 10 ms, too coarse
+/// for a latency figure). Returns the time waited, or `None` past `timeout`.
+async fn answered_within(
+    fake: &FakeTelegram,
+    timeout: Duration,
+    done: impl Fn(&FakeTelegram) -> bool,
+) -> Option<Duration> {
+    let started = Instant::now();
+    while !done(fake) {
+        if started.elapsed() > timeout {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Some(started.elapsed())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = tempfile::tempdir()?;
+    let url = match args.iter().position(|a| a == "--postgres") {
+        Some(i) => args.get(i + 1).cloned().ok_or("--postgres needs a URL")?,
+        None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+    };
+    let store = Store::connect(&url).await?;
+    store.migrate().await?;
+    let config = Config::load_with_env(None, std::iter::empty())?;
+    let taxonomy = config.taxonomy()?;
+    let directory = essaim::import::read_directory("suppliers.csv", SUPPLIERS, &taxonomy);
+    store.import_directory(&directory.suppliers, &directory.groupements).await?;
+    let tender = essaim::import::read_tender("tender.json", TENDER, &taxonomy)?;
+    store.replace_tender(&tender).await?;
+
+    let fake = FakeTelegram::start().await;
+    fake.enforce_limits(true);
+    let mut telegram = TelegramConfig::new("123456:BENCH");
+    telegram.api_url = Some(fake.api_url());
+    telegram.poll_timeout = Duration::from_secs(1);
+    let bot = essaim_telegram::bot(&telegram)?;
+    let notify = Arc::new(Notify::new());
+    let engine = Engine::new(store.clone(), config.engine_settings()?, notify.clone());
+    let dispatcher = Dispatcher::new(store.clone()).with_notify(notify.clone()).with_sender(
+        Platform::Telegram,
+        TelegramSender::new(bot.clone()),
+        Limits::telegram(),
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let dispatcher_task = tokio::spawn(dispatcher.run(stopped()));
+    let polling = tokio::spawn({
+        let engine = engine.clone();
+        let handler = move |incoming: Incoming| {
+            let engine = engine.clone();
+            async move { engine.handle(&incoming).await.map(|h| h.notice).map_err(|e| e.to_string()) }
+        };
+        essaim_telegram::run_polling(bot, telegram.poll_timeout, handler, stopped())
+    });
+
+    println!("essaim chat bench · {} · teloxide → fake Telegram on loopback, limits enforced", store.backend());
+
+    // 1. Delivery rate under Telegram's limits: 300 messages to 100 chats (3 each).
+    let burst = 300;
+    let messages: Vec<NewOutgoing> = (0..burst)
+        .map(|i| {
+            let chat = 10_000 + (i % 100);
+            let message = Outgoing::text(Platform::Telegram, chat.to_string(), format!("Message {i}"));
+            NewOutgoing {
+                key: format!("bench:{i}"),
+                platform: "telegram".into(),
+                chat_id: chat.to_string(),
+                payload: serde_json::to_value(&message).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let before = fake.sent().len();
+    let started = Instant::now();
+    store.apply(&Changeset { outbox: messages, ..Changeset::default() }).await?;
+    notify.notify_one();
+    if !fake.wait_until(Duration::from_secs(120), |f| f.sent().len() >= before + burst).await {
+        return Err("the burst was not delivered within 120 s".into());
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "delivery: {burst} messages to 100 chats in {:.2} s = {:.1} msg/s (limit 30/s overall, 1/s per chat); limit violations: {}",
+        elapsed.as_secs_f64(),
+        burst as f64 / elapsed.as_secs_f64(),
+        fake.limit_violations()
+    );
+
+    // 2. Press-to-answer latency. Link a facilitator and every member, launch the campaign.
+    store.create_invite("BENCH-FAC", "facilitator", None, None).await?;
+    fake.push_command(1, 1, "/start BENCH-FAC");
+    let members = store.eligible_suppliers(&tender).await?.ok_or("groupement")?;
+    for (i, s) in members.iter().enumerate() {
+        let code = format!("BENCH-{i}");
+        store.create_invite(&code, "supplier", Some(&s.siret), None).await?;
+        fake.push_command(100 + i as i64, 100 + i as i64, &format!("/start {code}"));
+    }
+    fake.push_command(1, 1, &format!("/repartir {}", tender.reference));
+    let launched = |f: &FakeTelegram| f.messages_to(1).iter().any(|m| m.text.contains("lancée"));
+    if !fake.wait_until(Duration::from_secs(60), launched).await {
+        return Err("campaign not launched".into());
+    }
+    let offers_expected = fake
+        .messages_to(1)
+        .iter()
+        .find_map(|m| {
+            m.text.split("lancée : ").nth(1).and_then(|t| t.split(' ').next()).and_then(|n| n.parse::<usize>().ok())
+        })
+        .unwrap_or(0);
+    let offers_sent = |f: &FakeTelegram| {
+        f.sent().into_iter().filter(|m| m.method == "sendMessage" && !m.buttons.is_empty()).collect::<Vec<_>>()
+    };
+    fake.wait_until(Duration::from_secs(60), |f| offers_sent(f).len() >= offers_expected).await;
+    let offers = offers_sent(&fake);
+
+    let mut recorded = Vec::new();
+    let mut stale = Vec::new();
+    for round in 0..2 {
+        for m in &offers {
+            let Some((_, data)) = m.buttons.iter().flatten().find(|(label, _)| label == "Accepter") else { continue };
+            let answers = fake.callback_answers().len();
+            fake.push_button(m.chat_id, m.chat_id, data, m.message_id);
+            let waited = answered_within(&fake, Duration::from_secs(30), |f| f.callback_answers().len() > answers)
+                .await
+                .ok_or("a press was not answered within 30 s")?;
+            if round == 0 { recorded.push(waited) } else { stale.push(waited) }
+        }
+    }
+    // More stale presses for a stable percentile.
+    for _ in 0..4 {
+        for m in &offers {
+            let Some((_, data)) = m.buttons.iter().flatten().find(|(label, _)| label == "Refuser") else { continue };
+            let answers = fake.callback_answers().len();
+            fake.push_button(m.chat_id, m.chat_id, data, m.message_id);
+            let waited = answered_within(&fake, Duration::from_secs(30), |f| f.callback_answers().len() > answers)
+                .await
+                .ok_or("a press was not answered within 30 s")?;
+            stale.push(waited);
+        }
+    }
+    recorded.sort();
+    stale.sort();
+    println!(
+        "press → answer, answer recorded ({} presses): p50 {}, p99 {}, max {}",
+        recorded.len(),
+        ms(percentile(&recorded, 50.0)),
+        ms(percentile(&recorded, 99.0)),
+        ms(recorded.last().copied().unwrap_or_default())
+    );
+    println!(
+        "press → answer, stale offer ({} presses): p50 {}, p99 {}, max {}",
+        stale.len(),
+        ms(percentile(&stale, 50.0)),
+        ms(percentile(&stale, 99.0)),
+        ms(stale.last().copied().unwrap_or_default())
+    );
+    println!("limit violations seen by the fake over the whole run: {}", fake.limit_violations());
+
+    let _ = stop_tx.send(true);
+    let _ = polling.await;
+    let _ = dispatcher_task.await;
+    store.close().await;
+    Ok(())
+}
