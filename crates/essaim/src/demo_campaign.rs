@@ -133,19 +133,33 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
     // Accounts: the facilitator, and one phone per member of the groupement.
     let suppliers = store.eligible_suppliers(tender).await?.ok_or_else(|| anyhow!("sample groupement missing"))?;
     let mut names = HashMap::from([(FACILITATOR.to_owned(), "Claire, facilitatrice du réseau".to_owned())]);
-    store.create_invite("DEMO-FAC", "facilitator", None, None).await?;
+    // Codes unique to this run, so that the demo can run again on the same database.
+    let run = format!("{:06X}", rand::random::<u32>() & 0xFF_FFFF);
+    let facilitator_code = format!("DEMO-{run}-FAC");
+    store.create_invite(&facilitator_code, "facilitator", None, None).await?;
     let mut demo = Demo { engine, dispatcher, phones, names: HashMap::new(), next_update: 0, style };
     for (i, s) in suppliers.iter().enumerate() {
         let user = (100 + i).to_string();
-        let code = format!("DEMO-{i}");
+        let code = format!("DEMO-{run}-{i}");
         store.create_invite(&code, "supplier", Some(&s.siret), None).await?;
         names.insert(user.clone(), s.name.clone());
         demo.names = names.clone();
         demo.command(&user, &format!("/start {code}")).await?;
     }
     demo.names = names;
-    demo.command(FACILITATOR, "/start DEMO-FAC").await?;
+    demo.command(FACILITATOR, &format!("/start {facilitator_code}")).await?;
     demo.phones.take();
+
+    if !store.campaign_log(&tender.reference).await?.events.is_empty() {
+        // A database where the demo already ran: show where that campaign stands.
+        println!();
+        println!("{}", style.bold("Campagne (déjà jouée dans cette base)"));
+        demo.command(FACILITATOR, &format!("/etat {}", tender.reference)).await?;
+        for (_, message) in demo.phones.take() {
+            demo.show(&message);
+        }
+        return Ok(());
+    }
 
     println!();
     println!("{}", style.bold("Campagne : les structures confirment depuis leur téléphone"));

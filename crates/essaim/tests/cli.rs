@@ -159,9 +159,21 @@ async fn demo_runs_offline_and_shows_lots_shortfall_and_impact() {
         let out = essaim(&["demo"], Some(&url), dir.path());
         let stdout = text(&out.stdout);
         assert!(out.status.success(), "[{backend}] {}", text(&out.stderr));
-        for expected in
-            ["T-2026-014", "optimale (prouvée)", "L6", "non couvertes", "pourquoi", "Heures d'insertion", "ETP"]
-        {
+        for expected in [
+            "T-2026-014",
+            "optimale (prouvée)",
+            "L6",
+            "non couvertes",
+            "pourquoi",
+            "Heures d'insertion",
+            "ETP",
+            // The campaign, played on simulated phones.
+            "[ Accepter ]  [ Refuser ]",
+            "appuie sur « Refuser »",
+            "Accepté en partie",
+            "Réaffectation",
+            "campagne terminée",
+        ] {
             assert!(stdout.contains(expected), "[{backend}] « {expected} » missing from:\n{stdout}");
         }
         // Running it again on the same database works (the sample is replaced, not duplicated).
