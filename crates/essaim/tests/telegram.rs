@@ -97,14 +97,19 @@ async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses(
                 })
             })
             .await;
-        // The decline and the partial acceptance were reallocated: new offers went out.
-        bench.wait("the reallocated offers", WAIT, |f| offers(&f.sent()).len() > count).await;
+        // The decline and the partial acceptance were reallocated and the facilitator told; the new
+        // offers went out (unless nobody else could take the freed hours, as on the laundry line).
         bench
             .wait("the facilitator told", WAIT, |f| {
                 let notes: String = f.messages_to(FACILITATOR).iter().map(|m| m.text.clone()).collect();
-                notes.contains("refuse l'offre") && notes.contains("accepte") && notes.contains("Réaffectation")
+                notes.contains("refuse l'offre") && notes.matches("Réaffectation").count() >= 2
             })
             .await;
+        let notes: String = bench.fake.messages_to(FACILITATOR).iter().map(|m| m.text.clone()).collect();
+        assert!(notes.contains(&format!("accepte {} h", min)), "{notes}");
+        if notes.contains("nouvelle(s) offre(s)") {
+            bench.wait("the reallocated offers", WAIT, |f| offers(&f.sent()).len() > count).await;
+        }
 
         // Everyone else accepts every open offer (reallocations included) until the campaign is ready.
         let mut answered: std::collections::BTreeSet<u32> =
@@ -136,7 +141,18 @@ async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses(
         let status =
             bench.fake.messages_to(FACILITATOR).into_iter().rfind(|m| m.text.starts_with("📊")).expect("status");
         assert!(status.text.contains("campagne terminée"), "{}", status.text);
-        assert!(status.text.contains("550 non couvertes"), "{}", status.text);
+        // L6 (laundry) lacks 550 h of capacity from the start; more if the declined offer was one of
+        // its lots (nobody else can take it).
+        let l6_uncovered: f64 = status
+            .text
+            .split("(L6)")
+            .nth(1)
+            .and_then(|rest| rest.split("⚠️ ").nth(1))
+            .and_then(|t| t.split(" non couvertes").next())
+            .map(|n| n.replace('\u{202f}', "").replace(',', "."))
+            .and_then(|n| n.parse().ok())
+            .expect("L6's uncovered hours in the status");
+        assert!(l6_uncovered >= 550.0, "{}", status.text);
         assert!(status.text.contains("⏳ 0 en attente"), "{}", status.text);
         assert_eq!(bench.fake.limit_violations(), 0, "Telegram's limits were honoured");
 
