@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use essaim_core::{Capacities, Contact, GeoPoint, Groupement, GroupementCode, Sector, Siret, Supplier, SupplierKind};
 use serde_json::json;
 
-use crate::events::{DIRECTORY_STREAM, supplier_stream};
+use crate::events::DIRECTORY_STREAM;
 use crate::store::now;
 use crate::{Store, StoreError};
 
@@ -234,41 +234,9 @@ impl Store {
     /// `capacity_updated` event on the supplier's stream, with the previous value.
     #[tracing::instrument(skip(self), fields(siret = %siret, sector = %sector))]
     pub async fn set_capacity(&self, siret: &Siret, sector: &Sector, quantity: f64) -> Result<(), StoreError> {
-        let at = now();
-        in_transaction!(self, |tx| {
-            let updated = sqlx::query("UPDATE suppliers SET updated_at = $1 WHERE siret = $2")
-                .bind(at)
-                .bind(siret.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if updated == 0 {
-                return Err(StoreError::UnknownSupplier { siret: siret.to_string() });
-            }
-            let previous: Option<f64> =
-                sqlx::query_scalar("SELECT quantity FROM supplier_capacities WHERE siret = $1 AND sector = $2")
-                    .bind(siret.as_str())
-                    .bind(sector.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            sqlx::query(
-                "INSERT INTO supplier_capacities (siret, sector, quantity) VALUES ($1, $2, $3) \
-                 ON CONFLICT (siret, sector) DO UPDATE SET quantity = excluded.quantity",
-            )
-            .bind(siret.as_str())
-            .bind(sector.as_str())
-            .bind(quantity)
-            .execute(&mut *tx)
-            .await?;
-            let payload = json!({
-                "siret": siret.as_str(),
-                "sector": sector.as_str(),
-                "quantity": quantity,
-                "previous": previous,
-            });
-            insert_event!(&mut *tx, supplier_stream(siret), "capacity_updated", payload);
-        });
-        Ok(())
+        // One code path with the chat's /capacite, which records the same change inside a changeset.
+        let change = crate::CapacityChange { supplier: siret.clone(), sector: sector.clone(), quantity };
+        self.apply(&crate::Changeset { capacity: Some(change), ..crate::Changeset::default() }).await.map(|_| ())
     }
 
     /// Every groupement, ordered by code, members ordered by SIRET.
