@@ -353,3 +353,18 @@ async fn capacity_updates_are_checked_and_recorded() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn english_speakers_get_english() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        territory(phone.engine.store()).await;
+        let mut hello = phone.incoming("en-user", IncomingKind::Command { name: "frobnicate".into(), args: vec![] });
+        hello.language = Some("en-GB".into());
+        phone.engine.handle(&hello).await.expect("handled");
+        let reply = phone.last_to("en-user").await;
+        assert!(reply.starts_with("Unknown command: /frobnicate") && reply.contains("/start CODE"), "{reply}");
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}

@@ -267,6 +267,12 @@ async fn import_tender(store: &Store, path: &Path, replace: bool, config: &Confi
         ))));
     }
     let outcome = if replace {
+        if !store.campaign_log(&tender.reference).await?.events.is_empty() {
+            return Err(anyhow::Error::new(BadInput(format!(
+                "{name}: ref: tender {} has a campaign: its lines cannot be replaced under the offers already sent",
+                tender.reference
+            ))));
+        }
         if store.replace_tender(&tender).await? { "replaced" } else { "imported" }
     } else {
         store.insert_tender(&tender).await.map_err(|e| match e {

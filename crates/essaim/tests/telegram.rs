@@ -166,6 +166,12 @@ async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses(
         answered_offers.dedup();
         assert_eq!(answered_offers.len(), n, "an offer answered twice");
         store.close().await;
+
+        // The tender's lines cannot be replaced under a campaign.
+        let tender_file = common::repo_file("data/tender.json").display().to_string();
+        let out = bench.essaim(&["import", "tender", &tender_file, "--replace"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("has a campaign"));
         bench.stop();
         Ok::<(), String>(())
     })

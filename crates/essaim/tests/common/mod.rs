@@ -22,7 +22,7 @@ pub struct Bench {
     pub suppliers: Vec<(String, i64)>,
 }
 
-fn repo_file(relative: &str) -> PathBuf {
+pub fn repo_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
 }
 
