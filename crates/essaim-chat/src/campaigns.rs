@@ -134,6 +134,19 @@ pub fn offer_message(
     ]))
 }
 
+/// Something to tell the facilitator, rendered in their language when the message is written.
+#[derive(Debug, Clone)]
+pub enum Note {
+    Launched { offers: usize, suppliers: usize, unlinked: Vec<String> },
+    Uncovered(Uncovered),
+    Declined { supplier: String, offer: OfferId },
+    AcceptedPart { supplier: String, offer: OfferId, quantity: f64 },
+    Expired(usize),
+    Reallocated(usize),
+    Ready { deadline_passed: bool },
+    Status,
+}
+
 /// A decision in the making: the events appended to the campaign (already applied to `campaign`) and
 /// the messages they cause.
 pub struct Progress<'a> {
@@ -143,8 +156,8 @@ pub struct Progress<'a> {
     pub campaign: Campaign,
     pub events: Vec<CampaignEvent>,
     pub messages: Messages,
-    /// Lines to tell the facilitator in one message at the end.
-    pub facilitator_notes: Vec<String>,
+    /// What to tell the facilitator, in one message at the end.
+    pub facilitator_notes: Vec<Note>,
     pub now: DateTime<Utc>,
 }
 
@@ -248,24 +261,58 @@ impl<'a> Progress<'a> {
 
     /// After an answer or an expiry: reallocate what was freed, close the campaign when done.
     pub async fn follow_up(&mut self) -> Result<(), EngineError> {
-        let texts = Texts::new(self.settings.default_lang, self.settings.time_zone);
         if let Some(expired) = self.campaign.expire(self.now) {
             if let CampaignEvent::Expired { offers, .. } = &expired {
-                self.facilitator_notes.push(texts.offers_expired(offers.len()));
+                self.facilitator_notes.push(Note::Expired(offers.len()));
             }
             self.record(expired)?;
         }
         if self.campaign.is_running() && self.campaign.needs_reallocation && self.now < self.campaign.deadline {
             let made = self.allocate_round().await?;
-            self.facilitator_notes.push(texts.reallocated(made));
+            self.facilitator_notes.push(Note::Reallocated(made));
         }
         if let Some(ready) = self.campaign.close_if_done(self.now) {
-            let deadline = matches!(ready, CampaignEvent::Ready { cause: ReadyCause::DeadlinePassed, .. });
+            let deadline_passed = matches!(ready, CampaignEvent::Ready { cause: ReadyCause::DeadlinePassed, .. });
             self.record(ready)?;
-            self.facilitator_notes.push(texts.ready(self.loaded.tender.reference.as_str(), deadline));
-            self.facilitator_notes.push(self.status_text(&texts));
+            self.facilitator_notes.push(Note::Ready { deadline_passed });
+            self.facilitator_notes.push(Note::Status);
         }
         Ok(())
+    }
+
+    /// One note in the reader's words.
+    pub fn render(&self, note: &Note, texts: &Texts) -> String {
+        let loaded = self.loaded;
+        let reference = loaded.tender.reference.as_str();
+        let offer_and_line = |id: &OfferId| {
+            let offer = self.campaign.offers.get(id)?;
+            Some((offer, loaded.line(&offer.terms.line)?))
+        };
+        match note {
+            Note::Launched { offers, suppliers, unlinked } => texts.launched(reference, *offers, *suppliers, unlinked),
+            Note::Uncovered(u) => loaded.line(&u.line).map_or_else(String::new, |line| {
+                texts.uncovered_line(line, u.quantity, &texts.reason(u, &|s: &str| loaded.supplier_name(s)))
+            }),
+            Note::Declined { supplier, offer } => {
+                offer_and_line(offer).map_or_else(String::new, |(o, line)| texts.supplier_declined(supplier, o, line))
+            }
+            Note::AcceptedPart { supplier, offer, quantity } => offer_and_line(offer)
+                .map_or_else(String::new, |(o, line)| texts.supplier_accepted_part(supplier, o, *quantity, line)),
+            Note::Expired(n) => texts.offers_expired(*n),
+            Note::Reallocated(n) => texts.reallocated(*n),
+            Note::Ready { deadline_passed } => texts.ready(reference, *deadline_passed),
+            Note::Status => self.status_text(texts),
+        }
+    }
+
+    /// The notes as one text.
+    pub fn notes_text(&self, texts: &Texts) -> String {
+        self.facilitator_notes
+            .iter()
+            .map(|n| self.render(n, texts))
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub fn status_text(&self, texts: &Texts) -> String {
@@ -279,10 +326,8 @@ impl<'a> Progress<'a> {
                 facilitator_recipient(self.store, &self.campaign.launched_by, self.settings.default_lang).await?
         {
             let key = self.key("note");
-            // Notes were written in the default language; a facilitator who reads English gets the
-            // same facts (the notes are short), rendering again in their language is not worth a
-            // second pass.
-            self.messages.push(key, Outgoing::text(to.platform, to.chat_id.clone(), self.facilitator_notes.join("\n")));
+            let text = self.notes_text(&Texts::new(to.lang, self.settings.time_zone));
+            self.messages.push(key, Outgoing::text(to.platform, to.chat_id.clone(), text));
         }
         let mut changes = Changeset::default();
         if !self.events.is_empty() {
@@ -355,7 +400,6 @@ pub async fn launch(
     let mut progress = Progress::new(store, settings, loaded, campaign, now);
     progress.events.push(launched);
     let offers = progress.allocate_round().await?;
-    let texts = Texts::new(settings.default_lang, settings.time_zone);
     let mut suppliers: Vec<&str> = progress.campaign.offers.values().map(|o| o.terms.supplier.as_str()).collect();
     suppliers.sort_unstable();
     suppliers.dedup();
@@ -365,17 +409,12 @@ pub async fn launch(
             unlinked.push(loaded.supplier_name(s));
         }
     }
-    let mut summary = vec![texts.launched(loaded.tender.reference.as_str(), offers, suppliers.len(), &unlinked)];
-    let name = |siret: &str| loaded.supplier_name(siret);
-    for u in &progress.campaign.uncovered {
-        if let Some(line) = loaded.line(&u.line) {
-            summary.push(texts.uncovered_line(line, u.quantity, &texts.reason(u, &name)));
-        }
-    }
+    let mut summary = vec![Note::Launched { offers, suppliers: suppliers.len(), unlinked }];
+    summary.extend(progress.campaign.uncovered.iter().cloned().map(Note::Uncovered));
     // Nothing to offer at all (no supplier in reach): the campaign is already settled.
     progress.follow_up().await?;
-    let summary = summary.join("\n");
-    progress.facilitator_notes.insert(0, summary.clone());
+    progress.facilitator_notes.splice(0..0, summary);
+    let summary = progress.notes_text(&Texts::new(settings.default_lang, settings.time_zone));
     Ok(Ok((progress.into_changes().await?, summary)))
 }
 
@@ -414,20 +453,15 @@ pub async fn answer(
     };
     let unit = loaded.line(&o.terms.line).map_or("h", |l| l.unit.as_str()).to_owned();
     let mut progress = Progress::new(store, settings, loaded, campaign, now);
-    let facilitator_texts = Texts::new(settings.default_lang, settings.time_zone);
     let name = loaded.supplier_name(supplier);
     let outcome = match &event {
         CampaignEvent::Answered { answer: Answer::Accept, .. } => texts.accepted(o.terms.quantity, &unit),
         CampaignEvent::Answered { answer: Answer::AcceptPart { quantity }, .. } => {
-            if let Some(line) = loaded.line(&o.terms.line) {
-                progress.facilitator_notes.push(facilitator_texts.supplier_accepted_part(&name, &o, *quantity, line));
-            }
+            progress.facilitator_notes.push(Note::AcceptedPart { supplier: name.clone(), offer, quantity: *quantity });
             texts.accepted_part(*quantity, o.terms.quantity, &unit)
         }
         _ => {
-            if let Some(line) = loaded.line(&o.terms.line) {
-                progress.facilitator_notes.push(facilitator_texts.supplier_declined(&name, &o, line));
-            }
+            progress.facilitator_notes.push(Note::Declined { supplier: name.clone(), offer });
             texts.declined()
         }
     };

@@ -364,6 +364,16 @@ async fn english_speakers_get_english() {
         phone.engine.handle(&hello).await.expect("handled");
         let reply = phone.last_to("en-user").await;
         assert!(reply.starts_with("Unknown command: /frobnicate") && reply.contains("/start CODE"), "{reply}");
+
+        // A facilitator whose app speaks English gets the campaign's news in English.
+        phone.invite("FAC-EN", None).await;
+        for (name, args) in [("start", vec!["FAC-EN".to_owned()]), ("allocate", vec!["T-1".to_owned()])] {
+            let mut incoming = phone.incoming("en-fac", IncomingKind::Command { name: name.into(), args });
+            incoming.language = Some("en".into());
+            phone.engine.handle(&incoming).await.expect("handled");
+        }
+        let launched = phone.last_to("en-fac").await;
+        assert!(launched.starts_with("🚀 Campaign T-1 launched: 2 offer(s)"), "{launched}");
         Ok::<_, essaim_store::StoreError>(())
     })
     .await;
