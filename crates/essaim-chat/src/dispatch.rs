@@ -38,6 +38,18 @@ pub enum SendOutcome {
     Permanent(String),
 }
 
+impl SendOutcome {
+    /// Logs the outcome of one send by an adapter (inside its span, which names the outbox key).
+    pub fn trace(&self, platform: Platform) {
+        match self {
+            SendOutcome::Sent { message_id } => tracing::debug!(message_id, "sent"),
+            SendOutcome::RetryAfter(after) => tracing::info!(?after, %platform, "the platform asks to slow down"),
+            SendOutcome::Transient(why) => tracing::warn!(why, %platform, "send failed, will retry"),
+            SendOutcome::Permanent(why) => tracing::warn!(why, %platform, "send refused by the platform"),
+        }
+    }
+}
+
 /// Sends one message on one platform. Implemented by each adapter.
 pub trait Sender: Send + Sync + 'static {
     /// `key` is the outbox row's stable key: a platform with idempotent sends (Discord `nonce`)

@@ -77,12 +77,7 @@ impl Sender for TelegramSender {
         let message = message.clone();
         async move {
             let outcome = inner.send(&key, &message).await;
-            match &outcome {
-                SendOutcome::Sent { message_id } => tracing::debug!(message_id, "sent"),
-                SendOutcome::RetryAfter(after) => tracing::info!(?after, "Telegram asks to slow down"),
-                SendOutcome::Transient(why) => tracing::warn!(why, "send failed, will retry"),
-                SendOutcome::Permanent(why) => tracing::warn!(why, "send refused by Telegram"),
-            }
+            outcome.trace(essaim_chat::Platform::Telegram);
             outcome
         }
         .instrument(span)

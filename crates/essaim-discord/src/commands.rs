@@ -1,0 +1,168 @@
+//! The slash commands (DESIGN §4) and their registration.
+
+use serenity::all::CommandOptionType;
+use serenity::builder::{CreateCommand, CreateCommandOption};
+use serenity::http::Http;
+use serenity::model::id::ApplicationId;
+
+use crate::DiscordError;
+
+/// One option of a command.
+pub(crate) struct OptionSpec {
+    pub name: &'static str,
+    pub french: &'static str,
+    pub kind: CommandOptionType,
+    pub description_fr: &'static str,
+    pub description_en: &'static str,
+}
+
+/// One command: English name, French name, descriptions, options in declared order.
+pub(crate) struct CommandSpec {
+    pub name: &'static str,
+    pub french: &'static str,
+    pub description_fr: &'static str,
+    pub description_en: &'static str,
+    pub options: &'static [OptionSpec],
+}
+
+const fn text(
+    name: &'static str,
+    french: &'static str,
+    description_fr: &'static str,
+    description_en: &'static str,
+) -> OptionSpec {
+    OptionSpec { name, french, kind: CommandOptionType::String, description_fr, description_en }
+}
+
+const REF: OptionSpec =
+    text("ref", "ref", "Référence de l'appel d'offres (ex. T-2026-014)", "Tender reference (e.g. T-2026-014)");
+
+pub(crate) const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "start",
+        french: "demarrer",
+        description_fr: "Rejoindre essaim avec votre code d'invitation",
+        description_en: "Join essaim with your invitation code",
+        options: &[text("code", "code", "Le code d'invitation reçu", "The invitation code you received")],
+    },
+    CommandSpec {
+        name: "help",
+        french: "aide",
+        description_fr: "Ce que vous pouvez faire ici",
+        description_en: "What you can do here",
+        options: &[],
+    },
+    CommandSpec {
+        name: "tenders",
+        french: "appels",
+        description_fr: "Les appels d'offres en cours",
+        description_en: "Open tenders",
+        options: &[],
+    },
+    CommandSpec {
+        name: "allocate",
+        french: "repartir",
+        description_fr: "Calculer et proposer la répartition des lots",
+        description_en: "Compute and offer the allocation of the lots",
+        options: &[REF],
+    },
+    CommandSpec {
+        name: "status",
+        french: "etat",
+        description_fr: "Où en est un appel d'offres",
+        description_en: "Where a tender stands",
+        options: &[REF],
+    },
+    CommandSpec {
+        name: "lots",
+        french: "mes_lots",
+        description_fr: "Vos lots et vos propositions en attente",
+        description_en: "Your lots and pending offers",
+        options: &[],
+    },
+    CommandSpec {
+        name: "capacity",
+        french: "capacite",
+        description_fr: "Déclarer votre capacité dans un secteur",
+        description_en: "Declare your capacity in a sector",
+        options: &[
+            text("sector", "secteur", "Le secteur (ex. nettoyage)", "The sector (e.g. cleaning)"),
+            OptionSpec {
+                name: "quantity",
+                french: "quantite",
+                kind: CommandOptionType::Number,
+                description_fr: "La quantité que vous pouvez prendre",
+                description_en: "The quantity you can take",
+            },
+        ],
+    },
+    CommandSpec {
+        name: "remind",
+        french: "relancer",
+        description_fr: "Relancer les coopératives qui n'ont pas répondu",
+        description_en: "Remind the cooperatives that have not answered",
+        options: &[REF],
+    },
+];
+
+/// The command invoked as `name` (English or French).
+pub(crate) fn spec(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name || c.french == name)
+}
+
+/// The slash commands (DESIGN §4): `start(code)`, `help`, `tenders`, `allocate(ref)`,
+/// `status(ref)`, `lots`, `capacity(sector, quantity)`, `remind(ref)`. English names with French
+/// `name_localizations` (`demarrer`, `aide`, `appels`, `repartir`, `etat`, `mes_lots`, `capacite`,
+/// `relancer`) and French descriptions with English `description_localizations`. Every option is
+/// required.
+pub fn commands() -> Vec<CreateCommand> {
+    COMMANDS
+        .iter()
+        .map(|spec| {
+            let options = spec
+                .options
+                .iter()
+                .map(|o| {
+                    CreateCommandOption::new(o.kind, o.name, o.description_fr)
+                        .name_localized("fr", o.french)
+                        .description_localized("en-US", o.description_en)
+                        .description_localized("en-GB", o.description_en)
+                        .required(true)
+                })
+                .collect();
+            CreateCommand::new(spec.name)
+                .name_localized("fr", spec.french)
+                .description(spec.description_fr)
+                .description_localized("en-US", spec.description_en)
+                .description_localized("en-GB", spec.description_en)
+                .set_options(options)
+        })
+        .collect()
+}
+
+/// Replaces the application's global commands with [`commands`] (one bulk overwrite: commands no
+/// longer declared disappear). Global commands may take up to an hour to show in every client.
+pub async fn register_commands(http: &Http, application_id: u64) -> Result<(), DiscordError> {
+    if application_id == 0 {
+        return Err(DiscordError::MissingApplicationId);
+    }
+    http.set_application_id(ApplicationId::new(application_id));
+    let registered = http.create_global_commands(&commands()).await.map_err(|e| DiscordError::Api(e.to_string()))?;
+    tracing::info!(count = registered.len(), "Discord slash commands registered");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eight_commands_with_french_names() {
+        let json = serde_json::to_value(commands()).expect("serialisable");
+        let names: Vec<_> = json.as_array().into_iter().flatten().map(|c| c["name"].clone()).collect();
+        assert_eq!(names, ["start", "help", "tenders", "allocate", "status", "lots", "capacity", "remind"]);
+        assert_eq!(json[6]["name_localizations"]["fr"], "capacite");
+        assert_eq!(json[6]["options"][1]["type"], 10);
+        assert_eq!(spec("mes_lots").map(|s| s.name), Some("lots"));
+    }
+}
