@@ -22,6 +22,7 @@ pub struct Config {
     pub solver: SolverConfig,
     pub campaign: CampaignConfig,
     pub telegram: TelegramConfig,
+    pub discord: DiscordConfig,
     pub serve: ServeConfig,
     pub outbox: OutboxConfig,
     pub impact: ImpactConfig,
@@ -67,6 +68,17 @@ pub struct TelegramConfig {
 #[serde(deny_unknown_fields)]
 pub struct OutboxConfig {
     pub lease_s: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    #[serde(default)]
+    pub api_url: Option<String>,
+    pub application_id: u64,
+    pub public_key: String,
+    pub mode: String,
+    pub register_commands: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -157,6 +169,12 @@ impl Config {
         }
         if !["fr", "en"].contains(&c.language.as_str()) {
             bail!(BadInput(format!("configuration: campaign.language: « {} » (expected fr or en)", c.language)));
+        }
+        if !["interactions", "gateway"].contains(&self.discord.mode.as_str()) {
+            bail!(BadInput(format!(
+                "configuration: discord.mode: « {} » (expected interactions or gateway)",
+                self.discord.mode
+            )));
         }
         if !["polling", "webhook"].contains(&self.telegram.mode.as_str()) {
             bail!(BadInput(format!(

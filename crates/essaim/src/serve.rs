@@ -1,5 +1,6 @@
-//! `essaim serve`: the Telegram bot, the outbox dispatcher and the scheduler in one process, with an
-//! HTTP listener for health checks and the Telegram webhook.
+//! `essaim serve`: the Telegram and Discord bots, the outbox dispatcher and the scheduler in one
+//! process, with an HTTP listener for health checks, the Telegram webhook and Discord's HTTP
+//! interactions.
 //!
 //! Durability comes from the order of things, not from this process staying up: an update is
 //! acknowledged to Telegram only after its effect and its messages are committed (inbox + outbox in
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use essaim_chat::{Dispatcher, Engine, Incoming, Limits, Platform, Scheduler};
+use essaim_discord::DiscordSender;
 use essaim_telegram::{TelegramConfig, TelegramSender};
 use tokio::sync::Notify;
 
@@ -23,25 +25,28 @@ use crate::config::Config;
 pub const TOKEN_VAR: &str = "ESSAIM_TELEGRAM_TOKEN";
 pub const WEBHOOK_SECRET_VAR: &str = "ESSAIM_TELEGRAM_WEBHOOK_SECRET";
 
+/// The Discord bot token: from the environment only.
+pub const DISCORD_TOKEN_VAR: &str = "ESSAIM_DISCORD_TOKEN";
+
+fn secret_from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|t| !t.trim().is_empty())
+}
+
 pub async fn run(global: &Global, config: &Config) -> Result<()> {
-    let token = std::env::var(TOKEN_VAR).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
-        BadInput(format!("{TOKEN_VAR} is not set: give the bot token from @BotFather in this environment variable"))
-    })?;
+    let telegram_token = secret_from_env(TOKEN_VAR);
+    let discord_token = secret_from_env(DISCORD_TOKEN_VAR);
+    if telegram_token.is_none() && discord_token.is_none() {
+        bail!(BadInput(format!(
+            "{TOKEN_VAR} is not set (the bot token from @BotFather), nor {DISCORD_TOKEN_VAR}: give at least one"
+        )));
+    }
     let store = open_store(global, config).await?;
     let settings = config.engine_settings()?;
     let outbox_ready = Arc::new(Notify::new());
     let engine = Engine::new(store.clone(), settings, outbox_ready.clone());
-    let telegram = TelegramConfig {
-        token,
-        api_url: config.telegram.api_url.clone(),
-        poll_timeout: Duration::from_secs(u64::from(config.telegram.poll_timeout_s)),
-        webhook_secret: std::env::var(WEBHOOK_SECRET_VAR).ok().filter(|s| !s.is_empty()),
-    };
-    let bot = essaim_telegram::bot(&telegram).map_err(|e| BadInput(format!("telegram.api_url: {e}")))?;
-    let dispatcher = Dispatcher::new(store.clone())
+    let mut dispatcher = Dispatcher::new(store.clone())
         .with_notify(outbox_ready)
-        .with_lease(Duration::from_secs_f64(config.outbox.lease_s))
-        .with_sender(Platform::Telegram, TelegramSender::new(bot.clone()), Limits::telegram());
+        .with_lease(Duration::from_secs_f64(config.outbox.lease_s));
     let scheduler = Scheduler::new(engine.clone()).map_err(|e| BadInput(e.to_string()))?;
 
     // One switch stops every part; each part waits on its own receiver.
@@ -59,53 +64,103 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             async move { engine.handle(&incoming).await.map(|h| h.notice).map_err(|e| e.to_string()) }
         }
     };
+    let mut router = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+    let mut bots = Vec::new();
+    let mut ways_in: Vec<tokio::task::JoinHandle<Result<()>>> = Vec::new();
+
+    if let Some(token) = telegram_token {
+        let telegram = TelegramConfig {
+            token,
+            api_url: config.telegram.api_url.clone(),
+            poll_timeout: Duration::from_secs(u64::from(config.telegram.poll_timeout_s)),
+            webhook_secret: secret_from_env(WEBHOOK_SECRET_VAR),
+        };
+        let bot = essaim_telegram::bot(&telegram).map_err(|e| BadInput(format!("telegram.api_url: {e}")))?;
+        dispatcher = dispatcher.with_sender(Platform::Telegram, TelegramSender::new(bot.clone()), Limits::telegram());
+        if config.telegram.mode == "webhook" {
+            let Some(secret) = telegram.webhook_secret.clone() else {
+                bail!(BadInput(format!("telegram.mode = webhook needs {WEBHOOK_SECRET_VAR}")));
+            };
+            router = router.merge(essaim_telegram::webhook_router(bot, secret, handler.clone()));
+            bots.push("Telegram (webhook)");
+        } else {
+            let (handler, stop) = (handler.clone(), stopped());
+            ways_in.push(tokio::spawn(async move {
+                essaim_telegram::run_polling(bot, telegram.poll_timeout, handler, stop)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("Telegram polling stopped: {e}"))
+            }));
+            bots.push("Telegram (long polling)");
+        }
+    }
+
+    if let Some(token) = discord_token {
+        let discord = essaim_discord::DiscordConfig {
+            token,
+            application_id: config.discord.application_id,
+            public_key: config.discord.public_key.clone(),
+            api_url: config.discord.api_url.clone(),
+        };
+        let http = essaim_discord::http(&discord).map_err(|e| BadInput(format!("discord: {e}")))?;
+        dispatcher = dispatcher.with_sender(Platform::Discord, DiscordSender::new(http.clone()), Limits::discord());
+        if config.discord.register_commands {
+            let (http, application_id) = (http.clone(), discord.application_id);
+            tokio::spawn(async move {
+                if let Err(e) = essaim_discord::register_commands(&http, application_id).await {
+                    tracing::error!(error = %e, "could not register the Discord slash commands");
+                }
+            });
+        }
+        if config.discord.mode == "gateway" {
+            let (handler, stop) = (handler.clone(), stopped());
+            ways_in.push(tokio::spawn(async move {
+                essaim_discord::gateway::run_gateway(&discord, handler, stop)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("Discord gateway stopped: {e}"))
+            }));
+            bots.push("Discord (gateway)");
+        } else {
+            if discord.public_key.trim().is_empty() {
+                bail!(BadInput("discord.public_key is needed to verify HTTP interactions".into()));
+            }
+            let interactions = essaim_discord::InteractionsConfig {
+                public_key: discord.public_key.clone(),
+                application_id: discord.application_id,
+                max_age: Duration::from_secs(300),
+            };
+            router = router.merge(essaim_discord::interactions_router(interactions, http, handler.clone()));
+            bots.push("Discord (HTTP interactions)");
+        }
+    }
 
     let listener = tokio::net::TcpListener::bind(&config.serve.listen)
         .await
         .with_context(|| format!("cannot listen on {} (serve.listen)", config.serve.listen))?;
-    let mut router = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
-    let webhook = config.telegram.mode == "webhook";
-    if webhook {
-        let Some(secret) = telegram.webhook_secret.clone() else {
-            bail!(BadInput(format!("telegram.mode = webhook needs {WEBHOOK_SECRET_VAR}")));
-        };
-        router = router.merge(essaim_telegram::webhook_router(bot.clone(), secret, handler.clone()));
-    }
     eprintln!(
-        "essaim serve: {} database, Telegram {}, listening on {}",
+        "essaim serve: {} database, {}, listening on {}",
         store.backend(),
-        if webhook { "webhook" } else { "long polling" },
+        bots.join(", "),
         listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
     );
-
     let http_task = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(stopped()).into_future());
     let dispatcher_task = tokio::spawn(dispatcher.run(stopped()));
     let scheduler_task = tokio::spawn(scheduler.run(stopped()));
-    let mut polling_task = tokio::spawn({
-        let (bot, timeout, stop) = (bot.clone(), telegram.poll_timeout, stopped());
-        async move {
-            if webhook {
-                stop.await;
-                Ok(())
-            } else {
-                essaim_telegram::run_polling(bot, timeout, handler, stop).await
-            }
-        }
-    });
+
+    // Runs until a signal, or until a way in stops on its own (a refused token, say).
+    let ended = async {
+        if ways_in.is_empty() { std::future::pending::<Result<()>>().await } else { first_to_end(&mut ways_in).await }
+    };
     let mut outcome = Ok(());
     tokio::select! {
-        result = &mut polling_task => {
-            if let Ok(Err(e)) = result {
-                outcome = Err(anyhow::anyhow!("Telegram polling stopped: {e}"));
-            }
-        }
+        result = ended => outcome = result,
         _ = shutdown_signal() => eprintln!("essaim serve: stopping"),
     }
     // Stop taking updates first (the one in hand is finished and confirmed), then the rest.
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
-        if !polling_task.is_finished() {
-            let _ = polling_task.await;
+        // The one that ended was already awaited; awaiting it again would panic.
+        for way in ways_in.into_iter().filter(|w| !w.is_finished()) {
+            let _ = way.await;
         }
         let _ = http_task.await;
         let _ = dispatcher_task.await;
@@ -114,6 +169,20 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
     .await;
     store.close().await;
     outcome
+}
+
+/// The result of the first of several tasks to end (a panicked task is an error).
+async fn first_to_end(tasks: &mut [tokio::task::JoinHandle<Result<()>>]) -> Result<()> {
+    std::future::poll_fn(|cx| {
+        for task in tasks.iter_mut() {
+            if let std::task::Poll::Ready(joined) = std::pin::Pin::new(task).poll(cx) {
+                let result = joined.map_err(|e| anyhow::anyhow!("a bot task failed: {e}")).and_then(|r| r);
+                return std::task::Poll::Ready(result);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// Ctrl-C or SIGTERM (what `docker stop` and systemd send).
