@@ -379,6 +379,11 @@ async fn forged_interactions_are_refused_and_change_nothing() {
         let (status, body) = post_signed(&addr, &help, None, false).await;
         assert_eq!(status, 200, "{body}\n{}", bench.log());
         assert!(discord.wait_until(WAIT, |f| f.posts().iter().any(|p| p.content.contains("/start"))).await);
+        // The same interaction delivered again (same id) is acknowledged and changes nothing.
+        let (status, _) = post_signed(&addr, &help, None, false).await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(discord.posts().iter().filter(|p| p.content.contains("/start")).count(), 1, "answered once");
         // The slash commands were registered, with their French names.
         assert!(discord.wait_until(WAIT, |f| f.commands().is_some()).await);
         let commands = discord.commands().map(|c| c.to_string()).unwrap_or_default();
