@@ -1,4 +1,5 @@
-# Production image: `docker build -t essaim .` then `docker run essaim demo`.
+# Production image: `docker build -t essaim .` then `docker run essaim demo`, or
+# `docker run -e ESSAIM_TELEGRAM_TOKEN=… -e ESSAIM_DATABASE_URL=postgres://… -p 8080:8080 essaim serve`.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
@@ -10,6 +11,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY --from=build /src/target/release/essaim /usr/local/bin/essaim
 USER essaim
 ENV ESSAIM_DATA_DIR=/var/lib/essaim
+# `essaim serve` listens on every interface inside the container (health, Telegram webhook,
+# Discord interactions); bot tokens come from ESSAIM_TELEGRAM_TOKEN / ESSAIM_DISCORD_TOKEN at run time.
+ENV ESSAIM_SERVE__LISTEN=0.0.0.0:8080
+EXPOSE 8080
 VOLUME /var/lib/essaim
 ENTRYPOINT ["essaim"]
 CMD ["demo"]
