@@ -415,7 +415,9 @@ impl Proposal {
         };
         if !lead.is_empty() && !members.contains_key(&lead) {
             // A named lead without lots of its own still answers for the groupement.
-            members.insert(lead.clone(), member(supplier(&lead)?));
+            let mut m = member(supplier(&lead)?);
+            m.share_of_bid = (share_basis != ShareBasis::Unavailable).then_some(0.0);
+            members.insert(lead.clone(), m);
         }
         if let Some(m) = members.get_mut(&lead) {
             m.lead = true;

@@ -1,9 +1,177 @@
-use super::example::example;
+use super::example::{example, inputs};
 use super::*;
+use crate::{Campaign, CampaignEvent, haversine_km};
 
-#[test]
-fn example_builds() {
-    let p = example(Lang::Fr).expect("example builds");
-    assert_eq!(p.status, ProposalStatus::Final);
+fn build(inputs: &super::example::ExampleInputs, events: &[CampaignEvent], groupement: bool) -> Proposal {
+    let campaign = Campaign::replay(inputs.tender.reference.clone(), events).expect("replays").expect("launched");
+    Proposal::build(&ProposalInput {
+        tender: &inputs.tender,
+        groupement: groupement.then_some(&inputs.groupement),
+        suppliers: &inputs.suppliers,
+        campaign: &campaign,
+        impact: &ImpactSettings::default(),
+        groupement_kind: GroupementKind::Solidaire,
+        generated_at: Utc::now(),
+        lang: Lang::En,
+    })
+    .expect("builds")
 }
 
+#[test]
+fn lots_are_the_accepted_offers_with_their_commitment() {
+    let p = example(Lang::Fr).expect("example builds");
+    assert_eq!(p.status, ProposalStatus::Final);
+    let lots: Vec<(u32, &str, f64)> = p.lots().map(|l| (l.offer, l.line.as_str(), l.quantity)).collect();
+    // Offer 2 was declined: not a lot. Offer 3 was accepted in part (250 of 300).
+    assert_eq!(lots, vec![(1, "L1", 700.0), (3, "L2", 250.0), (4, "L2", 200.0), (6, "L2", 50.0), (5, "L3", 100.0)]);
+    let part = p.lots().find(|l| l.offer == 3).expect("offer 3");
+    assert_eq!(part.commitment.answer, "accept_part");
+    assert_eq!(part.commitment.offered, 300.0);
+    assert_eq!(part.commitment.channel, "discord");
+    assert_eq!(part.commitment.user_name.as_deref(), Some("Élodie"));
+    assert_eq!(part.share_of_line, 0.5);
+}
+
+#[test]
+fn figures_recomputed_from_the_lots_agree() {
+    let inputs = inputs().expect("inputs");
+    let p = example(Lang::En).expect("example builds");
+    let settings = ImpactSettings::default();
+    let (mut hours, mut insertion, mut km, mut local, mut units, mut amount) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for lot in p.lots() {
+        let s = inputs.suppliers.iter().find(|s| s.siret.as_str() == lot.supplier).expect("supplier");
+        let line = inputs.tender.line(&lot.line).expect("line");
+        let d = haversine_km(s.location, line.site);
+        assert!((d - lot.distance_km).abs() < 1e-5, "distance of offer {}", lot.offer);
+        units += lot.quantity;
+        if d <= 30.0 {
+            local += lot.quantity;
+        }
+        amount += lot.quantity * line.unit_price.unwrap_or(0.0);
+        if line.unit == "h" {
+            hours += lot.quantity;
+            insertion += lot.quantity * settings.insertion_rate[&s.kind];
+            km += 2.0 * d * lot.quantity / 7.0;
+        } else {
+            km += 2.0 * d;
+        }
+    }
+    let f = &p.impact.figures;
+    assert!((f.total_hours - hours).abs() < 1e-6);
+    assert!((f.insertion_hours - insertion).abs() < 1e-5);
+    assert!((f.etp - hours / 1607.0).abs() < 1e-6);
+    assert!((f.km_travelled - km).abs() < 1e-4);
+    assert!((f.co2_kg - km * 0.2).abs() < 1e-4);
+    assert!((f.local_share - local / units).abs() < 1e-6);
+    assert_eq!((f.structures, f.siae_structures, f.protected_structures), (3, 2, 1));
+    assert_eq!(p.totals.amount, Some((amount * 100.0_f64).round() / 100.0));
+    assert!(p.totals.fully_priced);
+    assert_eq!(p.totals.share_basis, ShareBasis::Amount);
+    let shares: f64 = p.members.iter().filter_map(|m| m.share_of_bid).sum();
+    assert!((shares - 1.0).abs() < 1e-5, "shares of the bid add up to 1, got {shares}");
+    let keys: Vec<&str> = p.impact.explained.iter().map(|e| e.key.as_str()).collect();
+    for key in ["insertion_hours", "etp", "structures", "local_share", "km_travelled", "co2_kg"] {
+        assert!(keys.contains(&key), "{key} is explained");
+    }
+    assert!(p.impact.explained.iter().all(|e| !e.explanation.is_empty()));
+}
+
+#[test]
+fn the_lead_comes_first_and_every_member_has_siret_kind_and_commune() {
+    let p = example(Lang::Fr).expect("example builds");
+    let lead = p.lead().expect("a lead");
+    assert_eq!(lead.siret, p.groupement.lead);
+    assert_eq!(p.members[0].siret, lead.siret);
+    assert_eq!(p.members.iter().filter(|m| m.lead).count(), 1);
+    // The declining ETTI holds no lot: not part of the bid.
+    assert!(p.members.iter().all(|m| m.lots > 0));
+    assert!(p.members.iter().all(|m| m.commune.is_some()));
+    let esat = p.members.iter().find(|m| m.kind == SupplierKind::Esat).expect("the ESAT");
+    assert!(esat.protected_sector);
+}
+
+#[test]
+fn what_is_not_covered_is_stated_with_its_reason_in_the_readers_language() {
+    let fr = example(Lang::Fr).expect("example builds");
+    let lines: Vec<(&str, f64)> = fr.shortfall.iter().map(|s| (s.line.as_str(), s.quantity)).collect();
+    assert_eq!(lines, vec![("L1", 300.0), ("L3", 300.0)]);
+    assert!(fr.shortfall[1].reason.contains("capacité épuisée"), "{}", fr.shortfall[1].reason);
+    assert!(fr.shortfall[1].reason.contains("ESAT Les Ateliers du Rhône"), "supplier named, not its SIRET");
+    let en = example(Lang::En).expect("example builds");
+    assert!(en.shortfall[0].reason.contains("max share"), "{}", en.shortfall[0].reason);
+    for (line, short) in fr.lines.iter().zip([300.0, 0.0, 300.0]) {
+        assert_eq!(line.uncovered, short, "line {}", line.id);
+        assert_eq!(line.covered + line.uncovered, line.quantity);
+    }
+}
+
+#[test]
+fn a_running_campaign_gives_a_draft_with_pending_quantity() {
+    let inputs = inputs().expect("inputs");
+    // Stop before the ACI answers offer 4 and before anything after it.
+    let events: Vec<CampaignEvent> = inputs.events[..5].to_vec();
+    let p = build(&inputs, &events, true);
+    assert_eq!(p.status, ProposalStatus::Draft);
+    assert_eq!(p.campaign.status, "running");
+    let l2 = &p.lines[1];
+    assert_eq!((l2.covered, l2.pending, l2.uncovered), (250.0, 200.0, 50.0));
+    let short = p.shortfall.iter().find(|s| s.line == "L2").expect("L2 not fully covered yet");
+    assert_eq!((short.quantity, short.pending), (250.0, 200.0));
+    assert!(short.reason.contains("awaiting an answer"), "{}", short.reason);
+}
+
+#[test]
+fn without_a_groupement_the_member_with_the_largest_share_leads() {
+    let inputs = inputs().expect("inputs");
+    let p = build(&inputs, &inputs.events, false);
+    assert_eq!(p.groupement.code, None);
+    assert_eq!(p.groupement.lead_basis, "largest_share");
+    let lead = p.lead().expect("a lead");
+    let largest = p.members.iter().map(|m| m.share_of_bid.unwrap_or(0.0)).fold(0.0, f64::max);
+    assert_eq!(lead.share_of_bid, Some(largest));
+    assert_eq!(p.groupement.kind, GroupementKind::Solidaire);
+}
+
+#[test]
+fn a_named_lead_without_lots_still_answers_for_the_groupement() {
+    let mut inputs = inputs().expect("inputs");
+    // Make the declining ETTI the lead: it holds no lot but is the single point of contact.
+    inputs.groupement.lead = inputs.suppliers[1].siret.clone();
+    let p = build(&inputs, &inputs.events, true);
+    let lead = p.lead().expect("a lead");
+    assert_eq!(lead.siret, inputs.suppliers[1].siret.as_str());
+    assert_eq!((lead.lots, lead.share_of_bid), (0, Some(0.0)));
+    assert_eq!(p.totals.members, 3, "members holding lots");
+}
+
+#[test]
+fn a_campaign_of_another_tender_is_refused() {
+    let inputs = inputs().expect("inputs");
+    let campaign = Campaign::replay(crate::TenderRef::parse("ref", "T-OTHER").expect("ref"), &inputs.events)
+        .expect("replays")
+        .expect("launched");
+    let err = Proposal::build(&ProposalInput {
+        tender: &inputs.tender,
+        groupement: None,
+        suppliers: &inputs.suppliers,
+        campaign: &campaign,
+        impact: &ImpactSettings::default(),
+        groupement_kind: GroupementKind::Conjoint,
+        generated_at: Utc::now(),
+        lang: Lang::Fr,
+    });
+    assert!(matches!(err, Err(ProposalError::OtherTender { .. })));
+}
+
+#[test]
+fn json_field_names_are_stable() {
+    let p = example(Lang::Fr).expect("example builds");
+    let json = serde_json::to_value(&p).expect("serialises");
+    for key in ["format_version", "status", "tender", "groupement", "members", "lines", "shortfall", "totals", "impact"] {
+        assert!(json.get(key).is_some(), "{key}");
+    }
+    assert_eq!(json["status"], "final");
+    assert_eq!(json["lines"][0]["lots"][0]["commitment"]["channel"], "telegram");
+    let back: Proposal = serde_json::from_value(json).expect("reads back");
+    assert_eq!(back, p);
+}
