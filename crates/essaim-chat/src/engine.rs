@@ -233,6 +233,7 @@ impl Engine {
             chat_id: incoming.chat_id.clone(),
             role: invite.role.clone(),
             supplier: invite.supplier.clone(),
+            buyer: invite.buyer.clone(),
             language: incoming.language.clone(),
             display_name: incoming.user_name.clone(),
         });

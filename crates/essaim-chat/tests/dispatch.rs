@@ -83,6 +83,7 @@ async fn facilitator(store: &Store, user_id: &str) -> Result<(), StoreError> {
         chat_id: format!("fac-{user_id}"),
         role: "facilitator".into(),
         supplier: None,
+        buyer: None,
         language: Some("fr".into()),
         display_name: None,
     };

@@ -281,9 +281,11 @@ impl Store {
                 }
                 sqlx::query(
                     "INSERT INTO chat_accounts (platform, user_id, chat_id, role, supplier_siret, language, \
-                     display_name, awaiting, linked_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8) \
+                     display_name, awaiting, linked_at, updated_at, buyer_siret) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8, $9) \
                      ON CONFLICT (platform, user_id) DO UPDATE SET chat_id = excluded.chat_id, \
                      role = excluded.role, supplier_siret = excluded.supplier_siret, \
+                     buyer_siret = excluded.buyer_siret, \
                      language = excluded.language, display_name = excluded.display_name, awaiting = NULL, \
                      updated_at = excluded.updated_at",
                 )
@@ -295,6 +297,7 @@ impl Store {
                 .bind(link.language.as_deref())
                 .bind(link.display_name.as_deref())
                 .bind(at)
+                .bind(link.buyer.as_ref().map(Siret::as_str))
                 .execute(&mut *tx)
                 .await?;
                 let payload = json!({

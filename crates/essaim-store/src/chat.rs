@@ -34,6 +34,8 @@ pub struct AccountLink {
     pub role: String,
     /// The structure a `supplier` account speaks for; must be in the directory.
     pub supplier: Option<Siret>,
+    /// The buyer a `buyer` account speaks for (the SIRET its tenders name).
+    pub buyer: Option<Siret>,
     pub language: Option<String>,
     pub display_name: Option<String>,
 }
@@ -46,6 +48,7 @@ pub struct ChatAccount {
     pub chat_id: String,
     pub role: String,
     pub supplier: Option<Siret>,
+    pub buyer: Option<Siret>,
     pub language: Option<String>,
     pub display_name: Option<String>,
     /// Button data of an offer waiting for a typed quantity.
@@ -60,6 +63,7 @@ pub struct Invite {
     pub code: String,
     pub role: String,
     pub supplier: Option<Siret>,
+    pub buyer: Option<Siret>,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub used_at: Option<DateTime<Utc>>,
@@ -74,6 +78,7 @@ struct AccountRow {
     chat_id: String,
     role: String,
     supplier_siret: Option<String>,
+    buyer_siret: Option<String>,
     language: Option<String>,
     display_name: Option<String>,
     awaiting: Option<String>,
@@ -85,6 +90,7 @@ struct InviteRow {
     code: String,
     role: String,
     supplier_siret: Option<String>,
+    buyer_siret: Option<String>,
     created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
     used_at: Option<DateTime<Utc>>,
@@ -95,8 +101,8 @@ struct InviteRow {
 macro_rules! select_accounts {
     ($clause:literal) => {
         concat!(
-            "SELECT platform, user_id, chat_id, role, supplier_siret, language, display_name, awaiting, ",
-            "linked_at FROM chat_accounts ",
+            "SELECT platform, user_id, chat_id, role, supplier_siret, buyer_siret, language, display_name, ",
+            "awaiting, linked_at FROM chat_accounts ",
             $clause
         )
     };
@@ -123,6 +129,46 @@ impl Store {
             sqlx::query_as(select_accounts!("WHERE supplier_siret = $1")).bind(siret.as_str()).fetch_all(pool).await?
         });
         accounts_from_rows(rows)
+    }
+
+    /// The accounts speaking for one buyer, by platform then user id.
+    #[tracing::instrument(skip(self), fields(siret = %siret))]
+    pub async fn accounts_for_buyer(&self, siret: &Siret) -> Result<Vec<ChatAccount>, StoreError> {
+        let rows: Vec<AccountRow> = with_pool!(self, |pool| {
+            sqlx::query_as(select_accounts!("WHERE role = 'buyer' AND buyer_siret = $1"))
+                .bind(siret.as_str())
+                .fetch_all(pool)
+                .await?
+        });
+        accounts_from_rows(rows)
+    }
+
+    /// Registers a one-time invite code for a buyer's chat account, speaking for the buyer with this
+    /// SIRET (the one its tenders name), and an `invite_created` event without the code.
+    #[tracing::instrument(skip(self, code), fields(buyer = %buyer))]
+    pub async fn create_buyer_invite(
+        &self,
+        code: &str,
+        buyer: &Siret,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let at = now();
+        let expires_at = expires_at.map(|t| t.trunc_subsecs(6));
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO invites (code, role, buyer_siret, created_at, expires_at) \
+                 VALUES ($1, 'buyer', $2, $3, $4)",
+            )
+            .bind(code)
+            .bind(buyer.as_str())
+            .bind(at)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+            let payload = json!({ "role": "buyer", "buyer": buyer.as_str(), "expires_at": expires_at });
+            insert_event!(&mut *tx, INVITES_STREAM, "invite_created", payload);
+        });
+        Ok(())
     }
 
     /// The accounts with one role (`facilitator`, `supplier`, `buyer`), by platform then user id.
@@ -183,7 +229,7 @@ impl Store {
     pub async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
         let row: Option<InviteRow> = with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT code, role, supplier_siret, created_at, expires_at, used_at, used_by \
+                "SELECT code, role, supplier_siret, buyer_siret, created_at, expires_at, used_at, used_by \
                  FROM invites WHERE code = $1",
             )
             .bind(code)
@@ -194,10 +240,12 @@ impl Store {
             return Ok(None);
         };
         let supplier = parse_siret("invite row", row.supplier_siret.as_deref())?;
+        let buyer = parse_siret("invite row", row.buyer_siret.as_deref())?;
         Ok(Some(Invite {
             code: row.code,
             role: row.role,
             supplier,
+            buyer,
             created_at: row.created_at,
             expires_at: row.expires_at,
             used_at: row.used_at,
@@ -229,12 +277,14 @@ fn parse_siret(what: &str, siret: Option<&str>) -> Result<Option<Siret>, StoreEr
 fn account_from_row(row: AccountRow) -> Result<ChatAccount, StoreError> {
     let what = format!("chat account row ({} user {})", row.platform, row.user_id);
     let supplier = parse_siret(&what, row.supplier_siret.as_deref())?;
+    let buyer = parse_siret(&what, row.buyer_siret.as_deref())?;
     Ok(ChatAccount {
         platform: row.platform,
         user_id: row.user_id,
         chat_id: row.chat_id,
         role: row.role,
         supplier,
+        buyer,
         language: row.language,
         display_name: row.display_name,
         awaiting: row.awaiting,

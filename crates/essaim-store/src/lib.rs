@@ -24,6 +24,7 @@
 #[macro_use]
 mod macros;
 
+mod access;
 mod allocations;
 mod campaigns;
 mod chat;
@@ -32,12 +33,14 @@ mod error;
 mod events;
 mod jobs;
 mod outbox;
+mod proposals;
 mod store;
 mod tenders;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use access::{ApiToken, TOKENS_STREAM};
 pub use allocations::AllocationRecord;
 pub use campaigns::{
     Applied, CampaignAppend, CampaignLog, CampaignSummary, CapacityChange, Changeset, NewEvent, campaign_stream,
@@ -47,5 +50,6 @@ pub use directory::ImportSummary;
 pub use error::StoreError;
 pub use events::{DIRECTORY_STREAM, Event, supplier_stream, tender_stream};
 pub use outbox::{NewOutgoing, OutboxMessage, OutboxStatus};
+pub use proposals::ProposalSources;
 pub use store::{Backend, Store};
 pub use tenders::TenderSummary;

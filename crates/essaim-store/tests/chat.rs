@@ -103,6 +103,7 @@ fn link(user_id: &str, role: &str, supplier: Option<&str>) -> AccountLink {
         chat_id: format!("chat-{user_id}"),
         role: role.into(),
         supplier: supplier.map(siret),
+        buyer: None,
         language: Some("fr".into()),
         display_name: Some(format!("User {user_id}")),
     }

@@ -1,8 +1,1424 @@
-//! The proposal as a printable HTML page (to be written).
+//! The proposal as one printable, self-contained HTML page: what a public buyer reads before accepting a
+//! grouped bid, and what a lead checks before signing the groupement agreement.
+//!
+//! The page carries everything inline (a `<style>` block, a system font stack, no images, scripts or
+//! links), prints on A4 with repeated table headers, and is a pure function of the [`Proposal`]: the
+//! same proposal always gives the same bytes. Every text that comes from data (names, titles, communes,
+//! reasons) goes through [`escape`]; supplier names come from CSV files written by anyone.
 
-use super::Proposal;
+use std::collections::BTreeMap;
+use std::fmt::{self, Write};
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Timelike, Utc};
+
+use super::{Member, Proposal, ProposalLine, ProposalLot, ProposalStatus, ShareBasis};
+use crate::{Lang, QUANTITY_EPSILON, ReadyCause, format_number, format_quantity};
 
 /// Renders the proposal as one self-contained HTML page.
 pub fn render(proposal: &Proposal) -> String {
-    format!("<!doctype html><title>{}</title>", proposal.tender.reference)
+    let mut out = String::with_capacity(48 * 1024);
+    // Writing into a `String` cannot fail.
+    let _ = Page { p: proposal, lang: proposal.language }.write(&mut out);
+    out
+}
+
+/// Escapes text for HTML element content and quoted attribute values: `& < > " '`.
+pub fn escape(text: &str) -> String {
+    Esc(text).to_string()
+}
+
+/// Displays a text escaped for HTML, without an intermediate string.
+struct Esc<'a>(&'a str);
+
+impl fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+            f.write_str(&rest[..i])?;
+            f.write_str(match rest.as_bytes()[i] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = &rest[i + 1..];
+        }
+        f.write_str(rest)
+    }
+}
+
+/// A text as a CSS string literal: every character but letters, digits, space, `-`, `_` and `.` as a
+/// six-digit escape, so that no data can close the string or the `<style>` element.
+fn css_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.') {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\{:06x}", c as u32);
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The page's fixed style. Colours: one accent (deep blue); amber only for what is missing or pending.
+const STYLE: &str = r#"
+:root {
+  --accent: #1f4f82; --accent-soft: #e9f0f8; --ink: #1b2430; --muted: #5d6776; --rule: #dde2e8;
+  --warn: #8a4b00; --warn-bar: #d98b1f; --warn-soft: #fdf4e6; --gap: #c9ced6; --ok: #2c6e49;
+}
+* { box-sizing: border-box; }
+html { background: #eceff3; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body {
+  margin: 0; padding: 28px 16px 40px; color: var(--ink); font-size: 13.5px; line-height: 1.5;
+  font-family: "Segoe UI", -apple-system, BlinkMacSystemFont, Roboto, "Helvetica Neue", Arial,
+    "Liberation Sans", "Noto Sans", system-ui, sans-serif;
+  font-kerning: normal; text-rendering: optimizeLegibility;
+}
+.sheet {
+  max-width: 210mm; margin: 0 auto; background: #fff; padding: 16mm 15mm 12mm;
+  box-shadow: 0 1px 2px rgba(20, 30, 45, .10), 0 10px 30px rgba(20, 30, 45, .08);
+}
+h1, h2, h3 { line-height: 1.25; break-after: avoid; page-break-after: avoid; }
+h1 { font-size: 23px; margin: 6px 0 4px; font-weight: 700; letter-spacing: -.01em; }
+h2 {
+  font-size: 15.5px; margin: 30px 0 12px; padding-bottom: 5px; color: var(--accent);
+  border-bottom: 2px solid var(--accent); font-weight: 700;
+}
+h2 .no { display: inline-block; min-width: 1.4em; color: var(--muted); font-weight: 600; }
+h3 { font-size: 14px; margin: 0; font-weight: 650; }
+p { margin: 0 0 8px; }
+.muted { color: var(--muted); }
+.small { font-size: 11.5px; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.nowrap { white-space: nowrap; }
+.tag {
+  display: inline-block; padding: 0 6px; border: 1px solid var(--rule); border-radius: 3px; font-size: 11px;
+  line-height: 17px; color: var(--muted); white-space: nowrap; vertical-align: 1px; font-weight: 500;
+}
+.tag.kind { color: var(--ink); font-weight: 600; letter-spacing: .02em; }
+.tag.protected { border-color: var(--accent); color: var(--accent); }
+.tag.lead { background: var(--accent); border-color: var(--accent); color: #fff; font-weight: 600; }
+
+/* Header */
+.doc-head { border-top: 5px solid var(--accent); padding-top: 12px; }
+.doc-head .top { display: flex; justify-content: space-between; align-items: center; gap: 12px; }
+.eyebrow { text-transform: uppercase; letter-spacing: .09em; font-size: 12px; font-weight: 700; color: var(--accent); }
+.badge {
+  display: inline-block; padding: 3px 10px; border-radius: 999px; font-size: 12px; font-weight: 700;
+  white-space: nowrap; border: 1.5px solid currentColor;
+}
+.badge.final { color: #fff; background: var(--accent); border-color: var(--accent); }
+.badge.draft { color: var(--warn); background: var(--warn-soft); }
+.ref { font-size: 14px; color: var(--muted); margin: 0 0 14px; }
+.ref strong { color: var(--ink); font-weight: 650; }
+.facts {
+  display: grid; grid-template-columns: 1.35fr 1fr 1fr; gap: 0; margin: 0; border: 1px solid var(--rule);
+  border-radius: 4px;
+}
+.facts > div { padding: 8px 12px; border-left: 1px solid var(--rule); }
+.facts > div:first-child { border-left: 0; }
+.facts dt { font-size: 10.5px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600; }
+.facts dd { margin: 2px 0 0; font-weight: 600; }
+.facts dd .sub { display: block; font-weight: 400; color: var(--muted); font-size: 12px; }
+.summary { display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; margin: 14px 0 0; }
+.summary > div { background: var(--accent-soft); border-radius: 4px; padding: 9px 12px; }
+.summary .v { display: block; font-size: 17px; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1.3; }
+.summary .k { display: block; font-size: 11.5px; color: var(--muted); }
+.notice {
+  margin: 14px 0 0; padding: 9px 12px; border-left: 4px solid var(--warn-bar); background: var(--warn-soft);
+  color: var(--warn); font-weight: 500;
+}
+
+/* Groupement */
+.grp { display: grid; grid-template-columns: 1fr 1.15fr; gap: 14px; align-items: stretch; margin-bottom: 14px; }
+.grp dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 3px 12px; align-content: start; }
+.grp dt { color: var(--muted); }
+.grp dd { margin: 0; font-weight: 600; }
+.lead-card { border: 1.5px solid var(--accent); border-radius: 4px; padding: 10px 14px; background: var(--accent-soft); }
+.lead-card .role { font-size: 11px; text-transform: uppercase; letter-spacing: .07em; color: var(--accent); font-weight: 700; }
+.lead-card .name { font-size: 16px; font-weight: 700; margin: 2px 0; }
+.lead-card .meta { font-size: 12px; color: var(--muted); }
+
+/* Tables */
+table { width: 100%; border-collapse: collapse; font-size: 12.5px; }
+thead { display: table-header-group; }
+tfoot { display: table-row-group; }
+tr { break-inside: avoid; page-break-inside: avoid; }
+th {
+  text-align: left; font-size: 10.5px; font-weight: 650; text-transform: uppercase; letter-spacing: .05em;
+  color: var(--muted); padding: 6px 7px; border-bottom: 1.5px solid var(--ink); vertical-align: bottom;
+}
+td { padding: 6px 7px; border-bottom: 1px solid var(--rule); vertical-align: top; }
+th:first-child, td:first-child { padding-left: 2px; }
+th:last-child, td:last-child { padding-right: 2px; }
+tfoot td { border-bottom: 0; border-top: 1.5px solid var(--ink); font-weight: 650; }
+tr.is-lead td { background: var(--accent-soft); }
+tr.is-lead td:first-child { box-shadow: inset 3px 0 0 var(--accent); padding-left: 8px; }
+td .sub { display: block; color: var(--muted); font-size: 11.5px; }
+.member-name { font-weight: 600; }
+.note { font-size: 11.5px; color: var(--muted); margin: 6px 0 0; }
+
+/* Lines */
+.line { border: 1px solid var(--rule); border-radius: 4px; padding: 12px 14px 12px; margin: 0 0 14px; break-inside: avoid; page-break-inside: avoid; }
+.line-head { display: flex; align-items: baseline; gap: 10px; margin-bottom: 8px; }
+.line-id {
+  font-weight: 700; color: #fff; background: var(--accent); border-radius: 3px; padding: 0 7px; font-size: 12.5px;
+  line-height: 20px; white-space: nowrap;
+}
+.line-head .sector { margin-left: auto; }
+.specs { display: grid; grid-template-columns: repeat(4, auto); justify-content: space-between; gap: 4px 16px; margin: 0 0 10px; }
+.specs dt { font-size: 10.5px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); font-weight: 600; }
+.specs dd { margin: 0; font-variant-numeric: tabular-nums; }
+.cover { margin-top: 10px; }
+.bar { display: flex; height: 8px; border-radius: 4px; overflow: hidden; background: var(--gap); }
+.bar .c { background: var(--accent); }
+.bar .p { background: var(--warn-bar); }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 18px; margin-top: 5px; font-size: 12px; font-variant-numeric: tabular-nums; }
+.legend span::before {
+  content: ""; display: inline-block; width: 9px; height: 9px; border-radius: 2px; margin-right: 5px;
+  vertical-align: 0; background: var(--gap);
+}
+.legend .c::before { background: var(--accent); }
+.legend .p::before { background: var(--warn-bar); }
+.legend .u.has { color: var(--warn); font-weight: 650; }
+.empty { color: var(--muted); font-style: italic; margin: 4px 0 0; }
+
+/* Shortfall */
+.shortfall { border-left: 4px solid var(--warn-bar); background: var(--warn-soft); padding: 10px 14px; border-radius: 0 4px 4px 0; }
+.shortfall p { color: var(--warn); font-weight: 600; }
+.shortfall table td { border-bottom-color: #efd9b8; }
+.shortfall table th { border-bottom-color: var(--warn); color: var(--warn); }
+.all-covered { border-left: 4px solid var(--ok); background: #eef6f1; padding: 10px 14px; color: var(--ok); font-weight: 600; border-radius: 0 4px 4px 0; }
+
+/* Totals */
+.totals { display: grid; grid-template-columns: 1fr 1.6fr; gap: 18px; align-items: start; }
+.amount-box { border: 1.5px solid var(--accent); border-radius: 4px; padding: 12px 14px; }
+.amount-box .k { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600; }
+.amount-box .v { font-size: 24px; font-weight: 700; color: var(--accent); font-variant-numeric: tabular-nums; line-height: 1.3; }
+.amount-box .sub { font-size: 12px; color: var(--muted); }
+td .bar { margin-top: 5px; height: 6px; }
+
+/* Impact */
+.cards { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
+.card { border: 1px solid var(--rule); border-top: 3px solid var(--accent); border-radius: 4px; padding: 9px 12px 10px; break-inside: avoid; page-break-inside: avoid; }
+.card .v { font-size: 19px; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1.25; }
+.card .l { font-weight: 600; font-size: 12.5px; margin-top: 1px; }
+.card .x { font-size: 11.5px; color: var(--muted); margin-top: 4px; line-height: 1.4; }
+
+/* Commitments */
+.evidence td { font-size: 12px; }
+
+footer.doc-foot {
+  margin-top: 28px; padding-top: 10px; border-top: 1px solid var(--rule); font-size: 11.5px; color: var(--muted);
+  display: flex; justify-content: space-between; gap: 18px;
+}
+footer.doc-foot strong { color: var(--ink); }
+
+@page { size: A4; margin: 14mm 13mm 16mm; }
+@media print {
+  html { background: none; }
+  body { padding: 0; font-size: 9.6pt; }
+  .sheet { max-width: none; padding: 0; box-shadow: none; }
+  h2 { margin-top: 22px; }
+  table { font-size: 9pt; }
+  .evidence td { font-size: 8.6pt; }
+  section { break-inside: auto; }
+}
+@media screen and (max-width: 720px) {
+  .sheet { padding: 20px 16px; }
+  .facts, .summary, .grp, .totals, .cards { grid-template-columns: 1fr; }
+  .facts > div { border-left: 0; border-top: 1px solid var(--rule); }
+  .facts > div:first-child { border-top: 0; }
+  .specs { grid-template-columns: repeat(2, auto); }
+  .table-wrap { overflow-x: auto; }
+}
+"#;
+
+struct Page<'a> {
+    p: &'a Proposal,
+    lang: Lang,
+}
+
+impl Page<'_> {
+    /// The French or the English text.
+    fn t<'s>(&self, fr: &'s str, en: &'s str) -> &'s str {
+        match self.lang {
+            Lang::Fr => fr,
+            Lang::En => en,
+        }
+    }
+
+    fn write(&self, out: &mut String) -> fmt::Result {
+        self.head(out)?;
+        out.push_str("<body>\n<main class=\"sheet\">\n");
+        self.header(out)?;
+        self.groupement(out)?;
+        self.lines(out)?;
+        self.shortfall(out)?;
+        self.totals(out)?;
+        self.impact(out)?;
+        self.commitments(out)?;
+        self.footer(out)?;
+        out.push_str("</main>\n</body>\n</html>\n");
+        Ok(())
+    }
+
+    fn head(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        let lang = match self.lang {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        };
+        writeln!(out, "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">")?;
+        writeln!(out, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")?;
+        writeln!(out, "<meta name=\"generator\" content=\"essaim\">")?;
+        writeln!(
+            out,
+            "<title>{} — {} — {}</title>",
+            self.t("Proposition de groupement", "Grouped bid"),
+            Esc(&p.tender.reference),
+            Esc(&p.tender.title)
+        )?;
+        out.push_str("<style>");
+        out.push_str(STYLE);
+        // The reference and page numbers in the bottom margin of every printed page.
+        let page = self.t("page ", "page ");
+        writeln!(
+            out,
+            "@page {{ @bottom-left {{ content: {}; font-size: 8pt; color: #5d6776; }} \
+             @bottom-right {{ content: {} counter(page) \" / \" counter(pages); font-size: 8pt; color: #5d6776; }} }}",
+            css_string(&format!("{} · {}", p.tender.reference, p.groupement.name)),
+            css_string(page),
+        )?;
+        out.push_str("</style>\n</head>\n");
+        Ok(())
+    }
+
+    fn header(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        out.push_str("<header class=\"doc-head\">\n<div class=\"top\">");
+        write!(out, "<span class=\"eyebrow\">{}</span>", self.t("Proposition de groupement", "Grouped bid"))?;
+        match p.status {
+            ProposalStatus::Final => {
+                writeln!(out, "<span class=\"badge final\">{}</span></div>", self.t("Définitive", "Final"))?
+            }
+            ProposalStatus::Draft => writeln!(
+                out,
+                "<span class=\"badge draft\">{}</span></div>",
+                self.t("Provisoire — offres en attente", "Draft — offers pending")
+            )?,
+        }
+        writeln!(out, "<h1>{}</h1>", Esc(&p.tender.title))?;
+        writeln!(
+            out,
+            "<p class=\"ref\">{} <strong>{}</strong></p>",
+            self.t("Consultation", "Tender"),
+            Esc(&p.tender.reference)
+        )?;
+
+        out.push_str("<dl class=\"facts\">\n");
+        write!(out, "<div><dt>{}</dt><dd>{}", self.t("Acheteur", "Buyer"), Esc(&p.tender.buyer.name))?;
+        if let Some(siret) = &p.tender.buyer.siret {
+            write!(out, "<span class=\"sub\">SIRET {}</span>", Esc(&siret_display(siret.as_str())))?;
+        }
+        out.push_str("</dd></div>\n");
+        write!(out, "<div><dt>{}</dt><dd>", self.t("Date limite de remise", "Submission deadline"))?;
+        match &p.tender.deadline {
+            Some(d) => write!(out, "{}", self.deadline(d))?,
+            None => write!(out, "<span class=\"muted\">{}</span>", self.t("non précisée", "not given"))?,
+        }
+        out.push_str("</dd></div>\n");
+        write!(
+            out,
+            "<div><dt>{}</dt><dd>{}<span class=\"sub\">{}</span></dd></div>\n",
+            self.t("Générée le", "Generated"),
+            self.date_time(p.generated_at),
+            self.t("heure UTC", "time in UTC"),
+        )?;
+        out.push_str("</dl>\n");
+
+        // The figures a buyer looks for first.
+        out.push_str("<div class=\"summary\">\n");
+        let amount = match p.totals.amount {
+            Some(a) => self.money(a),
+            None => "—".into(),
+        };
+        write!(
+            out,
+            "<div><span class=\"v\">{amount}</span><span class=\"k\">{}</span></div>\n",
+            self.t("Montant total HT", "Total amount excl. VAT")
+        )?;
+        let coverage: Vec<String> = p
+            .totals
+            .coverage_by_unit
+            .iter()
+            .map(|(unit, c)| format!("{} {}", self.pct(c.share), Esc(&unit_display(unit))))
+            .collect();
+        let coverage = if coverage.is_empty() { "—".into() } else { coverage.join(" · ") };
+        write!(
+            out,
+            "<div><span class=\"v\">{coverage}</span><span class=\"k\">{}</span></div>\n",
+            self.t("Couverture de la demande", "Share of the demand covered")
+        )?;
+        write!(
+            out,
+            "<div><span class=\"v\">{}</span><span class=\"k\">{}</span></div>\n",
+            p.totals.members,
+            self.t("Structures membres", "Member structures")
+        )?;
+        write!(
+            out,
+            "<div><span class=\"v\">{}</span><span class=\"k\">{}</span></div>\n",
+            p.totals.lots,
+            self.t("Micro-lots confirmés", "Confirmed micro-lots")
+        )?;
+        out.push_str("</div>\n");
+
+        if p.status == ProposalStatus::Draft {
+            let n = p.campaign.open_offers;
+            let text = match (self.lang, n) {
+                (Lang::Fr, 1) => "Document provisoire : 1 offre attend encore une réponse. \
+                                  Les quantités en attente ne sont pas comptées comme couvertes."
+                    .to_string(),
+                (Lang::Fr, _) => format!(
+                    "Document provisoire : {n} offres attendent encore une réponse. \
+                     Les quantités en attente ne sont pas comptées comme couvertes."
+                ),
+                (Lang::En, 1) => "Draft: 1 offer is still awaiting an answer. \
+                                  Pending quantities are not counted as covered."
+                    .to_string(),
+                (Lang::En, _) => format!(
+                    "Draft: {n} offers are still awaiting an answer. \
+                     Pending quantities are not counted as covered."
+                ),
+            };
+            writeln!(out, "<p class=\"notice\">{text}</p>")?;
+        }
+        out.push_str("</header>\n");
+        Ok(())
+    }
+
+    fn section(&self, out: &mut String, id: &str, no: u32, fr: &str, en: &str) -> fmt::Result {
+        writeln!(out, "<section id=\"{id}\">\n<h2><span class=\"no\">{no}.</span> {}</h2>", self.t(fr, en))
+    }
+
+    fn groupement(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        let g = &p.groupement;
+        self.section(out, "groupement", 1, "Le groupement", "The groupement")?;
+        out.push_str("<div class=\"grp\">\n<dl>\n");
+        write!(out, "<dt>{}</dt><dd>{}</dd>\n", self.t("Nom", "Name"), Esc(&g.name))?;
+        match &g.code {
+            Some(code) => write!(out, "<dt>{}</dt><dd>{}</dd>\n", self.t("Code", "Code"), Esc(code))?,
+            None => write!(
+                out,
+                "<dt>{}</dt><dd>{}</dd>\n",
+                self.t("Code", "Code"),
+                self.t("aucun (groupement constitué pour cette consultation)", "none (formed for this tender)")
+            )?,
+        }
+        write!(out, "<dt>{}</dt><dd>{}</dd>\n", self.t("Forme", "Form"), Esc(g.kind.label(self.lang)))?;
+        write!(out, "<dt>{}</dt><dd>{}</dd>\n", self.t("Membres", "Members"), p.members.len())?;
+        out.push_str("</dl>\n");
+
+        let lead = p.members.iter().find(|m| m.siret == g.lead);
+        out.push_str("<div class=\"lead-card\">\n");
+        writeln!(
+            out,
+            "<div class=\"role\">{}</div>",
+            self.t("Mandataire — interlocuteur unique de l'acheteur", "Lead (mandataire) — single point of contact")
+        )?;
+        match lead {
+            Some(m) => {
+                writeln!(out, "<div class=\"name\">{}</div>", Esc(&m.name))?;
+                write!(out, "<div class=\"meta\">SIRET {} · {}", Esc(&siret_display(&m.siret)), Esc(m.kind.code()))?;
+                if let Some(c) = &m.commune {
+                    write!(out, " · {}", Esc(c))?;
+                }
+                out.push_str("</div>\n");
+            }
+            None if g.lead.is_empty() => {
+                writeln!(out, "<div class=\"name\">{}</div>", self.t("non désigné", "not named"))?;
+            }
+            None => writeln!(out, "<div class=\"name\">SIRET {}</div>", Esc(&siret_display(&g.lead)))?,
+        }
+        let basis = match g.lead_basis.as_str() {
+            "groupement" => self.t("Désigné par le groupement.", "Named by the groupement.").to_string(),
+            "largest_share" => self
+                .t(
+                    "Groupement constitué pour cette consultation : la structure qui porte la plus grande part.",
+                    "Formed for this tender: the structure with the largest share.",
+                )
+                .to_string(),
+            other => Esc(other).to_string(),
+        };
+        writeln!(out, "<div class=\"meta\">{basis}</div>\n</div>\n</div>")?;
+
+        // Members.
+        let share_head = match p.totals.share_basis {
+            ShareBasis::Amount | ShareBasis::Quantity => self.t("Part de l'offre*", "Share of bid*"),
+            ShareBasis::Unavailable => self.t("Part de l'offre*", "Share of bid*"),
+        };
+        out.push_str("<div class=\"table-wrap\"><table class=\"members\">\n<thead><tr>");
+        write!(
+            out,
+            "<th>{}</th><th>SIRET</th><th>{}</th><th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>\
+             <th class=\"num\">{}</th><th class=\"num\">{share_head}</th>",
+            self.t("Structure", "Structure"),
+            self.t("Catégorie", "Kind"),
+            self.t("Commune", "Town"),
+            self.t("Lots", "Lots"),
+            self.t("Quantité", "Quantity"),
+            self.t("Montant HT", "Amount excl. VAT"),
+        )?;
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for m in &p.members {
+            self.member_row(out, m)?;
+        }
+        out.push_str("</tbody>\n</table></div>\n");
+        let note = match p.totals.share_basis {
+            ShareBasis::Amount => self.t(
+                "* Part de chaque membre dans le montant total HT de l'offre (base : montant).",
+                "* Each member's share of the bid's total amount excluding VAT (basis: amount).",
+            ),
+            ShareBasis::Quantity => self.t(
+                "* Part de chaque membre dans la quantité totale de l'offre (base : quantité ; toutes les lignes ne sont pas chiffrées).",
+                "* Each member's share of the bid's total quantity (basis: quantity; not every line has a price).",
+            ),
+            ShareBasis::Unavailable => self.t(
+                "* Parts non calculables (base : indisponible) : les lots ne sont pas tous chiffrés et sont exprimés dans des unités différentes.",
+                "* Shares cannot be computed (basis: unavailable): not every lot has a price and the lots are in different units.",
+            ),
+        };
+        writeln!(out, "<p class=\"note\">{note} {}</p>", self.t(
+            "Les structures du secteur protégé et adapté (ESAT, EA) sont signalées : leurs factures comptent pour l'obligation d'emploi des travailleurs handicapés de l'acheteur.",
+            "Structures of the protected and adapted sector (ESAT, EA) are marked: their invoices count toward the buyer's disability-employment obligation."
+        ))?;
+        out.push_str("</section>\n");
+        Ok(())
+    }
+
+    fn member_row(&self, out: &mut String, m: &Member) -> fmt::Result {
+        let p = self.p;
+        write!(out, "<tr{}>", if m.lead { " class=\"is-lead\"" } else { "" })?;
+        write!(out, "<td><span class=\"member-name\">{}</span>", Esc(&m.name))?;
+        if m.lead {
+            write!(out, " <span class=\"tag lead\">{}</span>", self.t("Mandataire", "Lead"))?;
+        }
+        out.push_str("</td>");
+        write!(out, "<td class=\"nowrap\">{}</td>", Esc(&siret_display(&m.siret)))?;
+        write!(out, "<td><span class=\"tag kind\">{}</span>", Esc(m.kind.code()))?;
+        if m.protected_sector {
+            write!(out, " <span class=\"tag protected\">{}</span>", self.t("secteur protégé", "protected sector"))?;
+        }
+        out.push_str("</td>");
+        match &m.commune {
+            Some(c) => write!(out, "<td>{}</td>", Esc(c))?,
+            None => out.push_str("<td class=\"muted\">—</td>"),
+        }
+        write!(out, "<td class=\"num\">{}</td>", m.lots)?;
+        // A member's lots may be in several units: show each rather than adding hours to kilograms.
+        let mut by_unit: BTreeMap<&str, f64> = BTreeMap::new();
+        for lot in p.lots().filter(|l| l.supplier == m.siret) {
+            *by_unit.entry(lot.unit.as_str()).or_default() += lot.quantity;
+        }
+        let quantities: Vec<String> = by_unit.iter().map(|(unit, q)| self.qty_unit(*q, unit)).collect();
+        if quantities.is_empty() {
+            out.push_str("<td class=\"num muted\">—</td>");
+        } else {
+            write!(out, "<td class=\"num\">{}</td>", quantities.join("<br>"))?;
+        }
+        write!(out, "<td class=\"num\">{}</td>", self.opt_money(m.amount))?;
+        match m.share_of_bid {
+            Some(s) => write!(out, "<td class=\"num\">{}</td>", self.pct(s))?,
+            None => out.push_str("<td class=\"num muted\">—</td>"),
+        }
+        out.push_str("</tr>\n");
+        Ok(())
+    }
+
+    fn lines(&self, out: &mut String) -> fmt::Result {
+        self.section(out, "lines", 2, "Répartition par ligne", "Allocation by line")?;
+        if self.p.lines.is_empty() {
+            writeln!(
+                out,
+                "<p class=\"empty\">{}</p>",
+                self.t("La consultation n'a pas de ligne.", "The tender has no line.")
+            )?;
+        }
+        for line in &self.p.lines {
+            self.line(out, line)?;
+        }
+        out.push_str("</section>\n");
+        Ok(())
+    }
+
+    fn line(&self, out: &mut String, line: &ProposalLine) -> fmt::Result {
+        writeln!(out, "<article class=\"line\" id=\"line-{}\">", Esc(&line.id))?;
+        write!(out, "<div class=\"line-head\"><span class=\"line-id\">{}</span>", Esc(&line.id))?;
+        match &line.title {
+            Some(title) => write!(out, "<h3>{}</h3>", Esc(title))?,
+            None => write!(out, "<h3>{}</h3>", Esc(&sector_display(&line.sector)))?,
+        }
+        writeln!(out, "<span class=\"tag sector\">{}</span></div>", Esc(&sector_display(&line.sector)))?;
+
+        out.push_str("<dl class=\"specs\">\n");
+        write!(
+            out,
+            "<div><dt>{}</dt><dd>{}</dd></div>\n",
+            self.t("Quantité demandée", "Quantity tendered"),
+            self.qty_unit(line.quantity, &line.unit)
+        )?;
+        write!(out, "<div><dt>{}</dt><dd>{}</dd></div>\n", self.t("Site", "Site"), self.coordinates(line.site))?;
+        write!(out, "<div><dt>{}</dt><dd>", self.t("Période", "Period"))?;
+        match &line.window {
+            Some(w) => out.push_str(&self.window(w.start, w.end)),
+            None => write!(out, "<span class=\"muted\">{}</span>", self.t("non précisée", "not given"))?,
+        }
+        out.push_str("</dd></div>\n");
+        write!(out, "<div><dt>{}</dt><dd>", self.t("Prix unitaire HT", "Unit price excl. VAT"))?;
+        match line.unit_price {
+            Some(price) => write!(out, "{} / {}", self.money(price), Esc(&unit_display(&line.unit)))?,
+            None => write!(out, "<span class=\"muted\">{}</span>", self.t("non chiffré", "not priced"))?,
+        }
+        out.push_str("</dd></div>\n</dl>\n");
+
+        if line.lots.is_empty() {
+            writeln!(
+                out,
+                "<p class=\"empty\">{}</p>",
+                self.t("Aucun lot confirmé sur cette ligne.", "No confirmed lot on this line.")
+            )?;
+        } else {
+            out.push_str("<div class=\"table-wrap\"><table class=\"lots\">\n<thead><tr>");
+            write!(
+                out,
+                "<th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>",
+                self.t("Structure", "Structure"),
+                self.t("Quantité", "Quantity"),
+                self.t("Part de la ligne", "Share of line"),
+                self.t("Distance au site", "Distance to site"),
+                self.t("Montant HT", "Amount excl. VAT"),
+            )?;
+            out.push_str("</tr></thead>\n<tbody>\n");
+            for lot in &line.lots {
+                self.lot_row(out, lot)?;
+            }
+            out.push_str("</tbody>\n");
+            let share = if line.quantity > 0.0 { line.covered / line.quantity } else { 0.0 };
+            write!(
+                out,
+                "<tfoot><tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td></td><td class=\"num\">{}</td></tr></tfoot>\n",
+                self.t("Total confirmé", "Total confirmed"),
+                self.qty_unit(line.covered, &line.unit),
+                self.pct(share),
+                self.opt_money(line.amount),
+            )?;
+            out.push_str("</table></div>\n");
+        }
+        self.coverage(out, line)?;
+        out.push_str("</article>\n");
+        Ok(())
+    }
+
+    fn lot_row(&self, out: &mut String, lot: &ProposalLot) -> fmt::Result {
+        let lead = lot.supplier == self.p.groupement.lead;
+        write!(out, "<tr><td><span class=\"member-name\">{}</span>", Esc(&lot.supplier_name))?;
+        if lead {
+            write!(out, " <span class=\"tag lead\">{}</span>", self.t("Mandataire", "Lead"))?;
+        }
+        if lot.commitment.answer == "accept_part" {
+            write!(
+                out,
+                "<span class=\"sub\">{} {}</span>",
+                self.t("accepté en partie sur", "accepted in part of"),
+                self.qty_unit(lot.commitment.offered, &lot.unit)
+            )?;
+        }
+        write!(
+            out,
+            "</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} km</td><td class=\"num\">{}</td></tr>\n",
+            self.qty_unit(lot.quantity, &lot.unit),
+            self.pct(lot.share_of_line),
+            format_number(lot.distance_km, 1, self.lang),
+            self.opt_money(lot.amount),
+        )
+    }
+
+    fn coverage(&self, out: &mut String, line: &ProposalLine) -> fmt::Result {
+        let q = line.quantity.max(QUANTITY_EPSILON);
+        let width = |v: f64| format_number((v / q * 100.0).clamp(0.0, 100.0), 2, Lang::En);
+        out.push_str("<div class=\"cover\">");
+        write!(
+            out,
+            "<div class=\"bar\" role=\"img\" aria-label=\"{}\"><span class=\"c\" style=\"width:{}%\"></span>\
+             <span class=\"p\" style=\"width:{}%\"></span></div>",
+            self.t("couverture de la ligne", "line coverage"),
+            width(line.covered),
+            width(line.pending),
+        )?;
+        out.push_str("<div class=\"legend\">");
+        write!(
+            out,
+            "<span class=\"c\">{} {} ({})</span>",
+            self.t("Couvert", "Covered"),
+            self.qty_unit(line.covered, &line.unit),
+            self.pct(line.covered / q)
+        )?;
+        if line.pending > QUANTITY_EPSILON || self.p.status == ProposalStatus::Draft {
+            write!(
+                out,
+                "<span class=\"p\">{} {}</span>",
+                self.t("En attente", "Pending"),
+                self.qty_unit(line.pending, &line.unit)
+            )?;
+        }
+        let has = if line.uncovered > QUANTITY_EPSILON { " has" } else { "" };
+        write!(
+            out,
+            "<span class=\"u{has}\">{} {}</span>",
+            self.t("Non couvert", "Uncovered"),
+            self.qty_unit(line.uncovered, &line.unit)
+        )?;
+        out.push_str("</div></div>\n");
+        Ok(())
+    }
+
+    fn shortfall(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        self.section(out, "shortfall", 3, "Ce qui n'est pas couvert", "What is not covered")?;
+        if p.shortfall.is_empty() {
+            writeln!(
+                out,
+                "<p class=\"all-covered\">{}</p>",
+                self.t(
+                    "Tout est couvert : chaque ligne de la consultation est entièrement attribuée aux membres du groupement.",
+                    "Everything is covered: every line of the tender is fully allocated to members of the groupement."
+                )
+            )?;
+            out.push_str("</section>\n");
+            return Ok(());
+        }
+        let mut by_unit: BTreeMap<&str, f64> = BTreeMap::new();
+        for s in &p.shortfall {
+            *by_unit.entry(s.unit.as_str()).or_default() += s.quantity;
+        }
+        let total: Vec<String> = by_unit.iter().map(|(u, q)| self.qty_unit(*q, u)).collect();
+        let total = total.join(self.t(" et ", " and "));
+        let n = p.shortfall.len();
+        out.push_str("<div class=\"shortfall\">\n");
+        let intro = match (self.lang, n) {
+            (Lang::Fr, 1) => {
+                format!("1 ligne n'est pas entièrement couverte : {total} restent sans titulaire dans ce groupement.")
+            }
+            (Lang::Fr, _) => format!(
+                "{n} lignes ne sont pas entièrement couvertes : {total} restent sans titulaire dans ce groupement."
+            ),
+            (Lang::En, 1) => format!("1 line is not fully covered: {total} have no taker in this groupement."),
+            (Lang::En, _) => format!("{n} lines are not fully covered: {total} have no taker in this groupement."),
+        };
+        writeln!(out, "<p>{intro}</p>")?;
+        out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
+        write!(
+            out,
+            "<th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th>{}</th>",
+            self.t("Ligne", "Line"),
+            self.t("Non couvert", "Not covered"),
+            self.t("dont en attente", "of which pending"),
+            self.t("Raison", "Reason"),
+        )?;
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for s in &p.shortfall {
+            let line = p.lines.iter().find(|l| l.id == s.line);
+            write!(out, "<tr><td><strong>{}</strong>", Esc(&s.line))?;
+            if let Some(title) = line.and_then(|l| l.title.as_deref()) {
+                write!(out, "<span class=\"sub\">{}</span>", Esc(title))?;
+            }
+            let of_line = line.filter(|l| l.quantity > 0.0).map(|l| s.quantity / l.quantity);
+            write!(out, "</td><td class=\"num\">{}", self.qty_unit(s.quantity, &s.unit))?;
+            if let Some(share) = of_line {
+                write!(out, "<span class=\"sub\">{} {}</span>", self.pct(share), self.t("de la ligne", "of the line"))?;
+            }
+            out.push_str("</td>");
+            if s.pending > QUANTITY_EPSILON {
+                write!(out, "<td class=\"num\">{}</td>", self.qty_unit(s.pending, &s.unit))?;
+            } else {
+                out.push_str("<td class=\"num muted\">—</td>");
+            }
+            writeln!(out, "<td>{}</td></tr>", Esc(&sentence(&s.reason)))?;
+        }
+        out.push_str("</tbody>\n</table></div>\n");
+        writeln!(
+            out,
+            "<p class=\"note\">{}</p>",
+            self.t(
+                "Ces quantités ne font pas partie de l'offre du groupement ; l'acheteur peut les attribuer autrement.",
+                "These quantities are not part of the groupement's bid; the buyer may award them otherwise."
+            )
+        )?;
+        out.push_str("</div>\n</section>\n");
+        Ok(())
+    }
+
+    fn totals(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        let t = &p.totals;
+        self.section(out, "totals", 4, "Totaux", "Totals")?;
+        out.push_str("<div class=\"totals\">\n<div class=\"amount-box\">");
+        write!(out, "<div class=\"k\">{}</div>", self.t("Montant total HT", "Total amount excl. VAT"))?;
+        match t.amount {
+            Some(a) => write!(out, "<div class=\"v\">{}</div>", self.money(a))?,
+            None => write!(out, "<div class=\"v\">—</div>")?,
+        }
+        let sub = match (t.amount, t.fully_priced) {
+            (None, _) => self
+                .t("Aucune ligne attribuée n'a de prix unitaire.", "No allocated line has a unit price.")
+                .to_string(),
+            (Some(_), true) => self.t("Hors TVA, lignes attribuées, prix unitaires de la consultation.", "Excluding VAT, allocated lines, at the tender's unit prices.").to_string(),
+            (Some(_), false) => self
+                .t(
+                    "Hors TVA ; ne couvre que les lignes chiffrées (certaines lignes attribuées n'ont pas de prix unitaire).",
+                    "Excluding VAT; covers only the priced lines (some allocated lines have no unit price).",
+                )
+                .to_string(),
+        };
+        write!(out, "<div class=\"sub\">{sub}</div>")?;
+        write!(
+            out,
+            "<div class=\"sub\">{} {} · {} {}</div>",
+            t.lots,
+            self.t("micro-lots", "micro-lots"),
+            t.members,
+            self.t("structures titulaires", "structures holding lots")
+        )?;
+        out.push_str("</div>\n");
+
+        out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
+        write!(
+            out,
+            "<th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\" style=\"width:34%\">{}</th>",
+            self.t("Unité", "Unit"),
+            self.t("Demandé", "Tendered"),
+            self.t("Couvert", "Covered"),
+            self.t("Couverture", "Coverage"),
+        )?;
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for (unit, c) in &t.coverage_by_unit {
+            let width = format_number((c.share * 100.0).clamp(0.0, 100.0), 2, Lang::En);
+            writeln!(
+                out,
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}\
+                 <div class=\"bar\"><span class=\"c\" style=\"width:{width}%\"></span></div></td></tr>",
+                Esc(&unit_display(unit)),
+                self.qty(c.tendered),
+                self.qty(c.covered),
+                self.pct(c.share),
+            )?;
+        }
+        out.push_str("</tbody>\n</table></div>\n</div>\n</section>\n");
+        Ok(())
+    }
+
+    fn impact(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        self.section(out, "impact", 5, "Impact social", "Social impact")?;
+        writeln!(
+            out,
+            "<p class=\"muted small\">{}</p>",
+            self.t(
+                "Calculé à partir des seuls micro-lots confirmés ci-dessus ; chaque chiffre indique sa méthode.",
+                "Computed from the confirmed micro-lots above only; each figure states how."
+            )
+        )?;
+        out.push_str("<div class=\"cards\">\n");
+        for f in &p.impact.explained {
+            writeln!(
+                out,
+                "<div class=\"card\" data-key=\"{}\"><div class=\"v\">{}</div><div class=\"l\">{}</div><div class=\"x\">{}</div></div>",
+                Esc(&f.key),
+                Esc(&f.display),
+                Esc(&f.label),
+                Esc(&f.explanation)
+            )?;
+        }
+        out.push_str("</div>\n</section>\n");
+        Ok(())
+    }
+
+    fn commitments(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        let c = &p.campaign;
+        self.section(out, "commitments", 6, "Engagements des membres", "Members' commitments")?;
+        let rounds = match (self.lang, c.rounds) {
+            (Lang::Fr, 1) => "1 tour d'offres".to_string(),
+            (Lang::Fr, n) => format!("{n} tours d'offres"),
+            (Lang::En, 1) => "1 round of offers".to_string(),
+            (Lang::En, n) => format!("{n} rounds of offers"),
+        };
+        let mut intro = match self.lang {
+            Lang::Fr => format!(
+                "Chaque lot ci-dessous a été confirmé par la structure elle-même. Campagne lancée le {}, {rounds}",
+                self.date_time(c.launched_at)
+            ),
+            Lang::En => format!(
+                "Every lot below was confirmed by the structure itself. Campaign launched on {}, {rounds}",
+                self.date_time(c.launched_at)
+            ),
+        };
+        match (c.ready_at, c.ready_cause) {
+            (Some(at), cause) => {
+                let why = match cause {
+                    Some(ReadyCause::AllAnswered) => {
+                        self.t(" : toutes les offres ont reçu une réponse", ": every offer was answered")
+                    }
+                    Some(ReadyCause::DeadlinePassed) => self.t(
+                        " : échéance atteinte, les offres sans réponse ont été retirées",
+                        ": deadline reached, unanswered offers were withdrawn",
+                    ),
+                    None => "",
+                };
+                let _ = write!(intro, "{} {}{why}.", self.t(", close le", ", closed on"), self.date_time(at));
+            }
+            (None, _) => {
+                let _ = write!(intro, "{}.", self.t(", toujours en cours", ", still running"));
+            }
+        }
+        writeln!(out, "<p class=\"muted small\">{intro}</p>")?;
+
+        let lots: Vec<&ProposalLot> = p.lots().collect();
+        if lots.is_empty() {
+            writeln!(
+                out,
+                "<p class=\"empty\">{}</p>",
+                self.t("Aucun engagement pour l'instant.", "No commitment yet.")
+            )?;
+            out.push_str("</section>\n");
+            return Ok(());
+        }
+        out.push_str("<div class=\"table-wrap\"><table class=\"evidence\">\n<thead><tr>");
+        write!(
+            out,
+            "<th>{}</th><th class=\"num\">{}</th><th>{}</th><th class=\"num\">{}</th><th>{}</th><th>{}</th><th>{}</th>",
+            self.t("Lot", "Lot"),
+            self.t("Offre", "Offer"),
+            self.t("Structure", "Structure"),
+            self.t("Quantité", "Quantity"),
+            self.t("Réponse", "Answer"),
+            self.t("Confirmé le (UTC)", "Confirmed (UTC)"),
+            self.t("Canal · personne", "Channel · person"),
+        )?;
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for lot in lots {
+            let k = &lot.commitment;
+            write!(
+                out,
+                "<tr><td class=\"nowrap\"><strong>{}</strong></td><td class=\"num\">n°\u{a0}{}</td><td>{}</td><td class=\"num\">{}</td>",
+                Esc(&lot.line),
+                lot.offer,
+                Esc(&lot.supplier_name),
+                self.qty_unit(lot.quantity, &lot.unit),
+            )?;
+            match k.answer.as_str() {
+                "accept" => write!(out, "<td>{}</td>", self.t("Accepté", "Accepted"))?,
+                "accept_part" => write!(
+                    out,
+                    "<td>{}<span class=\"sub\">{} {} {}</span></td>",
+                    self.t("Accepté en partie", "Accepted in part"),
+                    self.qty(lot.quantity),
+                    self.t("sur", "of"),
+                    self.t_offered(k.offered, &lot.unit),
+                )?,
+                other => write!(out, "<td>{}</td>", Esc(other))?,
+            }
+            write!(out, "<td class=\"nowrap\">{}</td>", self.short_date_time(k.confirmed_at))?;
+            write!(out, "<td>{}", Esc(&self.channel(&k.channel)))?;
+            match &k.user_name {
+                Some(name) => write!(out, " · {}<span class=\"sub\">id {}</span>", Esc(name), Esc(&k.user_id))?,
+                None => write!(out, "<span class=\"sub\">id {}</span>", Esc(&k.user_id))?,
+            }
+            out.push_str("</td></tr>\n");
+        }
+        out.push_str("</tbody>\n</table></div>\n");
+        writeln!(
+            out,
+            "<p class=\"note\">{}</p>",
+            self.t(
+                "Ces confirmations, horodatées et rattachées au compte de messagerie lié à chaque structure, sont la base de la convention de groupement à signer entre les membres et le mandataire.",
+                "These confirmations, time-stamped and tied to the chat account linked to each structure, are the basis of the groupement agreement the members and the lead sign."
+            )
+        )?;
+        out.push_str("</section>\n");
+        Ok(())
+    }
+
+    fn footer(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        out.push_str("<footer class=\"doc-foot\">\n<div>");
+        match self.lang {
+            Lang::Fr => write!(
+                out,
+                "Document généré par <strong>essaim</strong> le {}. Tous les chiffres peuvent être recalculés à partir \
+                 des micro-lots ; la même proposition est disponible en JSON et en OCDS.",
+                self.date_time(p.generated_at)
+            )?,
+            Lang::En => write!(
+                out,
+                "Generated by <strong>essaim</strong> on {}. Every figure can be recomputed from the micro-lots; the \
+                 same proposal is available as JSON and OCDS.",
+                self.date_time(p.generated_at)
+            )?,
+        }
+        write!(
+            out,
+            "</div>\n<div class=\"nowrap\">{} · {} {}</div>\n</footer>\n",
+            Esc(&p.tender.reference),
+            self.t("format", "format"),
+            p.format_version
+        )
+    }
+
+    // ---- formatting ----
+
+    fn qty(&self, value: f64) -> String {
+        format_quantity(value, self.lang)
+    }
+
+    /// `1 000 h`, `12,5 kg`, `300 m²` (the unit escaped; a no-break space before it).
+    fn qty_unit(&self, value: f64, unit: &str) -> String {
+        format!("{}\u{a0}{}", self.qty(value), Esc(&unit_display(unit)))
+    }
+
+    fn t_offered(&self, offered: f64, unit: &str) -> String {
+        match self.lang {
+            Lang::Fr => format!("{} proposées", self.qty_unit(offered, unit)),
+            Lang::En => format!("{} offered", self.qty_unit(offered, unit)),
+        }
+    }
+
+    /// `12 345,00 €` in French, `€12,345.00` in English; another currency by its code.
+    fn money(&self, value: f64) -> String {
+        let n = format_number(value, 2, self.lang);
+        let currency = self.p.totals.currency.as_str();
+        match (currency, self.lang) {
+            ("EUR", Lang::Fr) => format!("{n}\u{a0}€"),
+            ("EUR", Lang::En) => match n.strip_prefix('-') {
+                Some(abs) => format!("-€{abs}"),
+                None => format!("€{n}"),
+            },
+            (code, _) => format!("{n}\u{a0}{}", Esc(code)),
+        }
+    }
+
+    fn opt_money(&self, value: Option<f64>) -> String {
+        match value {
+            Some(v) => self.money(v),
+            None => "<span class=\"muted\">—</span>".into(),
+        }
+    }
+
+    /// A 0–1 share as a percentage: `70 %` in French, `70%` in English; one decimal when not whole.
+    fn pct(&self, share: f64) -> String {
+        let v = share * 100.0;
+        let decimals = if (v - v.round()).abs() < 0.05 { 0 } else { 1 };
+        let n = format_number(v, decimals, self.lang);
+        match self.lang {
+            Lang::Fr => format!("{n}\u{202f}%"),
+            Lang::En => format!("{n}%"),
+        }
+    }
+
+    fn coordinates(&self, point: crate::GeoPoint) -> String {
+        let (ns, ew) = match self.lang {
+            Lang::Fr => (if point.lat < 0.0 { "S" } else { "N" }, if point.lon < 0.0 { "O" } else { "E" }),
+            Lang::En => (if point.lat < 0.0 { "S" } else { "N" }, if point.lon < 0.0 { "W" } else { "E" }),
+        };
+        format!(
+            "<span class=\"nowrap\">{}°\u{a0}{ns},</span> <span class=\"nowrap\">{}°\u{a0}{ew}</span>",
+            format_number(point.lat.abs(), 4, self.lang),
+            format_number(point.lon.abs(), 4, self.lang)
+        )
+    }
+
+    fn month(&self, month: u32, short: bool) -> &'static str {
+        const FR: [&str; 12] = [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ];
+        const FR_SHORT: [&str; 12] =
+            ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."];
+        const EN: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        const EN_SHORT: [&str; 12] =
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let i = (month.clamp(1, 12) - 1) as usize;
+        match (self.lang, short) {
+            (Lang::Fr, false) => FR[i],
+            (Lang::Fr, true) => FR_SHORT[i],
+            (Lang::En, false) => EN[i],
+            (Lang::En, true) => EN_SHORT[i],
+        }
+    }
+
+    /// `1er mars 2027`, `2 décembre 2026`; `1 March 2027`.
+    fn date(&self, date: NaiveDate) -> String {
+        let day = match (self.lang, date.day()) {
+            (Lang::Fr, 1) => "1er".to_string(),
+            (_, d) => d.to_string(),
+        };
+        format!("{day}\u{a0}{}\u{a0}{}", self.month(date.month(), false), date.year())
+    }
+
+    /// `2 décembre 2026, 16:20 UTC`.
+    fn date_time(&self, at: DateTime<Utc>) -> String {
+        format!("{}, {:02}:{:02}\u{a0}UTC", self.date(at.date_naive()), at.hour(), at.minute())
+    }
+
+    /// `1 déc. 2026, 10:12` (the column says UTC).
+    fn short_date_time(&self, at: DateTime<Utc>) -> String {
+        format!(
+            "{}\u{a0}{}\u{a0}{}, {:02}:{:02}",
+            at.day(),
+            self.month(at.month(), true),
+            at.year(),
+            at.hour(),
+            at.minute()
+        )
+    }
+
+    /// The deadline in the offset the buyer published it with: `15 décembre 2026, 18:00 (UTC+01:00)`.
+    fn deadline(&self, at: &DateTime<FixedOffset>) -> String {
+        let seconds = at.offset().fix().local_minus_utc();
+        let offset = if seconds == 0 {
+            "UTC".to_string()
+        } else {
+            let sign = if seconds < 0 { '−' } else { '+' };
+            let s = seconds.abs();
+            format!("UTC{sign}{:02}:{:02}", s / 3600, (s % 3600) / 60)
+        };
+        let local = at.offset().from_utc_datetime(&at.naive_utc());
+        let when = match self.lang {
+            Lang::Fr => "à",
+            Lang::En => "at",
+        };
+        format!(
+            "{} {when} {:02}:{:02}<span class=\"sub\">{offset}</span>",
+            self.date(local.date_naive()),
+            local.hour(),
+            local.minute()
+        )
+    }
+
+    /// `du 1er mars au 31 octobre 2027`; `1 March – 31 October 2027`.
+    fn window(&self, start: NaiveDate, end: NaiveDate) -> String {
+        let short = |d: NaiveDate| match (self.lang, d.day()) {
+            (Lang::Fr, 1) => format!("1er\u{a0}{}", self.month(d.month(), false)),
+            (_, day) => format!("{day}\u{a0}{}", self.month(d.month(), false)),
+        };
+        let first = if start.year() == end.year() { short(start) } else { self.date(start) };
+        match self.lang {
+            Lang::Fr => format!("du {first} au {}", self.date(end)),
+            Lang::En => format!("{first} – {}", self.date(end)),
+        }
+    }
+
+    fn channel(&self, channel: &str) -> String {
+        match channel {
+            "telegram" => "Telegram".into(),
+            "discord" => "Discord".into(),
+            "cli" => self.t("Ligne de commande", "Command line").into(),
+            "demo" => self.t("Démonstration", "Demo").into(),
+            "scheduler" => self.t("Automatique", "Automatic").into(),
+            other => other.into(),
+        }
+    }
+}
+
+/// `123 456 789 00012` (no-break spaces); anything that is not 14 digits as it is.
+fn siret_display(siret: &str) -> String {
+    if siret.len() == 14 && siret.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}\u{a0}{}\u{a0}{}\u{a0}{}", &siret[0..3], &siret[3..6], &siret[6..9], &siret[9..14])
+    } else {
+        siret.to_owned()
+    }
+}
+
+/// `espaces_verts` → `espaces verts`.
+fn sector_display(sector: &str) -> String {
+    sector.replace('_', " ")
+}
+
+/// `m2` → `m²`, `m3` → `m³`; other units as they are.
+fn unit_display(unit: &str) -> String {
+    match unit {
+        "m2" => "m²".into(),
+        "m3" => "m³".into(),
+        other => other.into(),
+    }
+}
+
+/// A reason as a sentence: capital first letter.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proposal::example::{example, inputs};
+    use crate::proposal::{GroupementKind, ProposalInput};
+    use crate::{Campaign, ImpactSettings};
+
+    fn fr() -> Proposal {
+        example(Lang::Fr).expect("the example builds")
+    }
+
+    #[test]
+    fn escape_neutralises_markup() {
+        assert_eq!(escape("<script>alert(1)</script> & Cie"), "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Cie");
+        assert_eq!(escape(r#"a"b'c"#), "a&quot;b&#39;c");
+        assert_eq!(escape("Éloïse — déjà"), "Éloïse — déjà");
+        assert_eq!(escape(""), "");
+    }
+
+    #[test]
+    fn css_strings_cannot_break_out() {
+        let s = css_string("T-1\"; } </style><script>");
+        assert!(!s[1..s.len() - 1].contains(['"', '<', '>', '}', ';']), "{s}");
+        assert!(s.starts_with("\"T-1\\000022"));
+    }
+
+    #[test]
+    fn page_has_every_part() {
+        let p = fr();
+        let html = render(&p);
+        assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"fr\">"));
+        assert!(html.trim_end().ends_with("</html>"));
+        assert!(html.contains("Proposition de groupement"));
+        assert!(html.contains("Définitive"));
+        assert!(html.contains(&escape(&p.tender.title)));
+        assert!(html.contains("T-2026-014"));
+        assert!(html.contains(&escape(&p.tender.buyer.name)));
+        assert!(html.contains("155\u{a0}437\u{a0}395\u{a0}00017"), "buyer SIRET, grouped");
+        assert!(html.contains("15\u{a0}décembre\u{a0}2026 à 18:00"), "deadline in the buyer's offset");
+        assert!(html.contains("2\u{a0}décembre\u{a0}2026, 17:00\u{a0}UTC"), "generated at");
+        assert!(html.contains(&escape(&p.groupement.name)));
+        assert!(html.contains("G-LYON"));
+        assert!(html.contains(GroupementKind::Conjoint.label(Lang::Fr)));
+        assert!(html.contains("Mandataire"));
+        for m in &p.members {
+            assert!(html.contains(&escape(&m.name)), "member {}", m.name);
+            assert!(html.contains(&siret_display(&m.siret)), "SIRET of {}", m.name);
+        }
+        let lead = p.lead().expect("a lead");
+        assert!(
+            html.contains(&format!("<tr class=\"is-lead\"><td><span class=\"member-name\">{}", escape(&lead.name)))
+        );
+        assert!(html.contains("secteur protégé"), "the ESAT is marked");
+        for line in &p.lines {
+            assert!(html.contains(&format!("id=\"line-{}\"", line.id)), "line {}", line.id);
+            if let Some(t) = &line.title {
+                assert!(html.contains(&escape(t)), "title {t}");
+            }
+        }
+        assert!(!p.shortfall.is_empty(), "the example has a shortfall");
+        for s in &p.shortfall {
+            assert!(html.contains(&escape(&sentence(&s.reason))), "reason {}", s.reason);
+        }
+        for f in &p.impact.explained {
+            assert!(html.contains(&format!("data-key=\"{}\"", f.key)));
+            assert!(html.contains(&escape(&f.display)), "display {}", f.display);
+            assert!(html.contains(&escape(&f.label)), "label {}", f.label);
+            assert!(html.contains(&escape(&f.explanation)), "explanation {}", f.explanation);
+        }
+        for lot in p.lots() {
+            assert!(html.contains(&format!("n°\u{a0}{}</td>", lot.offer)), "offer {}", lot.offer);
+            if let Some(name) = &lot.commitment.user_name {
+                assert!(html.contains(&escape(name)), "who confirmed offer {}", lot.offer);
+            }
+        }
+        assert!(html.contains("Accepté en partie"));
+        assert!(html.contains("Telegram") && html.contains("Discord"));
+        assert!(html.contains("1\u{a0}000\u{a0}h") || html.contains("1\u{202f}000\u{a0}h"), "French thousands");
+        assert!(html.contains("\u{a0}€"), "French money");
+        assert!(html.contains("HT"));
+        assert!(html.contains("essaim") && html.contains("OCDS"));
+        // Order of the sections.
+        let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle} missing"));
+        let order = [
+            "class=\"doc-head\"",
+            "id=\"groupement\"",
+            "id=\"lines\"",
+            "id=\"shortfall\"",
+            "id=\"totals\"",
+            "id=\"impact\"",
+            "id=\"commitments\"",
+            "class=\"doc-foot\"",
+        ];
+        assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "sections in order");
+    }
+
+    #[test]
+    fn french_money_and_dates() {
+        let html = render(&fr());
+        // L1: 700 h × 27,50 € = 19 250,00 €.
+        assert!(html.contains("19\u{202f}250,00\u{a0}€"), "{}", &html[..0]);
+        assert!(html.contains("du 1er\u{a0}mars au 31\u{a0}octobre\u{a0}2027"));
+        assert!(html.contains("70\u{202f}%"));
+    }
+
+    #[test]
+    fn english_page_speaks_english() {
+        let p = example(Lang::En).expect("the example builds");
+        let html = render(&p);
+        assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+        for label in [
+            "Grouped bid",
+            "Final",
+            "Buyer",
+            "Submission deadline",
+            "The groupement",
+            "Allocation by line",
+            "What is not covered",
+            "Totals",
+            "Social impact",
+            "Members' commitments",
+            "Accepted in part",
+            "Generated by",
+            "excl. VAT",
+        ] {
+            assert!(html.contains(label), "English label {label}");
+        }
+        for french in ["Proposition", "Acheteur", "Mandataire", "Définitive", "Totaux", "non couvert", "HT<"] {
+            assert!(!html.contains(french), "French word {french} in the English page");
+        }
+        assert!(html.contains("€19,250.00"));
+        assert!(
+            html.contains("1 March – 31 October 2027".replace(' ', "\u{a0}").replace("\u{a0}–\u{a0}", " – ").as_str())
+        );
+        assert!(html.contains("70%"));
+    }
+
+    #[test]
+    fn hostile_names_are_escaped() {
+        let mut inputs = inputs().expect("example inputs");
+        let hostile = "<script>alert(1)</script> & Cie";
+        inputs.suppliers[2].name = hostile.into();
+        inputs.suppliers[2].commune = Some("\"><img src=x onerror=alert(2)>".into());
+        inputs.tender.title = "Titre <b>gras</b>".into();
+        let campaign =
+            Campaign::replay(inputs.tender.reference.clone(), &inputs.events).expect("replays").expect("a campaign");
+        let p = Proposal::build(&ProposalInput {
+            tender: &inputs.tender,
+            groupement: Some(&inputs.groupement),
+            suppliers: &inputs.suppliers,
+            campaign: &campaign,
+            impact: &ImpactSettings::default(),
+            groupement_kind: GroupementKind::Solidaire,
+            generated_at: p_time(),
+            lang: Lang::Fr,
+        })
+        .expect("builds");
+        let html = render(&p);
+        assert!(!html.contains("<script"), "raw script tag");
+        assert!(!html.contains("<img"), "raw img tag");
+        assert!(!html.contains("<b>"), "raw bold tag");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Cie"));
+        assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
+        // The shortfall reason names the ESAT too: escaped there as well.
+        assert!(p.shortfall.iter().any(|s| s.reason.contains(hostile)));
+        assert!(html.contains(GroupementKind::Solidaire.label(Lang::Fr)));
+    }
+
+    fn p_time() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 2, 17, 0, 0).single().expect("a valid time")
+    }
+
+    #[test]
+    fn page_is_self_contained_and_deterministic() {
+        for lang in [Lang::Fr, Lang::En] {
+            let p = example(lang).expect("the example builds");
+            let html = render(&p);
+            for needle in ["http://", "https://", "src=", "<link", "<script", "@import", "url("] {
+                assert!(!html.contains(needle), "{needle} in the {lang:?} page");
+            }
+            assert_eq!(html, render(&p), "same proposal, same bytes");
+            assert_eq!(html.matches("<style>").count(), 1);
+        }
+    }
+
+    #[test]
+    fn nothing_uncovered_is_said_plainly() {
+        let mut p = fr();
+        p.shortfall.clear();
+        let html = render(&p);
+        assert!(html.contains("Tout est couvert"));
+        let mut p = example(Lang::En).expect("the example builds");
+        p.shortfall.clear();
+        assert!(render(&p).contains("Everything is covered"));
+    }
+
+    #[test]
+    fn draft_and_missing_values_show_as_such() {
+        let mut p = fr();
+        p.status = ProposalStatus::Draft;
+        p.campaign.open_offers = 2;
+        p.totals.share_basis = ShareBasis::Unavailable;
+        for m in &mut p.members {
+            m.share_of_bid = None;
+        }
+        p.tender.deadline = None;
+        let html = render(&p);
+        assert!(html.contains("Provisoire — offres en attente"));
+        assert!(html.contains("2 offres attendent encore une réponse"));
+        assert!(html.contains("Parts non calculables"));
+        assert!(html.contains("<td class=\"num muted\">—</td>"));
+        assert!(html.contains("non précisée"));
+        let mut p = example(Lang::En).expect("the example builds");
+        p.status = ProposalStatus::Draft;
+        assert!(render(&p).contains("Draft — offers pending"));
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(siret_display("76694666900070"), "766\u{a0}946\u{a0}669\u{a0}00070");
+        assert_eq!(siret_display("not-a-siret"), "not-a-siret");
+        assert_eq!(sentence("capacité épuisée"), "Capacité épuisée");
+        let p = fr();
+        let page = Page { p: &p, lang: Lang::Fr };
+        assert_eq!(page.money(12345.0), "12\u{202f}345,00\u{a0}€");
+        assert_eq!(page.pct(0.425), "42,5\u{202f}%");
+        let en = Page { p: &p, lang: Lang::En };
+        assert_eq!(en.money(12345.0), "€12,345.00");
+        assert_eq!(en.money(-5.0), "-€5.00");
+        assert_eq!(en.pct(0.7), "70%");
+    }
 }
