@@ -130,6 +130,12 @@ impl Store {
         }
     }
 
+    /// Whether the database answers (`SELECT 1`), for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let _: i32 = with_pool!(self, |pool| sqlx::query_scalar("SELECT 1").fetch_one(pool).await?);
+        Ok(())
+    }
+
     /// Waits for running queries and closes every connection (SQLite checkpoints its WAL).
     pub async fn close(&self) {
         match &self.pool {

@@ -14,6 +14,7 @@ pub struct TenderSummary {
     pub reference: TenderRef,
     pub title: String,
     pub buyer_name: String,
+    pub buyer_siret: Option<Siret>,
     pub deadline: Option<DateTime<FixedOffset>>,
     pub groupement: Option<GroupementCode>,
     /// How many lines the tender has.
@@ -35,6 +36,7 @@ struct SummaryRow {
     reference: String,
     title: String,
     buyer_name: String,
+    buyer_siret: Option<String>,
     deadline: Option<String>,
     groupement: Option<String>,
     lines: i64,
@@ -216,7 +218,7 @@ impl Store {
     pub async fn tenders(&self) -> Result<Vec<TenderSummary>, StoreError> {
         let rows: Vec<SummaryRow> = with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT t.reference, t.title, t.buyer_name, t.deadline, t.groupement, \
+                "SELECT t.reference, t.title, t.buyer_name, t.buyer_siret, t.deadline, t.groupement, \
                  (SELECT COUNT(*) FROM tender_lines l WHERE l.tender_ref = t.reference) AS lines \
                  FROM tenders t",
             )
@@ -232,6 +234,12 @@ impl Store {
                     deadline: parse_deadline(&row.reference, row.deadline.as_deref())?,
                     groupement: parse_groupement(&row.reference, row.groupement.as_deref())?,
                     lines: usize::try_from(row.lines).unwrap_or(0),
+                    buyer_siret: row
+                        .buyer_siret
+                        .as_deref()
+                        .map(Siret::parse)
+                        .transpose()
+                        .map_err(|e| StoreError::corrupt(format!("tender row (reference {}): {e}", row.reference)))?,
                     title: row.title,
                     buyer_name: row.buyer_name,
                 })

@@ -1,0 +1,87 @@
+//! The HTTP API of essaim (axum): tenders, where their campaign stands, and the consolidated proposal
+//! as HTML, JSON or an OCDS release package, behind bearer tokens. Health and readiness for the
+//! orchestrator; the OpenAPI document at `/openapi.json`.
+//!
+//! What this crate must not do: decide. It reads the store, asks `essaim-core` to build the proposal,
+//! and writes a new tender through the store; every rule lives below it. The bots' webhook routes are
+//! merged beside these by the binary.
+//!
+//! Access: `Authorization: Bearer TOKEN`. A `facilitator` token sees and registers every tender; a
+//! `buyer` token sees only the tenders whose buyer has its SIRET (403 on another buyer's). Tokens come
+//! from the configuration (as SHA-256 hashes) or from `essaim token create` (hashes in the database).
+
+mod auth;
+mod error;
+mod routes;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use essaim_core::proposal::ocds::OcdsOptions;
+use essaim_core::{GroupementKind, ImpactSettings, Lang, Tender};
+use essaim_store::Store;
+
+pub use auth::{Access, StaticToken, hash_token, new_token};
+pub use error::ApiError;
+pub use routes::{ProposalFormat, render_proposal};
+
+/// The OpenAPI 3.1 document of this API.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// Reads a tender from the JSON of `POST /tenders` (the binary's importer: same format and checks as
+/// `essaim import tender`). Errors name the field.
+pub type TenderReader = Arc<dyn Fn(&str) -> Result<Tender, String> + Send + Sync>;
+
+/// What the proposal is built with.
+#[derive(Debug, Clone)]
+pub struct ProposalSettings {
+    pub impact: ImpactSettings,
+    pub groupement_kind: GroupementKind,
+    /// Language of the proposal when the request does not ask (`?lang=en`).
+    pub default_lang: Lang,
+    pub ocds: OcdsOptions,
+}
+
+/// The API's configuration.
+#[derive(Clone)]
+pub struct ApiConfig {
+    pub proposal: ProposalSettings,
+    pub tokens: Vec<StaticToken>,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// Longest a request may take (503 beyond).
+    pub timeout: Duration,
+    pub read_tender: TenderReader,
+}
+
+/// Which parts of the process are up, for `/readyz` (the bots report here; the database is pinged).
+#[derive(Debug, Default)]
+pub struct Health {
+    parts: Mutex<BTreeMap<String, bool>>,
+}
+
+impl Health {
+    pub fn set(&self, part: &str, up: bool) {
+        if let Ok(mut parts) = self.parts.lock() {
+            parts.insert(part.to_owned(), up);
+        }
+    }
+
+    fn parts(&self) -> BTreeMap<String, bool> {
+        self.parts.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    store: Store,
+    config: Arc<ApiConfig>,
+    health: Arc<Health>,
+}
+
+/// The API's routes: `/healthz`, `/readyz`, `/openapi.json`, `/tenders`, `/tenders/{ref}/status`,
+/// `/proposals/{ref}`.
+pub fn router(store: Store, config: ApiConfig, health: Arc<Health>) -> axum::Router {
+    routes::router(AppState { store, config: Arc::new(config), health })
+}

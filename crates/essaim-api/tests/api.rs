@@ -1,0 +1,258 @@
+//! The real router on an ephemeral port, on every backend (SQLite always; PostgreSQL when
+//! ESSAIM_TEST_POSTGRES_URL is set), called over HTTP as a buyer's or facilitator's program would.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use essaim_api::{Access, ApiConfig, Health, ProposalSettings, StaticToken, hash_token};
+use essaim_core::proposal::example;
+use essaim_core::proposal::ocds::OcdsOptions;
+use essaim_core::{GroupementKind, ImpactSettings, Lang, Siret, Tender};
+use essaim_store::testing::with_each_backend;
+use essaim_store::{CampaignAppend, Changeset, NewEvent, Store};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const FACILITATOR: &str = "facilitator-secret-token";
+const BUYER: &str = "buyer-secret-token";
+const OTHER_BUYER: &str = "other-buyer-secret-token";
+const BUYER_SIRET: &str = "15543739500017";
+
+type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// A tender reader for `POST /tenders`: the real one lives in the binary; this one reads the domain
+/// type's own serialisation, which is enough to exercise the route.
+fn read_tender(text: &str) -> Result<Tender, String> {
+    serde_json::from_str(text).map_err(|e| format!("tender: {e}"))
+}
+
+/// The example campaign of `essaim_core::proposal::example` in the store, and a served router.
+async fn serve(store: Store, health: Arc<Health>) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let inputs = example::inputs()?;
+    store.import_directory(&inputs.suppliers, &[inputs.groupement.clone()]).await?;
+    store.insert_tender(&inputs.tender).await?;
+    let events = inputs
+        .events
+        .iter()
+        .map(|e| Ok(NewEvent { kind: e.kind().to_owned(), payload: serde_json::to_value(e)? }))
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    store
+        .apply(&Changeset {
+            campaign: Some(CampaignAppend {
+                tender: inputs.tender.reference.clone(),
+                expected_version: 0,
+                status: "ready".into(),
+                events,
+            }),
+            ..Changeset::default()
+        })
+        .await?;
+    // The other buyer's token comes from the database, as `essaim token create` makes it.
+    store.create_api_token("tok_other", &hash_token(OTHER_BUYER), "buyer", Some(&Siret::parse("73282932000074")?), None).await?;
+    let config = ApiConfig {
+        proposal: ProposalSettings {
+            impact: ImpactSettings::default(),
+            groupement_kind: GroupementKind::Conjoint,
+            default_lang: Lang::Fr,
+            ocds: OcdsOptions::default(),
+        },
+        tokens: vec![
+            StaticToken { sha256: hash_token(FACILITATOR), access: Access::Facilitator },
+            StaticToken { sha256: hash_token(BUYER), access: Access::Buyer(Siret::parse(BUYER_SIRET)?) },
+        ],
+        max_body_bytes: 64 * 1024,
+        timeout: Duration::from_secs(10),
+        read_tender: Arc::new(read_tender),
+    };
+    let app = essaim_api::router(store, config, health);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn get(url: &str, token: Option<&str>) -> Result<(StatusCode, String), reqwest::Error> {
+    let mut request = client().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    Ok((response.status(), response.text().await?))
+}
+
+fn error_code(body: &str) -> Option<String> {
+    serde_json::from_str::<Value>(body).ok()?["error"]["code"].as_str().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn without_a_valid_token_nothing_is_given_away() {
+    with_each_backend(|store| async move {
+        let url = serve(store, Arc::default()).await?;
+        for path in ["/tenders", "/tenders/T-2026-014/status", "/proposals/T-2026-014", "/proposals/T-2026-014?format=ocds"]
+        {
+            for token in [None, Some("wrong-token"), Some("")] {
+                let response = {
+                    let mut r = client().get(format!("{url}{path}"));
+                    if let Some(t) = token {
+                        r = r.header("Authorization", format!("Bearer {t}"));
+                    }
+                    r.send().await?
+                };
+                assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path} with {token:?}");
+                assert_eq!(response.headers().get("www-authenticate").map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
+                let body = response.text().await?;
+                assert_eq!(error_code(&body).as_deref(), Some("unauthorized"), "{body}");
+                assert!(!body.contains("Propreté") && !body.contains("T-2026-014"), "no data leaks: {body}");
+            }
+        }
+        // Health and the API description are public.
+        assert_eq!(get(&format!("{url}/healthz"), None).await?.0, StatusCode::OK);
+        assert_eq!(get(&format!("{url}/openapi.json"), None).await?.0, StatusCode::OK);
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_buyer_sees_its_own_tenders_only() {
+    with_each_backend(|store| async move {
+        let url = serve(store, Arc::default()).await?;
+        let (status, body) = get(&format!("{url}/tenders"), Some(BUYER)).await?;
+        assert_eq!(status, StatusCode::OK);
+        let list: Value = serde_json::from_str(&body)?;
+        assert_eq!(list["tenders"][0]["reference"], "T-2026-014");
+        assert_eq!(list["tenders"][0]["campaign_status"], "ready");
+
+        // Another buyer (token from the database): an empty list, 403 on the tender, no data.
+        let (status, body) = get(&format!("{url}/tenders"), Some(OTHER_BUYER)).await?;
+        assert_eq!((status, serde_json::from_str::<Value>(&body)?), (StatusCode::OK, json!({ "tenders": [] })));
+        for path in ["/tenders/T-2026-014/status", "/proposals/T-2026-014?format=html"] {
+            let (status, body) = get(&format!("{url}{path}"), Some(OTHER_BUYER)).await?;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+            assert_eq!(error_code(&body).as_deref(), Some("forbidden"));
+            assert!(!body.contains("Propreté"), "{body}");
+        }
+        let (status, body) = get(&format!("{url}/proposals/T-NOPE"), Some(BUYER)).await?;
+        assert_eq!((status, error_code(&body).as_deref()), (StatusCode::NOT_FOUND, Some("not_found")));
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_proposal_comes_in_three_formats_by_query_or_accept_header() {
+    with_each_backend(|store| async move {
+        let url = serve(store, Arc::default()).await?;
+        let proposal = format!("{url}/proposals/T-2026-014");
+
+        let (status, body) = get(&format!("{proposal}?format=json"), Some(BUYER)).await?;
+        assert_eq!(status, StatusCode::OK);
+        let json: Value = serde_json::from_str(&body)?;
+        assert_eq!(json["status"], "final");
+        assert_eq!(json["groupement"]["lead"], "76694666900070");
+        assert_eq!(json["totals"]["lots"], 5);
+        assert_eq!(json["language"], "fr");
+
+        let (_, body) = get(&format!("{proposal}?format=ocds"), Some(BUYER)).await?;
+        let package: Value = serde_json::from_str(&body)?;
+        assert!(package["releases"][0]["ocid"].as_str().is_some_and(|o| o.ends_with("T-2026-014")), "{package}");
+
+        let html = client()
+            .get(&proposal)
+            .bearer_auth(BUYER)
+            .header("Accept", "text/html,application/xhtml+xml;q=0.9")
+            .send()
+            .await?;
+        assert!(html.headers()["content-type"].to_str()?.starts_with("text/html"));
+        let page = html.text().await?;
+        assert!(page.contains("Propreté Solidaire Lyonnaise") && page.contains("lang=\"fr\""));
+
+        let ocds = client().get(&proposal).bearer_auth(BUYER).header("Accept", "application/vnd.ocds+json").send().await?;
+        assert!(ocds.text().await?.contains("\"releases\""));
+        let default = client().get(&proposal).bearer_auth(BUYER).send().await?.text().await?;
+        assert!(default.contains("\"format_version\""), "JSON when nothing is asked");
+
+        let (_, english) = get(&format!("{proposal}?format=json&lang=en"), Some(BUYER)).await?;
+        assert_eq!(serde_json::from_str::<Value>(&english)?["language"], "en");
+        let (status, body) = get(&format!("{proposal}?format=pdf"), Some(BUYER)).await?;
+        assert_eq!((status, error_code(&body).as_deref()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn status_shows_every_line_and_a_tender_without_campaign_has_no_proposal_yet() {
+    with_each_backend(|store| async move {
+        let url = serve(store, Arc::default()).await?;
+        let (status, body) = get(&format!("{url}/tenders/T-2026-014/status"), Some(FACILITATOR)).await?;
+        assert_eq!(status, StatusCode::OK);
+        let s: Value = serde_json::from_str(&body)?;
+        assert_eq!(s["campaign"]["status"], "ready");
+        let lines: Vec<(String, f64, f64)> = s["lines"]
+            .as_array()
+            .ok_or("lines")?
+            .iter()
+            .map(|l| (l["id"].as_str().unwrap_or("").to_owned(), l["accepted"].as_f64().unwrap_or(-1.0), l["uncovered"].as_f64().unwrap_or(-1.0)))
+            .collect();
+        assert_eq!(lines, vec![("L1".into(), 700.0, 300.0), ("L2".into(), 500.0, 0.0), ("L3".into(), 100.0, 300.0)]);
+
+        // A new tender, registered by the facilitator: a status without campaign, no proposal yet.
+        let mut tender = example::inputs()?.tender;
+        tender.reference = essaim_core::TenderRef::parse("ref", "T-2026-099")?;
+        let body = serde_json::to_string(&tender)?;
+        let created = client().post(format!("{url}/tenders")).bearer_auth(FACILITATOR).body(body.clone()).send().await?;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        assert_eq!(created.headers()["location"], "/tenders/T-2026-099/status");
+        let again = client().post(format!("{url}/tenders")).bearer_auth(FACILITATOR).body(body.clone()).send().await?;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        let buyer = client().post(format!("{url}/tenders")).bearer_auth(BUYER).body(body).send().await?;
+        assert_eq!(buyer.status(), StatusCode::FORBIDDEN, "buyers read, they do not register");
+        let bad = client().post(format!("{url}/tenders")).bearer_auth(FACILITATOR).body("{\"ref\": 1}").send().await?;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error_code(&bad.text().await?).as_deref(), Some("invalid_tender"));
+        let huge = "x".repeat(100 * 1024);
+        let too_big = client().post(format!("{url}/tenders")).bearer_auth(FACILITATOR).body(huge).send().await?;
+        assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+        let (_, body) = get(&format!("{url}/tenders/T-2026-099/status"), Some(FACILITATOR)).await?;
+        assert_eq!(serde_json::from_str::<Value>(&body)?["campaign"], Value::Null);
+        let (status, body) = get(&format!("{url}/proposals/T-2026-099"), Some(FACILITATOR)).await?;
+        assert_eq!((status, error_code(&body).as_deref()), (StatusCode::NOT_FOUND, Some("no_proposal")));
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn readiness_reports_the_database_and_each_bot() {
+    with_each_backend(|store| async move {
+        let health = Arc::new(Health::default());
+        health.set("telegram", true);
+        let url = serve(store, health.clone()).await?;
+        let (status, body) = get(&format!("{url}/readyz"), None).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(serde_json::from_str::<Value>(&body)?["checks"], json!({ "database": true, "telegram": true }));
+        health.set("telegram", false);
+        let (status, body) = get(&format!("{url}/readyz"), None).await?;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(serde_json::from_str::<Value>(&body)?["status"], "not_ready");
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+}
+
+#[test]
+fn the_openapi_document_describes_every_route() -> TestResult {
+    let doc: Value = serde_json::from_str(essaim_api::OPENAPI_JSON)?;
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in ["/healthz", "/readyz", "/openapi.json", "/tenders", "/tenders/{reference}/status", "/proposals/{reference}"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    Ok(())
+}
