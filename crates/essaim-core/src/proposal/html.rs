@@ -56,12 +56,17 @@ fn css_string(text: &str) -> String {
         if c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.') {
             out.push(c);
         } else {
-            let _ = write!(out, "\\{:06x}", c as u32);
+            // The space ends the escape (CSS consumes it), so that a real space after it survives.
+            let _ = write!(out, "\\{:06x} ", c as u32);
         }
     }
     out.push('"');
     out
 }
+
+/// The printed margin boxes do not inherit the body's font.
+const MARGIN_BOX: &str = "font-size: 7.5pt; color: #5d6776; font-family: \"Segoe UI\", -apple-system, Roboto, \
+    \"Helvetica Neue\", Arial, \"Liberation Sans\", \"Noto Sans\", system-ui, sans-serif;";
 
 /// The page's fixed style. Colours: one accent (deep blue); amber only for what is missing or pending.
 const STYLE: &str = r#"
@@ -91,6 +96,7 @@ h2 .no { display: inline-block; min-width: 1.4em; color: var(--muted); font-weig
 h3 { font-size: 14px; margin: 0; font-weight: 650; }
 p { margin: 0 0 8px; }
 .muted { color: var(--muted); }
+.lead-in { break-after: avoid; page-break-after: avoid; }
 .small { font-size: 11.5px; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .nowrap { white-space: nowrap; }
@@ -105,7 +111,9 @@ p { margin: 0 0 8px; }
 /* Header */
 .doc-head { border-top: 5px solid var(--accent); padding-top: 12px; }
 .doc-head .top { display: flex; justify-content: space-between; align-items: center; gap: 12px; }
-.eyebrow { text-transform: uppercase; letter-spacing: .09em; font-size: 12px; font-weight: 700; color: var(--accent); }
+.eyebrow {
+  text-transform: uppercase; letter-spacing: .09em; font-size: 12px; font-weight: 700; color: var(--accent);
+}
 .badge {
   display: inline-block; padding: 3px 10px; border-radius: 999px; font-size: 12px; font-weight: 700;
   white-space: nowrap; border: 1.5px solid currentColor;
@@ -115,17 +123,22 @@ p { margin: 0 0 8px; }
 .ref { font-size: 14px; color: var(--muted); margin: 0 0 14px; }
 .ref strong { color: var(--ink); font-weight: 650; }
 .facts {
-  display: grid; grid-template-columns: 1.35fr 1fr 1fr; gap: 0; margin: 0; border: 1px solid var(--rule);
+  display: grid; grid-template-columns: minmax(0, 1.2fr) minmax(0, 1fr) minmax(0, 1.15fr); gap: 0; margin: 0;
+  border: 1px solid var(--rule);
   border-radius: 4px;
 }
 .facts > div { padding: 8px 12px; border-left: 1px solid var(--rule); }
 .facts > div:first-child { border-left: 0; }
-.facts dt { font-size: 10.5px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600; }
+.facts dt {
+  font-size: 10.5px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600;
+}
 .facts dd { margin: 2px 0 0; font-weight: 600; }
 .facts dd .sub { display: block; font-weight: 400; color: var(--muted); font-size: 12px; }
 .summary { display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; margin: 14px 0 0; }
 .summary > div { background: var(--accent-soft); border-radius: 4px; padding: 9px 12px; }
-.summary .v { display: block; font-size: 17px; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1.3; }
+.summary .v {
+  display: block; font-size: 17px; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1.3;
+}
 .summary .k { display: block; font-size: 11.5px; color: var(--muted); }
 .notice {
   margin: 14px 0 0; padding: 9px 12px; border-left: 4px solid var(--warn-bar); background: var(--warn-soft);
@@ -137,8 +150,12 @@ p { margin: 0 0 8px; }
 .grp dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 3px 12px; align-content: start; }
 .grp dt { color: var(--muted); }
 .grp dd { margin: 0; font-weight: 600; }
-.lead-card { border: 1.5px solid var(--accent); border-radius: 4px; padding: 10px 14px; background: var(--accent-soft); }
-.lead-card .role { font-size: 11px; text-transform: uppercase; letter-spacing: .07em; color: var(--accent); font-weight: 700; }
+.lead-card {
+  border: 1.5px solid var(--accent); border-radius: 4px; padding: 10px 14px; background: var(--accent-soft);
+}
+.lead-card .role {
+  font-size: 11px; text-transform: uppercase; letter-spacing: .07em; color: var(--accent); font-weight: 700;
+}
 .lead-card .name { font-size: 16px; font-weight: 700; margin: 2px 0; }
 .lead-card .meta { font-size: 12px; color: var(--muted); }
 
@@ -159,24 +176,35 @@ tr.is-lead td { background: var(--accent-soft); }
 tr.is-lead td:first-child { box-shadow: inset 3px 0 0 var(--accent); padding-left: 8px; }
 td .sub { display: block; color: var(--muted); font-size: 11.5px; }
 .member-name { font-weight: 600; }
-.note { font-size: 11.5px; color: var(--muted); margin: 6px 0 0; }
+.note { font-size: 11.5px; color: var(--muted); margin: 6px 0 0; break-before: avoid; page-break-before: avoid; }
 
 /* Lines */
-.line { border: 1px solid var(--rule); border-radius: 4px; padding: 12px 14px 12px; margin: 0 0 14px; break-inside: avoid; page-break-inside: avoid; }
+.line {
+  border: 1px solid var(--rule); border-radius: 4px; padding: 12px 14px 12px; margin: 0 0 14px; break-inside: avoid;
+  page-break-inside: avoid;
+}
 .line-head { display: flex; align-items: baseline; gap: 10px; margin-bottom: 8px; }
 .line-id {
   font-weight: 700; color: #fff; background: var(--accent); border-radius: 3px; padding: 0 7px; font-size: 12.5px;
   line-height: 20px; white-space: nowrap;
 }
 .line-head .sector { margin-left: auto; }
-.specs { display: grid; grid-template-columns: repeat(4, auto); justify-content: space-between; gap: 4px 16px; margin: 0 0 10px; }
-.specs dt { font-size: 10.5px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); font-weight: 600; }
+.specs {
+  display: grid; grid-template-columns: repeat(4, auto); justify-content: space-between; gap: 4px 16px;
+  margin: 0 0 10px;
+}
+.specs dt {
+  font-size: 10.5px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); font-weight: 600;
+}
 .specs dd { margin: 0; font-variant-numeric: tabular-nums; }
 .cover { margin-top: 10px; }
 .bar { display: flex; height: 8px; border-radius: 4px; overflow: hidden; background: var(--gap); }
 .bar .c { background: var(--accent); }
 .bar .p { background: var(--warn-bar); }
-.legend { display: flex; flex-wrap: wrap; gap: 4px 18px; margin-top: 5px; font-size: 12px; font-variant-numeric: tabular-nums; }
+.legend {
+  display: flex; flex-wrap: wrap; gap: 4px 18px; margin-top: 5px; font-size: 12px;
+  font-variant-numeric: tabular-nums;
+}
 .legend span::before {
   content: ""; display: inline-block; width: 9px; height: 9px; border-radius: 2px; margin-right: 5px;
   vertical-align: 0; background: var(--gap);
@@ -187,29 +215,47 @@ td .sub { display: block; color: var(--muted); font-size: 11.5px; }
 .empty { color: var(--muted); font-style: italic; margin: 4px 0 0; }
 
 /* Shortfall */
-.shortfall { border-left: 4px solid var(--warn-bar); background: var(--warn-soft); padding: 10px 14px; border-radius: 0 4px 4px 0; }
+.shortfall {
+  break-inside: avoid; page-break-inside: avoid; border-left: 4px solid var(--warn-bar);
+  background: var(--warn-soft); padding: 10px 14px; border-radius: 0 4px 4px 0;
+}
 .shortfall p { color: var(--warn); font-weight: 600; }
 .shortfall table td { border-bottom-color: #efd9b8; }
 .shortfall table th { border-bottom-color: var(--warn); color: var(--warn); }
-.all-covered { border-left: 4px solid var(--ok); background: #eef6f1; padding: 10px 14px; color: var(--ok); font-weight: 600; border-radius: 0 4px 4px 0; }
+.all-covered {
+  border-left: 4px solid var(--ok); background: #eef6f1; padding: 10px 14px; color: var(--ok); font-weight: 600;
+  border-radius: 0 4px 4px 0;
+}
 
 /* Totals */
-.totals { display: grid; grid-template-columns: 1fr 1.6fr; gap: 18px; align-items: start; }
+.totals {
+  break-inside: avoid; page-break-inside: avoid; display: grid; grid-template-columns: 1fr 1.6fr; gap: 18px;
+  align-items: start;
+}
 .amount-box { border: 1.5px solid var(--accent); border-radius: 4px; padding: 12px 14px; }
-.amount-box .k { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600; }
-.amount-box .v { font-size: 24px; font-weight: 700; color: var(--accent); font-variant-numeric: tabular-nums; line-height: 1.3; }
+.amount-box .k {
+  font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600;
+}
+.amount-box .v {
+  font-size: 24px; font-weight: 700; color: var(--accent); font-variant-numeric: tabular-nums; line-height: 1.3;
+}
 .amount-box .sub { font-size: 12px; color: var(--muted); }
 td .bar { margin-top: 5px; height: 6px; }
 
 /* Impact */
 .cards { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
-.card { border: 1px solid var(--rule); border-top: 3px solid var(--accent); border-radius: 4px; padding: 9px 12px 10px; break-inside: avoid; page-break-inside: avoid; }
-.card .v { font-size: 19px; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1.25; }
+.card {
+  border: 1px solid var(--rule); border-top: 3px solid var(--accent); border-radius: 4px; padding: 9px 12px 10px;
+  break-inside: avoid; page-break-inside: avoid;
+}
+.card .v { font-size: 18px; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1.25; }
+.card .v.long { font-size: 15px; padding: 2px 0 1px; }
 .card .l { font-weight: 600; font-size: 12.5px; margin-top: 1px; }
 .card .x { font-size: 11.5px; color: var(--muted); margin-top: 4px; line-height: 1.4; }
 
 /* Commitments */
 .evidence td { font-size: 12px; }
+.evidence td:first-child { width: 5.5em; }
 
 footer.doc-foot {
   margin-top: 28px; padding-top: 10px; border-top: 1px solid var(--rule); font-size: 11.5px; color: var(--muted);
@@ -220,16 +266,24 @@ footer.doc-foot strong { color: var(--ink); }
 @page { size: A4; margin: 14mm 13mm 16mm; }
 @media print {
   html { background: none; }
-  body { padding: 0; font-size: 9.6pt; }
+  body { padding: 0; font-size: 9.2pt; line-height: 1.42; }
   .sheet { max-width: none; padding: 0; box-shadow: none; }
-  h2 { margin-top: 22px; }
-  table { font-size: 9pt; }
-  .evidence td { font-size: 8.6pt; }
+  h2 { margin: 18px 0 9px; }
+  table { font-size: 8.8pt; }
+  td { padding: 4px 6px; }
+  th { padding: 4px 6px; }
+  .evidence td { font-size: 8.5pt; }
+  .line { padding: 9px 12px; margin-bottom: 10px; }
+  .card { padding: 7px 10px 8px; }
+  .card .v { font-size: 15pt; }
+  .card .v.long { font-size: 11.5pt; }
+  .card .x { font-size: 8.2pt; }
   section { break-inside: auto; }
 }
 @media screen and (max-width: 720px) {
   .sheet { padding: 20px 16px; }
-  .facts, .summary, .grp, .totals, .cards { grid-template-columns: 1fr; }
+  .facts, .grp, .totals, .cards { grid-template-columns: 1fr; }
+  .summary { grid-template-columns: 1fr 1fr; }
   .facts > div { border-left: 0; border-top: 1px solid var(--rule); }
   .facts > div:first-child { border-top: 0; }
   .specs { grid-template-columns: repeat(2, auto); }
@@ -288,8 +342,8 @@ impl Page<'_> {
         let page = self.t("page ", "page ");
         writeln!(
             out,
-            "@page {{ @bottom-left {{ content: {}; font-size: 8pt; color: #5d6776; }} \
-             @bottom-right {{ content: {} counter(page) \" / \" counter(pages); font-size: 8pt; color: #5d6776; }} }}",
+            "@page {{ @bottom-left {{ content: {}; {MARGIN_BOX} }} \
+             @bottom-right {{ content: {} counter(page) \" / \" counter(pages); {MARGIN_BOX} }} }}",
             css_string(&format!("{} · {}", p.tender.reference, p.groupement.name)),
             css_string(page),
         )?;
@@ -331,12 +385,15 @@ impl Page<'_> {
             None => write!(out, "<span class=\"muted\">{}</span>", self.t("non précisée", "not given"))?,
         }
         out.push_str("</dd></div>\n");
-        write!(
+        let campaign = match p.campaign.ready_at {
+            Some(at) => format!("{} {}", self.t("Campagne close le", "Campaign closed on"), self.date_time(at)),
+            None => self.t("Campagne en cours", "Campaign still running").to_string(),
+        };
+        writeln!(
             out,
-            "<div><dt>{}</dt><dd>{}<span class=\"sub\">{}</span></dd></div>\n",
+            "<div><dt>{}</dt><dd>{}<span class=\"sub\">{campaign}</span></dd></div>",
             self.t("Générée le", "Generated"),
             self.date_time(p.generated_at),
-            self.t("heure UTC", "time in UTC"),
         )?;
         out.push_str("</dl>\n");
 
@@ -346,32 +403,30 @@ impl Page<'_> {
             Some(a) => self.money(a),
             None => "—".into(),
         };
-        write!(
+        writeln!(
             out,
-            "<div><span class=\"v\">{amount}</span><span class=\"k\">{}</span></div>\n",
+            "<div><span class=\"v\">{amount}</span><span class=\"k\">{}</span></div>",
             self.t("Montant total HT", "Total amount excl. VAT")
         )?;
-        let coverage: Vec<String> = p
-            .totals
-            .coverage_by_unit
-            .iter()
-            .map(|(unit, c)| format!("{} {}", self.pct(c.share), Esc(&unit_display(unit))))
-            .collect();
-        let coverage = if coverage.is_empty() { "—".into() } else { coverage.join(" · ") };
-        write!(
+        let units = &p.totals.coverage_by_unit;
+        let shares: Vec<String> = units.values().map(|c| self.pct(c.share)).collect();
+        let names: Vec<String> = units.keys().map(|u| Esc(&unit_display(u)).to_string()).collect();
+        let shares = if shares.is_empty() { "—".into() } else { shares.join(" · ") };
+        writeln!(
             out,
-            "<div><span class=\"v\">{coverage}</span><span class=\"k\">{}</span></div>\n",
-            self.t("Couverture de la demande", "Share of the demand covered")
+            "<div><span class=\"v\">{shares}</span><span class=\"k\">{} ({})</span></div>",
+            self.t("Demande couverte", "Demand covered"),
+            names.join(" · ")
         )?;
-        write!(
+        writeln!(
             out,
-            "<div><span class=\"v\">{}</span><span class=\"k\">{}</span></div>\n",
+            "<div><span class=\"v\">{}</span><span class=\"k\">{}</span></div>",
             p.totals.members,
             self.t("Structures membres", "Member structures")
         )?;
-        write!(
+        writeln!(
             out,
-            "<div><span class=\"v\">{}</span><span class=\"k\">{}</span></div>\n",
+            "<div><span class=\"v\">{}</span><span class=\"k\">{}</span></div>",
             p.totals.lots,
             self.t("Micro-lots confirmés", "Confirmed micro-lots")
         )?;
@@ -410,18 +465,18 @@ impl Page<'_> {
         let g = &p.groupement;
         self.section(out, "groupement", 1, "Le groupement", "The groupement")?;
         out.push_str("<div class=\"grp\">\n<dl>\n");
-        write!(out, "<dt>{}</dt><dd>{}</dd>\n", self.t("Nom", "Name"), Esc(&g.name))?;
+        writeln!(out, "<dt>{}</dt><dd>{}</dd>", self.t("Nom", "Name"), Esc(&g.name))?;
         match &g.code {
-            Some(code) => write!(out, "<dt>{}</dt><dd>{}</dd>\n", self.t("Code", "Code"), Esc(code))?,
-            None => write!(
+            Some(code) => writeln!(out, "<dt>{}</dt><dd>{}</dd>", self.t("Code", "Code"), Esc(code))?,
+            None => writeln!(
                 out,
-                "<dt>{}</dt><dd>{}</dd>\n",
+                "<dt>{}</dt><dd>{}</dd>",
                 self.t("Code", "Code"),
                 self.t("aucun (groupement constitué pour cette consultation)", "none (formed for this tender)")
             )?,
         }
-        write!(out, "<dt>{}</dt><dd>{}</dd>\n", self.t("Forme", "Form"), Esc(g.kind.label(self.lang)))?;
-        write!(out, "<dt>{}</dt><dd>{}</dd>\n", self.t("Membres", "Members"), p.members.len())?;
+        writeln!(out, "<dt>{}</dt><dd>{}</dd>", self.t("Forme", "Form"), Esc(g.kind.label(self.lang)))?;
+        writeln!(out, "<dt>{}</dt><dd>{}</dd>", self.t("Membres", "Members"), p.members.len())?;
         out.push_str("</dl>\n");
 
         let lead = p.members.iter().find(|m| m.siret == g.lead);
@@ -458,21 +513,17 @@ impl Page<'_> {
         writeln!(out, "<div class=\"meta\">{basis}</div>\n</div>\n</div>")?;
 
         // Members.
-        let share_head = match p.totals.share_basis {
-            ShareBasis::Amount | ShareBasis::Quantity => self.t("Part de l'offre*", "Share of bid*"),
-            ShareBasis::Unavailable => self.t("Part de l'offre*", "Share of bid*"),
-        };
         out.push_str("<div class=\"table-wrap\"><table class=\"members\">\n<thead><tr>");
         write!(
             out,
-            "<th>{}</th><th>SIRET</th><th>{}</th><th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>\
-             <th class=\"num\">{}</th><th class=\"num\">{share_head}</th>",
-            self.t("Structure", "Structure"),
+            "<th>{}</th><th>SIRET</th><th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>\
+             <th class=\"num\">{}</th><th class=\"num\">{}</th>",
+            self.t("Structure · commune", "Structure · town"),
             self.t("Catégorie", "Kind"),
-            self.t("Commune", "Town"),
             self.t("Lots", "Lots"),
             self.t("Quantité", "Quantity"),
             self.t("Montant HT", "Amount excl. VAT"),
+            self.t("Part*", "Share*"),
         )?;
         out.push_str("</tr></thead>\n<tbody>\n");
         for m in &p.members {
@@ -508,6 +559,10 @@ impl Page<'_> {
         if m.lead {
             write!(out, " <span class=\"tag lead\">{}</span>", self.t("Mandataire", "Lead"))?;
         }
+        match &m.commune {
+            Some(c) => write!(out, "<span class=\"sub\">{}</span>", Esc(c))?,
+            None => write!(out, "<span class=\"sub\">{}</span>", self.t("commune non renseignée", "town not given"))?,
+        }
         out.push_str("</td>");
         write!(out, "<td class=\"nowrap\">{}</td>", Esc(&siret_display(&m.siret)))?;
         write!(out, "<td><span class=\"tag kind\">{}</span>", Esc(m.kind.code()))?;
@@ -515,10 +570,6 @@ impl Page<'_> {
             write!(out, " <span class=\"tag protected\">{}</span>", self.t("secteur protégé", "protected sector"))?;
         }
         out.push_str("</td>");
-        match &m.commune {
-            Some(c) => write!(out, "<td>{}</td>", Esc(c))?,
-            None => out.push_str("<td class=\"muted\">—</td>"),
-        }
         write!(out, "<td class=\"num\">{}</td>", m.lots)?;
         // A member's lots may be in several units: show each rather than adding hours to kilograms.
         let mut by_unit: BTreeMap<&str, f64> = BTreeMap::new();
@@ -566,13 +617,13 @@ impl Page<'_> {
         writeln!(out, "<span class=\"tag sector\">{}</span></div>", Esc(&sector_display(&line.sector)))?;
 
         out.push_str("<dl class=\"specs\">\n");
-        write!(
+        writeln!(
             out,
-            "<div><dt>{}</dt><dd>{}</dd></div>\n",
+            "<div><dt>{}</dt><dd>{}</dd></div>",
             self.t("Quantité demandée", "Quantity tendered"),
             self.qty_unit(line.quantity, &line.unit)
         )?;
-        write!(out, "<div><dt>{}</dt><dd>{}</dd></div>\n", self.t("Site", "Site"), self.coordinates(line.site))?;
+        writeln!(out, "<div><dt>{}</dt><dd>{}</dd></div>", self.t("Site", "Site"), self.coordinates(line.site))?;
         write!(out, "<div><dt>{}</dt><dd>", self.t("Période", "Period"))?;
         match &line.window {
             Some(w) => out.push_str(&self.window(w.start, w.end)),
@@ -596,7 +647,8 @@ impl Page<'_> {
             out.push_str("<div class=\"table-wrap\"><table class=\"lots\">\n<thead><tr>");
             write!(
                 out,
-                "<th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>",
+                "<th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>\
+                 <th class=\"num\">{}</th><th class=\"num\">{}</th>",
                 self.t("Structure", "Structure"),
                 self.t("Quantité", "Quantity"),
                 self.t("Part de la ligne", "Share of line"),
@@ -609,9 +661,10 @@ impl Page<'_> {
             }
             out.push_str("</tbody>\n");
             let share = if line.quantity > 0.0 { line.covered / line.quantity } else { 0.0 };
-            write!(
+            writeln!(
                 out,
-                "<tfoot><tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td></td><td class=\"num\">{}</td></tr></tfoot>\n",
+                "<tfoot><tr><td>{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td></td><td class=\"num\">{}</td></tr></tfoot>",
                 self.t("Total confirmé", "Total confirmed"),
                 self.qty_unit(line.covered, &line.unit),
                 self.pct(share),
@@ -638,9 +691,10 @@ impl Page<'_> {
                 self.qty_unit(lot.commitment.offered, &lot.unit)
             )?;
         }
-        write!(
+        writeln!(
             out,
-            "</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} km</td><td class=\"num\">{}</td></tr>\n",
+            "</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{} km</td><td class=\"num\">{}</td></tr>",
             self.qty_unit(lot.quantity, &lot.unit),
             self.pct(lot.share_of_line),
             format_number(lot.distance_km, 1, self.lang),
@@ -668,7 +722,7 @@ impl Page<'_> {
             self.qty_unit(line.covered, &line.unit),
             self.pct(line.covered / q)
         )?;
-        if line.pending > QUANTITY_EPSILON || self.p.status == ProposalStatus::Draft {
+        if line.pending > QUANTITY_EPSILON {
             write!(
                 out,
                 "<span class=\"p\">{} {}</span>",
@@ -720,7 +774,7 @@ impl Page<'_> {
             (Lang::En, 1) => format!("1 line is not fully covered: {total} have no taker in this groupement."),
             (Lang::En, _) => format!("{n} lines are not fully covered: {total} have no taker in this groupement."),
         };
-        writeln!(out, "<p>{intro}</p>")?;
+        writeln!(out, "<p class=\"lead-in\">{intro}</p>")?;
         out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
         write!(
             out,
@@ -799,7 +853,8 @@ impl Page<'_> {
         out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
         write!(
             out,
-            "<th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\" style=\"width:34%\">{}</th>",
+            "<th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>\
+             <th class=\"num\" style=\"width:34%\">{}</th>",
             self.t("Unité", "Unit"),
             self.t("Demandé", "Tendered"),
             self.t("Couvert", "Covered"),
@@ -812,7 +867,7 @@ impl Page<'_> {
                 out,
                 "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}\
                  <div class=\"bar\"><span class=\"c\" style=\"width:{width}%\"></span></div></td></tr>",
-                Esc(&unit_display(unit)),
+                Esc(&self.unit_name(unit)),
                 self.qty(c.tendered),
                 self.qty(c.covered),
                 self.pct(c.share),
@@ -827,7 +882,7 @@ impl Page<'_> {
         self.section(out, "impact", 5, "Impact social", "Social impact")?;
         writeln!(
             out,
-            "<p class=\"muted small\">{}</p>",
+            "<p class=\"muted small lead-in\">{}</p>",
             self.t(
                 "Calculé à partir des seuls micro-lots confirmés ci-dessus ; chaque chiffre indique sa méthode.",
                 "Computed from the confirmed micro-lots above only; each figure states how."
@@ -837,8 +892,11 @@ impl Page<'_> {
         for f in &p.impact.explained {
             writeln!(
                 out,
-                "<div class=\"card\" data-key=\"{}\"><div class=\"v\">{}</div><div class=\"l\">{}</div><div class=\"x\">{}</div></div>",
+                "<div class=\"card\" data-key=\"{}\"><div class=\"v{}\">{}</div>\
+                 <div class=\"l\">{}</div><div class=\"x\">{}</div></div>",
                 Esc(&f.key),
+                // A long display (`3 dont 2 SIAE et 1 ESAT/EA`) in a smaller size, to stay on one line.
+                if f.display.chars().count() > 14 { " long" } else { "" },
                 Esc(&f.display),
                 Esc(&f.label),
                 Esc(&f.explanation)
@@ -886,7 +944,7 @@ impl Page<'_> {
                 let _ = write!(intro, "{}.", self.t(", toujours en cours", ", still running"));
             }
         }
-        writeln!(out, "<p class=\"muted small\">{intro}</p>")?;
+        writeln!(out, "<p class=\"muted small lead-in\">{intro}</p>")?;
 
         let lots: Vec<&ProposalLot> = p.lots().collect();
         if lots.is_empty() {
@@ -901,22 +959,23 @@ impl Page<'_> {
         out.push_str("<div class=\"table-wrap\"><table class=\"evidence\">\n<thead><tr>");
         write!(
             out,
-            "<th>{}</th><th class=\"num\">{}</th><th>{}</th><th class=\"num\">{}</th><th>{}</th><th>{}</th><th>{}</th>",
+            "<th>{}</th><th>{}</th><th class=\"num\">{}</th><th>{}</th><th>{}</th><th>{}</th>",
             self.t("Lot", "Lot"),
-            self.t("Offre", "Offer"),
             self.t("Structure", "Structure"),
             self.t("Quantité", "Quantity"),
             self.t("Réponse", "Answer"),
             self.t("Confirmé le (UTC)", "Confirmed (UTC)"),
-            self.t("Canal · personne", "Channel · person"),
+            self.t("Confirmé par", "Confirmed by"),
         )?;
         out.push_str("</tr></thead>\n<tbody>\n");
         for lot in lots {
             let k = &lot.commitment;
             write!(
                 out,
-                "<tr><td class=\"nowrap\"><strong>{}</strong></td><td class=\"num\">n°\u{a0}{}</td><td>{}</td><td class=\"num\">{}</td>",
+                "<tr><td class=\"nowrap\"><strong>{}</strong><span class=\"sub\">{}\u{a0}{}</span></td>\
+                 <td>{}</td><td class=\"num\">{}</td>",
                 Esc(&lot.line),
+                self.t("offre n°", "offer no."),
                 lot.offer,
                 Esc(&lot.supplier_name),
                 self.qty_unit(lot.quantity, &lot.unit),
@@ -934,11 +993,11 @@ impl Page<'_> {
                 other => write!(out, "<td>{}</td>", Esc(other))?,
             }
             write!(out, "<td class=\"nowrap\">{}</td>", self.short_date_time(k.confirmed_at))?;
-            write!(out, "<td>{}", Esc(&self.channel(&k.channel)))?;
             match &k.user_name {
-                Some(name) => write!(out, " · {}<span class=\"sub\">id {}</span>", Esc(name), Esc(&k.user_id))?,
-                None => write!(out, "<span class=\"sub\">id {}</span>", Esc(&k.user_id))?,
+                Some(name) => write!(out, "<td>{}", Esc(name))?,
+                None => write!(out, "<td class=\"muted\">{}", self.t("nom inconnu", "name unknown"))?,
             }
+            write!(out, "<span class=\"sub\">{} · id\u{a0}{}</span>", Esc(&self.channel(&k.channel)), Esc(&k.user_id))?;
             out.push_str("</td></tr>\n");
         }
         out.push_str("</tbody>\n</table></div>\n");
@@ -1146,6 +1205,15 @@ impl Page<'_> {
         }
     }
 
+    /// A unit as a word where it has one: `h` → `heures (h)`.
+    fn unit_name(&self, unit: &str) -> String {
+        if unit.trim().eq_ignore_ascii_case("h") {
+            format!("{} (h)", self.t("heures", "hours"))
+        } else {
+            unit_display(unit)
+        }
+    }
+
     fn channel(&self, channel: &str) -> String {
         match channel {
             "telegram" => "Telegram".into(),
@@ -1213,7 +1281,7 @@ mod tests {
     fn css_strings_cannot_break_out() {
         let s = css_string("T-1\"; } </style><script>");
         assert!(!s[1..s.len() - 1].contains(['"', '<', '>', '}', ';']), "{s}");
-        assert!(s.starts_with("\"T-1\\000022"));
+        assert!(s.starts_with("\"T-1\\000022 \\00003b  \\00007d  \\00003c \\00002f style"), "{s}");
     }
 
     #[test]
@@ -1260,7 +1328,7 @@ mod tests {
             assert!(html.contains(&escape(&f.explanation)), "explanation {}", f.explanation);
         }
         for lot in p.lots() {
-            assert!(html.contains(&format!("n°\u{a0}{}</td>", lot.offer)), "offer {}", lot.offer);
+            assert!(html.contains(&format!("offre n°\u{a0}{}</span>", lot.offer)), "offer {}", lot.offer);
             if let Some(name) = &lot.commitment.user_name {
                 assert!(html.contains(&escape(name)), "who confirmed offer {}", lot.offer);
             }

@@ -1,0 +1,217 @@
+//! The proposal page in a real browser: headless Chromium renders the example proposal (French and
+//! English) to a screenshot and to an A4 PDF, and the test checks what a reader would get — a page that
+//! is not blank, and a printout of a few A4 pages.
+//!
+//! Without Chromium the test says so and passes, unless `ESSAIM_TEST_REQUIRE_CHROMIUM=1`. The browser is
+//! `ESSAIM_CHROMIUM` when set, else the first of `chromium`, `chromium-browser`, `google-chrome` on the
+//! PATH. `ESSAIM_PROPOSAL_OUT_DIR=DIR` keeps the HTML, PNG and PDF files in DIR to look at them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use essaim_core::proposal::example::{example, inputs};
+use essaim_core::proposal::{GroupementKind, Proposal, ProposalInput, ProposalStatus, html};
+use essaim_core::{Campaign, ImpactSettings, Lang};
+
+const WIDTH: u32 = 1240;
+const HEIGHT: u32 = 1754;
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[test]
+fn proposal_page_renders_in_a_real_browser() {
+    let Some(browser) = find_browser() else {
+        let required = std::env::var("ESSAIM_TEST_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1");
+        assert!(!required, "ESSAIM_TEST_REQUIRE_CHROMIUM=1 but no Chromium was found (set ESSAIM_CHROMIUM)");
+        eprintln!("skipped: no Chromium found (install chromium or set ESSAIM_CHROMIUM to run this test)");
+        return;
+    };
+    let (dir, keep) = match std::env::var_os("ESSAIM_PROPOSAL_OUT_DIR") {
+        Some(d) => (PathBuf::from(d), true),
+        None => (
+            std::env::temp_dir().join(format!(
+                "essaim-proposal-html-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+            )),
+            false,
+        ),
+    };
+    std::fs::create_dir_all(&dir).expect("create the output directory");
+
+    let pages = [
+        ("fr", example(Lang::Fr).expect("the example proposal builds")),
+        ("en", example(Lang::En).expect("the example proposal builds")),
+        ("draft-fr", draft(Lang::Fr)),
+    ];
+    for (name, proposal) in pages {
+        let page = dir.join(format!("proposal-{name}.html"));
+        std::fs::write(&page, html::render(&proposal)).expect("write the page");
+
+        let png_path = dir.join(format!("proposal-{name}.png"));
+        run_browser(
+            &browser,
+            &dir,
+            &[format!("--window-size={WIDTH},{HEIGHT}"), arg("--screenshot=", &png_path)],
+            &page,
+        );
+        check_screenshot(&png_path);
+
+        let pdf_path = dir.join(format!("proposal-{name}.pdf"));
+        run_browser(&browser, &dir, &[arg("--print-to-pdf=", &pdf_path), "--no-pdf-header-footer".into()], &page);
+        check_pdf(&pdf_path);
+    }
+    if !keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// The example as it stood before its last answer: a draft with an offer still open.
+fn draft(lang: Lang) -> Proposal {
+    let inputs = inputs().expect("the example inputs");
+    let events = &inputs.events[..inputs.events.len() - 2];
+    let campaign = Campaign::replay(inputs.tender.reference.clone(), events).expect("replays").expect("a campaign");
+    let proposal = Proposal::build(&ProposalInput {
+        tender: &inputs.tender,
+        groupement: Some(&inputs.groupement),
+        suppliers: &inputs.suppliers,
+        campaign: &campaign,
+        impact: &ImpactSettings::default(),
+        groupement_kind: GroupementKind::Conjoint,
+        generated_at: campaign.launched_at + chrono::Duration::hours(30),
+        lang,
+    })
+    .expect("the draft builds");
+    assert_eq!(proposal.status, ProposalStatus::Draft);
+    assert!(proposal.campaign.open_offers > 0, "the draft has an open offer");
+    proposal
+}
+
+fn arg(flag: &str, path: &Path) -> String {
+    format!("{flag}{}", path.display())
+}
+
+fn find_browser() -> Option<PathBuf> {
+    if let Some(b) = std::env::var_os("ESSAIM_CHROMIUM").filter(|b| !b.is_empty()) {
+        return Some(PathBuf::from(b));
+    }
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |d| d.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs the browser on `page` with its own profile in `dir`; kills it (and its helpers) after the timeout.
+fn run_browser(browser: &Path, dir: &Path, extra: &[String], page: &Path) {
+    let profile = dir.join("chromium-profile");
+    let mut command = Command::new(browser);
+    command
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"])
+        .args(["--disable-background-networking", "--disable-extensions", "--mute-audio"])
+        .arg(arg("--user-data-dir=", &profile))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Its own process group, so that a hung browser is killed with all its helpers.
+        command.process_group(0);
+    }
+    let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", browser.display()));
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait().expect("wait for the browser") {
+            Some(status) => break status,
+            None if started.elapsed() > BROWSER_TIMEOUT => {
+                #[cfg(unix)]
+                let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{} did not finish within {BROWSER_TIMEOUT:?} (args {extra:?})", browser.display());
+            }
+            None => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert!(status.success(), "{} failed ({status}) with {extra:?}:\n{stderr}", browser.display());
+}
+
+/// A PNG of the requested size, with text and colour on it rather than a blank or single-colour page.
+fn check_screenshot(path: &Path) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", path.display()));
+    let mut decoder = png::Decoder::new(file);
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().expect("a valid PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("a PNG frame");
+    assert_eq!((info.width, info.height), (WIDTH, HEIGHT), "screenshot size");
+    let channels = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let total = (info.width * info.height) as usize;
+
+    let mut colours = std::collections::HashSet::new();
+    let (mut ink, mut paper, mut tinted) = (0usize, 0usize, 0usize);
+    for px in pixels.chunks_exact(channels) {
+        let (r, g, b) = if channels >= 3 { (px[0], px[1], px[2]) } else { (px[0], px[0], px[0]) };
+        colours.insert((r >> 3, g >> 3, b >> 3));
+        let luma = (299 * r as u32 + 587 * g as u32 + 114 * b as u32) / 1000;
+        if luma < 110 {
+            ink += 1;
+        }
+        if r == 255 && g == 255 && b == 255 {
+            paper += 1;
+        }
+        // The accent colour (blue) shows: headings, the lead, badges.
+        if b as i32 - r as i32 > 60 {
+            tinted += 1;
+        }
+    }
+    let share = |n: usize| n as f64 / total as f64;
+    eprintln!(
+        "{}: {} colours, text {:.3}, paper {:.3}, accent {:.4}",
+        path.display(),
+        colours.len(),
+        share(ink),
+        share(paper),
+        share(tinted)
+    );
+    assert!(colours.len() >= 64, "only {} distinct colours: a blank or broken page", colours.len());
+    assert!((0.01..0.30).contains(&share(ink)), "dark (text) pixels: {:.3} of the page", share(ink));
+    assert!(share(paper) > 0.30, "white paper: {:.3} of the page", share(paper));
+    assert!(share(tinted) > 0.002, "accent-coloured pixels: {:.4} of the page", share(tinted));
+}
+
+/// An A4 PDF of a few pages.
+fn check_pdf(path: &Path) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("no PDF at {}: {e}", path.display()));
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    let text = String::from_utf8_lossy(&bytes);
+    let pages = text
+        .match_indices("/Type /Page")
+        .filter(|(i, m)| !text[i + m.len()..].starts_with('s'))
+        .count()
+        .max(text.match_indices("/Type/Page").filter(|(i, m)| !text[i + m.len()..].starts_with('s')).count());
+    assert!((1..=6).contains(&pages), "{pages} pages in {}", path.display());
+
+    let boxes: Vec<(f64, f64)> = text
+        .match_indices("/MediaBox")
+        .filter_map(|(i, m)| {
+            let rest = text[i + m.len()..].trim_start().strip_prefix('[')?;
+            let nums: Vec<f64> = rest.split(']').next()?.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+            (nums.len() == 4).then(|| (nums[2] - nums[0], nums[3] - nums[1]))
+        })
+        .collect();
+    assert!(!boxes.is_empty(), "no MediaBox in {}", path.display());
+    eprintln!("{}: {pages} pages, MediaBox {:?}", path.display(), boxes[0]);
+    for (w, h) in boxes {
+        assert!((w - 595.0).abs() < 2.0 && (h - 842.0).abs() < 2.0, "page of {w} × {h} points, not A4");
+    }
+}
