@@ -45,9 +45,8 @@ pub fn new_token() -> (String, String) {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    let mut pick = |n: usize| -> String {
-        (0..n).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
-    };
+    let mut pick =
+        |n: usize| -> String { (0..n).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect() };
     let id = format!("tok_{}", pick(10));
     let token = format!("esm_{}", pick(40));
     (id, token)

@@ -198,7 +198,11 @@ impl ProposalFormat {
 }
 
 /// The proposal in one format: its content type and body.
-pub fn render_proposal(proposal: &Proposal, format: ProposalFormat, ocds: &ocds::OcdsOptions) -> (&'static str, String) {
+pub fn render_proposal(
+    proposal: &Proposal,
+    format: ProposalFormat,
+    ocds: &ocds::OcdsOptions,
+) -> (&'static str, String) {
     match format {
         ProposalFormat::Html => ("text/html; charset=utf-8", html::render(proposal)),
         ProposalFormat::Json => {

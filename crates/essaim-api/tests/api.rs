@@ -48,7 +48,9 @@ async fn serve(store: Store, health: Arc<Health>) -> Result<String, Box<dyn std:
         })
         .await?;
     // The other buyer's token comes from the database, as `essaim token create` makes it.
-    store.create_api_token("tok_other", &hash_token(OTHER_BUYER), "buyer", Some(&Siret::parse("73282932000074")?), None).await?;
+    store
+        .create_api_token("tok_other", &hash_token(OTHER_BUYER), "buyer", Some(&Siret::parse("73282932000074")?), None)
+        .await?;
     let config = ApiConfig {
         proposal: ProposalSettings {
             impact: ImpactSettings::default(),
@@ -92,7 +94,8 @@ fn error_code(body: &str) -> Option<String> {
 async fn without_a_valid_token_nothing_is_given_away() {
     with_each_backend(|store| async move {
         let url = serve(store, Arc::default()).await?;
-        for path in ["/tenders", "/tenders/T-2026-014/status", "/proposals/T-2026-014", "/proposals/T-2026-014?format=ocds"]
+        for path in
+            ["/tenders", "/tenders/T-2026-014/status", "/proposals/T-2026-014", "/proposals/T-2026-014?format=ocds"]
         {
             for token in [None, Some("wrong-token"), Some("")] {
                 let response = {
@@ -171,7 +174,8 @@ async fn the_proposal_comes_in_three_formats_by_query_or_accept_header() {
         let page = html.text().await?;
         assert!(page.contains("Propreté Solidaire Lyonnaise") && page.contains("lang=\"fr\""));
 
-        let ocds = client().get(&proposal).bearer_auth(BUYER).header("Accept", "application/vnd.ocds+json").send().await?;
+        let ocds =
+            client().get(&proposal).bearer_auth(BUYER).header("Accept", "application/vnd.ocds+json").send().await?;
         assert!(ocds.text().await?.contains("\"releases\""));
         let default = client().get(&proposal).bearer_auth(BUYER).send().await?.text().await?;
         assert!(default.contains("\"format_version\""), "JSON when nothing is asked");
@@ -197,7 +201,13 @@ async fn status_shows_every_line_and_a_tender_without_campaign_has_no_proposal_y
             .as_array()
             .ok_or("lines")?
             .iter()
-            .map(|l| (l["id"].as_str().unwrap_or("").to_owned(), l["accepted"].as_f64().unwrap_or(-1.0), l["uncovered"].as_f64().unwrap_or(-1.0)))
+            .map(|l| {
+                (
+                    l["id"].as_str().unwrap_or("").to_owned(),
+                    l["accepted"].as_f64().unwrap_or(-1.0),
+                    l["uncovered"].as_f64().unwrap_or(-1.0),
+                )
+            })
             .collect();
         assert_eq!(lines, vec![("L1".into(), 700.0, 300.0), ("L2".into(), 500.0, 0.0), ("L3".into(), 100.0, 300.0)]);
 
@@ -205,7 +215,8 @@ async fn status_shows_every_line_and_a_tender_without_campaign_has_no_proposal_y
         let mut tender = example::inputs()?.tender;
         tender.reference = essaim_core::TenderRef::parse("ref", "T-2026-099")?;
         let body = serde_json::to_string(&tender)?;
-        let created = client().post(format!("{url}/tenders")).bearer_auth(FACILITATOR).body(body.clone()).send().await?;
+        let created =
+            client().post(format!("{url}/tenders")).bearer_auth(FACILITATOR).body(body.clone()).send().await?;
         assert_eq!(created.status(), StatusCode::CREATED);
         assert_eq!(created.headers()["location"], "/tenders/T-2026-099/status");
         let again = client().post(format!("{url}/tenders")).bearer_auth(FACILITATOR).body(body.clone()).send().await?;
@@ -250,7 +261,9 @@ async fn readiness_reports_the_database_and_each_bot() {
 fn the_openapi_document_describes_every_route() -> TestResult {
     let doc: Value = serde_json::from_str(essaim_api::OPENAPI_JSON)?;
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/healthz", "/readyz", "/openapi.json", "/tenders", "/tenders/{reference}/status", "/proposals/{reference}"] {
+    for path in
+        ["/healthz", "/readyz", "/openapi.json", "/tenders", "/tenders/{reference}/status", "/proposals/{reference}"]
+    {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");

@@ -276,6 +276,13 @@ impl<'a> Progress<'a> {
             self.record(ready)?;
             self.facilitator_notes.push(Note::Ready { deadline_passed });
             self.facilitator_notes.push(Note::Status);
+            // The buyer receives the proposal in the same transaction as the event that made it final.
+            let to = facilitator_recipient(self.store, &self.campaign.launched_by, self.settings.default_lang).await?;
+            let key = self.key("proposal");
+            let delivery =
+                proposal_messages(self.store, self.settings, self.loaded, &self.campaign, to.as_ref(), &key, self.now)
+                    .await?;
+            self.messages.items.extend(delivery.items);
         }
         Ok(())
     }
@@ -347,6 +354,82 @@ impl<'a> Progress<'a> {
         }
         changes.outbox = self.messages.items;
         Ok(changes)
+    }
+}
+
+/// The proposal's messages: to every account of the tender's buyer, a summary with the HTML page
+/// attached (in the account's language); to the facilitator (`to`), a note with the link, or with the
+/// page itself when no buyer account is linked. Keys start with `key`, so a retried decision queues
+/// nothing twice.
+pub async fn proposal_messages(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    campaign: &Campaign,
+    to: Option<&Recipient>,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Messages, EngineError> {
+    let tender = &loaded.tender;
+    let groupement = match &tender.groupement {
+        Some(code) => store.groupement(code).await?,
+        None => None,
+    };
+    let build = |lang: Lang| {
+        essaim_core::Proposal::build(&essaim_core::ProposalInput {
+            tender,
+            groupement: groupement.as_ref(),
+            suppliers: &loaded.suppliers,
+            campaign,
+            impact: &settings.proposal.impact,
+            groupement_kind: settings.proposal.groupement_kind,
+            generated_at: now,
+            lang,
+        })
+        .map_err(|e| EngineError::Corrupt(format!("proposal of {}: {e}", tender.reference)))
+    };
+    let buyers = match &tender.buyer.siret {
+        Some(siret) => store.accounts_for_buyer(siret).await?,
+        None => Vec::new(),
+    };
+    let mut messages = Messages::default();
+    let mut delivered = 0;
+    for account in &buyers {
+        let Ok(platform) = account.platform.parse::<Platform>() else { continue };
+        let lang = lang_of(account.language.as_deref(), None, settings.default_lang);
+        let proposal = build(lang)?;
+        let mut message = Outgoing::text(
+            platform,
+            account.chat_id.clone(),
+            Texts::new(lang, settings.time_zone).proposal_for_buyer(&proposal),
+        );
+        message.document = Some(proposal_document(&proposal));
+        messages.push(format!("{key}:buyer:{}:{}", account.platform, account.user_id), message);
+        delivered += 1;
+    }
+    if let Some(to) = to {
+        let texts = Texts::new(to.lang, settings.time_zone);
+        let link =
+            settings.proposal.public_url.as_ref().map(|u| format!("{u}/proposals/{}?format=html", tender.reference));
+        let mut message = Outgoing::text(
+            to.platform,
+            to.chat_id.clone(),
+            texts.proposal_sent(tender.reference.as_str(), delivered, link.as_deref()),
+        );
+        if delivered == 0 {
+            message.document = Some(proposal_document(&build(to.lang)?));
+        }
+        messages.push(format!("{key}:facilitator"), message);
+    }
+    Ok(messages)
+}
+
+fn proposal_document(proposal: &essaim_core::Proposal) -> crate::message::Document {
+    let draft = if proposal.status == essaim_core::ProposalStatus::Draft { "-provisoire" } else { "" };
+    crate::message::Document {
+        file_name: format!("proposition-{}{draft}.html", proposal.tender.reference),
+        mime_type: "text/html".into(),
+        content: essaim_core::proposal::html::render(proposal),
     }
 }
 

@@ -14,11 +14,13 @@ pub enum Command {
     Lots,
     Capacity,
     Remind,
+    /// Build the consolidated proposal and send it to the buyer.
+    Send,
 }
 
 impl Command {
     /// Every command with its names: the English name first, then the French aliases.
-    pub const ALL: [(Command, &'static [&'static str]); 8] = [
+    pub const ALL: [(Command, &'static [&'static str]); 9] = [
         (Command::Start, &["start", "demarrer"]),
         (Command::Help, &["help", "aide"]),
         (Command::Tenders, &["tenders", "appels"]),
@@ -27,6 +29,7 @@ impl Command {
         (Command::Lots, &["lots", "mes_lots"]),
         (Command::Capacity, &["capacity", "capacite"]),
         (Command::Remind, &["remind", "relancer"]),
+        (Command::Send, &["send", "envoyer"]),
     ];
 
     /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).

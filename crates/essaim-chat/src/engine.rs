@@ -259,7 +259,9 @@ impl Engine {
                     return Ok(Decision::reply(incoming, [texts.no_tenders()]));
                 }
                 let mut lines = Vec::new();
-                for summary in tenders {
+                // A buyer sees its own tenders only; suppliers and facilitators see every one.
+                let own = |s: &essaim_store::TenderSummary| role != Some(Role::Buyer) || s.buyer_siret == account.buyer;
+                for summary in tenders.into_iter().filter(own) {
                     if let Some(tender) = self.store.tender(&summary.reference).await? {
                         let state = campaigns.iter().find(|c| c.tender == tender.reference).map(|c| c.status.as_str());
                         lines.push(texts.tender_line(&tender, state));
@@ -297,6 +299,41 @@ impl Engine {
                         Ok(Decision { changes, notice: None })
                     }
                 }
+            }
+            Command::Send => {
+                if !facilitator {
+                    return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
+                }
+                let Some(reference) = args.first() else {
+                    return Ok(Decision::reply(incoming, [texts.usage(command)]));
+                };
+                let Ok(reference) = TenderRef::parse("ref", reference) else {
+                    return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
+                };
+                let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
+                    return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+                };
+                let Some(campaign) = &loaded.campaign else {
+                    return Ok(Decision::reply(incoming, [texts.no_proposal_yet(reference.as_str())]));
+                };
+                let to = campaigns::Recipient {
+                    platform: incoming.platform,
+                    user_id: incoming.user_id.clone(),
+                    chat_id: incoming.chat_id.clone(),
+                    lang: texts.lang,
+                };
+                let key = format!("send:{}:{}", incoming.platform, incoming.update_id);
+                let messages = campaigns::proposal_messages(
+                    &self.store,
+                    &self.settings,
+                    &loaded,
+                    campaign,
+                    Some(&to),
+                    &key,
+                    self.now(),
+                )
+                .await?;
+                Ok(Decision { changes: Changeset { outbox: messages.items, ..Changeset::default() }, notice: None })
             }
             Command::Lots => {
                 let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {

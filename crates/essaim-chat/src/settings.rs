@@ -24,4 +24,14 @@ pub struct EngineSettings {
     pub weights: Weights,
     pub solve: SolveSettings,
     pub taxonomy: SectorTaxonomy,
+    pub proposal: ProposalDelivery,
+}
+
+/// How the consolidated proposal is built and linked when it goes to the buyer.
+#[derive(Debug, Clone, Default)]
+pub struct ProposalDelivery {
+    pub impact: essaim_core::ImpactSettings,
+    pub groupement_kind: essaim_core::GroupementKind,
+    /// Base URL of `essaim serve` as buyers and facilitators reach it; links are given when set.
+    pub public_url: Option<String>,
 }

@@ -146,6 +146,11 @@ impl Texts {
                     format!("{} REF — relancer les structures qui n'ont pas répondu", c(Command::Remind)),
                     format!("{} REF — remind the structures that have not answered", c(Command::Remind))
                 ));
+                lines.push(say!(
+                    self,
+                    format!("{} REF — envoyer la proposition du groupement à l'acheteur", c(Command::Send)),
+                    format!("{} REF — send the groupement's proposal to the buyer", c(Command::Send))
+                ));
             }
             Some(Role::Buyer) => lines.push(say!(
                 self,
@@ -192,6 +197,101 @@ impl Texts {
                 format!("Usage: {cmd} REF, for example {cmd} T-2026-014")
             ),
         }
+    }
+
+    /// The buyer's message that goes with the proposal document.
+    pub fn proposal_for_buyer(&self, p: &essaim_core::Proposal) -> String {
+        let lang = self.lang;
+        let coverage: Vec<String> = p
+            .totals
+            .coverage_by_unit
+            .iter()
+            .map(|(unit, c)| {
+                format!("{} / {} {unit}", format_quantity(c.covered, lang), format_quantity(c.tendered, lang))
+            })
+            .collect();
+        let lead = p.lead().map(|m| m.name.clone()).unwrap_or_default();
+        let amount = p.totals.amount.map(|a| format!("{} €", format_number(a, 2, lang)));
+        let short: Vec<String> = p
+            .shortfall
+            .iter()
+            .map(|s| format!("• {} : {} {} — {}", s.line, format_quantity(s.quantity, lang), s.unit, s.reason))
+            .collect();
+        let draft = p.status == essaim_core::ProposalStatus::Draft;
+        let mut text = say!(
+            self,
+            format!(
+                "📄 Proposition {}du groupement {} pour {} — {}\nMandataire : {lead}\nStructures : {} · micro-lots : {}\nCouverture : {}{}",
+                if draft { "provisoire " } else { "" },
+                p.groupement.name,
+                p.tender.reference,
+                p.tender.title,
+                p.totals.members,
+                p.totals.lots,
+                coverage.join(" · "),
+                amount.as_ref().map(|a| format!("\nMontant HT : {a}")).unwrap_or_default()
+            ),
+            format!(
+                "📄 {}Proposal of groupement {} for {} — {}\nLead: {lead}\nStructures: {} · micro-lots: {}\nCoverage: {}{}",
+                if draft { "Draft " } else { "" },
+                p.groupement.name,
+                p.tender.reference,
+                p.tender.title,
+                p.totals.members,
+                p.totals.lots,
+                coverage.join(" · "),
+                amount.as_ref().map(|a| format!("\nAmount excl. VAT: {a}")).unwrap_or_default()
+            )
+        );
+        if !short.is_empty() {
+            text.push_str(&say!(self, "\nNon couvert :\n".to_owned(), "\nNot covered:\n".to_owned()));
+            text.push_str(&short.join("\n"));
+        }
+        text.push_str(&say!(
+            self,
+            "\nLe détail (lots, engagements, impact social) est dans le document joint.".to_owned(),
+            "\nThe details (lots, commitments, social impact) are in the attached document.".to_owned()
+        ));
+        text
+    }
+
+    /// The facilitator's note once a proposal went out.
+    pub fn proposal_sent(&self, reference: &str, buyers: usize, link: Option<&str>) -> String {
+        let mut text = if buyers == 0 {
+            say!(
+                self,
+                format!(
+                    "Aucun compte acheteur n'est relié pour {reference} : voici la proposition, à transmettre vous-même (essaim invite --buyer SIRET pour relier l'acheteur)."
+                ),
+                format!(
+                    "No buyer account is linked for {reference}: here is the proposal, to pass on yourself (essaim invite --buyer SIRET links the buyer)."
+                )
+            )
+        } else {
+            say!(
+                self,
+                format!("Proposition de {reference} envoyée à l'acheteur ({buyers} compte(s))."),
+                format!("Proposal of {reference} sent to the buyer ({buyers} account(s)).")
+            )
+        };
+        if let Some(link) = link {
+            text.push_str(&say!(self, format!("\nLien : {link}"), format!("\nLink: {link}")));
+        }
+        text
+    }
+
+    pub fn no_proposal_yet(&self, reference: &str) -> String {
+        say!(
+            self,
+            format!(
+                "Pas encore de proposition pour {reference} : lancez d'abord la campagne ({} {reference}).",
+                self.command(Command::Allocate)
+            ),
+            format!(
+                "No proposal for {reference} yet: launch the campaign first ({} {reference}).",
+                self.command(Command::Allocate)
+            )
+        )
     }
 
     pub fn not_linked(&self) -> String {

@@ -17,6 +17,9 @@ const A: &str = "73282932000074";
 const B: &str = "12345678900015";
 const C: &str = "30000000000004";
 
+/// The buyer of T-1 (Ville test).
+const BUYER: &str = "15543739500017";
+
 fn siret(s: &str) -> Siret {
     Siret::parse(s).expect("valid SIRET")
 }
@@ -47,6 +50,7 @@ fn settings() -> EngineSettings {
             label_en: "Cleaning".into(),
             unit: "h".into(),
         }]),
+        proposal: essaim_chat::ProposalDelivery::default(),
     }
 }
 
@@ -77,7 +81,7 @@ async fn territory(store: &Store) {
     let tender = Tender::new(
         TenderRef::parse("ref", "T-1").expect("ref"),
         "Marché test",
-        Buyer { name: "Ville test".into(), siret: None },
+        Buyer { name: "Ville test".into(), siret: Some(siret(BUYER)) },
         None,
         Some(GroupementCode::parse("g", "G-TEST").expect("code")),
         vec![line],
@@ -374,6 +378,75 @@ async fn english_speakers_get_english() {
         }
         let launched = phone.last_to("en-fac").await;
         assert!(launched.starts_with("🚀 Campaign T-1 launched: 2 offer(s)"), "{launched}");
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_buyer_receives_the_proposal_when_the_campaign_is_ready_and_on_send() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.engine.store().create_buyer_invite("BUY1", &siret(BUYER), None).await?;
+        phone.send("buyer", "/start BUY1").await;
+        assert!(phone.last_to("buyer").await.contains("proposition du groupement"), "a buyer is told what comes");
+        phone.send("buyer", "/appels").await;
+        assert!(phone.last_to("buyer").await.contains("T-1"), "the buyer's own tender is listed");
+
+        phone.send("fac", "/envoyer T-1").await;
+        assert!(phone.last_to("fac").await.contains("Pas encore de proposition"), "no campaign yet");
+        phone.send("a", "/envoyer T-1").await;
+        assert!(phone.last_to("a").await.contains("réservée aux facilitateurs"));
+        phone.send("buyer", "/envoyer T-1").await;
+        assert!(phone.last_to("buyer").await.contains("réservée aux facilitateurs"));
+        assert!(phone.to("buyer").await.iter().all(|m| m.document.is_none()), "nothing sent before the campaign");
+
+        // Everyone accepts: the campaign is ready and the buyer receives the proposal, once.
+        phone.send("fac", "/repartir T-1").await;
+        for user in ["a", "b"] {
+            let offer = phone.to(user).await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("an offer");
+            phone.press(user, &button_data(&offer, "Accepter")).await;
+        }
+        let to_buyer: Vec<Outgoing> = phone.to("buyer").await.into_iter().filter(|m| m.document.is_some()).collect();
+        assert_eq!(to_buyer.len(), 1, "one proposal on ready");
+        let summary = &to_buyer[0].text;
+        assert!(summary.contains("Mandataire : Atelier A") && summary.contains("100 / 100 h"), "{summary}");
+        assert!(!summary.contains("provisoire"), "{summary}");
+        let document = to_buyer[0].document.as_ref().expect("document");
+        assert_eq!((document.file_name.as_str(), document.mime_type.as_str()), ("proposition-T-1.html", "text/html"));
+        assert!(document.content.contains("Atelier A") && document.content.contains("Brigade B"));
+        assert!(document.content.contains("Définitive"), "final once ready");
+        let fac = phone.to("fac").await;
+        assert!(fac.iter().any(|m| m.text.contains("envoyée à l'acheteur (1 compte(s))")), "the facilitator is told");
+        assert!(fac.iter().all(|m| m.document.is_none()), "the buyer got it: the facilitator gets the note only");
+
+        // /envoyer sends it again on demand; the same delivery twice sends it once.
+        let send = phone.incoming("fac", IncomingKind::Command { name: "envoyer".into(), args: vec!["T-1".into()] });
+        phone.engine.handle(&send).await.expect("handled");
+        let again = phone.engine.handle(&send).await.expect("handled");
+        assert!(again.duplicate);
+        assert_eq!(phone.to("buyer").await.iter().filter(|m| m.document.is_some()).count(), 2);
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_linked_buyer_the_facilitator_gets_the_proposal_to_pass_on() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        let offer = phone.to("a").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("an offer");
+        phone.press("a", &button_data(&offer, "Accepter")).await;
+        // A draft on demand: B has not answered yet.
+        phone.send("fac", "/envoyer T-1").await;
+        let last = phone.to("fac").await.into_iter().last().expect("a message");
+        assert!(last.text.contains("Aucun compte acheteur"), "{}", last.text);
+        let document = last.document.expect("the page itself");
+        assert_eq!(document.file_name, "proposition-T-1-provisoire.html");
+        assert!(document.content.contains("Provisoire"), "a draft says so");
         Ok::<_, essaim_store::StoreError>(())
     })
     .await;

@@ -103,6 +103,13 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         description_en: "Remind the cooperatives that have not answered",
         options: &[REF],
     },
+    CommandSpec {
+        name: "send",
+        french: "envoyer",
+        description_fr: "Envoyer la proposition du groupement à l'acheteur",
+        description_en: "Send the groupement's proposal to the buyer",
+        options: &[REF],
+    },
 ];
 
 /// The command invoked as `name` (English or French).

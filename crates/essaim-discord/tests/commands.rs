@@ -28,6 +28,7 @@ async fn registration_overwrites_the_eight_global_commands_with_french_names() {
             ("lots", "mes_lots"),
             ("capacity", "capacite"),
             ("remind", "relancer"),
+            ("send", "envoyer"),
         ]
     );
     for command in commands {

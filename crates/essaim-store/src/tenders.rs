@@ -225,26 +225,24 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let mut tenders = rows
-            .into_iter()
-            .map(|row| {
-                Ok(TenderSummary {
-                    reference: TenderRef::parse("reference", &row.reference)
-                        .map_err(|e| StoreError::corrupt(format!("tender row (reference {}): {e}", row.reference)))?,
-                    deadline: parse_deadline(&row.reference, row.deadline.as_deref())?,
-                    groupement: parse_groupement(&row.reference, row.groupement.as_deref())?,
-                    lines: usize::try_from(row.lines).unwrap_or(0),
-                    buyer_siret: row
-                        .buyer_siret
-                        .as_deref()
-                        .map(Siret::parse)
-                        .transpose()
-                        .map_err(|e| StoreError::corrupt(format!("tender row (reference {}): {e}", row.reference)))?,
-                    title: row.title,
-                    buyer_name: row.buyer_name,
+        let mut tenders =
+            rows.into_iter()
+                .map(|row| {
+                    Ok(TenderSummary {
+                        reference: TenderRef::parse("reference", &row.reference).map_err(|e| {
+                            StoreError::corrupt(format!("tender row (reference {}): {e}", row.reference))
+                        })?,
+                        deadline: parse_deadline(&row.reference, row.deadline.as_deref())?,
+                        groupement: parse_groupement(&row.reference, row.groupement.as_deref())?,
+                        lines: usize::try_from(row.lines).unwrap_or(0),
+                        buyer_siret: row.buyer_siret.as_deref().map(Siret::parse).transpose().map_err(|e| {
+                            StoreError::corrupt(format!("tender row (reference {}): {e}", row.reference))
+                        })?,
+                        title: row.title,
+                        buyer_name: row.buyer_name,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+                .collect::<Result<Vec<_>, StoreError>>()?;
         tenders.sort_by(|a, b| a.reference.cmp(&b.reference));
         Ok(tenders)
     }

@@ -43,7 +43,10 @@ async fn a_buyer_invite_links_an_account_that_speaks_for_the_buyer() {
     with_each_backend(|store| async move {
         store.create_buyer_invite("BUYER1", &siret(BUYER), None).await?;
         let invite = store.invite("BUYER1").await?.expect("invite");
-        assert_eq!((invite.role.as_str(), invite.buyer.as_ref(), invite.supplier), ("buyer", Some(&siret(BUYER)), None));
+        assert_eq!(
+            (invite.role.as_str(), invite.buyer.as_ref(), invite.supplier),
+            ("buyer", Some(&siret(BUYER)), None)
+        );
         let applied = store
             .apply(&Changeset {
                 inbox: Some(InboxKey { platform: "telegram".into(), update_id: "1".into() }),

@@ -62,12 +62,15 @@ pub enum Command {
     /// Import the SIAE directory or a tender.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Print a one-time invite code that links a chat account (`/start CODE`) to a supplier or grants
-    /// the facilitator role.
+    /// Print a one-time invite code that links a chat account (`/start CODE`) to a supplier, to a
+    /// buyer (who receives the proposals of its tenders) or grants the facilitator role.
     Invite {
         /// The supplier (SIRET) the account will answer for.
-        #[arg(long, required_unless_present = "facilitator", conflicts_with = "facilitator")]
+        #[arg(long, required_unless_present_any = ["facilitator", "buyer"], conflicts_with_all = ["facilitator", "buyer"])]
         supplier: Option<String>,
+        /// The buyer (SIRET, as its tenders name it) the account will speak for.
+        #[arg(long, conflicts_with = "facilitator")]
+        buyer: Option<String>,
         /// Grant the facilitator role (launch campaigns, see every status).
         #[arg(long)]
         facilitator: bool,
@@ -75,8 +78,46 @@ pub enum Command {
         #[arg(long, default_value_t = 168.0)]
         valid_hours: f64,
     },
-    /// Run the chat bot, the outbox dispatcher and the scheduler (token in ESSAIM_TELEGRAM_TOKEN).
+    /// Run the HTTP API, the chat bots (tokens in ESSAIM_TELEGRAM_TOKEN / ESSAIM_DISCORD_TOKEN), the
+    /// outbox dispatcher and the scheduler.
     Serve,
+    /// Write the consolidated proposal of a tender's campaign (the grouped bid for the buyer).
+    Proposal {
+        /// The tender reference.
+        reference: String,
+        /// html (printable page), json, or ocds (OCDS 1.1 release package).
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// fr or en (default: campaign.language).
+        #[arg(long)]
+        lang: Option<String>,
+        /// Where to write it (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Bearer tokens of the HTTP API.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once (only its SHA-256 is kept).
+    Create {
+        /// A buyer's token (SIRET, as its tenders name it): sees that buyer's tenders only.
+        #[arg(long, required_unless_present = "facilitator", conflicts_with = "facilitator")]
+        buyer: Option<String>,
+        /// A facilitator's token: sees and registers every tender.
+        #[arg(long)]
+        facilitator: bool,
+        /// A note saying whose token it is.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke a token by its id (tok_…).
+    Revoke { id: String },
+    /// Print the SHA-256 of a token, for `[[api.tokens]]` in the configuration.
+    Hash { token: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,7 +177,32 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
             let store = open_store(&global, &config).await?;
             import_tender(&store, &file, replace, &config).await
         }
-        Command::Invite { supplier, facilitator: _, valid_hours } => {
+        Command::Invite { buyer: Some(buyer), valid_hours, .. } => {
+            let store = open_store(&global, &config).await?;
+            buyer_invite(&store, &buyer, valid_hours).await
+        }
+        Command::Proposal { reference, format, lang, output } => {
+            let store = open_store(&global, &config).await?;
+            proposal(&store, &config, &reference, &format, lang.as_deref(), output.as_deref()).await
+        }
+        Command::Token(TokenCommand::Hash { token }) => {
+            println!("{}", essaim_api::hash_token(&token));
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { buyer, facilitator: _, label }) => {
+            let store = open_store(&global, &config).await?;
+            create_token(&store, buyer.as_deref(), label.as_deref()).await
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let store = open_store(&global, &config).await?;
+            if store.revoke_api_token(&id).await? {
+                eprintln!("token {id} revoked");
+                Ok(())
+            } else {
+                Err(anyhow::Error::new(BadInput(format!("no live token {id}"))))
+            }
+        }
+        Command::Invite { supplier, facilitator: _, buyer: None, valid_hours } => {
             let store = open_store(&global, &config).await?;
             invite(&store, supplier.as_deref(), valid_hours).await
         }
@@ -313,6 +379,92 @@ async fn invite(store: &Store, supplier: Option<&str>, valid_hours: f64) -> Resu
         None => eprintln!("Facilitator invite, valid until {}:", expires_at.format("%Y-%m-%d %H:%M UTC")),
     }
     println!("/start {code}");
+    Ok(())
+}
+
+async fn buyer_invite(store: &Store, buyer: &str, valid_hours: f64) -> Result<()> {
+    if !valid_hours.is_finite() || valid_hours <= 0.0 {
+        return Err(anyhow::Error::new(BadInput(format!("--valid-hours: {valid_hours} must be a positive number"))));
+    }
+    let siret = essaim_core::Siret::parse(buyer).map_err(|e| BadInput(format!("--buyer: {e}")))?;
+    let code = invite_code();
+    let expires_at = chrono::Utc::now() + chrono::Duration::milliseconds((valid_hours * 3_600_000.0) as i64);
+    store.create_buyer_invite(&code, &siret, Some(expires_at)).await?;
+    eprintln!("Buyer invite for SIRET {siret}, valid until {}:", expires_at.format("%Y-%m-%d %H:%M UTC"));
+    println!("/start {code}");
+    Ok(())
+}
+
+async fn create_token(store: &Store, buyer: Option<&str>, label: Option<&str>) -> Result<()> {
+    let buyer =
+        buyer.map(|b| essaim_core::Siret::parse(b).map_err(|e| BadInput(format!("--buyer: {e}")))).transpose()?;
+    let (id, token) = essaim_api::new_token();
+    let role = if buyer.is_some() { "buyer" } else { "facilitator" };
+    store.create_api_token(&id, &essaim_api::hash_token(&token), role, buyer.as_ref(), label).await?;
+    eprintln!("{role} token {id} created; it is shown once, keep it safe (essaim token revoke {id} to revoke it):");
+    println!("{token}");
+    Ok(())
+}
+
+/// Builds a tender's proposal from the store; bad input when the tender or its campaign is missing.
+pub async fn build_proposal(
+    store: &Store,
+    config: &Config,
+    reference: &str,
+    lang: essaim_core::Lang,
+) -> Result<essaim_core::Proposal> {
+    let reference = essaim_core::TenderRef::parse("REF", reference).map_err(|e| BadInput(e.to_string()))?;
+    let sources = store
+        .proposal_sources(&reference)
+        .await?
+        .ok_or_else(|| BadInput(format!("no tender {reference} (essaim import tender FILE.json)")))?;
+    let Some(campaign) = &sources.campaign else {
+        return Err(anyhow::Error::new(BadInput(format!(
+            "tender {reference} has no campaign yet: a facilitator launches one with /repartir {reference}"
+        ))));
+    };
+    let proposal = essaim_core::Proposal::build(&essaim_core::ProposalInput {
+        tender: &sources.tender,
+        groupement: sources.groupement.as_ref(),
+        suppliers: &sources.suppliers,
+        campaign,
+        impact: &config.impact_settings(),
+        groupement_kind: config.groupement_kind()?,
+        generated_at: chrono::Utc::now(),
+        lang,
+    })?;
+    Ok(proposal)
+}
+
+async fn proposal(
+    store: &Store,
+    config: &Config,
+    reference: &str,
+    format: &str,
+    lang: Option<&str>,
+    output: Option<&Path>,
+) -> Result<()> {
+    let format = essaim_api::ProposalFormat::parse(format)
+        .ok_or_else(|| BadInput(format!("--format: « {format} » is not html, json or ocds")))?;
+    let lang = match lang {
+        None => config.proposal_settings()?.default_lang,
+        Some("fr") => essaim_core::Lang::Fr,
+        Some("en") => essaim_core::Lang::En,
+        Some(other) => return Err(anyhow::Error::new(BadInput(format!("--lang: « {other} » is not fr or en")))),
+    };
+    let proposal = build_proposal(store, config, reference, lang).await?;
+    let (_, body) = essaim_api::render_proposal(&proposal, format, &config.proposal_settings()?.ocds);
+    match output {
+        Some(path) => {
+            std::fs::write(path, body).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("{}: proposal of {} written", path.display(), proposal.tender.reference);
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(body.as_bytes())?;
+            out.flush()?;
+        }
+    }
     Ok(())
 }
 

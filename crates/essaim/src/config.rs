@@ -26,7 +26,36 @@ pub struct Config {
     pub serve: ServeConfig,
     pub outbox: OutboxConfig,
     pub impact: ImpactConfig,
+    pub proposal: ProposalConfig,
+    pub api: ApiConfig,
     pub sectors: Vec<SectorConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalConfig {
+    pub groupement_kind: String,
+    pub public_url: String,
+    pub ocid_prefix: String,
+    pub publisher: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    pub max_body_bytes: usize,
+    pub timeout_s: f64,
+    #[serde(default)]
+    pub tokens: Vec<ApiTokenConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTokenConfig {
+    pub role: String,
+    #[serde(default)]
+    pub buyer: Option<String>,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -141,6 +170,11 @@ impl Config {
     }
 
     fn check(&self) -> Result<()> {
+        self.groupement_kind()?;
+        self.api_tokens()?;
+        if !self.api.timeout_s.is_finite() || self.api.timeout_s <= 0.0 {
+            bail!(BadInput(format!("configuration: api.timeout_s: {} must be a positive number", self.api.timeout_s)));
+        }
         let s = &self.solver;
         for (name, v) in [
             ("solver.time_limit_s", s.time_limit_s),
@@ -204,6 +238,54 @@ impl Config {
         Ok(SectorTaxonomy::new(infos))
     }
 
+    pub fn groupement_kind(&self) -> Result<essaim_core::GroupementKind> {
+        essaim_core::GroupementKind::parse(&self.proposal.groupement_kind).ok_or_else(|| {
+            anyhow::Error::new(BadInput(format!(
+                "configuration: proposal.groupement_kind: « {} » is not conjoint or solidaire",
+                self.proposal.groupement_kind
+            )))
+        })
+    }
+
+    /// The tokens of `[[api.tokens]]`, checked.
+    pub fn api_tokens(&self) -> Result<Vec<essaim_api::StaticToken>> {
+        self.api
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let bad =
+                    |what: String| anyhow::Error::new(BadInput(format!("configuration: api.tokens[{i}]: {what}")));
+                let sha256 = t.sha256.trim().to_ascii_lowercase();
+                if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(bad("sha256 must be 64 hex digits (essaim token hash TOKEN prints it)".into()));
+                }
+                let access = match (t.role.as_str(), t.buyer.as_deref()) {
+                    ("facilitator", _) => essaim_api::Access::Facilitator,
+                    ("buyer", Some(siret)) => essaim_api::Access::Buyer(
+                        essaim_core::Siret::parse(siret).map_err(|e| bad(format!("buyer: {e}")))?,
+                    ),
+                    ("buyer", None) => return Err(bad("a buyer token needs `buyer = \"SIRET\"`".into())),
+                    (other, _) => return Err(bad(format!("role: « {other} » is not facilitator or buyer"))),
+                };
+                Ok(essaim_api::StaticToken { sha256, access })
+            })
+            .collect()
+    }
+
+    pub fn proposal_settings(&self) -> Result<essaim_api::ProposalSettings> {
+        Ok(essaim_api::ProposalSettings {
+            impact: self.impact_settings(),
+            groupement_kind: self.groupement_kind()?,
+            default_lang: if self.campaign.language == "en" { essaim_core::Lang::En } else { essaim_core::Lang::Fr },
+            ocds: essaim_core::proposal::ocds::OcdsOptions {
+                ocid_prefix: self.proposal.ocid_prefix.clone(),
+                publisher: self.proposal.publisher.clone(),
+                ..essaim_core::proposal::ocds::OcdsOptions::default()
+            },
+        })
+    }
+
     pub fn impact_settings(&self) -> ImpactSettings {
         let mut settings = ImpactSettings {
             hours_per_etp: self.impact.hours_per_etp,
@@ -236,6 +318,12 @@ impl Config {
             weights: self.weights(),
             solve: self.solve_settings(),
             taxonomy: self.taxonomy()?,
+            proposal: essaim_chat::ProposalDelivery {
+                impact: self.impact_settings(),
+                groupement_kind: self.groupement_kind()?,
+                public_url: Some(self.proposal.public_url.trim().trim_end_matches('/').to_owned())
+                    .filter(|u| !u.is_empty()),
+            },
         };
         essaim_chat::scheduler::parse_schedule(&settings.reminder_schedule)
             .map_err(|e| BadInput(format!("configuration: campaign.reminder_schedule: {e}")))?;

@@ -36,11 +36,20 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
     let telegram_token = secret_from_env(TOKEN_VAR);
     let discord_token = secret_from_env(DISCORD_TOKEN_VAR);
     if telegram_token.is_none() && discord_token.is_none() {
-        bail!(BadInput(format!(
-            "{TOKEN_VAR} is not set (the bot token from @BotFather), nor {DISCORD_TOKEN_VAR}: give at least one"
-        )));
+        eprintln!("essaim serve: neither {TOKEN_VAR} nor {DISCORD_TOKEN_VAR} is set: no chat bot, the HTTP API only");
     }
     let store = open_store(global, config).await?;
+    let health = Arc::new(essaim_api::Health::default());
+    let api = {
+        let taxonomy = config.taxonomy()?;
+        essaim_api::ApiConfig {
+            proposal: config.proposal_settings()?,
+            tokens: config.api_tokens()?,
+            max_body_bytes: config.api.max_body_bytes,
+            timeout: Duration::from_secs_f64(config.api.timeout_s),
+            read_tender: Arc::new(move |text: &str| crate::import::read_tender("request body", text, &taxonomy)),
+        }
+    };
     let settings = config.engine_settings()?;
     let outbox_ready = Arc::new(Notify::new());
     let engine = Engine::new(store.clone(), settings, outbox_ready.clone());
@@ -64,7 +73,7 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             async move { engine.handle(&incoming).await.map(|h| h.notice).map_err(|e| e.to_string()) }
         }
     };
-    let mut router = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+    let mut router = essaim_api::router(store.clone(), api, health.clone());
     let mut bots = Vec::new();
     let mut ways_in: Vec<tokio::task::JoinHandle<Result<()>>> = Vec::new();
 
@@ -84,11 +93,14 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             router = router.merge(essaim_telegram::webhook_router(bot, secret, handler.clone()));
             bots.push("Telegram (webhook)");
         } else {
-            let (handler, stop) = (handler.clone(), stopped());
+            let (handler, stop, health) = (handler.clone(), stopped(), health.clone());
+            health.set("telegram", true);
             ways_in.push(tokio::spawn(async move {
-                essaim_telegram::run_polling(bot, telegram.poll_timeout, handler, stop)
+                let result = essaim_telegram::run_polling(bot, telegram.poll_timeout, handler, stop)
                     .await
-                    .map_err(|e| anyhow::anyhow!("Telegram polling stopped: {e}"))
+                    .map_err(|e| anyhow::anyhow!("Telegram polling stopped: {e}"));
+                health.set("telegram", false);
+                result
             }));
             bots.push("Telegram (long polling)");
         }
@@ -112,11 +124,14 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             });
         }
         if config.discord.mode == "gateway" {
-            let (handler, stop) = (handler.clone(), stopped());
+            let (handler, stop, health) = (handler.clone(), stopped(), health.clone());
+            health.set("discord", true);
             ways_in.push(tokio::spawn(async move {
-                essaim_discord::gateway::run_gateway(&discord, handler, stop)
+                let result = essaim_discord::gateway::run_gateway(&discord, handler, stop)
                     .await
-                    .map_err(|e| anyhow::anyhow!("Discord gateway stopped: {e}"))
+                    .map_err(|e| anyhow::anyhow!("Discord gateway stopped: {e}"));
+                health.set("discord", false);
+                result
             }));
             bots.push("Discord (gateway)");
         } else {
@@ -139,7 +154,7 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
     eprintln!(
         "essaim serve: {} database, {}, listening on {}",
         store.backend(),
-        bots.join(", "),
+        if bots.is_empty() { "HTTP API".to_owned() } else { format!("HTTP API, {}", bots.join(", ")) },
         listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
     );
     let http_task = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(stopped()).into_future());

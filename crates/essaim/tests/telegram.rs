@@ -179,17 +179,40 @@ async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_refuses_to_start_without_a_token_and_never_logs_it() {
+async fn serve_without_a_token_runs_the_api_only_and_never_logs_a_token() {
+    use std::io::{BufRead, Read, Write};
     let dir = tempfile::tempdir().expect("dir");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_essaim"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_essaim"))
         .args(["serve"])
         .env("ESSAIM_DATA_DIR", dir.path())
+        .env("ESSAIM_SERVE__LISTEN", "127.0.0.1:0")
         .env_remove("ESSAIM_TELEGRAM_TOKEN")
+        .env_remove("ESSAIM_DISCORD_TOKEN")
         .env_remove("ESSAIM_DATABASE_URL")
-        .output()
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ESSAIM_TELEGRAM_TOKEN"));
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut said = String::new();
+    let addr = loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("stderr readable") == 0 {
+            panic!("serve stopped: {said}");
+        }
+        said.push_str(&line);
+        if let Some(addr) = line.trim().rsplit("listening on ").next().filter(|_| line.contains("listening on")) {
+            break addr.to_owned();
+        }
+    };
+    assert!(said.contains("ESSAIM_TELEGRAM_TOKEN") && said.contains("HTTP API only"), "{said}");
+    let mut stream = std::net::TcpStream::connect(&addr).expect("serve accepts connections");
+    write!(stream, "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"database\":true"), "{response}");
 
     with_each_database_url(|_backend, url| async move {
         let mut bench = Bench::new(&url).await;

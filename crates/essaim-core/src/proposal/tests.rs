@@ -167,7 +167,8 @@ fn a_campaign_of_another_tender_is_refused() {
 fn json_field_names_are_stable() {
     let p = example(Lang::Fr).expect("example builds");
     let json = serde_json::to_value(&p).expect("serialises");
-    for key in ["format_version", "status", "tender", "groupement", "members", "lines", "shortfall", "totals", "impact"] {
+    for key in ["format_version", "status", "tender", "groupement", "members", "lines", "shortfall", "totals", "impact"]
+    {
         assert!(json.get(key).is_some(), "{key}");
     }
     assert_eq!(json["status"], "final");
