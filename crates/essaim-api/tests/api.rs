@@ -29,7 +29,7 @@ fn read_tender(text: &str) -> Result<Tender, String> {
 /// The example campaign of `essaim_core::proposal::example` in the store, and a served router.
 async fn serve(store: Store, health: Arc<Health>) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let inputs = example::inputs()?;
-    store.import_directory(&inputs.suppliers, &[inputs.groupement.clone()]).await?;
+    store.import_directory(&inputs.suppliers, std::slice::from_ref(&inputs.groupement)).await?;
     store.insert_tender(&inputs.tender).await?;
     let events = inputs
         .events

@@ -158,6 +158,8 @@ pub struct Progress<'a> {
     pub messages: Messages,
     /// What to tell the facilitator, in one message at the end.
     pub facilitator_notes: Vec<Note>,
+    /// The proposal's messages once the campaign is ready, queued after the facilitator's notes.
+    pub proposal: Messages,
     pub now: DateTime<Utc>,
 }
 
@@ -177,6 +179,7 @@ impl<'a> Progress<'a> {
             events: Vec::new(),
             messages: Messages::default(),
             facilitator_notes: Vec::new(),
+            proposal: Messages::default(),
             now,
         }
     }
@@ -282,7 +285,7 @@ impl<'a> Progress<'a> {
             let delivery =
                 proposal_messages(self.store, self.settings, self.loaded, &self.campaign, to.as_ref(), &key, self.now)
                     .await?;
-            self.messages.items.extend(delivery.items);
+            self.proposal = delivery;
         }
         Ok(())
     }
@@ -352,6 +355,7 @@ impl<'a> Progress<'a> {
                     .collect(),
             });
         }
+        self.messages.items.append(&mut self.proposal.items);
         changes.outbox = self.messages.items;
         Ok(changes)
     }

@@ -211,7 +211,12 @@ impl Texts {
             })
             .collect();
         let lead = p.lead().map(|m| m.name.clone()).unwrap_or_default();
-        let amount = p.totals.amount.map(|a| format!("{} €", format_number(a, 2, lang)));
+        let partly = if p.totals.fully_priced {
+            ""
+        } else {
+            say!(self, " (lignes à prix connu)", " (lines with a known price)")
+        };
+        let amount = p.totals.amount.map(|a| format!("{} €{partly}", format_number(a, 2, lang)));
         let short: Vec<String> = p
             .shortfall
             .iter()

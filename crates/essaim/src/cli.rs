@@ -412,6 +412,7 @@ pub async fn build_proposal(
     config: &Config,
     reference: &str,
     lang: essaim_core::Lang,
+    generated_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<essaim_core::Proposal> {
     let reference = essaim_core::TenderRef::parse("REF", reference).map_err(|e| BadInput(e.to_string()))?;
     let sources = store
@@ -430,7 +431,7 @@ pub async fn build_proposal(
         campaign,
         impact: &config.impact_settings(),
         groupement_kind: config.groupement_kind()?,
-        generated_at: chrono::Utc::now(),
+        generated_at,
         lang,
     })?;
     Ok(proposal)
@@ -452,7 +453,7 @@ async fn proposal(
         Some("en") => essaim_core::Lang::En,
         Some(other) => return Err(anyhow::Error::new(BadInput(format!("--lang: « {other} » is not fr or en")))),
     };
-    let proposal = build_proposal(store, config, reference, lang).await?;
+    let proposal = build_proposal(store, config, reference, lang, chrono::Utc::now()).await?;
     let (_, body) = essaim_api::render_proposal(&proposal, format, &config.proposal_settings()?.ocds);
     match output {
         Some(path) => {

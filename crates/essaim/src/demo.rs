@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use essaim_core::{ImpactFigures, Lang, LotForImpact, ShortfallCause, Supplier, Tender};
 use essaim_solver::{AllocationResult, Status};
 
@@ -60,8 +60,29 @@ pub async fn run(global: &Global, config: &Config, no_color: bool) -> Result<()>
     print_allocation(&tender, &result, &by_siret, config, &style);
     print_suppliers(&tender, &result, &by_siret, &style);
     print_impact(&tender, &result, &by_siret, config, &style);
-    crate::demo_campaign::play(&store, config, &tender, &style).await?;
+    let ended = crate::demo_campaign::play(&store, config, &tender, &style).await?;
     let dir: PathBuf = global.data_dir.clone().unwrap_or_default();
+
+    // The grouped bid, as the buyer receives it: HTML, and JSON and OCDS beside it.
+    let proposal =
+        crate::cli::build_proposal(&store, config, tender.reference.as_str(), essaim_core::Lang::Fr, ended).await?;
+    let ocds = config.proposal_settings()?.ocds;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = Vec::new();
+    for (format, extension) in [
+        (essaim_api::ProposalFormat::Html, "html"),
+        (essaim_api::ProposalFormat::Json, "json"),
+        (essaim_api::ProposalFormat::Ocds, "ocds.json"),
+    ] {
+        let path = dir.join(format!("proposition-{}.{extension}", tender.reference));
+        let (_, body) = essaim_api::render_proposal(&proposal, format, &ocds);
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    println!();
+    println!("{}", style.bold("Proposition du groupement pour l'acheteur"));
+    println!("  {}", written[0].display());
+    println!("  {}", style.dim(&format!("JSON : {} · OCDS : {}", written[1].display(), written[2].display())));
     println!();
     println!(
         "{}",

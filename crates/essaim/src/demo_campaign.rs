@@ -57,6 +57,7 @@ struct Demo<'a> {
 }
 
 const FACILITATOR: &str = "1";
+const BUYER: &str = "2";
 
 impl Demo<'_> {
     async fn say(&mut self, user: &str, kind: IncomingKind) -> Result<Option<String>> {
@@ -101,6 +102,10 @@ impl Demo<'_> {
             let labels: Vec<String> = row.iter().map(|b| format!("[ {} ]", b.label)).collect();
             println!("  {} {}", s.dim("│"), s.bold(&labels.join("  ")));
         }
+        if let Some(document) = &message.document {
+            let size = document.content.len().div_ceil(1024);
+            println!("  {} {}", s.dim("│"), s.bold(&format!("📎 {} ({size} Ko)", document.file_name)));
+        }
     }
 
     fn action(&self, who: &str, what: &str) {
@@ -112,7 +117,8 @@ fn button(message: &Outgoing, label: &str) -> Option<(String, String)> {
     message.buttons.iter().flatten().find(|b| b.label == label).map(|b| (b.data.clone(), label.to_owned()))
 }
 
-pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style) -> Result<()> {
+/// Plays the campaign; returns the (simulated) time it ended at.
+pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style) -> Result<DateTime<Utc>> {
     let settings = config.engine_settings()?;
     // Two weeks before the deadline, 9:00 in Paris (or now, for a tender without deadline).
     let paris = chrono_tz::Europe::Paris;
@@ -132,7 +138,10 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
 
     // Accounts: the facilitator, and one phone per member of the groupement.
     let suppliers = store.eligible_suppliers(tender).await?.ok_or_else(|| anyhow!("sample groupement missing"))?;
-    let mut names = HashMap::from([(FACILITATOR.to_owned(), "Claire, facilitatrice du réseau".to_owned())]);
+    let mut names = HashMap::from([
+        (FACILITATOR.to_owned(), "Claire, facilitatrice du réseau".to_owned()),
+        (BUYER.to_owned(), format!("{} (acheteur)", tender.buyer.name)),
+    ]);
     // Codes unique to this run, so that the demo can run again on the same database.
     let run = format!("{:06X}", rand::random::<u32>() & 0xFF_FFFF);
     let facilitator_code = format!("DEMO-{run}-FAC");
@@ -148,6 +157,12 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
     }
     demo.names = names;
     demo.command(FACILITATOR, &format!("/start {facilitator_code}")).await?;
+    // The buyer's phone, linked to the buyer's SIRET: it receives the proposal when the campaign is ready.
+    if let Some(siret) = &tender.buyer.siret {
+        let code = format!("DEMO-{run}-BUYER");
+        store.create_buyer_invite(&code, siret, None).await?;
+        demo.command(BUYER, &format!("/start {code}")).await?;
+    }
     demo.phones.take();
 
     if !store.campaign_log(&tender.reference).await?.events.is_empty() {
@@ -158,7 +173,7 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
         for (_, message) in demo.phones.take() {
             demo.show(&message);
         }
-        return Ok(());
+        return Ok(start);
     }
 
     println!();
@@ -246,7 +261,7 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
     for (_, message) in demo.phones.take() {
         demo.show(&message);
     }
-    Ok(())
+    Ok(clock.lock().map(|c| *c).unwrap_or(start))
 }
 
 /// The middle of the range the engine asks for ("… un nombre entre 40 et 400 (h)."), as the simulated

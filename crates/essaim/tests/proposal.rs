@@ -1,0 +1,156 @@
+//! The consolidated proposal end to end: a campaign played over Telegram with the real `essaim serve`
+//! reaches the buyer's phone as a document when it is ready; the same proposal is served by the HTTP API
+//! behind tokens made with `essaim token create`, and written by `essaim proposal`. SQLite and PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Bench, FACILITATOR, TENDER, button, offer_number, offers};
+use essaim_store::testing::with_each_database_url;
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(30);
+const BUYER_CHAT: i64 = 700;
+const BUYER_SIRET: &str = "15543739500017";
+
+/// One HTTP/1.1 GET on a raw connection: status and body.
+async fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("serve accepts connections");
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.expect("request written");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("response read");
+    let status = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// `essaim token create …`: the token printed on stdout.
+fn token(bench: &Bench, args: &[&str]) -> String {
+    let mut all = vec!["token", "create"];
+    all.extend_from_slice(args);
+    let out = bench.essaim(&all);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_campaign_reaches_the_buyer_and_the_api_serves_it_to_the_buyer_only() {
+    with_each_database_url(|_backend, url| async move {
+        let mut bench = Bench::new(&url).await;
+        bench.start_with(&[("ESSAIM_PROPOSAL__PUBLIC_URL", "https://essaim.example.org/")]);
+        bench.link_everyone().await;
+        let code = bench.invite(&["--buyer", BUYER_SIRET]);
+        bench.fake.push_command(BUYER_CHAT, BUYER_CHAT, &format!("/start {code}"));
+        bench.wait("the buyer linked", WAIT, |f| !f.messages_to(BUYER_CHAT).is_empty()).await;
+
+        // Before any campaign, the API has no proposal and the chat says so.
+        let addr = bench.listening_on().await;
+        let facilitator_token = token(&bench, &["--facilitator", "--label", "Claire"]);
+        let (status, body) = http_get(&addr, &format!("/proposals/{TENDER}"), Some(&facilitator_token)).await;
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains("no_proposal"), "{body}");
+
+        // Launch; every offer is accepted as it arrives until the campaign is ready.
+        bench.fake.push_command(FACILITATOR, FACILITATOR, &format!("/repartir {TENDER}"));
+        let mut answered = std::collections::BTreeSet::new();
+        for _ in 0..40 {
+            for m in offers(&bench.fake.sent()) {
+                if answered.insert(offer_number(&button(&m, "Accepter"))) {
+                    bench.fake.push_button(m.chat_id, m.chat_id, &button(&m, "Accepter"), m.message_id);
+                }
+            }
+            if bench.fake.messages_to(FACILITATOR).iter().any(|m| m.text.contains("terminée")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        bench
+            .wait("the proposal on the buyer's phone", WAIT, |f| {
+                f.messages_to(BUYER_CHAT).iter().any(|m| m.method == "sendDocument")
+            })
+            .await;
+        let to_buyer = bench.fake.messages_to(BUYER_CHAT);
+        let document = to_buyer.iter().find(|m| m.method == "sendDocument").expect("document");
+        assert_eq!(document.document_name.as_deref(), Some("proposition-T-2026-014.html"));
+        let page = String::from_utf8(document.document_content.clone().unwrap_or_default()).expect("UTF-8 page");
+        assert!(page.contains("Propreté Solidaire Lyonnaise") && page.contains("Définitive"), "the final page");
+        let summary: String = to_buyer.iter().map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
+        assert!(summary.contains("Mandataire : Propreté Solidaire Lyonnaise"), "{summary}");
+        assert!(summary.contains("Non couvert") && summary.contains("L6"), "the shortfall is stated: {summary}");
+        bench
+            .wait("the facilitator's link", WAIT, |f| {
+                f.messages_to(FACILITATOR).iter().any(|m| {
+                    m.text.contains("envoyée à l'acheteur")
+                        && m.text.contains("https://essaim.example.org/proposals/T-2026-014?format=html")
+                })
+            })
+            .await;
+
+        // The API: the buyer's token sees it in every format; another buyer's is refused; none, 401.
+        let buyer_token = token(&bench, &["--buyer", BUYER_SIRET]);
+        let other_token = token(&bench, &["--buyer", "73282932000074"]);
+        let (status, json) = http_get(&addr, &format!("/proposals/{TENDER}?format=json"), Some(&buyer_token)).await;
+        assert_eq!(status, 200, "{json}");
+        let proposal: Value = serde_json::from_str(&json).expect("JSON proposal");
+        assert_eq!(proposal["status"], "final");
+        // The figures add up from the lots.
+        let lots: Vec<&Value> = proposal["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .flat_map(|l| l["lots"].as_array().expect("lots"))
+            .collect();
+        let hours: f64 = lots.iter().filter(|l| l["unit"] == "h").map(|l| l["quantity"].as_f64().unwrap_or(0.0)).sum();
+        assert!((proposal["impact"]["figures"]["total_hours"].as_f64().unwrap_or(-1.0) - hours).abs() < 1e-6);
+        assert_eq!(proposal["totals"]["lots"].as_u64(), Some(lots.len() as u64));
+        for line in proposal["lines"].as_array().expect("lines") {
+            let covered: f64 =
+                line["lots"].as_array().expect("lots").iter().map(|l| l["quantity"].as_f64().unwrap_or(0.0)).sum();
+            assert!((line["covered"].as_f64().unwrap_or(-1.0) - covered).abs() < 1e-6, "{line}");
+        }
+        let (status, ocds) = http_get(&addr, &format!("/proposals/{TENDER}?format=ocds"), Some(&buyer_token)).await;
+        assert_eq!(status, 200);
+        assert!(ocds.contains("\"ocid\": \"ocds-essaim-T-2026-014\""), "{ocds}");
+        let (status, html) = http_get(&addr, &format!("/proposals/{TENDER}?format=html"), Some(&buyer_token)).await;
+        assert_eq!(status, 200);
+        assert!(
+            html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"),
+            "{}",
+            &html[..40.min(html.len())]
+        );
+        for (token, expected) in [(Some(other_token.as_str()), 403), (None, 401), (Some("esm_forged"), 401)] {
+            let (status, body) = http_get(&addr, &format!("/proposals/{TENDER}?format=json"), token).await;
+            assert_eq!(status, expected, "{body}");
+            assert!(!body.contains("Propreté"), "no data: {body}");
+        }
+        let (status, list) = http_get(&addr, "/tenders", Some(&other_token)).await;
+        assert_eq!((status, list.contains(TENDER)), (200, false), "{list}");
+
+        // A revoked token is refused at once.
+        let out = bench.essaim(&["token", "revoke", "nope"]);
+        assert_eq!(out.status.code(), Some(2));
+
+        // `essaim proposal` writes the same proposal to a file; bad input exits 2.
+        let file = bench.dir.path().join("bid.ocds.json");
+        let out = bench.essaim(&["proposal", TENDER, "--format", "ocds", "--output", &file.display().to_string()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+        assert_eq!(written["releases"][0]["tender"]["id"], TENDER);
+        let out = bench.essaim(&["proposal", "T-NOPE", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(2));
+        let out = bench.essaim(&["proposal", TENDER, "--format", "pdf"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--format"));
+        assert_eq!(bench.fake.limit_violations(), 0);
+        bench.stop();
+        Ok::<(), String>(())
+    })
+    .await;
+}
