@@ -118,9 +118,9 @@ pub(crate) fn spec(name: &str) -> Option<&'static CommandSpec> {
 }
 
 /// The slash commands (DESIGN §4): `start(code)`, `help`, `tenders`, `allocate(ref)`,
-/// `status(ref)`, `lots`, `capacity(sector, quantity)`, `remind(ref)`. English names with French
+/// `status(ref)`, `lots`, `capacity(sector, quantity)`, `remind(ref)`, `send(ref)`. English names with French
 /// `name_localizations` (`demarrer`, `aide`, `appels`, `repartir`, `etat`, `mes_lots`, `capacite`,
-/// `relancer`) and French descriptions with English `description_localizations`. Every option is
+/// `relancer`, `envoyer`) and French descriptions with English `description_localizations`. Every option is
 /// required.
 pub fn commands() -> Vec<CreateCommand> {
     COMMANDS
@@ -164,10 +164,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn eight_commands_with_french_names() {
+    fn nine_commands_with_french_names() {
         let json = serde_json::to_value(commands()).expect("serialisable");
         let names: Vec<_> = json.as_array().into_iter().flatten().map(|c| c["name"].clone()).collect();
-        assert_eq!(names, ["start", "help", "tenders", "allocate", "status", "lots", "capacity", "remind"]);
+        assert_eq!(names, ["start", "help", "tenders", "allocate", "status", "lots", "capacity", "remind", "send"]);
+        assert_eq!(spec("envoyer").map(|s| s.name), Some("send"));
         assert_eq!(json[6]["name_localizations"]["fr"], "capacite");
         assert_eq!(json[6]["options"][1]["type"], 10);
         assert_eq!(spec("mes_lots").map(|s| s.name), Some("lots"));
