@@ -16,13 +16,17 @@ const BUYER_SIRET: &str = "15543739500017";
 
 /// One HTTP/1.1 GET on a raw connection: status and body.
 async fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    http(addr, "GET", path, token, "").await
+}
+
+async fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("serve accepts connections");
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(token) = token {
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
-    request.push_str("\r\n");
+    request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
     stream.write_all(request.as_bytes()).await.expect("request written");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("response read");
@@ -56,6 +60,18 @@ async fn a_ready_campaign_reaches_the_buyer_and_the_api_serves_it_to_the_buyer_o
         let (status, body) = http_get(&addr, &format!("/proposals/{TENDER}"), Some(&facilitator_token)).await;
         assert_eq!(status, 404, "{body}");
         assert!(body.contains("no_proposal"), "{body}");
+
+        // A tender registered through the API goes through the same checks as `essaim import tender`.
+        let sample = std::fs::read_to_string(common::repo_file("data/tender.json")).expect("sample tender");
+        let other = sample.replace(TENDER, "T-2026-015");
+        let (status, body) = http(&addr, "POST", "/tenders", Some(&facilitator_token), &other).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = http(&addr, "POST", "/tenders", Some(&facilitator_token), &other).await;
+        assert_eq!(status, 409, "{body}");
+        let bad = sample.replace("\"nettoyage\"", "\"astronautique\"").replace(TENDER, "T-2026-016");
+        let (status, body) = http(&addr, "POST", "/tenders", Some(&facilitator_token), &bad).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains("lines[0].sector"), "the field is named: {body}");
 
         // Launch; every offer is accepted as it arrives until the campaign is ready.
         bench.fake.push_command(FACILITATOR, FACILITATOR, &format!("/repartir {TENDER}"));
