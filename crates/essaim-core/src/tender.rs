@@ -138,6 +138,10 @@ pub struct Tender {
     pub buyer: Buyer,
     pub deadline: Option<DateTime<FixedOffset>>,
     pub groupement: Option<GroupementCode>,
+    /// How the groupement answers (conjoint or solidaire), when the tender requires one; else the
+    /// configuration's default applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groupement_kind: Option<crate::GroupementKind>,
     pub lines: Vec<TenderLine>,
 }
 
@@ -166,7 +170,15 @@ impl Tender {
         if buyer.name.trim().is_empty() {
             return Err(DomainError::Empty { field: "buyer.name".into() });
         }
-        Ok(Self { reference, title: title.trim().to_owned(), buyer, deadline, groupement, lines })
+        Ok(Self {
+            reference,
+            title: title.trim().to_owned(),
+            buyer,
+            deadline,
+            groupement,
+            groupement_kind: None,
+            lines,
+        })
     }
 
     pub fn line(&self, id: &str) -> Option<&TenderLine> {

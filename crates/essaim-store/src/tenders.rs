@@ -29,6 +29,7 @@ struct TenderRow {
     buyer_siret: Option<String>,
     deadline: Option<String>,
     groupement: Option<String>,
+    groupement_kind: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -84,6 +85,10 @@ impl Store {
     async fn write_tender(&self, tender: &Tender, overwrite: Overwrite) -> Result<bool, StoreError> {
         let reference = tender.reference.as_str();
         let deadline = tender.deadline.map(|d| d.to_rfc3339());
+        let groupement_kind = tender.groupement_kind.map(|k| match k {
+            essaim_core::GroupementKind::Conjoint => "conjoint",
+            essaim_core::GroupementKind::Solidaire => "solidaire",
+        });
         let at = now();
         let exists_error = || StoreError::TenderExists { reference: reference.to_owned() };
         let replaced = in_transaction!(self, |tx| {
@@ -107,7 +112,7 @@ impl Store {
             if exists {
                 sqlx::query(
                     "UPDATE tenders SET title = $2, buyer_name = $3, buyer_siret = $4, \
-                     deadline = $5, groupement = $6, updated_at = $7 WHERE reference = $1",
+                     deadline = $5, groupement = $6, updated_at = $7, groupement_kind = $8 WHERE reference = $1",
                 )
                 .bind(reference)
                 .bind(&tender.title)
@@ -116,13 +121,14 @@ impl Store {
                 .bind(deadline.as_deref())
                 .bind(tender.groupement.as_ref().map(GroupementCode::as_str))
                 .bind(at)
+                .bind(groupement_kind)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM tender_lines WHERE tender_ref = $1").bind(reference).execute(&mut *tx).await?;
             } else {
                 sqlx::query(
                     "INSERT INTO tenders (reference, title, buyer_name, buyer_siret, deadline, \
-                     groupement, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                     groupement, created_at, updated_at, groupement_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
                 )
                 .bind(reference)
                 .bind(&tender.title)
@@ -131,6 +137,7 @@ impl Store {
                 .bind(deadline.as_deref())
                 .bind(tender.groupement.as_ref().map(GroupementCode::as_str))
                 .bind(at)
+                .bind(groupement_kind)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| match e {
@@ -179,7 +186,7 @@ impl Store {
     pub async fn tender(&self, reference: &TenderRef) -> Result<Option<Tender>, StoreError> {
         let (row, line_rows) = with_pool!(self, |pool| {
             let row: Option<TenderRow> = sqlx::query_as(
-                "SELECT reference, title, buyer_name, buyer_siret, deadline, groupement \
+                "SELECT reference, title, buyer_name, buyer_siret, deadline, groupement, groupement_kind \
                  FROM tenders WHERE reference = $1",
             )
             .bind(reference.as_str())
@@ -207,6 +214,12 @@ impl Store {
             reference: TenderRef::parse("reference", &row.reference).map_err(what)?,
             deadline: parse_deadline(&row.reference, row.deadline.as_deref())?,
             groupement: parse_groupement(&row.reference, row.groupement.as_deref())?,
+            groupement_kind: match row.groupement_kind.as_deref() {
+                None => None,
+                Some(k) => Some(essaim_core::GroupementKind::parse(k).ok_or_else(|| {
+                    StoreError::corrupt(format!("tender row (reference {}): groupement_kind « {k} »", row.reference))
+                })?),
+            },
             title: row.title,
             buyer: Buyer { name: row.buyer_name, siret: buyer_siret },
             lines,

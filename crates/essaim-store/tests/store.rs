@@ -222,10 +222,11 @@ async fn tenders_read_back_as_written_with_lines_in_their_order() {
     with_each_backend(|store| async move {
         let (suppliers, groupements) = directory();
         store.import_directory(&suppliers, &groupements).await?;
-        let t = tender("T-2026-001", Some("G-LYON"));
+        let mut t = tender("T-2026-001", Some("G-LYON"));
+        t.groupement_kind = Some(essaim_core::GroupementKind::Solidaire);
         store.insert_tender(&t).await?;
         let back = store.tender(&t.reference).await?.expect("tender");
-        assert_eq!(back, t);
+        assert_eq!(back, t, "every field, the kind of groupement included");
         let ids: Vec<_> = back.lines.iter().map(|l| l.id.as_str()).collect();
         assert_eq!(ids, ["L3", "L1", "L2"]);
         // The offset the buyer wrote is kept, not only the instant.

@@ -286,6 +286,8 @@ struct TenderFile {
     deadline: Option<String>,
     #[serde(default)]
     groupement: Option<String>,
+    #[serde(default)]
+    groupement_kind: Option<String>,
     lines: Vec<essaim_solver::LineInput>,
 }
 
@@ -355,7 +357,14 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
         }
         lines.push(line);
     }
-    Tender::new(
+    let groupement_kind = match file.groupement_kind.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(k) => Some(
+            essaim_core::GroupementKind::parse(k)
+                .ok_or_else(|| format!("{name}: groupement_kind: « {k} » is not conjoint or solidaire"))?,
+        ),
+    };
+    let mut tender = Tender::new(
         reference,
         &file.title,
         Buyer { name: file.buyer.name, siret: buyer_siret },
@@ -363,7 +372,9 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
         groupement,
         lines,
     )
-    .map_err(wrap)
+    .map_err(wrap)?;
+    tender.groupement_kind = groupement_kind;
+    Ok(tender)
 }
 
 #[cfg(test)]
@@ -446,5 +457,13 @@ mod tests {
         assert!(err.starts_with("t.json: lines[0].quantity:"), "{err}");
         let err = read_tender("t.json", "{\"ref\": ", &taxonomy()).unwrap_err();
         assert!(err.starts_with("t.json:1: json:"), "{err}");
+        let line = r#""lines": [{"id": "L1", "sector": "nettoyage", "quantity": 1, "site": {"lat": 45, "lon": 4}}]"#;
+        let solidaire =
+            format!(r#"{{"ref": "T-1", "buyer": {{"name": "B"}}, "groupement_kind": "solidaire", {line}}}"#);
+        let t = read_tender("t.json", &solidaire, &taxonomy()).unwrap();
+        assert_eq!(t.groupement_kind, Some(essaim_core::GroupementKind::Solidaire));
+        let odd = format!(r#"{{"ref": "T-1", "buyer": {{"name": "B"}}, "groupement_kind": "mixte", {line}}}"#);
+        let err = read_tender("t.json", &odd, &taxonomy()).unwrap_err();
+        assert!(err.starts_with("t.json: groupement_kind:"), "{err}");
     }
 }

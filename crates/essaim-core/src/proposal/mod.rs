@@ -81,6 +81,7 @@ pub struct ProposalInput<'a> {
     pub suppliers: &'a [Supplier],
     pub campaign: &'a Campaign,
     pub impact: &'a ImpactSettings,
+    /// The default kind of groupement, when the tender does not say (configuration).
     pub groupement_kind: GroupementKind,
     pub generated_at: DateTime<Utc>,
     pub lang: Lang,
@@ -511,7 +512,7 @@ impl Proposal {
                 Lang::Fr => format!("Groupement pour {}", tender.reference),
                 Lang::En => format!("Groupement for {}", tender.reference),
             }),
-            kind: groupement_kind,
+            kind: tender.groupement_kind.unwrap_or(groupement_kind),
             lead,
             lead_basis: lead_basis.into(),
         };

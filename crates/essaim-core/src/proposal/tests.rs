@@ -129,7 +129,15 @@ fn without_a_groupement_the_member_with_the_largest_share_leads() {
     let lead = p.lead().expect("a lead");
     let largest = p.members.iter().map(|m| m.share_of_bid.unwrap_or(0.0)).fold(0.0, f64::max);
     assert_eq!(lead.share_of_bid, Some(largest));
-    assert_eq!(p.groupement.kind, GroupementKind::Solidaire);
+    assert_eq!(p.groupement.kind, GroupementKind::Solidaire, "the configured default");
+}
+
+#[test]
+fn the_tender_may_require_the_kind_of_groupement() {
+    let mut inputs = inputs().expect("inputs");
+    inputs.tender.groupement_kind = Some(GroupementKind::Conjoint);
+    let p = build(&inputs, &inputs.events, true);
+    assert_eq!(p.groupement.kind, GroupementKind::Conjoint, "the tender's choice wins over the default");
 }
 
 #[test]
