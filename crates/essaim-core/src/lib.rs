@@ -6,6 +6,7 @@
 //! reported to the person who wrote it.
 
 mod campaign;
+mod commune;
 mod error;
 mod format;
 mod geo;
@@ -22,6 +23,7 @@ pub use campaign::{
     Actor, Answer, Campaign, CampaignError, CampaignEvent, CampaignStatus, LineCoverage, Offer, OfferId, OfferState,
     OfferTerms, ReadyCause, ReallocationBasis, Uncovered,
 };
+pub use commune::{commune_name, is_insee_code};
 pub use error::DomainError;
 pub use format::{format_number, format_quantity};
 pub use geo::{EARTH_RADIUS_KM, GeoPoint, haversine_km};

@@ -158,7 +158,10 @@ pub struct Member {
     /// Whether the kind is in the protected / adapted sector (ESAT, EA): its invoices count toward the
     /// buyer's disability-employment obligation.
     pub protected_sector: bool,
+    /// The commune's name (from the shipped INSEE table when the directory gives a code).
     pub commune: Option<String>,
+    /// The INSEE code of the commune, when the directory gives one.
+    pub commune_code: Option<String>,
     pub location: GeoPoint,
     pub lead: bool,
     pub lots: usize,
@@ -565,7 +568,11 @@ fn member(s: &Supplier) -> Member {
         name: s.name.clone(),
         kind: s.kind,
         protected_sector: s.kind.is_protected_sector(),
-        commune: s.commune.clone(),
+        commune: s
+            .commune
+            .as_deref()
+            .map(|c| crate::commune_name(c).map_or_else(|| c.trim().to_owned(), str::to_owned)),
+        commune_code: s.commune.as_deref().filter(|c| crate::is_insee_code(c)).map(|c| c.trim().to_owned()),
         location: s.location,
         lead: false,
         lots: 0,

@@ -179,10 +179,9 @@ fn parties(proposal: &Proposal) -> Vec<Value> {
         &["buyer"],
     );
     for m in &proposal.members {
-        let (locality, commune_code) = match m.commune.as_deref().map(str::trim) {
-            Some(c) if is_insee_code(c) => (None, Some(c)),
-            other => (other, None),
-        };
+        // A code the shipped table does not name stays a code, never a locality.
+        let locality = m.commune.as_deref().map(str::trim).filter(|c| !c.is_empty() && !crate::is_insee_code(c));
+        let commune_code = m.commune_code.as_deref();
         let roles: &[&str] = if m.lead { &["tenderer", "leadTenderer"] } else { &["tenderer"] };
         add(
             json!({
@@ -205,16 +204,6 @@ fn parties(proposal: &Proposal) -> Vec<Value> {
         );
     }
     parties.into_iter().map(Value::Object).collect()
-}
-
-/// An INSEE commune code (`69387`, `2A004`), as opposed to a commune name.
-fn is_insee_code(value: &str) -> bool {
-    let b = value.as_bytes();
-    b.len() == 5
-        && (b[..2].iter().all(u8::is_ascii_digit)
-            || b[..2].eq_ignore_ascii_case(b"2A")
-            || b[..2].eq_ignore_ascii_case(b"2B"))
-        && b[2..].iter().all(u8::is_ascii_digit)
 }
 
 fn money(amount: f64) -> Value {
@@ -504,14 +493,6 @@ mod tests {
     fn prune_drops_what_is_empty_and_keeps_false_and_zero() {
         let v = json!({"a": null, "b": "", "c": [], "d": {"e": null}, "f": false, "g": 0, "h": [null, "x"]});
         assert_eq!(prune(v), Some(json!({"f": false, "g": 0, "h": ["x"]})));
-    }
-
-    #[test]
-    fn insee_codes_are_told_from_names() {
-        assert!(is_insee_code("69387"));
-        assert!(is_insee_code("2A004"));
-        assert!(!is_insee_code("Lyon 7e"));
-        assert!(!is_insee_code("6938"));
     }
 
     #[test]

@@ -184,3 +184,15 @@ fn json_field_names_are_stable() {
     let back: Proposal = serde_json::from_value(json).expect("reads back");
     assert_eq!(back, p);
 }
+
+#[test]
+fn a_commune_given_by_its_insee_code_is_named() {
+    let mut inputs = inputs().expect("inputs");
+    inputs.suppliers[0].commune = Some("69387".into());
+    let p = build(&inputs, &inputs.events, true);
+    let lead = p.lead().expect("a lead");
+    assert_eq!(lead.commune.as_deref(), Some("Lyon 7e Arrondissement"));
+    assert_eq!(lead.commune_code.as_deref(), Some("69387"));
+    let esat = p.members.iter().find(|m| m.kind == SupplierKind::Esat).expect("the ESAT");
+    assert_eq!((esat.commune.as_deref(), esat.commune_code.as_deref()), (Some("Saint-Fons"), None));
+}
