@@ -41,6 +41,8 @@ pub struct ProposalSettings {
     /// Language of the proposal when the request does not ask (`?lang=en`).
     pub default_lang: Lang,
     pub ocds: OcdsOptions,
+    /// Base URL of the API as its readers reach it: the OCDS package then names its own address.
+    pub public_url: Option<String>,
 }
 
 /// The API's configuration.

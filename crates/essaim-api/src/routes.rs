@@ -24,6 +24,13 @@ pub(crate) fn router(state: AppState) -> axum::Router {
         .route("/tenders/{reference}/status", get(tender_status))
         .route("/proposals/{reference}", get(proposal))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method; see /openapi.json",
+            )
+        })
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(move |request: Request, next: Next| async move {
             match tokio::time::timeout(timeout, next.run(request)).await {
@@ -264,6 +271,10 @@ async fn proposal(
     };
     let tender = visible_tender(&state, &access, &reference).await?;
     let proposal = build_proposal(&state, &tender.reference, settings, lang).await?;
-    let (content_type, body) = render_proposal(&proposal, format, &settings.ocds);
+    let mut ocds = settings.ocds.clone();
+    if let Some(base) = &settings.public_url {
+        ocds.uri = Some(format!("{base}/proposals/{}?format=ocds", tender.reference));
+    }
+    let (content_type, body) = render_proposal(&proposal, format, &ocds);
     Ok(([(header::CONTENT_TYPE, content_type), (header::VARY, "Accept")], body).into_response())
 }

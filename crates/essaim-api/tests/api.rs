@@ -57,6 +57,7 @@ async fn serve(store: Store, health: Arc<Health>) -> Result<String, Box<dyn std:
             groupement_kind: GroupementKind::Conjoint,
             default_lang: Lang::Fr,
             ocds: OcdsOptions::default(),
+            public_url: Some("https://essaim.example.org".into()),
         },
         tokens: vec![
             StaticToken { sha256: hash_token(FACILITATOR), access: Access::Facilitator },
@@ -112,6 +113,12 @@ async fn without_a_valid_token_nothing_is_given_away() {
                 assert!(!body.contains("Propreté") && !body.contains("T-2026-014"), "no data leaks: {body}");
             }
         }
+        // Unknown endpoints and methods answer in the same structured way.
+        let (status, body) = get(&format!("{url}/nowhere"), Some(FACILITATOR)).await?;
+        assert_eq!((status, error_code(&body).as_deref()), (StatusCode::NOT_FOUND, Some("not_found")));
+        let response = client().delete(format!("{url}/tenders")).bearer_auth(FACILITATOR).send().await?;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(error_code(&response.text().await?).as_deref(), Some("method_not_allowed"));
         // Health and the API description are public.
         assert_eq!(get(&format!("{url}/healthz"), None).await?.0, StatusCode::OK);
         assert_eq!(get(&format!("{url}/openapi.json"), None).await?.0, StatusCode::OK);
@@ -163,6 +170,7 @@ async fn the_proposal_comes_in_three_formats_by_query_or_accept_header() {
         let (_, body) = get(&format!("{proposal}?format=ocds"), Some(BUYER)).await?;
         let package: Value = serde_json::from_str(&body)?;
         assert!(package["releases"][0]["ocid"].as_str().is_some_and(|o| o.ends_with("T-2026-014")), "{package}");
+        assert_eq!(package["uri"], "https://essaim.example.org/proposals/T-2026-014?format=ocds");
 
         let html = client()
             .get(&proposal)

@@ -283,6 +283,8 @@ impl Config {
                 publisher: self.proposal.publisher.clone(),
                 ..essaim_core::proposal::ocds::OcdsOptions::default()
             },
+            public_url: Some(self.proposal.public_url.trim().trim_end_matches('/').to_owned())
+                .filter(|u| !u.is_empty()),
         })
     }
 
