@@ -103,10 +103,13 @@ impl ShortfallCause {
                 if let Some((id, d, radius)) = nearest {
                     text.push_str(&match lang {
                         Lang::En => format!("; nearest: {} at {d:.1} km, travels up to {radius} km", name(id)),
-                        Lang::Fr => {
-                            format!("; la plus proche : {} à {d:.1} km, se déplace jusqu'à {radius} km", name(id))
-                                .replace('.', ",")
-                        }
+                        // Only the numbers take a decimal comma: a name may hold a point (« St. Fons »).
+                        Lang::Fr => format!(
+                            "; la plus proche : {} à {} km, se déplace jusqu'à {} km",
+                            name(id),
+                            crate::format_number(*d, 1, Lang::Fr),
+                            format!("{radius}").replace('.', ",")
+                        ),
                     });
                 }
                 text
@@ -158,5 +161,25 @@ impl ShortfallCause {
     /// Renders a list of causes joined by `; `.
     pub fn render_all(causes: &[ShortfallCause], lang: Lang, name: &dyn Fn(&str) -> String) -> String {
         causes.iter().map(|c| c.render(lang, name)).collect::<Vec<_>>().join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_numbers_take_a_decimal_comma_and_names_stay_as_written() {
+        let cause = ShortfallCause::NoneWithinReach {
+            sector: "nettoyage".into(),
+            declined: 0,
+            nearest: Some(("S1".into(), 42.25, 37.5)),
+        };
+        let name = |_: &str| "Atelier St. Fons".to_owned();
+        let fr = cause.render(Lang::Fr, &name);
+        assert!(fr.contains("Atelier St. Fons à 42,2 km") || fr.contains("Atelier St. Fons à 42,3 km"), "{fr}");
+        assert!(fr.ends_with("jusqu'à 37,5 km"), "{fr}");
+        let en = cause.render(Lang::En, &name);
+        assert!(en.contains("Atelier St. Fons at 42.") && en.ends_with("up to 37.5 km"), "{en}");
     }
 }

@@ -592,7 +592,12 @@ fn round_money(value: f64) -> f64 {
 /// The headline figures with how each was computed, in the reader's language.
 fn explain(f: &ImpactFigures, s: &ImpactSettings, lang: Lang) -> Vec<ExplainedFigure> {
     let n = |v: f64, d: usize| format_number(v, d, lang);
-    let pct = |v: f64| format!("{} %", format_number(v * 100.0, 0, lang));
+    // French puts a (narrow no-break) space before %; English does not.
+    let pct = |v: f64| match lang {
+        Lang::Fr => format!("{}\u{202f}%", format_number(v * 100.0, 0, lang)),
+        Lang::En => format!("{}%", format_number(v * 100.0, 0, lang)),
+    };
+    let etp = if lang == Lang::Fr { "ETP" } else { "FTE" };
     let fr = lang == Lang::Fr;
     let figure =
         |key: &str, label: (&str, &str), value: f64, display: String, explanation: (String, String)| ExplainedFigure {
@@ -631,7 +636,7 @@ fn explain(f: &ImpactFigures, s: &ImpactSettings, lang: Lang) -> Vec<ExplainedFi
             "etp",
             ("Équivalents temps plein", "Full-time equivalents"),
             f.etp,
-            format!("{} ETP", n(f.etp, 2)),
+            format!("{} {etp}", n(f.etp, 2)),
             (
                 format!("Heures de travail ÷ {} h (durée annuelle d'un temps plein).", n(s.hours_per_etp, 0)),
                 format!("Hours of work ÷ {} h (one full-time year).", n(s.hours_per_etp, 0)),
@@ -641,7 +646,7 @@ fn explain(f: &ImpactFigures, s: &ImpactSettings, lang: Lang) -> Vec<ExplainedFi
             "insertion_etp",
             ("ETP en insertion", "Insertion FTE"),
             f.insertion_etp,
-            format!("{} ETP", n(f.insertion_etp, 2)),
+            format!("{} {etp}", n(f.insertion_etp, 2)),
             (
                 format!("Heures d'insertion ÷ {} h.", n(s.hours_per_etp, 0)),
                 format!("Insertion hours ÷ {} h.", n(s.hours_per_etp, 0)),
@@ -702,12 +707,12 @@ fn explain(f: &ImpactFigures, s: &ImpactSettings, lang: Lang) -> Vec<ExplainedFi
         ),
         figure(
             "co2_kg",
-            ("CO2 estimé", "Estimated CO2"),
+            ("CO₂ estimé", "Estimated CO₂"),
             f.co2_kg,
             format!("{} kg", n(f.co2_kg, 0)),
             (
-                format!("Kilomètres parcourus × {} kg de CO2 par km.", n(s.co2_kg_per_km, 2)),
-                format!("Kilometres travelled × {} kg of CO2 per km.", n(s.co2_kg_per_km, 2)),
+                format!("Kilomètres parcourus × {} kg de CO₂ par km.", n(s.co2_kg_per_km, 2)),
+                format!("Kilometres travelled × {} kg of CO₂ per km.", n(s.co2_kg_per_km, 2)),
             ),
         ),
     ]
