@@ -91,6 +91,8 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
                 bail!(BadInput(format!("telegram.mode = webhook needs {WEBHOOK_SECRET_VAR}")));
             };
             router = router.merge(essaim_telegram::webhook_router(bot, secret, handler.clone()));
+            // Served by the HTTP listener itself: up as long as the process answers.
+            health.set("telegram", true);
             bots.push("Telegram (webhook)");
         } else {
             let (handler, stop, health) = (handler.clone(), stopped(), health.clone());
@@ -144,6 +146,7 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
                 max_age: Duration::from_secs(300),
             };
             router = router.merge(essaim_discord::interactions_router(interactions, http, handler.clone()));
+            health.set("discord", true);
             bots.push("Discord (HTTP interactions)");
         }
     }
