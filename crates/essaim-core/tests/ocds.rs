@@ -5,12 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use essaim_core::proposal::example::{self, ExampleInputs};
 use essaim_core::proposal::ocds::{OcdsOptions, party_id, release_package};
-use essaim_core::{
-    Campaign, CampaignEvent, GroupementKind, ImpactSettings, Lang, Proposal, ProposalInput, ProposalStatus, TenderRef,
-};
+use essaim_core::{CampaignEvent, GroupementKind, Lang, Proposal, ProposalStatus, TenderRef};
 use serde_json::{Value, json};
 
 const PACKAGE_SCHEMA: &str = include_str!("ocds/release-package-schema.json");
@@ -50,7 +48,7 @@ fn assert_valid(package: &Value) {
 }
 
 fn generated_at() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 2, 17, 0, 0).single().expect("date")
+    example::generated_at()
 }
 
 fn inputs() -> ExampleInputs {
@@ -58,18 +56,7 @@ fn inputs() -> ExampleInputs {
 }
 
 fn build(inputs: &ExampleInputs, events: &[CampaignEvent], groupement: bool, lang: Lang) -> Proposal {
-    let campaign = Campaign::replay(inputs.tender.reference.clone(), events).expect("replays").expect("launched");
-    Proposal::build(&ProposalInput {
-        tender: &inputs.tender,
-        groupement: groupement.then_some(&inputs.groupement),
-        suppliers: &inputs.suppliers,
-        campaign: &campaign,
-        impact: &ImpactSettings::default(),
-        groupement_kind: GroupementKind::Conjoint,
-        generated_at: generated_at(),
-        lang,
-    })
-    .expect("proposal builds")
+    inputs.proposal(events, groupement, GroupementKind::Conjoint, generated_at(), lang).expect("proposal builds")
 }
 
 fn release(package: &Value) -> &Value {

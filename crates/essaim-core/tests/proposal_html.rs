@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use essaim_core::Lang;
 use essaim_core::proposal::example::{example, inputs};
-use essaim_core::proposal::{GroupementKind, Proposal, ProposalInput, ProposalStatus, html};
-use essaim_core::{Campaign, ImpactSettings, Lang};
+use essaim_core::proposal::{GroupementKind, Proposal, ProposalStatus, html};
 
 const WIDTH: u32 = 1240;
 const HEIGHT: u32 = 1754;
@@ -70,18 +70,13 @@ fn proposal_page_renders_in_a_real_browser() {
 fn draft(lang: Lang) -> Proposal {
     let inputs = inputs().expect("the example inputs");
     let events = &inputs.events[..inputs.events.len() - 2];
-    let campaign = Campaign::replay(inputs.tender.reference.clone(), events).expect("replays").expect("a campaign");
-    let proposal = Proposal::build(&ProposalInput {
-        tender: &inputs.tender,
-        groupement: Some(&inputs.groupement),
-        suppliers: &inputs.suppliers,
-        campaign: &campaign,
-        impact: &ImpactSettings::default(),
-        groupement_kind: GroupementKind::Conjoint,
-        generated_at: campaign.launched_at + chrono::Duration::hours(30),
-        lang,
-    })
-    .expect("the draft builds");
+    let launched_at = match events.first() {
+        Some(essaim_core::CampaignEvent::Launched { at, .. }) => *at,
+        _ => panic!("the example starts with its launch"),
+    };
+    let proposal = inputs
+        .proposal(events, true, GroupementKind::Conjoint, launched_at + chrono::Duration::hours(30), lang)
+        .expect("the draft builds");
     assert_eq!(proposal.status, ProposalStatus::Draft);
     assert!(proposal.campaign.open_offers > 0, "the draft has an open offer");
     proposal

@@ -199,21 +199,41 @@ pub fn inputs() -> Result<ExampleInputs, crate::DomainError> {
     Ok(ExampleInputs { tender, groupement, suppliers, events })
 }
 
+/// When the example proposal is generated: after the campaign closed.
+pub fn generated_at() -> DateTime<Utc> {
+    at(2, 17, 0)
+}
+
+impl ExampleInputs {
+    /// The proposal of these inputs after `events` (a prefix of [`ExampleInputs::events`] gives a
+    /// draft), with or without the groupement, with the default impact settings.
+    pub fn proposal(
+        &self,
+        events: &[CampaignEvent],
+        groupement: bool,
+        groupement_kind: GroupementKind,
+        generated_at: DateTime<Utc>,
+        lang: Lang,
+    ) -> Result<Proposal, String> {
+        let campaign = Campaign::replay(self.tender.reference.clone(), events)
+            .map_err(|e| e.to_string())?
+            .ok_or("empty campaign")?;
+        Proposal::build(&ProposalInput {
+            tender: &self.tender,
+            groupement: groupement.then_some(&self.groupement),
+            suppliers: &self.suppliers,
+            campaign: &campaign,
+            impact: &ImpactSettings::default(),
+            groupement_kind,
+            generated_at,
+            lang,
+        })
+        .map_err(|e| e.to_string())
+    }
+}
+
 /// The example proposal in `lang`.
 pub fn example(lang: Lang) -> Result<Proposal, String> {
     let inputs = inputs().map_err(|e| e.to_string())?;
-    let campaign = Campaign::replay(inputs.tender.reference.clone(), &inputs.events)
-        .map_err(|e| e.to_string())?
-        .ok_or("empty campaign")?;
-    Proposal::build(&ProposalInput {
-        tender: &inputs.tender,
-        groupement: Some(&inputs.groupement),
-        suppliers: &inputs.suppliers,
-        campaign: &campaign,
-        impact: &ImpactSettings::default(),
-        groupement_kind: GroupementKind::Conjoint,
-        generated_at: at(2, 17, 0),
-        lang,
-    })
-    .map_err(|e| e.to_string())
+    inputs.proposal(&inputs.events, true, GroupementKind::Conjoint, generated_at(), lang)
 }

@@ -1261,9 +1261,8 @@ fn sentence(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proposal::example::{example, inputs};
-    use crate::proposal::{GroupementKind, ProposalInput};
-    use crate::{Campaign, ImpactSettings};
+    use crate::proposal::GroupementKind;
+    use crate::proposal::example::{self, example, inputs};
 
     fn fr() -> Proposal {
         example(Lang::Fr).expect("the example builds")
@@ -1402,19 +1401,9 @@ mod tests {
         inputs.suppliers[2].name = hostile.into();
         inputs.suppliers[2].commune = Some("\"><img src=x onerror=alert(2)>".into());
         inputs.tender.title = "Titre <b>gras</b>".into();
-        let campaign =
-            Campaign::replay(inputs.tender.reference.clone(), &inputs.events).expect("replays").expect("a campaign");
-        let p = Proposal::build(&ProposalInput {
-            tender: &inputs.tender,
-            groupement: Some(&inputs.groupement),
-            suppliers: &inputs.suppliers,
-            campaign: &campaign,
-            impact: &ImpactSettings::default(),
-            groupement_kind: GroupementKind::Solidaire,
-            generated_at: p_time(),
-            lang: Lang::Fr,
-        })
-        .expect("builds");
+        let p = inputs
+            .proposal(&inputs.events, true, GroupementKind::Solidaire, example::generated_at(), Lang::Fr)
+            .expect("builds");
         let html = render(&p);
         assert!(!html.contains("<script"), "raw script tag");
         assert!(!html.contains("<img"), "raw img tag");
@@ -1424,10 +1413,6 @@ mod tests {
         // The shortfall reason names the ESAT too: escaped there as well.
         assert!(p.shortfall.iter().any(|s| s.reason.contains(hostile)));
         assert!(html.contains(GroupementKind::Solidaire.label(Lang::Fr)));
-    }
-
-    fn p_time() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, 2, 17, 0, 0).single().expect("a valid time")
     }
 
     #[test]

@@ -2,19 +2,9 @@ use super::example::{example, inputs};
 use super::*;
 use crate::{Campaign, CampaignEvent, haversine_km};
 
+/// English, solidaire by default (the example itself is French and conjoint).
 fn build(inputs: &super::example::ExampleInputs, events: &[CampaignEvent], groupement: bool) -> Proposal {
-    let campaign = Campaign::replay(inputs.tender.reference.clone(), events).expect("replays").expect("launched");
-    Proposal::build(&ProposalInput {
-        tender: &inputs.tender,
-        groupement: groupement.then_some(&inputs.groupement),
-        suppliers: &inputs.suppliers,
-        campaign: &campaign,
-        impact: &ImpactSettings::default(),
-        groupement_kind: GroupementKind::Solidaire,
-        generated_at: Utc::now(),
-        lang: Lang::En,
-    })
-    .expect("builds")
+    inputs.proposal(events, groupement, GroupementKind::Solidaire, Utc::now(), Lang::En).expect("builds")
 }
 
 #[test]
