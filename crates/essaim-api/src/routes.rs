@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
 use essaim_core::proposal::{html, ocds};
-use essaim_core::{Lang, Proposal, ProposalInput, TenderRef};
+use essaim_core::{Lang, Proposal, TenderRef};
 use serde_json::{Value, json};
 
 use crate::{Access, ApiError, AppState, OPENAPI_JSON, ProposalSettings};
@@ -139,8 +139,7 @@ async fn tender_status(
     Path(reference): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let tender = visible_tender(&state, &access, &reference).await?;
-    let sources = state.store.proposal_sources(&tender.reference).await?;
-    let campaign = sources.and_then(|s| s.campaign);
+    let (_, campaign) = state.store.campaign(&tender.reference).await?;
     let lines: Vec<(String, f64)> = tender.lines.iter().map(|l| (l.id.clone(), l.quantity)).collect();
     let body = match &campaign {
         None => json!({
@@ -230,24 +229,14 @@ pub(crate) async fn build_proposal(
     lang: Lang,
 ) -> Result<Proposal, ApiError> {
     let sources = state.store.proposal_sources(tender).await?.ok_or_else(|| ApiError::not_found("no such tender"))?;
-    let Some(campaign) = &sources.campaign else {
+    let Some(built) = sources.proposal(&settings.impact, settings.groupement_kind, lang, Utc::now()) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_proposal",
             format!("tender {tender} has no campaign yet: a facilitator launches one with /repartir {tender}"),
         ));
     };
-    Proposal::build(&ProposalInput {
-        tender: &sources.tender,
-        groupement: sources.groupement.as_ref(),
-        suppliers: &sources.suppliers,
-        campaign,
-        impact: &settings.impact,
-        groupement_kind: settings.groupement_kind,
-        generated_at: Utc::now(),
-        lang,
-    })
-    .map_err(ApiError::internal)
+    built.map_err(ApiError::internal)
 }
 
 async fn proposal(

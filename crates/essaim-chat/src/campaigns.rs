@@ -43,17 +43,8 @@ impl Loaded {
 pub async fn load(store: &Store, reference: &TenderRef) -> Result<Option<Loaded>, EngineError> {
     let Some(tender) = store.tender(reference).await? else { return Ok(None) };
     let suppliers = store.eligible_suppliers(&tender).await?.unwrap_or_default();
-    let log = store.campaign_log(reference).await?;
-    let events = log
-        .events
-        .iter()
-        .map(|e| {
-            serde_json::from_value::<CampaignEvent>(e.payload.clone())
-                .map_err(|err| EngineError::Corrupt(format!("campaign {reference}, event {}: {err}", e.seq)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let campaign = Campaign::replay(reference.clone(), &events).map_err(|e| EngineError::Corrupt(e.to_string()))?;
-    Ok(Some(Loaded { tender, suppliers, version: log.version, campaign }))
+    let (version, campaign) = store.campaign(reference).await?;
+    Ok(Some(Loaded { tender, suppliers, version, campaign }))
 }
 
 /// Messages being prepared for one decision, with stable keys so that the same decision retried never

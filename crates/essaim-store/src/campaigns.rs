@@ -412,6 +412,23 @@ impl Store {
         Ok(CampaignLog { version, events })
     }
 
+    /// A campaign as it stands (its log replayed) and its version; `None` for a campaign not started.
+    #[tracing::instrument(skip(self), fields(tender = %tender))]
+    pub async fn campaign(&self, tender: &TenderRef) -> Result<(i64, Option<essaim_core::Campaign>), StoreError> {
+        let log = self.campaign_log(tender).await?;
+        let events = log
+            .events
+            .iter()
+            .map(|e| {
+                serde_json::from_value::<essaim_core::CampaignEvent>(e.payload.clone())
+                    .map_err(|err| StoreError::corrupt(format!("campaign {tender}, event {}: {err}", e.seq)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let campaign = essaim_core::Campaign::replay(tender.clone(), &events)
+            .map_err(|e| StoreError::corrupt(format!("campaign {tender}: {e}")))?;
+        Ok((log.version, campaign))
+    }
+
     /// Every campaign, by tender reference.
     #[tracing::instrument(skip(self))]
     pub async fn campaigns(&self) -> Result<Vec<CampaignSummary>, StoreError> {

@@ -1,7 +1,11 @@
 //! What a proposal is built from, read in one place so that the API, the chat and the command line
 //! build the same proposal from the same records.
 
-use essaim_core::{Campaign, CampaignEvent, Groupement, Supplier, Tender, TenderRef};
+use chrono::{DateTime, Utc};
+use essaim_core::{
+    Campaign, Groupement, GroupementKind, ImpactSettings, Lang, Proposal, ProposalError, ProposalInput, Supplier,
+    Tender, TenderRef,
+};
 
 use crate::{Store, StoreError};
 
@@ -16,6 +20,29 @@ pub struct ProposalSources {
     pub campaign: Option<Campaign>,
 }
 
+impl ProposalSources {
+    /// The proposal of the stored campaign; `None` before a campaign is launched.
+    pub fn proposal(
+        &self,
+        impact: &ImpactSettings,
+        groupement_kind: GroupementKind,
+        lang: Lang,
+        generated_at: DateTime<Utc>,
+    ) -> Option<Result<Proposal, ProposalError>> {
+        let campaign = self.campaign.as_ref()?;
+        Some(Proposal::build(&ProposalInput {
+            tender: &self.tender,
+            groupement: self.groupement.as_ref(),
+            suppliers: &self.suppliers,
+            campaign,
+            impact,
+            groupement_kind,
+            generated_at,
+            lang,
+        }))
+    }
+}
+
 impl Store {
     /// The sources of a tender's proposal; `None` when the tender is unknown.
     #[tracing::instrument(skip(self), fields(tender = %reference))]
@@ -26,17 +53,7 @@ impl Store {
             None => None,
         };
         let mut suppliers = self.eligible_suppliers(&tender).await?.unwrap_or_default();
-        let log = self.campaign_log(reference).await?;
-        let events = log
-            .events
-            .iter()
-            .map(|e| {
-                serde_json::from_value::<CampaignEvent>(e.payload.clone())
-                    .map_err(|err| StoreError::corrupt(format!("campaign {reference}, event {}: {err}", e.seq)))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let campaign = Campaign::replay(reference.clone(), &events)
-            .map_err(|e| StoreError::corrupt(format!("campaign {reference}: {e}")))?;
+        let (_, campaign) = self.campaign(reference).await?;
         if let Some(campaign) = &campaign {
             let mut missing: Vec<&str> = campaign
                 .offers

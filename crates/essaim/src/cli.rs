@@ -419,22 +419,12 @@ pub async fn build_proposal(
         .proposal_sources(&reference)
         .await?
         .ok_or_else(|| BadInput(format!("no tender {reference} (essaim import tender FILE.json)")))?;
-    let Some(campaign) = &sources.campaign else {
+    let Some(built) = sources.proposal(&config.impact_settings(), config.groupement_kind()?, lang, generated_at) else {
         return Err(anyhow::Error::new(BadInput(format!(
             "tender {reference} has no campaign yet: a facilitator launches one with /repartir {reference}"
         ))));
     };
-    let proposal = essaim_core::Proposal::build(&essaim_core::ProposalInput {
-        tender: &sources.tender,
-        groupement: sources.groupement.as_ref(),
-        suppliers: &sources.suppliers,
-        campaign,
-        impact: &config.impact_settings(),
-        groupement_kind: config.groupement_kind()?,
-        generated_at,
-        lang,
-    })?;
-    Ok(proposal)
+    Ok(built?)
 }
 
 async fn proposal(
