@@ -269,7 +269,7 @@ impl Engine {
                 }
                 Ok(Decision::reply(incoming, [lines.join("\n")]))
             }
-            Command::Allocate | Command::Status | Command::Remind => {
+            Command::Allocate | Command::Status | Command::Remind | Command::Send => {
                 if !facilitator {
                     return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
                 }
@@ -288,6 +288,7 @@ impl Engine {
                         None => Ok(Decision::reply(incoming, [texts.no_campaign(reference.as_str())])),
                         Some(c) => Ok(Decision::reply(incoming, [campaigns::status_text(texts, &loaded, c)])),
                     },
+                    Command::Send => self.send_proposal(incoming, &loaded, texts).await,
                     _ => {
                         if loaded.campaign.is_none() {
                             return Ok(Decision::reply(incoming, [texts.no_campaign(reference.as_str())]));
@@ -299,41 +300,6 @@ impl Engine {
                         Ok(Decision { changes, notice: None })
                     }
                 }
-            }
-            Command::Send => {
-                if !facilitator {
-                    return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
-                }
-                let Some(reference) = args.first() else {
-                    return Ok(Decision::reply(incoming, [texts.usage(command)]));
-                };
-                let Ok(reference) = TenderRef::parse("ref", reference) else {
-                    return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
-                };
-                let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
-                    return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
-                };
-                let Some(campaign) = &loaded.campaign else {
-                    return Ok(Decision::reply(incoming, [texts.no_proposal_yet(reference.as_str())]));
-                };
-                let to = campaigns::Recipient {
-                    platform: incoming.platform,
-                    user_id: incoming.user_id.clone(),
-                    chat_id: incoming.chat_id.clone(),
-                    lang: texts.lang,
-                };
-                let key = format!("send:{}:{}", incoming.platform, incoming.update_id);
-                let messages = campaigns::proposal_messages(
-                    &self.store,
-                    &self.settings,
-                    &loaded,
-                    campaign,
-                    Some(&to),
-                    &key,
-                    self.now(),
-                )
-                .await?;
-                Ok(Decision { changes: Changeset { outbox: messages.items, ..Changeset::default() }, notice: None })
             }
             Command::Lots => {
                 let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
@@ -348,6 +314,29 @@ impl Engine {
                 self.capacity(incoming, &siret, args, texts)
             }
         }
+    }
+
+    /// `/envoyer REF`: the proposal to the buyer's accounts, the note (or the page) to the facilitator.
+    async fn send_proposal(
+        &self,
+        incoming: &Incoming,
+        loaded: &Loaded,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let Some(campaign) = &loaded.campaign else {
+            return Ok(Decision::reply(incoming, [texts.no_proposal_yet(loaded.tender.reference.as_str())]));
+        };
+        let to = campaigns::Recipient {
+            platform: incoming.platform,
+            user_id: incoming.user_id.clone(),
+            chat_id: incoming.chat_id.clone(),
+            lang: texts.lang,
+        };
+        let key = format!("send:{}:{}", incoming.platform, incoming.update_id);
+        let messages =
+            campaigns::proposal_messages(&self.store, &self.settings, loaded, campaign, Some(&to), &key, self.now())
+                .await?;
+        Ok(Decision { changes: Changeset { outbox: messages.items, ..Changeset::default() }, notice: None })
     }
 
     async fn allocate(&self, incoming: &Incoming, loaded: &Loaded, texts: &Texts) -> Result<Decision, EngineError> {
