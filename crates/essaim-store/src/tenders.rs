@@ -85,10 +85,7 @@ impl Store {
     async fn write_tender(&self, tender: &Tender, overwrite: Overwrite) -> Result<bool, StoreError> {
         let reference = tender.reference.as_str();
         let deadline = tender.deadline.map(|d| d.to_rfc3339());
-        let groupement_kind = tender.groupement_kind.map(|k| match k {
-            essaim_core::GroupementKind::Conjoint => "conjoint",
-            essaim_core::GroupementKind::Solidaire => "solidaire",
-        });
+        let groupement_kind = tender.groupement_kind.map(essaim_core::GroupementKind::as_str);
         let at = now();
         let exists_error = || StoreError::TenderExists { reference: reference.to_owned() };
         let replaced = in_transaction!(self, |tx| {

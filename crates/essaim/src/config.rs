@@ -273,6 +273,11 @@ impl Config {
             .collect()
     }
 
+    /// `proposal.public_url` without its trailing `/`; `None` when not set.
+    fn public_url(&self) -> Option<String> {
+        Some(self.proposal.public_url.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty())
+    }
+
     pub fn proposal_settings(&self) -> Result<essaim_api::ProposalSettings> {
         Ok(essaim_api::ProposalSettings {
             impact: self.impact_settings(),
@@ -283,8 +288,7 @@ impl Config {
                 publisher: self.proposal.publisher.clone(),
                 ..essaim_core::proposal::ocds::OcdsOptions::default()
             },
-            public_url: Some(self.proposal.public_url.trim().trim_end_matches('/').to_owned())
-                .filter(|u| !u.is_empty()),
+            public_url: self.public_url(),
         })
     }
 
@@ -323,8 +327,7 @@ impl Config {
             proposal: essaim_chat::ProposalDelivery {
                 impact: self.impact_settings(),
                 groupement_kind: self.groupement_kind()?,
-                public_url: Some(self.proposal.public_url.trim().trim_end_matches('/').to_owned())
-                    .filter(|u| !u.is_empty()),
+                public_url: self.public_url(),
             },
         };
         essaim_chat::scheduler::parse_schedule(&settings.reminder_schedule)

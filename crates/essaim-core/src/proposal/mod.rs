@@ -42,12 +42,17 @@ impl GroupementKind {
         }
     }
 
-    pub fn parse(value: &str) -> Option<Self> {
-        match value.trim().to_lowercase().as_str() {
-            "conjoint" => Some(Self::Conjoint),
-            "solidaire" => Some(Self::Solidaire),
-            _ => None,
+    /// The stored and serialised name: `conjoint`, `solidaire`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Conjoint => "conjoint",
+            Self::Solidaire => "solidaire",
         }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim().to_lowercase();
+        [Self::Conjoint, Self::Solidaire].into_iter().find(|k| k.as_str() == value)
     }
 }
 
