@@ -370,8 +370,14 @@ pub async fn proposal_messages(
         Some(code) => store.groupement(code).await?,
         None => None,
     };
-    let build = |lang: Lang| {
-        essaim_core::Proposal::build(&essaim_core::ProposalInput {
+    // One proposal (and page) per language, however many accounts read it.
+    let mut built: std::collections::HashMap<Lang, (essaim_core::Proposal, crate::message::Document)> =
+        std::collections::HashMap::new();
+    let mut page = |lang: Lang| -> Result<(essaim_core::Proposal, crate::message::Document), EngineError> {
+        if let Some(done) = built.get(&lang) {
+            return Ok(done.clone());
+        }
+        let proposal = essaim_core::Proposal::build(&essaim_core::ProposalInput {
             tender,
             groupement: groupement.as_ref(),
             suppliers: &loaded.suppliers,
@@ -381,7 +387,10 @@ pub async fn proposal_messages(
             generated_at: now,
             lang,
         })
-        .map_err(|e| EngineError::Corrupt(format!("proposal of {}: {e}", tender.reference)))
+        .map_err(|e| EngineError::Corrupt(format!("proposal of {}: {e}", tender.reference)))?;
+        let document = proposal_document(&proposal);
+        built.insert(lang, (proposal.clone(), document.clone()));
+        Ok((proposal, document))
     };
     let buyers = match &tender.buyer.siret {
         Some(siret) => store.accounts_for_buyer(siret).await?,
@@ -392,13 +401,13 @@ pub async fn proposal_messages(
     for account in &buyers {
         let Ok(platform) = account.platform.parse::<Platform>() else { continue };
         let lang = lang_of(account.language.as_deref(), None, settings.default_lang);
-        let proposal = build(lang)?;
+        let (proposal, document) = page(lang)?;
         let mut message = Outgoing::text(
             platform,
             account.chat_id.clone(),
             Texts::new(lang, settings.time_zone).proposal_for_buyer(&proposal),
         );
-        message.document = Some(proposal_document(&proposal));
+        message.document = Some(document);
         messages.push(format!("{key}:buyer:{}:{}", account.platform, account.user_id), message);
         delivered += 1;
     }
@@ -412,7 +421,7 @@ pub async fn proposal_messages(
             texts.proposal_sent(tender.reference.as_str(), delivered, link.as_deref()),
         );
         if delivered == 0 {
-            message.document = Some(proposal_document(&build(to.lang)?));
+            message.document = Some(page(to.lang)?.1);
         }
         messages.push(format!("{key}:facilitator"), message);
     }
