@@ -39,6 +39,8 @@ impl Default for ImpactSettings {
                 (Geiq, 0.7),
                 (Esat, 1.0),
                 (Ea, 0.55),
+                (Eatt, 0.55),
+                (Tih, 1.0),
             ]
             .into_iter()
             .collect(),
@@ -146,9 +148,9 @@ impl ImpactFigures {
             if let Some(k) = f.by_kind.get_mut(kind) {
                 k.structures = suppliers.len();
             }
-            if kind.is_protected_sector() {
+            if kind.is_disability_employment() {
                 f.protected_structures += suppliers.len();
-            } else {
+            } else if kind.is_siae() {
                 f.siae_structures += suppliers.len();
             }
         }

@@ -1,4 +1,4 @@
-//! The domain of essaim: suppliers (SIAE, ESAT, EA), groupements, tenders and their lines, micro-lots,
+//! The domain of essaim: suppliers (SIAE, GEIQ, ESAT, EA, EATT, TIH), groupements, tenders and their lines, micro-lots,
 //! distances and the social-impact figures of an allocation.
 //!
 //! This crate is pure: no I/O, no async, no database, no clock. Every constructor validates its input
@@ -7,11 +7,13 @@
 
 mod campaign;
 mod commune;
+mod cpv;
 mod error;
 mod format;
 mod geo;
 mod groupement;
 mod impact;
+mod kind;
 mod lot;
 pub mod proposal;
 mod sector;
@@ -24,16 +26,18 @@ pub use campaign::{
     OfferTerms, ReadyCause, ReallocationBasis, Uncovered,
 };
 pub use commune::{commune_name, is_insee_code};
+pub use cpv::Cpv;
 pub use error::DomainError;
 pub use format::{format_number, format_quantity};
 pub use geo::{EARTH_RADIUS_KM, GeoPoint, haversine_km};
 pub use groupement::{Groupement, GroupementCode};
 pub use impact::{ImpactFigures, ImpactSettings, KindFigures, LotForImpact, SupplierFigures};
-pub use lot::{Lang, MicroLot, Shortfall, ShortfallCause};
+pub use lot::{ClauseCause, ClauseShortfall, Lang, MicroLot, Shortfall, ShortfallCause};
 pub use proposal::{GroupementKind, Proposal, ProposalError, ProposalInput, ProposalStatus};
 pub use sector::{Sector, SectorInfo, SectorTaxonomy};
 pub use siret::Siret;
-pub use supplier::{Capacities, Contact, Supplier, SupplierKind, parse_capacities};
+pub use kind::{KindFamily, ParticipationMode, Reservation, SupplierKind};
+pub use supplier::{Capacities, Contact, Supplier, parse_capacities};
 pub use tender::{Buyer, Tender, TenderLine, TenderRef, Window, unit_is_hours};
 
 /// Quantities are compared and reported to this precision (the contract reports them to 1e-6).

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::{ParticipationMode, Reservation};
+
 /// The language of user-facing text. French by default: essaim's users are French facilitators and SIAE.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -16,6 +18,62 @@ pub struct MicroLot {
     pub supplier: String,
     pub quantity: f64,
     pub distance_km: f64,
+    /// A lot committed earlier (an input `fixed` lot), reported as it was; a pair may also get a new
+    /// lot on top of it, reported right after it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed: bool,
+}
+
+/// Clause hours of a line that the allocation does not reach, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClauseShortfall {
+    pub line: String,
+    /// h_l − Σ r_s·x_{s,l} (fixed lots included).
+    pub hours: f64,
+    /// The cause in English (stable text of the JSON contract).
+    pub reason: String,
+    #[serde(skip)]
+    pub cause: ClauseCause,
+}
+
+/// Why a line's social clause is not met.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub enum ClauseCause {
+    /// The structures that may take the line (in reach, eligible, not declined) could give at most this
+    /// many clause hours at their insertion rates, even with the whole line.
+    OutOfReach { achievable: f64 },
+    /// More was possible, but at a cost above the clause penalty (capacity needed elsewhere, distance).
+    #[default]
+    NotWorthIt,
+    /// The solver stopped at its time limit before proving it could do better.
+    TimeLimit,
+}
+
+impl ClauseCause {
+    pub fn render(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Self::OutOfReach { achievable }, Lang::En) => format!(
+                "cannot be met: the structures that may take this line give at most {} clause hours at their insertion rates",
+                crate::format_number(*achievable, 1, Lang::En)
+            ),
+            (Self::OutOfReach { achievable }, Lang::Fr) => format!(
+                "inatteignable : les structures qui peuvent prendre cette ligne apportent au plus {} h d'insertion à leurs taux",
+                crate::format_number(*achievable, 1, Lang::Fr)
+            ),
+            (Self::NotWorthIt, Lang::En) => {
+                "the structures with the highest insertion rates are at capacity, at their maximum share or far: \
+                 reaching the clause would cost more than its penalty under the weights"
+                    .to_owned()
+            }
+            (Self::NotWorthIt, Lang::Fr) => {
+                "les structures aux taux d'insertion les plus élevés sont à pleine capacité, à leur part maximale ou \
+                 trop loin : atteindre la clause coûterait plus que sa pénalité"
+                    .to_owned()
+            }
+            (Self::TimeLimit, Lang::En) => "not reached within the solver time limit".to_owned(),
+            (Self::TimeLimit, Lang::Fr) => "non atteinte dans le temps imparti au calcul".to_owned(),
+        }
+    }
 }
 
 /// What of a line nobody could take, and why, in words a facilitator understands.
@@ -65,6 +123,17 @@ pub enum ShortfallCause {
     },
     Declined {
         count: usize,
+    },
+    /// Structures in reach with capacity that the line's rules leave out: its reservation (Code de la
+    /// commande publique L2113-12 / L2113-13) or the participation modes it accepts. `only`: nobody else
+    /// was eligible, so these rules are the whole cause.
+    Ineligible {
+        sector: String,
+        reservation: Option<Reservation>,
+        reserved_out: Vec<String>,
+        modes: Vec<ParticipationMode>,
+        mode_out: Vec<String>,
+        only: bool,
     },
 }
 
@@ -155,6 +224,53 @@ impl ShortfallCause {
             }
             (Declined { count }, Lang::En) => format!("{count} declined"),
             (Declined { count }, Lang::Fr) => format!("{count} refus"),
+            (Ineligible { sector, reservation, reserved_out, modes, mode_out, only }, _) => {
+                let mut parts = Vec::new();
+                if let Some(r) = reservation
+                    && !reserved_out.is_empty()
+                {
+                    let kinds: Vec<&str> = r.kinds().iter().map(|k| k.code()).collect();
+                    parts.push(match lang {
+                        Lang::En => format!(
+                            "{} (the line is reserved under art. {}: {} only)",
+                            names(reserved_out, name, lang),
+                            r.article(),
+                            kinds.join(", ")
+                        ),
+                        Lang::Fr => format!(
+                            "{} (ligne réservée, art. {} : {} seulement)",
+                            names(reserved_out, name, lang),
+                            r.article(),
+                            kinds.join(", ")
+                        ),
+                    });
+                }
+                if !mode_out.is_empty() {
+                    let accepted: Vec<&str> = modes.iter().map(|m| m.label(lang)).collect();
+                    parts.push(match lang {
+                        Lang::En => format!(
+                            "{} (they place employees with the user; the line accepts only {})",
+                            names(mode_out, name, lang),
+                            accepted.join(", ")
+                        ),
+                        Lang::Fr => format!(
+                            "{} (mise à disposition de salariés ; la ligne n'accepte que {})",
+                            names(mode_out, name, lang),
+                            accepted.join(", ")
+                        ),
+                    });
+                }
+                match (lang, only) {
+                    (Lang::En, true) => {
+                        format!("no eligible supplier with {sector} capacity within reach: {}", parts.join("; "))
+                    }
+                    (Lang::En, false) => format!("not eligible: {}", parts.join("; ")),
+                    (Lang::Fr, true) => {
+                        format!("aucune structure éligible de {sector} dans son rayon d'intervention : {}", parts.join(" ; "))
+                    }
+                    (Lang::Fr, false) => format!("non éligibles : {}", parts.join(" ; ")),
+                }
+            }
         }
     }
 

@@ -1,70 +1,8 @@
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainError, GeoPoint, Sector, Siret, check_quantity};
-
-/// The legal form of an inclusive supplier. The first six are SIAE (insertion par l'activité
-/// économique); ESAT and EA are the protected / adapted sector, whose invoices count toward the buyer's
-/// disability-employment obligation (OETH).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum SupplierKind {
-    Ei,
-    Etti,
-    Ai,
-    Aci,
-    Eiti,
-    Geiq,
-    Esat,
-    Ea,
-}
-
-impl SupplierKind {
-    pub const ALL: [SupplierKind; 8] =
-        [Self::Ei, Self::Etti, Self::Ai, Self::Aci, Self::Eiti, Self::Geiq, Self::Esat, Self::Ea];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Ei => "EI",
-            Self::Etti => "ETTI",
-            Self::Ai => "AI",
-            Self::Aci => "ACI",
-            Self::Eiti => "EITI",
-            Self::Geiq => "GEIQ",
-            Self::Esat => "ESAT",
-            Self::Ea => "EA",
-        }
-    }
-
-    /// Whether the structure belongs to the protected / adapted sector (ESAT, EA) rather than the SIAE.
-    pub fn is_protected_sector(self) -> bool {
-        matches!(self, Self::Esat | Self::Ea)
-    }
-
-    pub fn parse_field(field: &str, value: &str) -> Result<Self, DomainError> {
-        let upper = value.trim().to_uppercase();
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.code() == upper)
-            .ok_or_else(|| DomainError::UnknownKind { field: field.to_owned(), value: value.trim().to_owned() })
-    }
-}
-
-impl fmt::Display for SupplierKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for SupplierKind {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse_field("kind", s)
-    }
-}
+use crate::{DomainError, GeoPoint, Sector, Siret, SupplierKind, check_quantity};
 
 /// Capacity per sector, in the sector's unit, over the period of the tenders being answered.
 pub type Capacities = BTreeMap<Sector, f64>;
@@ -77,7 +15,8 @@ pub struct Contact {
     pub phone: Option<String>,
 }
 
-/// An SIAE, ESAT or EA able to take micro-lots.
+/// An inclusive structure able to take micro-lots: an SIAE, a GEIQ or a structure employing disabled
+/// workers (families in [`crate::KindFamily`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Supplier {
     pub siret: Siret,
@@ -179,15 +118,6 @@ mod tests {
 
     fn any_sector(name: &str) -> Result<Sector, DomainError> {
         Sector::parse("capacities", name)
-    }
-
-    #[test]
-    fn kinds_parse_case_insensitively_and_know_the_protected_sector() {
-        assert_eq!("esat".parse::<SupplierKind>().unwrap(), SupplierKind::Esat);
-        assert!(SupplierKind::Ea.is_protected_sector());
-        assert!(!SupplierKind::Aci.is_protected_sector());
-        let err = "SCOP".parse::<SupplierKind>().unwrap_err();
-        assert!(err.to_string().contains("SCOP"));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::fmt;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainError, GeoPoint, GroupementCode, Sector, Siret, check_quantity};
+use crate::{Cpv, DomainError, GeoPoint, GroupementCode, ParticipationMode, Reservation, Sector, Siret, check_quantity};
 
 /// A tender's public reference (`T-2026-001`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -57,6 +57,20 @@ impl Window {
         }
         Ok(Self { start, end })
     }
+
+    /// Whether two periods share at least one day (both ends are inclusive).
+    pub fn overlaps(&self, other: &Window) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+
+    /// Whether work in two optional periods may happen at the same time: a line without a window may
+    /// take place at any time, so it overlaps everything.
+    pub fn may_overlap(a: Option<&Window>, b: Option<&Window>) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => a.overlaps(b),
+            _ => true,
+        }
+    }
 }
 
 /// One line of a tender: a quantity of work of one sector at one site.
@@ -73,6 +87,17 @@ pub struct TenderLine {
     /// Price per unit, excluding VAT, when the buyer published one.
     pub unit_price: Option<f64>,
     pub window: Option<Window>,
+    /// How structures may take part (never empty; execution only unless the buyer accepts placements).
+    #[serde(default = "ParticipationMode::default_accepted")]
+    pub participation: Vec<ParticipationMode>,
+    /// The family the line is reserved to, if any (Code de la commande publique L2113-12 / L2113-13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved: Option<Reservation>,
+    /// The social clause: hours of work by people in insertion the line must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insertion_hours_min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpv: Option<Cpv>,
 }
 
 impl TenderLine {
@@ -116,7 +141,44 @@ impl TenderLine {
             max_share,
             unit_price,
             window: None,
+            participation: ParticipationMode::default_accepted(),
+            reserved: None,
+            insertion_hours_min: None,
+            cpv: None,
         })
+    }
+
+    /// Sets the participation modes the line accepts (deduplicated, in a stable order; not empty).
+    pub fn with_participation(mut self, field: &str, modes: &[ParticipationMode]) -> Result<Self, DomainError> {
+        let mut modes = modes.to_vec();
+        modes.sort();
+        modes.dedup();
+        if modes.is_empty() {
+            return Err(DomainError::invalid(field, "must list at least one mode (execution, mise_a_disposition)"));
+        }
+        self.participation = modes;
+        Ok(self)
+    }
+
+    /// Sets the social-clause hours; they cannot exceed the line's quantity.
+    pub fn with_insertion_hours(mut self, field: &str, hours: Option<f64>) -> Result<Self, DomainError> {
+        if let Some(h) = hours {
+            check_quantity(field, h)?;
+            if h > self.quantity + 1e-9 {
+                return Err(DomainError::invalid(
+                    field,
+                    format!("{h} clause hours is more than the line's quantity ({} {})", self.quantity, self.unit),
+                ));
+            }
+        }
+        self.insertion_hours_min = hours.filter(|h| *h > 0.0);
+        Ok(self)
+    }
+
+    /// Whether a structure of `kind` may take this line (its mode is accepted, and the reservation, if
+    /// any, admits it).
+    pub fn admits(&self, kind: crate::SupplierKind) -> bool {
+        self.participation.contains(&kind.mode()) && self.reserved.is_none_or(|r| r.admits(kind))
     }
 
     /// Whether quantities of this line are hours of work (they then count for ETP and insertion hours).

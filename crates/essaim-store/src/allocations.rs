@@ -202,6 +202,7 @@ impl Store {
                         supplier: l.supplier_siret,
                         quantity: l.quantity,
                         distance_km: l.distance_km,
+                        fixed: false,
                     })
                     .collect(),
                 shortfall: shortfalls

@@ -302,5 +302,9 @@ fn line_from_row(reference: &str, row: LineRow) -> Result<TenderLine, StoreError
         max_share: row.max_share,
         unit_price: row.unit_price,
         window,
+        participation: essaim_core::ParticipationMode::default_accepted(),
+        reserved: None,
+        insertion_hours_min: None,
+        cpv: None,
     })
 }

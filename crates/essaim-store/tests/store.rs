@@ -292,6 +292,7 @@ fn allocation(status: &str, lots: &[(&str, &str, f64, f64)], gap: Option<f64>) -
                 supplier: (*supplier).into(),
                 quantity: *quantity,
                 distance_km: *distance_km,
+                fixed: false,
             })
             .collect(),
         shortfall: vec![

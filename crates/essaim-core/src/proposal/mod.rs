@@ -572,7 +572,7 @@ fn member(s: &Supplier) -> Member {
         siret: s.siret.to_string(),
         name: s.name.clone(),
         kind: s.kind,
-        protected_sector: s.kind.is_protected_sector(),
+        protected_sector: s.kind.is_disability_employment(),
         commune: s
             .commune
             .as_deref()
