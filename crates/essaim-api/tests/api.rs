@@ -43,6 +43,8 @@ async fn serve(store: Store, health: Arc<Health>) -> Result<String, Box<dyn std:
                 expected_version: 0,
                 status: "ready".into(),
                 events,
+                holdings: Vec::new(),
+                bookings: Vec::new(),
             }),
             ..Changeset::default()
         })

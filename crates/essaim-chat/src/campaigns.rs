@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use essaim_core::booking::{booked_elsewhere, recent_volume};
 use essaim_core::{
-    Actor, Answer, Campaign, CampaignError, CampaignEvent, Offer, OfferId, ReadyCause, Supplier, Tender, TenderLine,
-    TenderRef, Uncovered,
+    Actor, Answer, Campaign, CampaignError, CampaignEvent, Holding, Offer, OfferId, ReadyCause, ReallocationBasis,
+    Siret, Supplier, Tender, TenderLine, TenderRef, Uncovered,
 };
 use essaim_solver::{AllocationInput, ExcludedPair, FixedLot};
 use essaim_store::{CampaignAppend, Changeset, NewEvent, NewOutgoing, Store};
@@ -19,8 +20,9 @@ use crate::message::{Button, Outgoing, Platform};
 use crate::settings::EngineSettings;
 use crate::texts::{Lang, Texts, lang_of};
 
-/// A campaign as loaded for one decision: the tender, who may answer it, the state and the version the
-/// decision is based on (the store refuses it if another decision landed meanwhile).
+/// A campaign as loaded for one decision: the tender, who may answer it (the groupement's members and the
+/// structures added for this tender), the state and the version the decision is based on (the store
+/// refuses it if another decision landed meanwhile).
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub tender: Tender,
@@ -42,9 +44,142 @@ impl Loaded {
 /// Loads a tender's campaign. `Ok(None)` when the tender is unknown.
 pub async fn load(store: &Store, reference: &TenderRef) -> Result<Option<Loaded>, EngineError> {
     let Some(tender) = store.tender(reference).await? else { return Ok(None) };
-    let suppliers = store.eligible_suppliers(&tender).await?.unwrap_or_default();
+    let mut suppliers = store.eligible_suppliers(&tender).await?.unwrap_or_default();
     let (version, campaign) = store.campaign(reference).await?;
+    for siret in campaign.iter().flat_map(|c| &c.added_suppliers) {
+        if suppliers.iter().any(|s| s.siret.as_str() == siret) {
+            continue;
+        }
+        if let Ok(siret) = Siret::parse(siret)
+            && let Some(supplier) = store.supplier(&siret).await?
+        {
+            suppliers.push(supplier);
+        }
+    }
     Ok(Some(Loaded { tender, suppliers, version, campaign }))
+}
+
+/// The solver input for a tender: its lines and suppliers, with what each supplier already holds on other
+/// tenders taken off its capacity (the rule of [`essaim_core::booking`]), its recent volume for fairness,
+/// the lots of `basis` fixed and its pairs excluded.
+pub fn allocation_input(
+    tender: &Tender,
+    suppliers: &[Supplier],
+    basis: &ReallocationBasis,
+    holdings: &[Holding],
+    settings: &EngineSettings,
+    now: DateTime<Utc>,
+) -> AllocationInput {
+    let mut input =
+        AllocationInput::for_tender(tender, suppliers, settings.weights, &settings.proposal.impact.insertion_rate);
+    for (input_supplier, supplier) in input.suppliers.iter_mut().zip(suppliers) {
+        let siret = supplier.siret.as_str();
+        for (sector, capacity) in &supplier.capacities {
+            let booked = booked_elsewhere(holdings, tender, siret, sector);
+            if booked > 0.0 {
+                input_supplier.capacity.insert(sector.to_string(), (capacity - booked).max(0.0));
+            }
+        }
+        input_supplier.recent_volume = Some(recent_volume(holdings, siret, &tender.reference, now));
+    }
+    let known: BTreeMap<String, usize> = input.suppliers.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+    for ((line, supplier), quantity) in &basis.fixed {
+        let (Some(&i), Some(l)) = (known.get(supplier.as_str()), tender.line(line)) else {
+            // A supplier that left the groupement keeps its commitment on record, but the solver
+            // no longer sees it: that quantity shows as open again.
+            tracing::warn!(%supplier, %line, "held lot of a supplier no longer eligible");
+            continue;
+        };
+        // A commitment stands even if the supplier lowered its capacity since, or booked elsewhere.
+        let capacity = input.suppliers[i].capacity.entry(l.sector.to_string()).or_insert(0.0);
+        let held_in_sector: f64 = basis
+            .fixed
+            .iter()
+            .filter(|((ln, s), _)| s == supplier && tender.line(ln).is_some_and(|x| x.sector == l.sector))
+            .map(|(_, q)| q)
+            .sum();
+        *capacity = capacity.max(held_in_sector);
+        input.fixed.push(FixedLot { line: line.clone(), supplier: supplier.clone(), quantity: *quantity });
+    }
+    input.excluded = basis
+        .excluded
+        .iter()
+        .filter(|(line, supplier)| known.contains_key(supplier.as_str()) && tender.line(line).is_some())
+        .map(|(line, supplier)| ExcludedPair { line: line.clone(), supplier: supplier.clone() })
+        .collect();
+    input
+}
+
+/// A structure outside the groupement that could cover part of an uncovered line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub siret: String,
+    pub name: String,
+    pub distance_km: f64,
+    /// Capacity in the line's sector less what it holds on tenders whose period overlaps.
+    pub free: f64,
+    /// Whether it has a chat account linked (else it must be reached another way).
+    pub linked: bool,
+}
+
+/// How many structures a shortfall note suggests.
+pub const SUGGESTIONS: usize = 3;
+
+/// Up to [`SUGGESTIONS`] structures of the directory, outside those who may answer the tender, that could
+/// take part of `line`: capacity in its sector free on its period, the site within their reach, and a kind
+/// the line admits (participation mode, reservation). Nearest first.
+pub async fn suggestions(store: &Store, loaded: &Loaded, line: &TenderLine) -> Result<Vec<Suggestion>, EngineError> {
+    let directory = store.suppliers().await?;
+    let holdings = store.capacity_context(&loaded.tender.reference).await?.holdings;
+    let mut found: Vec<Suggestion> = Vec::new();
+    for s in &directory {
+        if loaded.suppliers.iter().any(|m| m.siret == s.siret) || !line.admits(s.kind) || !s.reaches(&line.site) {
+            continue;
+        }
+        let free =
+            s.capacity(&line.sector) - booked_elsewhere(&holdings, &loaded.tender, s.siret.as_str(), &line.sector);
+        if free <= essaim_core::QUANTITY_EPSILON || free + essaim_core::QUANTITY_EPSILON < s.min_lot.min(line.quantity)
+        {
+            continue;
+        }
+        found.push(Suggestion {
+            siret: s.siret.to_string(),
+            name: s.name.clone(),
+            distance_km: s.location.distance_km(&line.site),
+            free: essaim_core::round_quantity(free),
+            linked: false,
+        });
+    }
+    found.sort_by(|a, b| a.distance_km.total_cmp(&b.distance_km).then(a.siret.cmp(&b.siret)));
+    found.truncate(SUGGESTIONS);
+    for s in &mut found {
+        s.linked = !store
+            .accounts_for_supplier(&Siret::parse(&s.siret).map_err(|e| EngineError::Corrupt(e.to_string()))?)
+            .await?
+            .is_empty();
+    }
+    Ok(found)
+}
+
+/// The suggestions for every line of the campaign that is uncovered now, by line id.
+pub async fn shortfall_suggestions(
+    store: &Store,
+    loaded: &Loaded,
+    campaign: &Campaign,
+) -> Result<BTreeMap<String, Vec<Suggestion>>, EngineError> {
+    let lines: Vec<(String, f64)> = loaded.tender.lines.iter().map(|l| (l.id.clone(), l.quantity)).collect();
+    let mut out = BTreeMap::new();
+    for c in campaign.coverage(&lines) {
+        if c.uncovered > essaim_core::QUANTITY_EPSILON
+            && let Some(line) = loaded.line(&c.line)
+        {
+            let found = suggestions(store, loaded, line).await?;
+            if !found.is_empty() {
+                out.insert(c.line.clone(), found);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Messages being prepared for one decision, with stable keys so that the same decision retried never
@@ -102,16 +237,29 @@ pub async fn facilitator_recipient(store: &Store, by: &Actor, default: Lang) -> 
     Ok(Some(Recipient { platform, user_id: by.user_id.clone(), chat_id, lang }))
 }
 
-/// The offer message with its three buttons.
+/// What the structure of `offer` holds on the same line from earlier offers (accepted or waiting): the
+/// offer then comes on top of it.
+pub fn held_before(campaign: &Campaign, offer: &Offer) -> f64 {
+    campaign
+        .offers
+        .range(..offer.terms.id)
+        .map(|(_, o)| o)
+        .filter(|o| o.terms.line == offer.terms.line && o.terms.supplier == offer.terms.supplier)
+        .map(Offer::held_quantity)
+        .sum()
+}
+
+/// The offer message with its three buttons. `campaign` is the state the offer belongs to.
 pub fn offer_message(
     texts: &Texts,
     to: &Recipient,
     loaded: &Loaded,
+    campaign: &Campaign,
     offer: &Offer,
     reminder: bool,
 ) -> Option<Outgoing> {
     let line = loaded.line(&offer.terms.line)?;
-    let text = texts.offer(&loaded.tender, line, offer, reminder);
+    let text = texts.offer(&loaded.tender, line, offer, reminder, held_before(campaign, offer));
     let button = |action, label: String, asks_quantity| {
         let data = OfferButton { action, offer: offer.terms.id, tender: loaded.tender.reference.clone() }.data();
         Button { label, data, asks_quantity }
@@ -128,14 +276,37 @@ pub fn offer_message(
 /// Something to tell the facilitator, rendered in their language when the message is written.
 #[derive(Debug, Clone)]
 pub enum Note {
-    Launched { offers: usize, suppliers: usize, unlinked: Vec<String> },
-    Uncovered(Uncovered),
-    Declined { supplier: String, offer: OfferId },
-    AcceptedPart { supplier: String, offer: OfferId, quantity: f64 },
+    Launched {
+        offers: usize,
+        suppliers: usize,
+        unlinked: Vec<String>,
+    },
+    /// What stays uncovered on a line, and who outside the groupement could take it.
+    Uncovered(Uncovered, Vec<Suggestion>),
+    /// A structure joined the groupement for this tender; `offers` were made to it at once.
+    SupplierAdded {
+        name: String,
+        linked: bool,
+        offers: usize,
+        running: bool,
+    },
+    Reopened,
+    Declined {
+        supplier: String,
+        offer: OfferId,
+    },
+    AcceptedPart {
+        supplier: String,
+        offer: OfferId,
+        quantity: f64,
+    },
     Expired(usize),
     Reallocated(usize),
-    Ready { deadline_passed: bool },
-    Status,
+    Ready {
+        deadline_passed: bool,
+    },
+    /// Where the campaign stands, with who could fill each uncovered line.
+    Status(BTreeMap<String, Vec<Suggestion>>),
 }
 
 /// A decision in the making: the events appended to the campaign (already applied to `campaign`) and
@@ -151,6 +322,8 @@ pub struct Progress<'a> {
     pub facilitator_notes: Vec<Note>,
     /// The proposal's messages once the campaign is ready, queued after the facilitator's notes.
     pub proposal: Messages,
+    /// Structures this decision offers new hours to, with the booking version it read.
+    pub bookings: BTreeMap<String, i64>,
     pub now: DateTime<Utc>,
 }
 
@@ -171,6 +344,7 @@ impl<'a> Progress<'a> {
             messages: Messages::default(),
             facilitator_notes: Vec::new(),
             proposal: Messages::default(),
+            bookings: BTreeMap::new(),
             now,
         }
     }
@@ -186,44 +360,30 @@ impl<'a> Progress<'a> {
         Ok(())
     }
 
-    /// Runs the solver over what is open and makes the new round's offers; sends them.
+    /// Runs the solver over what is open — fixed lots kept and topped up where it is best, closed pairs
+    /// excluded, hours held on other tenders taken off — and makes the new round's offers; sends them.
     pub async fn allocate_round(&mut self) -> Result<usize, EngineError> {
         let loaded = self.loaded;
         let basis = self.campaign.reallocation_basis();
-        let mut input = AllocationInput::for_tender(&loaded.tender, &loaded.suppliers, self.settings.weights);
-        let known: BTreeMap<String, usize> =
-            input.suppliers.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-        for ((line, supplier), quantity) in &basis.fixed {
-            let (Some(&i), Some(l)) = (known.get(supplier.as_str()), loaded.line(line)) else {
-                // A supplier that left the groupement keeps its commitment on record, but the solver
-                // no longer sees it: that quantity shows as open again.
-                tracing::warn!(%supplier, %line, "held lot of a supplier no longer eligible");
-                continue;
-            };
-            // A commitment stands even if the supplier lowered its capacity since.
-            let capacity = input.suppliers[i].capacity.entry(l.sector.to_string()).or_insert(0.0);
-            let held_in_sector: f64 = basis
-                .fixed
-                .iter()
-                .filter(|((ln, s), _)| s == supplier && loaded.line(ln).is_some_and(|x| x.sector == l.sector))
-                .map(|(_, q)| q)
-                .sum();
-            *capacity = capacity.max(held_in_sector);
-            input.fixed.push(FixedLot { line: line.clone(), supplier: supplier.clone(), quantity: *quantity });
-        }
-        input.excluded = basis
-            .excluded
-            .iter()
-            .filter(|(line, supplier)| known.contains_key(supplier.as_str()) && loaded.line(line).is_some())
-            .map(|(line, supplier)| ExcludedPair { line: line.clone(), supplier: supplier.clone() })
-            .collect();
+        let context = self.store.capacity_context(&loaded.tender.reference).await?;
+        let input =
+            allocation_input(&loaded.tender, &loaded.suppliers, &basis, &context.holdings, self.settings, self.now);
         let solve = self.settings.solve;
         let result = tokio::task::spawn_blocking(move || essaim_solver::allocate(&input, &solve))
             .await
             .map_err(|e| EngineError::Solver(format!("the solver task stopped: {e}")))?
             .map_err(|e| EngineError::Solver(e.to_string()))?;
-        let lots: Vec<(String, String, f64, f64)> =
-            result.lots.iter().map(|l| (l.line.clone(), l.supplier.clone(), l.quantity, l.distance_km)).collect();
+        // Only the new lots become offers; the fixed ones are what the campaign already holds.
+        let lots: Vec<(String, String, f64, f64)> = result
+            .lots
+            .iter()
+            .filter(|l| !l.fixed)
+            .map(|l| (l.line.clone(), l.supplier.clone(), l.quantity, l.distance_km))
+            .collect();
+        for (_, supplier, _, _) in &lots {
+            let version = context.booking_versions.get(supplier).copied().unwrap_or(0);
+            self.bookings.entry(supplier.clone()).or_insert(version);
+        }
         let uncovered: Vec<Uncovered> = result.shortfall.iter().map(Uncovered::from).collect();
         let min_lot =
             |siret: &str| loaded.suppliers.iter().find(|s| s.siret.as_str() == siret).map_or(0.0, |s| s.min_lot);
@@ -244,7 +404,7 @@ impl<'a> Progress<'a> {
         let recipients = supplier_recipients(self.store, &offer.terms.supplier, self.settings.default_lang).await?;
         for to in &recipients {
             let texts = Texts::new(to.lang, self.settings.time_zone);
-            if let Some(message) = offer_message(&texts, to, self.loaded, &offer, reminder) {
+            if let Some(message) = offer_message(&texts, to, self.loaded, &self.campaign, &offer, reminder) {
                 let what = if reminder { format!("remind{}", offer.reminders) } else { "offer".to_owned() };
                 let key = format!("{what}:{}:{id}:{}:{}", self.loaded.tender.reference, to.platform, to.user_id);
                 self.messages.push(key, message);
@@ -269,7 +429,8 @@ impl<'a> Progress<'a> {
             let deadline_passed = matches!(ready, CampaignEvent::Ready { cause: ReadyCause::DeadlinePassed, .. });
             self.record(ready)?;
             self.facilitator_notes.push(Note::Ready { deadline_passed });
-            self.facilitator_notes.push(Note::Status);
+            let suggestions = shortfall_suggestions(self.store, self.loaded, &self.campaign).await?;
+            self.facilitator_notes.push(Note::Status(suggestions));
             // The buyer receives the proposal in the same transaction as the event that made it final.
             let to = facilitator_recipient(self.store, &self.campaign.launched_by, self.settings.default_lang).await?;
             let key = self.key("proposal");
@@ -291,9 +452,19 @@ impl<'a> Progress<'a> {
         };
         match note {
             Note::Launched { offers, suppliers, unlinked } => texts.launched(reference, *offers, *suppliers, unlinked),
-            Note::Uncovered(u) => loaded.line(&u.line).map_or_else(String::new, |line| {
-                texts.uncovered_line(line, u.quantity, &texts.reason(u, &|s: &str| loaded.supplier_name(s)))
+            Note::Uncovered(u, suggestions) => loaded.line(&u.line).map_or_else(String::new, |line| {
+                let mut text =
+                    texts.uncovered_line(line, u.quantity, &texts.reason(u, &|s: &str| loaded.supplier_name(s)));
+                if !suggestions.is_empty() {
+                    text.push('\n');
+                    text.push_str(&texts.suggestions(reference, suggestions));
+                }
+                text
             }),
+            Note::SupplierAdded { name, linked, offers, running } => {
+                texts.supplier_added(reference, name, *linked, *offers, *running)
+            }
+            Note::Reopened => texts.reopened(reference, self.campaign.deadline),
             Note::Declined { supplier, offer } => {
                 offer_and_line(offer).map_or_else(String::new, |(o, line)| texts.supplier_declined(supplier, o, line))
             }
@@ -302,7 +473,7 @@ impl<'a> Progress<'a> {
             Note::Expired(n) => texts.offers_expired(*n),
             Note::Reallocated(n) => texts.reallocated(*n),
             Note::Ready { deadline_passed } => texts.ready(reference, *deadline_passed),
-            Note::Status => self.status_text(texts),
+            Note::Status(suggestions) => status_text(texts, self.settings, self.loaded, &self.campaign, suggestions),
         }
     }
 
@@ -314,10 +485,6 @@ impl<'a> Progress<'a> {
             .filter(|t| !t.is_empty())
             .collect::<Vec<_>>()
             .join("\n")
-    }
-
-    pub fn status_text(&self, texts: &Texts) -> String {
-        status_text(texts, self.loaded, &self.campaign)
     }
 
     /// The changeset: events on the campaign at the loaded version, the facilitator's notes, the messages.
@@ -336,6 +503,8 @@ impl<'a> Progress<'a> {
                 tender: self.loaded.tender.reference.clone(),
                 expected_version: self.loaded.version,
                 status: self.campaign.status.as_str().to_owned(),
+                holdings: self.campaign.holdings(&self.loaded.tender),
+                bookings: self.bookings.into_iter().collect(),
                 events: self
                     .events
                     .iter()
@@ -437,23 +606,87 @@ fn proposal_document(proposal: &essaim_core::Proposal) -> crate::message::Docume
     }
 }
 
-/// The facilitator's view of a campaign.
-pub fn status_text(texts: &Texts, loaded: &Loaded, campaign: &Campaign) -> String {
+/// The facilitator's view of a campaign: per line what is accepted, pending, declined and uncovered, the
+/// clause hours against the target, and who outside the groupement could fill a shortfall.
+pub fn status_text(
+    texts: &Texts,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    campaign: &Campaign,
+    suggestions: &BTreeMap<String, Vec<Suggestion>>,
+) -> String {
     let lines: Vec<(String, f64)> = loaded.tender.lines.iter().map(|l| (l.id.clone(), l.quantity)).collect();
     let coverage = campaign.coverage(&lines);
     let name = |siret: &str| loaded.supplier_name(siret);
-    texts.status(&loaded.tender, campaign.is_running(), &coverage, &name, &campaign.uncovered)
+    let clauses: BTreeMap<String, f64> = loaded
+        .tender
+        .lines
+        .iter()
+        .filter(|l| l.insertion_hours_min.is_some())
+        .map(|l| (l.id.clone(), clause_hours(settings, loaded, campaign, &l.id)))
+        .collect();
+    texts.status(&loaded.tender, campaign.is_running(), &coverage, &name, &campaign.uncovered, &clauses, suggestions)
 }
 
-/// Why a campaign cannot be launched, in the facilitator's words.
+/// The clause hours a line's accepted and pending offers bring: Σ quantity × the structure's insertion rate
+/// (its own, else its kind's default).
+pub fn clause_hours(settings: &EngineSettings, loaded: &Loaded, campaign: &Campaign, line: &str) -> f64 {
+    let rate = |siret: &str| {
+        loaded.suppliers.iter().find(|s| s.siret.as_str() == siret).map_or(0.0, |s| {
+            s.insertion_rate.or_else(|| settings.proposal.impact.insertion_rate.get(&s.kind).copied()).unwrap_or(0.0)
+        })
+    };
+    let hours: f64 = campaign
+        .offers
+        .values()
+        .filter(|o| o.terms.line == line)
+        .map(|o| o.held_quantity() * rate(&o.terms.supplier))
+        .sum();
+    essaim_core::round_quantity(hours)
+}
+
+/// Why a campaign cannot be launched (or re-opened), in the facilitator's words.
 pub enum LaunchRefusal {
     AlreadyRunning,
     DeadlinePassed(DateTime<Utc>),
     ReferenceTooLong,
     UnknownGroupement,
+    /// A ready campaign has nothing uncovered: there is nothing to re-open it for.
+    NothingUncovered,
+    /// A ready campaign has uncovered quantity, but nobody can take any of it now: the lines and why.
+    NothingToOffer(String),
 }
 
-/// Launches the campaign of a loaded tender: first round of offers, summary for the facilitator.
+/// The end of a campaign: its own deadline, capped by the tender's. `Err` when the tender's deadline has
+/// passed.
+fn campaign_deadline(
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, LaunchRefusal> {
+    let deadline = now + settings.campaign_duration;
+    match loaded.tender.deadline.map(|d| d.with_timezone(&Utc)) {
+        Some(tender_deadline) if tender_deadline <= now => Err(LaunchRefusal::DeadlinePassed(tender_deadline)),
+        Some(tender_deadline) => Ok(deadline.min(tender_deadline)),
+        None => Ok(deadline),
+    }
+}
+
+/// The notes about what is uncovered after a round, each with who outside the groupement could take it.
+async fn uncovered_notes(store: &Store, loaded: &Loaded, campaign: &Campaign) -> Result<Vec<Note>, EngineError> {
+    let mut notes = Vec::new();
+    for u in &campaign.uncovered {
+        let found = match loaded.line(&u.line) {
+            Some(line) => suggestions(store, loaded, line).await?,
+            None => Vec::new(),
+        };
+        notes.push(Note::Uncovered(u.clone(), found));
+    }
+    Ok(notes)
+}
+
+/// Launches the campaign of a loaded tender: first round of offers, summary for the facilitator. A ready
+/// campaign with uncovered quantity is re-opened instead (a new round for what is uncovered).
 /// Returns the changeset and the summary text (already queued to the facilitator when they have a chat).
 pub async fn launch(
     store: &Store,
@@ -462,8 +695,10 @@ pub async fn launch(
     by: Actor,
     now: DateTime<Utc>,
 ) -> Result<Result<(Changeset, String), LaunchRefusal>, EngineError> {
-    if loaded.campaign.is_some() {
-        return Ok(Err(LaunchRefusal::AlreadyRunning));
+    match &loaded.campaign {
+        Some(c) if c.is_running() => return Ok(Err(LaunchRefusal::AlreadyRunning)),
+        Some(c) => return reopen(store, settings, loaded, c.clone(), by, now).await,
+        None => {}
     }
     let longest = OfferButton { action: OfferAction::Part, offer: 99_999, tender: loaded.tender.reference.clone() };
     if longest.data().len() > MAX_BUTTON_DATA {
@@ -472,14 +707,10 @@ pub async fn launch(
     if loaded.tender.groupement.is_some() && loaded.suppliers.is_empty() {
         return Ok(Err(LaunchRefusal::UnknownGroupement));
     }
-    let mut deadline = now + settings.campaign_duration;
-    if let Some(tender_deadline) = loaded.tender.deadline {
-        let tender_deadline = tender_deadline.with_timezone(&Utc);
-        if tender_deadline <= now {
-            return Ok(Err(LaunchRefusal::DeadlinePassed(tender_deadline)));
-        }
-        deadline = deadline.min(tender_deadline);
-    }
+    let deadline = match campaign_deadline(settings, loaded, now) {
+        Ok(deadline) => deadline,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     let launched = Campaign::launch(by, now, deadline);
     let campaign = Campaign::replay(loaded.tender.reference.clone(), [&launched])
         .map_err(|e| EngineError::Corrupt(e.to_string()))?
@@ -497,12 +728,92 @@ pub async fn launch(
         }
     }
     let mut summary = vec![Note::Launched { offers, suppliers: suppliers.len(), unlinked }];
-    summary.extend(progress.campaign.uncovered.iter().cloned().map(Note::Uncovered));
+    summary.extend(uncovered_notes(store, loaded, &progress.campaign).await?);
     // Nothing to offer at all (no supplier in reach): the campaign is already settled.
     progress.follow_up().await?;
     progress.facilitator_notes.splice(0..0, summary);
     let summary = progress.notes_text(&Texts::new(settings.default_lang, settings.time_zone));
     Ok(Ok((progress.into_changes().await?, summary)))
+}
+
+/// Re-opens a ready campaign for what is uncovered: a new round, with the accepted lots kept. Refused when
+/// nothing is uncovered, or when nobody can take any of it now (nothing is recorded then, and the
+/// facilitator is told why and who outside the groupement could).
+async fn reopen(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    campaign: Campaign,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Result<(Changeset, String), LaunchRefusal>, EngineError> {
+    let lines: Vec<(String, f64)> = loaded.tender.lines.iter().map(|l| (l.id.clone(), l.quantity)).collect();
+    if campaign.coverage(&lines).iter().all(|c| c.uncovered <= essaim_core::QUANTITY_EPSILON) {
+        return Ok(Err(LaunchRefusal::NothingUncovered));
+    }
+    let deadline = match campaign_deadline(settings, loaded, now) {
+        Ok(deadline) => deadline,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let Some(event) = campaign.reopen(by, now, deadline) else { return Ok(Err(LaunchRefusal::AlreadyRunning)) };
+    let mut progress = Progress::new(store, settings, loaded, campaign, now);
+    progress.record(event)?;
+    let offers = progress.allocate_round().await?;
+    let notes = uncovered_notes(store, loaded, &progress.campaign).await?;
+    if offers == 0 {
+        let texts = Texts::new(settings.default_lang, settings.time_zone);
+        let why = notes.iter().map(|n| progress.render(n, &texts)).collect::<Vec<_>>().join("\n");
+        return Ok(Err(LaunchRefusal::NothingToOffer(why)));
+    }
+    progress.facilitator_notes.push(Note::Reopened);
+    progress.facilitator_notes.push(Note::Reallocated(offers));
+    progress.facilitator_notes.extend(notes);
+    progress.follow_up().await?;
+    let summary = progress.notes_text(&Texts::new(settings.default_lang, settings.time_zone));
+    Ok(Ok((progress.into_changes().await?, summary)))
+}
+
+/// Why a structure cannot be added to a tender's campaign.
+pub enum AddRefusal {
+    NoCampaign,
+    UnknownSupplier,
+    AlreadyMember(String),
+    /// It has no capacity in any sector of the tender, or its kind may take none of the lines.
+    CannotTakeAnyLine(String),
+}
+
+/// `/inviter SIRET REF`: a structure of the directory joins the tender's groupement for this tender only
+/// (a `supplier_added` event). A running campaign offers it what is uncovered at once; a ready one waits
+/// for `/repartir`. Returns the changes and the note, for the facilitator who asked.
+pub async fn add_supplier(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    siret: &Siret,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Result<(Changeset, String), AddRefusal>, EngineError> {
+    let Some(campaign) = loaded.campaign.clone() else { return Ok(Err(AddRefusal::NoCampaign)) };
+    let Some(supplier) = store.supplier(siret).await? else { return Ok(Err(AddRefusal::UnknownSupplier)) };
+    if loaded.suppliers.iter().any(|s| s.siret == supplier.siret) {
+        return Ok(Err(AddRefusal::AlreadyMember(supplier.name)));
+    }
+    if !loaded.tender.lines.iter().any(|l| supplier.capacity(&l.sector) > 0.0 && l.admits(supplier.kind)) {
+        return Ok(Err(AddRefusal::CannotTakeAnyLine(supplier.name)));
+    }
+    let mut joined = loaded.clone();
+    joined.suppliers.push(supplier.clone());
+    let running = campaign.is_running();
+    let mut progress = Progress::new(store, settings, &joined, campaign, now);
+    let before = progress.campaign.next_offer_id();
+    progress.record(CampaignEvent::SupplierAdded { at: now, by, supplier: siret.to_string() })?;
+    progress.follow_up().await?;
+    let offers = progress.campaign.offers.range(before..).filter(|(_, o)| o.terms.supplier == siret.as_str()).count();
+    let linked = !supplier_recipients(store, siret.as_str(), settings.default_lang).await?.is_empty();
+    let note = Note::SupplierAdded { name: supplier.name.clone(), linked, offers, running };
+    let text = progress.render(&note, &Texts::new(settings.default_lang, settings.time_zone));
+    progress.facilitator_notes.insert(0, note);
+    Ok(Ok((progress.into_changes().await?, text)))
 }
 
 /// What became of an answer.

@@ -16,11 +16,13 @@ pub enum Command {
     Remind,
     /// Build the consolidated proposal and send it to the buyer.
     Send,
+    /// Add a structure outside the groupement to one tender's campaign (`/inviter SIRET REF`).
+    Invite,
 }
 
 impl Command {
     /// Every command with its names: the English name first, then the French aliases.
-    pub const ALL: [(Command, &'static [&'static str]); 9] = [
+    pub const ALL: [(Command, &'static [&'static str]); 10] = [
         (Command::Start, &["start", "demarrer"]),
         (Command::Help, &["help", "aide"]),
         (Command::Tenders, &["tenders", "appels"]),
@@ -30,6 +32,7 @@ impl Command {
         (Command::Capacity, &["capacity", "capacite"]),
         (Command::Remind, &["remind", "relancer"]),
         (Command::Send, &["send", "envoyer"]),
+        (Command::Invite, &["invite", "inviter"]),
     ];
 
     /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).

@@ -14,7 +14,7 @@ use essaim_store::{AccountLink, Applied, CapacityChange, Changeset, ChatAccount,
 use tokio::sync::Notify;
 
 use crate::EngineError;
-use crate::campaigns::{self, AnswerOutcome, LaunchRefusal, Loaded, Messages};
+use crate::campaigns::{self, AddRefusal, AnswerOutcome, LaunchRefusal, Loaded, Messages};
 use crate::command::{Command, OfferAction, OfferButton, parse_quantity};
 use crate::message::{Incoming, IncomingKind, Outgoing};
 use crate::settings::EngineSettings;
@@ -286,7 +286,11 @@ impl Engine {
                     Command::Allocate => self.allocate(incoming, &loaded, texts).await,
                     Command::Status => match &loaded.campaign {
                         None => Ok(Decision::reply(incoming, [texts.no_campaign(reference.as_str())])),
-                        Some(c) => Ok(Decision::reply(incoming, [campaigns::status_text(texts, &loaded, c)])),
+                        Some(c) => {
+                            let suggestions = campaigns::shortfall_suggestions(&self.store, &loaded, c).await?;
+                            let text = campaigns::status_text(texts, &self.settings, &loaded, c, &suggestions);
+                            Ok(Decision::reply(incoming, [text]))
+                        }
                     },
                     Command::Send => self.send_proposal(incoming, &loaded, texts).await,
                     _ => {
@@ -311,9 +315,83 @@ impl Engine {
                 let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
                     return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
                 };
+                if args.is_empty() {
+                    return self.capacity_overview(incoming, &siret, texts).await;
+                }
                 self.capacity(incoming, &siret, args, texts)
             }
+            Command::Invite => {
+                if !facilitator {
+                    return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
+                }
+                self.invite(incoming, args, texts).await
+            }
         }
+    }
+
+    /// `/inviter SIRET REF`: a structure outside the groupement joins it for this tender.
+    async fn invite(&self, incoming: &Incoming, args: &[String], texts: &Texts) -> Result<Decision, EngineError> {
+        let (Some(siret), Some(reference)) = (args.first(), args.get(1)) else {
+            return Ok(Decision::reply(incoming, [texts.usage(Command::Invite)]));
+        };
+        let Ok(siret) = Siret::parse(siret) else {
+            return Ok(Decision::reply(incoming, [texts.unknown_supplier(siret)]));
+        };
+        let Ok(reference) = TenderRef::parse("ref", reference) else {
+            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
+        };
+        let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
+            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+        };
+        let by = Self::actor(incoming);
+        let launcher = loaded.campaign.as_ref().map(|c| c.launched_by.user_id.clone());
+        match campaigns::add_supplier(&self.store, &self.settings, &loaded, &siret, by, self.now()).await? {
+            Ok((mut changes, text)) => {
+                // The notes go to the facilitator who launched the campaign; another one who asked hears too.
+                if launcher.as_deref() != Some(incoming.user_id.as_str()) {
+                    changes.outbox.extend(Decision::reply(incoming, [text]).changes.outbox);
+                }
+                Ok(Decision { changes, notice: None })
+            }
+            Err(AddRefusal::NoCampaign) => Ok(Decision::reply(incoming, [texts.no_campaign(reference.as_str())])),
+            Err(AddRefusal::UnknownSupplier) => Ok(Decision::reply(incoming, [texts.unknown_supplier(siret.as_str())])),
+            Err(AddRefusal::AlreadyMember(name)) => {
+                Ok(Decision::reply(incoming, [texts.already_member(&name, reference.as_str())]))
+            }
+            Err(AddRefusal::CannotTakeAnyLine(name)) => {
+                Ok(Decision::reply(incoming, [texts.cannot_take_any_line(&name, reference.as_str())]))
+            }
+        }
+    }
+
+    /// `/capacite` alone: each sector's capacity, what unfinished work holds of it, what is free.
+    async fn capacity_overview(
+        &self,
+        incoming: &Incoming,
+        siret: &Siret,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let Some(supplier) = self.store.supplier(siret).await? else {
+            return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
+        };
+        let holdings = self.store.holdings_of_supplier(siret).await?;
+        let today = self.now().with_timezone(&self.settings.time_zone).date_naive();
+        let rows: Vec<(String, f64, f64, f64)> = supplier
+            .capacities
+            .iter()
+            .map(|(sector, capacity)| {
+                let held = essaim_core::booking::held_from(&holdings, siret.as_str(), sector, today);
+                (self.sector_label(sector, texts.lang), *capacity, held, (capacity - held).max(0.0))
+            })
+            .collect();
+        Ok(Decision::reply(incoming, [texts.capacity_overview(&rows)]))
+    }
+
+    fn sector_label(&self, sector: &Sector, lang: essaim_core::Lang) -> String {
+        self.settings.taxonomy.get(sector).map_or_else(
+            || sector.to_string(),
+            |i| if lang == essaim_core::Lang::En { i.label_en.clone() } else { i.label_fr.clone() },
+        )
     }
 
     /// `/envoyer REF`: the proposal to the buyer's accounts, the note (or the page) to the facilitator.
@@ -353,10 +431,15 @@ impl Engine {
             Err(LaunchRefusal::UnknownGroupement) => {
                 Ok(Decision::reply(incoming, [texts.unknown_groupement(reference)]))
             }
+            Err(LaunchRefusal::NothingUncovered) => Ok(Decision::reply(incoming, [texts.nothing_uncovered(reference)])),
+            Err(LaunchRefusal::NothingToOffer(why)) => {
+                Ok(Decision::reply(incoming, [texts.nothing_to_offer(reference, &why)]))
+            }
         }
     }
 
-    /// The supplier's open offers, each with its buttons.
+    /// The supplier's commitments on every tender (accepted lots with their periods), then its open offers,
+    /// each with its buttons.
     async fn lots(&self, incoming: &Incoming, siret: &Siret, texts: &Texts) -> Result<Decision, EngineError> {
         let mut messages = Messages::default();
         let to = campaigns::Recipient {
@@ -373,12 +456,28 @@ impl Engine {
             let Some(loaded) = campaigns::load(&self.store, &summary.tender).await? else { continue };
             let Some(campaign) = &loaded.campaign else { continue };
             for offer in campaign.open_offers().filter(|o| o.terms.supplier == siret.as_str()) {
-                if let Some(message) = campaigns::offer_message(texts, &to, &loaded, offer, false) {
+                if let Some(message) = campaigns::offer_message(texts, &to, &loaded, campaign, offer, false) {
                     offers.push(message);
                 }
             }
         }
-        let head = if offers.is_empty() { texts.no_open_offers() } else { texts.open_offers_count(offers.len()) };
+        let holdings = self.store.holdings_of_supplier(siret).await?;
+        let mut titles = std::collections::HashMap::new();
+        for h in &holdings {
+            if !titles.contains_key(&h.tender)
+                && let Some(tender) = self.store.tender(&h.tender).await?
+            {
+                titles.insert(h.tender.clone(), tender);
+            }
+        }
+        let title = |h: &essaim_core::Holding| match titles.get(&h.tender).and_then(|t| t.line(&h.line).map(|l| (t, l)))
+        {
+            Some((tender, line)) => format!("{} · {}", tender.reference, texts.line_name(line)),
+            None => format!("{} · {}", h.tender, h.line),
+        };
+        let commitments = texts.commitments(&holdings, &title);
+        let waiting = if offers.is_empty() { texts.no_open_offers() } else { texts.open_offers_count(offers.len()) };
+        let head = format!("{commitments}\n\n{waiting}");
         messages.push(
             format!("reply:{}:{}:0", incoming.platform, incoming.update_id),
             Outgoing::text(incoming.platform, incoming.chat_id.clone(), head),
@@ -529,8 +628,8 @@ impl Engine {
             AnswerOutcome::Recorded { outcome, mut changes } => {
                 let offer = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer));
                 let line = offer.and_then(|o| loaded.line(&o.terms.line));
-                if let (Some(o), Some(line)) = (offer, line) {
-                    let offer_text = texts.offer(&loaded.tender, line, o, false);
+                if let (Some(o), Some(line), Some(campaign)) = (offer, line, &loaded.campaign) {
+                    let offer_text = texts.offer(&loaded.tender, line, o, false, campaigns::held_before(campaign, o));
                     let mut messages = Messages::default();
                     let message = Outgoing {
                         edit_message_id: message_id.map(str::to_owned),

@@ -4,8 +4,14 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 pub use essaim_core::Lang;
-use essaim_core::{LineCoverage, Offer, ShortfallCause, Tender, TenderLine, Uncovered, format_number, format_quantity};
+use std::collections::BTreeMap;
 
+use essaim_core::{
+    Holding, HoldingState, LineCoverage, Offer, ShortfallCause, Tender, TenderLine, Uncovered, format_number,
+    format_quantity,
+};
+
+use crate::campaigns::Suggestion;
 use crate::command::Command;
 
 /// Picks the language of a user: the one stored with their account, else the one their app reports,
@@ -103,8 +109,19 @@ impl Texts {
             Some(Role::Supplier) => {
                 lines.push(say!(
                     self,
-                    format!("{} — vos offres en attente, avec les boutons pour répondre", c(Command::Lots)),
-                    format!("{} — your open offers, with buttons to answer", c(Command::Lots))
+                    format!(
+                        "{} — vos engagements sur tous les appels, et vos offres en attente avec les boutons",
+                        c(Command::Lots)
+                    ),
+                    format!(
+                        "{} — your commitments on every tender, and your open offers with buttons",
+                        c(Command::Lots)
+                    )
+                ));
+                lines.push(say!(
+                    self,
+                    format!("{} — votre capacité par secteur et ce qui en est libre", c(Command::Capacity)),
+                    format!("{} — your capacity per sector and how much of it is free", c(Command::Capacity))
                 ));
                 lines.push(say!(
                     self,
@@ -151,6 +168,17 @@ impl Texts {
                     format!("{} REF — envoyer la proposition du groupement à l'acheteur", c(Command::Send)),
                     format!("{} REF — send the groupement's proposal to the buyer", c(Command::Send))
                 ));
+                lines.push(say!(
+                    self,
+                    format!(
+                        "{} SIRET REF — ajouter une structure au groupement pour cet appel (couvrir un manque)",
+                        c(Command::Invite)
+                    ),
+                    format!(
+                        "{} SIRET REF — add a structure to the groupement for this tender (to fill a shortfall)",
+                        c(Command::Invite)
+                    )
+                ));
             }
             Some(Role::Buyer) => lines.push(say!(
                 self,
@@ -190,6 +218,11 @@ impl Texts {
                 self,
                 format!("Usage : {cmd} SECTEUR QUANTITÉ, par exemple {cmd} nettoyage 120"),
                 format!("Usage: {cmd} SECTOR QTY, for example {cmd} nettoyage 120")
+            ),
+            Command::Invite => say!(
+                self,
+                format!("Usage : {cmd} SIRET REF, par exemple {cmd} 76004450300042 T-2026-014"),
+                format!("Usage: {cmd} SIRET REF, for example {cmd} 76004450300042 T-2026-014")
             ),
             _ => say!(
                 self,
@@ -425,8 +458,9 @@ impl Texts {
         )
     }
 
-    /// The offer as its supplier sees it.
-    pub fn offer(&self, tender: &Tender, line: &TenderLine, offer: &Offer, reminder: bool) -> String {
+    /// The offer as its supplier sees it. `already`: what the structure holds on the same line from earlier
+    /// offers (accepted or waiting), when this one comes on top.
+    pub fn offer(&self, tender: &Tender, line: &TenderLine, offer: &Offer, reminder: bool, already: f64) -> String {
         let t = &offer.terms;
         let head = match (reminder, self.lang) {
             (false, Lang::Fr) => format!("📋 Nouvelle offre — {}", tender.reference),
@@ -439,6 +473,13 @@ impl Texts {
             tender.title.clone(),
             format!("{} : {} {}", self.line_name(line), self.qty(t.quantity), line.unit),
         ];
+        if already > 0.0 {
+            lines.push(say!(
+                self,
+                format!("➕ En plus des {} {} que vous avez déjà sur cette ligne", self.qty(already), line.unit),
+                format!("➕ On top of the {} {} you already hold on this line", self.qty(already), line.unit)
+            ));
+        }
         lines.push(say!(
             self,
             format!("📍 Site à {} de chez vous · acheteur : {}", self.km(t.distance_km), tender.buyer.name),
@@ -690,7 +731,9 @@ impl Texts {
         )
     }
 
-    /// Per line: accepted, pending, declined, uncovered.
+    /// Per line: accepted, pending, declined, uncovered; the clause hours (accepted and pending) against
+    /// the target; for an uncovered line, why and who outside the groupement could take it.
+    #[allow(clippy::too_many_arguments)]
     pub fn status(
         &self,
         tender: &Tender,
@@ -698,6 +741,8 @@ impl Texts {
         coverage: &[LineCoverage],
         name: &dyn Fn(&str) -> String,
         uncovered: &[Uncovered],
+        clauses: &BTreeMap<String, f64>,
+        suggestions: &BTreeMap<String, Vec<Suggestion>>,
     ) -> String {
         let mut out = vec![match (running, self.lang) {
             (true, Lang::Fr) => format!("📊 {} — campagne en cours", tender.reference),
@@ -727,10 +772,31 @@ impl Texts {
                     self.qty(c.uncovered)
                 )
             ));
+            if let (Some(target), Some(reached)) = (line.insertion_hours_min, clauses.get(&line.id)) {
+                let mark = if *reached + 1e-6 >= target { "✓" } else { "⚠️" };
+                out.push(say!(
+                    self,
+                    format!(
+                        "{mark} Clause d'insertion : {} h visées, {} h apportées (acceptées et en attente)",
+                        self.qty(target),
+                        self.qty(*reached)
+                    ),
+                    format!(
+                        "{mark} Insertion clause: {} h targeted, {} h brought (accepted and pending)",
+                        self.qty(target),
+                        self.qty(*reached)
+                    )
+                ));
+            }
             if c.uncovered > 0.0
                 && let Some(u) = uncovered.iter().find(|u| u.line == line.id)
             {
                 out.push(format!("   {}", self.reason(u, name)));
+            }
+            if c.uncovered > 0.0
+                && let Some(found) = suggestions.get(&line.id)
+            {
+                out.push(self.suggestions(tender.reference.as_str(), found));
             }
         }
         let percent = if total > 0.0 { accepted / total * 100.0 } else { 0.0 };
@@ -763,6 +829,210 @@ impl Texts {
                 format!("🏁 Campaign {reference} ready: the deadline passed, unanswered offers are withdrawn.")
             }
         }
+    }
+
+    /// Who outside the groupement could take part of an uncovered line.
+    pub fn suggestions(&self, reference: &str, found: &[Suggestion]) -> String {
+        let mut out = vec![say!(
+            self,
+            "   Hors groupement, à portée et disponibles :".to_owned(),
+            "   Outside the groupement, in reach and available:".to_owned()
+        )];
+        for s in found {
+            let account = match (s.linked, self.lang) {
+                (true, Lang::Fr) => "compte relié",
+                (true, Lang::En) => "linked account",
+                (false, Lang::Fr) => "sans compte relié",
+                (false, Lang::En) => "no linked account",
+            };
+            out.push(say!(
+                self,
+                format!(
+                    "   • {} ({}) — à {}, {} h libres, {account}",
+                    s.name,
+                    s.siret,
+                    self.km(s.distance_km),
+                    self.qty(s.free)
+                ),
+                format!(
+                    "   • {} ({}) — {} away, {} h free, {account}",
+                    s.name,
+                    s.siret,
+                    self.km(s.distance_km),
+                    self.qty(s.free)
+                )
+            ));
+        }
+        let example = found.first().map_or("SIRET", |s| s.siret.as_str());
+        out.push(say!(
+            self,
+            format!("   {} {example} {reference} l'ajoute pour cet appel.", self.command(Command::Invite)),
+            format!("   {} {example} {reference} adds it for this tender.", self.command(Command::Invite))
+        ));
+        out.join("\n")
+    }
+
+    pub fn supplier_added(&self, reference: &str, name: &str, linked: bool, offers: usize, running: bool) -> String {
+        let mut text = say!(
+            self,
+            format!("➕ {name} rejoint le groupement pour {reference} (pour cet appel seulement)."),
+            format!("➕ {name} joins the groupement for {reference} (for this tender only).")
+        );
+        text.push(' ');
+        text.push_str(&match (running, offers, self.lang) {
+            (false, _, Lang::Fr) => {
+                format!(
+                    "{} {reference} ouvre un nouveau tour pour ce qui reste à couvrir.",
+                    self.command(Command::Allocate)
+                )
+            }
+            (false, _, Lang::En) => {
+                format!("{} {reference} opens a new round for what is left.", self.command(Command::Allocate))
+            }
+            (true, 0, Lang::Fr) => "Aucune offre pour elle pour l'instant.".to_owned(),
+            (true, 0, Lang::En) => "No offer for it for now.".to_owned(),
+            (true, n, Lang::Fr) => format!("{n} offre(s) lui sont faites."),
+            (true, n, Lang::En) => format!("{n} offer(s) made to it."),
+        });
+        if !linked {
+            text.push('\n');
+            text.push_str(&say!(
+                self,
+                "⚠️ Sans compte relié : donnez-lui un code d'invitation (essaim invite --supplier SIRET) ou \
+                 prévenez-la autrement."
+                    .to_owned(),
+                "⚠️ No linked account: give it an invite code (essaim invite --supplier SIRET) or reach it \
+                 another way."
+                    .to_owned()
+            ));
+        }
+        text
+    }
+
+    pub fn reopened(&self, reference: &str, deadline: DateTime<Utc>) -> String {
+        say!(
+            self,
+            format!(
+                "🔄 Campagne {reference} rouverte jusqu'au {} pour ce qui reste à couvrir (lots acceptés conservés).",
+                self.date(deadline)
+            ),
+            format!(
+                "🔄 Campaign {reference} re-opened until {} for what is left (accepted lots kept).",
+                self.date(deadline)
+            )
+        )
+    }
+
+    pub fn nothing_uncovered(&self, reference: &str) -> String {
+        say!(
+            self,
+            format!(
+                "La campagne de {reference} est terminée et tout est couvert. {} {reference} envoie la proposition.",
+                self.command(Command::Send)
+            ),
+            format!(
+                "The campaign of {reference} is ready and everything is covered. {} {reference} sends the proposal.",
+                self.command(Command::Send)
+            )
+        )
+    }
+
+    pub fn nothing_to_offer(&self, reference: &str, why: &str) -> String {
+        say!(
+            self,
+            format!("Rien à proposer de plus pour {reference} : personne ne peut prendre ce qui reste.\n{why}"),
+            format!("Nothing more to offer for {reference}: nobody can take what is left.\n{why}")
+        )
+    }
+
+    pub fn unknown_supplier(&self, siret: &str) -> String {
+        say!(
+            self,
+            format!("Aucune structure de l'annuaire n'a le SIRET {siret}."),
+            format!("No structure of the directory has SIRET {siret}.")
+        )
+    }
+
+    pub fn already_member(&self, name: &str, reference: &str) -> String {
+        say!(
+            self,
+            format!("{name} peut déjà répondre à {reference}."),
+            format!("{name} can already answer {reference}.")
+        )
+    }
+
+    pub fn cannot_take_any_line(&self, name: &str, reference: &str) -> String {
+        say!(
+            self,
+            format!(
+                "{name} ne peut prendre aucune ligne de {reference} (pas de capacité dans leurs secteurs, ou lignes \
+                 réservées ou en exécution seule). Rien n'a été modifié."
+            ),
+            format!(
+                "{name} can take no line of {reference} (no capacity in their sectors, or lines reserved or in \
+                 execution only). Nothing was changed."
+            )
+        )
+    }
+
+    /// A structure's commitments and pending offers on every tender (`/mes_lots`).
+    pub fn commitments(&self, holdings: &[Holding], title: &dyn Fn(&Holding) -> String) -> String {
+        let accepted: Vec<&Holding> = holdings.iter().filter(|h| h.state == HoldingState::Accepted).collect();
+        if accepted.is_empty() {
+            return say!(self, "Aucun lot accepté pour l'instant.".to_owned(), "No accepted lot yet.".to_owned());
+        }
+        let mut out = vec![say!(self, "📌 Vos engagements :".to_owned(), "📌 Your commitments:".to_owned())];
+        for h in accepted {
+            let period = match &h.window {
+                Some(w) => say!(
+                    self,
+                    format!("du {} au {}", w.start.format("%d/%m/%Y"), w.end.format("%d/%m/%Y")),
+                    format!("{} to {}", w.start, w.end)
+                ),
+                None => say!(self, "sans dates".to_owned(), "no dates".to_owned()),
+            };
+            out.push(format!("• {} — {} h · {period}", title(h), self.qty(h.quantity)));
+        }
+        out.join("\n")
+    }
+
+    /// A structure's capacity per sector and what of it is taken (`/capacite` without arguments).
+    pub fn capacity_overview(&self, rows: &[(String, f64, f64, f64)]) -> String {
+        if rows.is_empty() {
+            return say!(
+                self,
+                format!("Aucune capacité déclarée. {}", self.usage(Command::Capacity)),
+                format!("No capacity declared. {}", self.usage(Command::Capacity))
+            );
+        }
+        let mut out = vec![say!(
+            self,
+            "📦 Votre capacité (travaux non terminés déduits, acceptés ou en attente) :".to_owned(),
+            "📦 Your capacity (unfinished work taken off, accepted or waiting):".to_owned()
+        )];
+        for (label, capacity, held, free) in rows {
+            out.push(say!(
+                self,
+                format!(
+                    "• {label} : {} h, dont {} h engagées — {} h libres",
+                    self.qty(*capacity),
+                    self.qty(*held),
+                    self.qty(*free)
+                ),
+                format!(
+                    "• {label}: {} h, of which {} h held — {} h free",
+                    self.qty(*capacity),
+                    self.qty(*held),
+                    self.qty(*free)
+                )
+            ));
+        }
+        out.push(say!(
+            self,
+            "Des heures engagées ne comptent contre un nouvel appel que si les périodes se chevauchent.".to_owned(),
+            "Held hours count against a new tender only when the periods overlap.".to_owned()
+        ));
+        out.join("\n")
     }
 
     pub fn delivery_failed(&self, chat: &str, error: &str) -> String {

@@ -19,7 +19,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{QUANTITY_EPSILON, Shortfall, ShortfallCause, TenderRef, round_quantity};
+use crate::{QUANTITY_EPSILON, Sector, Shortfall, ShortfallCause, Tender, TenderRef, Window, round_quantity};
 
 /// An offer's number within its campaign (1, 2, …); never reused.
 pub type OfferId = u32;
@@ -133,6 +133,19 @@ pub enum CampaignEvent {
         at: DateTime<Utc>,
         cause: ReadyCause,
     },
+    /// A structure outside the tender's groupement joins it for this tender only (`/inviter`).
+    SupplierAdded {
+        at: DateTime<Utc>,
+        by: Actor,
+        /// Its SIRET.
+        supplier: String,
+    },
+    /// A ready campaign opens again to cover what is left (`/repartir` on a ready campaign).
+    Reopened {
+        at: DateTime<Utc>,
+        by: Actor,
+        deadline: DateTime<Utc>,
+    },
 }
 
 impl CampaignEvent {
@@ -145,6 +158,8 @@ impl CampaignEvent {
             Self::Expired { .. } => "expired",
             Self::Reminded { .. } => "reminded",
             Self::Ready { .. } => "ready",
+            Self::SupplierAdded { .. } => "supplier_added",
+            Self::Reopened { .. } => "reopened",
         }
     }
 }
@@ -258,6 +273,7 @@ pub struct ReallocationBasis {
 pub struct Campaign {
     pub tender: TenderRef,
     pub status: CampaignStatus,
+    /// The facilitator who launched the campaign, or re-opened it last: they receive its notes.
     pub launched_by: Actor,
     pub launched_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
@@ -268,6 +284,47 @@ pub struct Campaign {
     /// Quantity was freed (decline, partial acceptance, expiry) since the last round.
     pub needs_reallocation: bool,
     pub ready: Option<(DateTime<Utc>, ReadyCause)>,
+    /// Structures outside the groupement that joined it for this tender only, by SIRET.
+    pub added_suppliers: BTreeSet<String>,
+}
+
+/// Whether a structure's hours on a tender are still waiting for its answer or committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldingState {
+    Offered,
+    Accepted,
+}
+
+impl HoldingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offered => "offered",
+            Self::Accepted => "accepted",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Offered, Self::Accepted].into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// Hours a structure holds on a tender: an open offer or an accepted one. Another tender's allocation takes
+/// them off the structure's capacity when the periods overlap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holding {
+    pub tender: TenderRef,
+    pub offer: OfferId,
+    pub line: String,
+    /// The structure's SIRET.
+    pub supplier: String,
+    pub sector: Sector,
+    pub quantity: f64,
+    pub state: HoldingState,
+    /// The line's period (`None`: any time, so it overlaps every period).
+    pub window: Option<Window>,
+    /// When the offer was made (offered) or accepted.
+    pub since: DateTime<Utc>,
 }
 
 impl Campaign {
@@ -297,6 +354,7 @@ impl Campaign {
             uncovered: Vec::new(),
             needs_reallocation: false,
             ready: None,
+            added_suppliers: BTreeSet::new(),
         };
         for event in events {
             campaign.apply(event)?;
@@ -386,8 +444,57 @@ impl Campaign {
                 self.ready = Some((*at, *cause));
                 self.needs_reallocation = false;
             }
+            CampaignEvent::SupplierAdded { supplier, .. } => {
+                if !self.added_suppliers.insert(supplier.clone()) {
+                    return inconsistent(format!("supplier {supplier} added twice"));
+                }
+                // A running campaign offers the newcomer what is uncovered at once.
+                self.needs_reallocation = self.is_running();
+            }
+            CampaignEvent::Reopened { by, deadline, .. } => {
+                if self.is_running() {
+                    return inconsistent("`reopened` on a running campaign".into());
+                }
+                self.status = CampaignStatus::Running;
+                self.ready = None;
+                self.deadline = *deadline;
+                self.launched_by = by.clone();
+                self.needs_reallocation = true;
+            }
         }
         Ok(())
+    }
+
+    /// The event that re-opens a ready campaign (`None` when it is running).
+    pub fn reopen(&self, by: Actor, now: DateTime<Utc>, deadline: DateTime<Utc>) -> Option<CampaignEvent> {
+        (!self.is_running()).then_some(CampaignEvent::Reopened { at: now, by, deadline })
+    }
+
+    /// What each structure holds on this tender (open offers and accepted ones), with the line's sector and
+    /// period. `tender` must be this campaign's tender; offers on lines it no longer has are left out.
+    pub fn holdings(&self, tender: &Tender) -> Vec<Holding> {
+        self.offers
+            .values()
+            .filter_map(|o| {
+                let (state, quantity, since) = match &o.state {
+                    OfferState::Open => (HoldingState::Offered, o.terms.quantity, o.made_at),
+                    OfferState::Accepted { quantity, at, .. } => (HoldingState::Accepted, *quantity, *at),
+                    _ => return None,
+                };
+                let line = tender.line(&o.terms.line)?;
+                Some(Holding {
+                    tender: self.tender.clone(),
+                    offer: o.terms.id,
+                    line: line.id.clone(),
+                    supplier: o.terms.supplier.clone(),
+                    sector: line.sector.clone(),
+                    quantity,
+                    state,
+                    window: line.window,
+                    since,
+                })
+            })
+            .collect()
     }
 
     pub fn is_running(&self) -> bool {
@@ -481,30 +588,33 @@ impl Campaign {
         (!offers.is_empty()).then_some(CampaignEvent::Reminded { at: now, offers })
     }
 
-    /// What the next solver round keeps and excludes.
+    /// What the next solver round keeps and excludes. Accepted and open offers are kept as fixed lots, and
+    /// the solver may offer their structure more on the same line (a fixed lot is a commitment, not a
+    /// ceiling). A pair is closed — excluded, keeping what it holds — once its structure declined an offer
+    /// on it, let one expire, or accepted only part of one: it said how much it can take.
     pub fn reallocation_basis(&self) -> ReallocationBasis {
         let mut basis = ReallocationBasis::default();
         for o in self.offers.values() {
             let pair = (o.terms.line.clone(), o.terms.supplier.clone());
             match &o.state {
                 OfferState::Open | OfferState::Accepted { .. } => {
-                    *basis.fixed.entry(pair).or_default() += o.held_quantity();
+                    *basis.fixed.entry(pair.clone()).or_default() += o.held_quantity();
+                    if o.held_quantity() < o.terms.quantity - QUANTITY_EPSILON {
+                        basis.excluded.insert(pair);
+                    }
                 }
                 OfferState::Declined { .. } | OfferState::Expired { .. } | OfferState::Withdrawn { .. } => {
                     basis.excluded.insert(pair);
                 }
             }
         }
-        // A pair that holds quantity and also declined an earlier offer keeps its holding; the solver
-        // cannot both fix and exclude a pair, and a fixed pair gets nothing more anyway.
-        basis.excluded.retain(|pair| !basis.fixed.contains_key(pair));
         basis.fixed.retain(|_, q| *q > QUANTITY_EPSILON);
         basis
     }
 
-    /// The offers of a new round: for every lot of the solver's result, the quantity beyond what the
-    /// pair already holds. Lots are `(line, supplier, quantity, distance_km)`; `min_lot` gives a
-    /// supplier's min lot.
+    /// The offers of a new round: one per new lot of the solver's result (lots it kept fixed are not
+    /// offered again). Lots are `(line, supplier, quantity, distance_km)`; `min_lot` gives a supplier's
+    /// min lot.
     pub fn offers_made(
         &self,
         lots: &[(String, String, f64, f64)],
@@ -513,12 +623,10 @@ impl Campaign {
         now: DateTime<Utc>,
         respond_by: DateTime<Utc>,
     ) -> CampaignEvent {
-        let basis = self.reallocation_basis();
         let mut next = self.next_offer_id();
         let mut offers = Vec::new();
         for (line, supplier, quantity, distance_km) in lots {
-            let held = basis.fixed.get(&(line.clone(), supplier.clone())).copied().unwrap_or(0.0);
-            let new = round_quantity(quantity - held);
+            let new = round_quantity(*quantity);
             if new <= QUANTITY_EPSILON {
                 continue;
             }
@@ -660,18 +768,16 @@ mod tests {
         assert!(c.needs_reallocation);
         let basis = c.reallocation_basis();
         assert_eq!(basis.fixed.get(&("L1".into(), "A".into())), Some(&25.0));
+        assert!(basis.excluded.contains(&("L1".into(), "A".into())), "a partial acceptance closes the pair");
         assert_eq!(basis.fixed.get(&("L2".into(), "A".into())), Some(&30.0), "open offers are kept");
+        assert!(!basis.excluded.contains(&("L2".into(), "A".into())), "and may be topped up");
         assert!(basis.excluded.contains(&("L1".into(), "B".into())));
         let cov = c.coverage(&[("L1".into(), 100.0), ("L2".into(), 30.0)]);
         assert_eq!((cov[0].accepted, cov[0].pending, cov[0].declined, cov[0].uncovered), (25.0, 0.0, 75.0, 75.0));
         assert_eq!((cov[1].accepted, cov[1].pending, cov[1].uncovered), (0.0, 30.0, 0.0));
 
-        // The solver's new result repeats the held lots; only the difference becomes offers.
-        let lots = vec![
-            ("L1".to_string(), "A".to_string(), 25.0, 5.0),
-            ("L1".to_string(), "C".to_string(), 50.0, 8.0),
-            ("L2".to_string(), "A".to_string(), 30.0, 5.0),
-        ];
+        // The new lots of the solver's result become offers (the fixed ones are not passed).
+        let lots = vec![("L1".to_string(), "C".to_string(), 50.0, 8.0)];
         let uncovered =
             vec![Uncovered { line: "L1".into(), quantity: 25.0, reason: "capacity exhausted".into(), causes: vec![] }];
         let e = c.offers_made(&lots, uncovered, |_| 10.0, t(2), t(50));

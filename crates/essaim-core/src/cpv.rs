@@ -45,7 +45,8 @@ impl Cpv {
             None => Ok(Self(format!("{code}-{expected}"))),
             Some(check) => {
                 let written = format!("{code}-{check}");
-                if check.len() == 1 && (check == expected.to_string() || PUBLISHED_EXCEPTIONS.contains(&written.as_str()))
+                if check.len() == 1
+                    && (check == expected.to_string() || PUBLISHED_EXCEPTIONS.contains(&written.as_str()))
                 {
                     Ok(Self(written))
                 } else {

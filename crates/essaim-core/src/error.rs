@@ -14,7 +14,9 @@ pub enum DomainError {
     OutOfRange { field: String, value: f64, min: f64, max: f64 },
     #[error("{field}: unknown sector « {value} » (known sectors: {known})")]
     UnknownSector { field: String, value: String, known: String },
-    #[error("{field}: unknown supplier kind « {value} » (expected one of EI, ETTI, AI, ACI, EITI, GEIQ, ESAT, EA, EATT, TIH)")]
+    #[error(
+        "{field}: unknown supplier kind « {value} » (expected one of EI, ETTI, AI, ACI, EITI, GEIQ, ESAT, EA, EATT, TIH)"
+    )]
     UnknownKind { field: String, value: String },
     #[error("{field}: must not be empty")]
     Empty { field: String },

@@ -160,7 +160,11 @@ impl Reservation {
                 format!("réservé (art. {} du code de la commande publique : {})", self.article(), kinds.join(", "))
             }
             crate::Lang::En => {
-                format!("reserved (art. {} of the French public procurement code: {})", self.article(), kinds.join(", "))
+                format!(
+                    "reserved (art. {} of the French public procurement code: {})",
+                    self.article(),
+                    kinds.join(", ")
+                )
             }
         }
     }

@@ -5,6 +5,7 @@
 //! and returns a [`DomainError`] naming the offending field, so that a bad CSV row or JSON object can be
 //! reported to the person who wrote it.
 
+pub mod booking;
 mod campaign;
 mod commune;
 mod cpv;
@@ -22,8 +23,8 @@ mod supplier;
 mod tender;
 
 pub use campaign::{
-    Actor, Answer, Campaign, CampaignError, CampaignEvent, CampaignStatus, LineCoverage, Offer, OfferId, OfferState,
-    OfferTerms, ReadyCause, ReallocationBasis, Uncovered,
+    Actor, Answer, Campaign, CampaignError, CampaignEvent, CampaignStatus, Holding, HoldingState, LineCoverage, Offer,
+    OfferId, OfferState, OfferTerms, ReadyCause, ReallocationBasis, Uncovered,
 };
 pub use commune::{commune_name, is_insee_code};
 pub use cpv::Cpv;
@@ -32,11 +33,11 @@ pub use format::{format_number, format_quantity};
 pub use geo::{EARTH_RADIUS_KM, GeoPoint, haversine_km};
 pub use groupement::{Groupement, GroupementCode};
 pub use impact::{ImpactFigures, ImpactSettings, KindFigures, LotForImpact, SupplierFigures};
+pub use kind::{KindFamily, ParticipationMode, Reservation, SupplierKind};
 pub use lot::{ClauseCause, ClauseShortfall, Lang, MicroLot, Shortfall, ShortfallCause};
 pub use proposal::{GroupementKind, Proposal, ProposalError, ProposalInput, ProposalStatus};
 pub use sector::{Sector, SectorInfo, SectorTaxonomy};
 pub use siret::Siret;
-pub use kind::{KindFamily, ParticipationMode, Reservation, SupplierKind};
 pub use supplier::{Capacities, Contact, Supplier, parse_capacities};
 pub use tender::{Buyer, Tender, TenderLine, TenderRef, Window, unit_is_hours};
 

@@ -266,7 +266,10 @@ impl ShortfallCause {
                     }
                     (Lang::En, false) => format!("not eligible: {}", parts.join("; ")),
                     (Lang::Fr, true) => {
-                        format!("aucune structure éligible de {sector} dans son rayon d'intervention : {}", parts.join(" ; "))
+                        format!(
+                            "aucune structure éligible de {sector} dans son rayon d'intervention : {}",
+                            parts.join(" ; ")
+                        )
                     }
                     (Lang::Fr, false) => format!("non éligibles : {}", parts.join(" ; ")),
                 }

@@ -4,7 +4,9 @@ use std::fmt;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::{Cpv, DomainError, GeoPoint, GroupementCode, ParticipationMode, Reservation, Sector, Siret, check_quantity};
+use crate::{
+    Cpv, DomainError, GeoPoint, GroupementCode, ParticipationMode, Reservation, Sector, Siret, check_quantity,
+};
 
 /// A tender's public reference (`T-2026-001`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

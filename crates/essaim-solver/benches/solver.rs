@@ -2,8 +2,11 @@
 //!
 //! Sizes are `SUPPLIERSxLINES`, as in the issue (`generate::instance(suppliers, lines, 1)`). Each size and backend runs in its
 //! own child process (this binary re-executed with `--child`) so that the peak memory (`VmHWM`) is that of one
-//! instance; the child prints its measurements as one JSON line. Options: `--sizes 20x5,100x20`, `--runs N`;
-//! anything else (such as the `--bench` cargo passes) is ignored. Prints a Markdown table.
+//! instance; the child prints its measurements as one JSON line. Each size runs twice: `plain` (the base model,
+//! every participation mode accepted — the ladder as it was before the procurement rules) and `rules`
+//! (`generate::procurement_instance`: reserved lines, execution-only lines, clause hours, fairness) to show what
+//! the rules cost. Options: `--sizes 20x5,100x20`, `--runs N`, `--rules plain|rules|both`; anything else (such as
+//! the `--bench` cargo passes) is ignored. Prints a Markdown table.
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -18,6 +21,7 @@ const SEED: u64 = 1;
 /// What one child measures for one instance and backend.
 #[derive(Debug, Serialize, Deserialize)]
 struct Measure {
+    rules: String,
     lines: usize,
     suppliers: usize,
     backend: String,
@@ -43,6 +47,7 @@ struct Args {
     runs: Option<usize>,
     child: Option<(usize, usize)>,
     backend: String,
+    rules: Vec<String>,
 }
 
 fn parse_size(text: &str) -> Option<(usize, usize)> {
@@ -51,7 +56,13 @@ fn parse_size(text: &str) -> Option<(usize, usize)> {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { sizes: DEFAULT_SIZES.to_vec(), runs: None, child: None, backend: "microlp".to_owned() };
+    let mut args = Args {
+        sizes: DEFAULT_SIZES.to_vec(),
+        runs: None,
+        child: None,
+        backend: "microlp".to_owned(),
+        rules: vec!["plain".to_owned(), "rules".to_owned()],
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -78,6 +89,13 @@ fn parse_args() -> Result<Args, String> {
                 args.child = Some(parse_size(&text).ok_or(format!("--child: {text:?} is not SUPPLIERSxLINES"))?);
             }
             "--backend" => args.backend = value("--backend")?,
+            "--rules" => {
+                args.rules = match value("--rules")?.as_str() {
+                    "both" => vec!["plain".to_owned(), "rules".to_owned()],
+                    one @ ("plain" | "rules") => vec![one.to_owned()],
+                    other => return Err(format!("--rules: {other:?} is not plain, rules or both")),
+                }
+            }
             _ => {} // `--bench`, filters, …
         }
     }
@@ -147,9 +165,13 @@ fn peak_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn child(lines: usize, suppliers: usize, runs: usize, backend: &str) -> Result<Measure, String> {
+fn child(lines: usize, suppliers: usize, runs: usize, backend: &str, rules: &str) -> Result<Measure, String> {
     let backend = backend_named(backend)?;
-    let input = generate::instance(suppliers, lines, SEED);
+    let input = if rules == "rules" {
+        generate::procurement_instance(suppliers, lines, SEED)
+    } else {
+        generate::instance(suppliers, lines, SEED)
+    };
     let settings = SolveSettings { backend, ..SolveSettings::default() };
     let mut times = Vec::with_capacity(runs);
     let mut last = None;
@@ -175,6 +197,7 @@ fn child(lines: usize, suppliers: usize, runs: usize, backend: &str) -> Result<M
         greedy_shortfall_pct = short(&greedy);
     }
     Ok(Measure {
+        rules: rules.to_owned(),
         lines,
         suppliers,
         backend: backend.name().to_owned(),
@@ -199,10 +222,19 @@ fn child(lines: usize, suppliers: usize, runs: usize, backend: &str) -> Result<M
     })
 }
 
-fn run_child(lines: usize, suppliers: usize, runs: usize, backend: Backend) -> Result<Measure, String> {
+fn run_child(lines: usize, suppliers: usize, runs: usize, backend: Backend, rules: &str) -> Result<Measure, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
     let output = Command::new(exe)
-        .args(["--child", &format!("{suppliers}x{lines}"), "--runs", &runs.to_string(), "--backend", backend.name()])
+        .args([
+            "--child",
+            &format!("{suppliers}x{lines}"),
+            "--runs",
+            &runs.to_string(),
+            "--backend",
+            backend.name(),
+            "--rules",
+            rules,
+        ])
         .output()
         .map_err(|e| format!("cannot start the child: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -223,9 +255,10 @@ fn row(m: &Measure) -> String {
     let gap = m.gap.map_or("—".to_owned(), |g| format!("{:.4}%", g * 100.0));
     let ratio = if m.objective > 0.0 { m.greedy_objective / m.objective } else { f64::NAN };
     format!(
-        "| {}×{} | {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {:.1} | {:.1} | {:.2} | {:.4} | {:.1}% / {:.1}% | {} |",
+        "| {}×{} {} | {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {:.1} | {:.1} | {:.2} | {:.4} | {:.1}% / {:.1}% | {} |",
         m.suppliers,
         m.lines,
+        m.rules,
         m.pairs,
         m.variables,
         m.constraints,
@@ -254,7 +287,8 @@ fn main() -> ExitCode {
     };
     if let Some((lines, suppliers)) = args.child {
         let runs = args.runs.unwrap_or_else(|| default_runs(lines));
-        return match child(lines, suppliers, runs, &args.backend)
+        let rules = args.rules.first().map_or("plain", String::as_str);
+        return match child(lines, suppliers, runs, &args.backend, rules)
             .and_then(|m| serde_json::to_string(&m).map_err(|e| e.to_string()))
         {
             Ok(json) => {
@@ -280,12 +314,14 @@ fn main() -> ExitCode {
     let mut failed = false;
     for &(lines, suppliers) in &args.sizes {
         let runs = args.runs.unwrap_or_else(|| default_runs(lines));
-        for backend in backends() {
-            match run_child(lines, suppliers, runs, backend) {
-                Ok(m) => println!("{}", row(&m)),
-                Err(message) => {
-                    failed = true;
-                    println!("| {suppliers}×{lines} | {message} ||||||||||||| {} |", backend.name());
+        for rules in &args.rules {
+            for backend in backends() {
+                match run_child(lines, suppliers, runs, backend, rules) {
+                    Ok(m) => println!("{}", row(&m)),
+                    Err(message) => {
+                        failed = true;
+                        println!("| {suppliers}×{lines} {rules} | {message} ||||||||||||| {} |", backend.name());
+                    }
                 }
             }
         }

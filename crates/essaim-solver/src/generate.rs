@@ -85,6 +85,8 @@ pub fn instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {
                 max_distance_km: rng.range(15.0, 60.0).round(),
                 min_lot: (rng.range(10.0, 80.0) / 5.0).round() * 5.0,
                 capacity,
+                insertion_rate: None,
+                recent_volume: None,
             }
         })
         .collect();
@@ -100,9 +102,10 @@ pub fn instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {
                 unit: Some("h".to_owned()),
                 site: rng.near(city, 10.0),
                 max_share,
-                title: None,
-                unit_price: None,
-                window: None,
+                // Every mode accepted: the base instance has no eligibility rule (the ladder of the
+                // benchmarks before the procurement rules); `procurement_instance` adds them.
+                participation: Some(vec!["execution".to_owned(), "mise_a_disposition".to_owned()]),
+                ..LineInput::default()
             }
         })
         .collect();
@@ -113,4 +116,31 @@ pub fn instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {
         fixed: Vec::new(),
         excluded: Vec::new(),
     }
+}
+
+/// The instance of [`instance`] with the procurement rules of DESIGN §3 on top: 15 % of the lines reserved
+/// (handicap or insertion), half of them open to mise à disposition, 40 % with a social clause of 10–50 %
+/// of their hours, an insertion rate and a recent volume per supplier, and the fairness weight set.
+pub fn procurement_instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {
+    let mut input = instance(suppliers, lines, seed);
+    let mut rng = Rng(seed ^ 0xC1A05E);
+    for s in &mut input.suppliers {
+        s.insertion_rate = Some((rng.range(0.3, 1.0) * 100.0).round() / 100.0);
+        s.recent_volume = (rng.unit() < 0.7).then(|| rng.range(0.0, 3000.0).round());
+    }
+    for l in &mut input.lines {
+        if rng.unit() < 0.15 {
+            l.reserved = Some(if rng.unit() < 0.5 { "handicap" } else { "insertion" }.to_owned());
+        }
+        if rng.unit() < 0.5 {
+            l.participation = None; // execution only
+        }
+        if rng.unit() < 0.4 {
+            l.insertion_hours_min = Some((l.quantity * rng.range(0.1, 0.5)).round());
+        }
+    }
+    if let Some(w) = &mut input.weights {
+        w.per_unit_fairness = 2.0;
+    }
+    input
 }

@@ -6,17 +6,23 @@ use std::collections::HashMap;
 use crate::input::Instance;
 use crate::model::{Component, EPS, Residual};
 
-/// Fills each line of `component` in order, nearest supplier first, each taking as much as it can
-/// (capacity, max share, open demand) if that is at least its minimum lot. Returns a quantity per pair.
+/// Fills each line of `component` in order, cheapest supplier first, each taking as much as it can
+/// (capacity, max share, open demand) if that is at least its minimum lot. Cheapest is the cost per unit
+/// (distance and fairness), less the clause penalty an hour of that supplier avoids while the line's clause
+/// is open. Returns a quantity per pair.
 pub(crate) fn fill_component(instance: &Instance, residual: &Residual, component: &Component) -> Vec<f64> {
     let mut quantities = vec![0.0; component.pairs.len()];
     let mut remaining: HashMap<(usize, usize), f64> = HashMap::new();
     for &l in &component.lines {
         let mut open = residual.demand[l];
+        let clause_weight = if residual.clause[l] > EPS { instance.weights.per_clause_hour_shortfall } else { 0.0 };
+        let cost = |i: usize| {
+            let p = &component.pairs[i];
+            p.unit_cost - clause_weight * instance.suppliers[p.supplier].insertion_rate
+        };
         let mut order: Vec<usize> = (0..component.pairs.len()).filter(|&i| component.pairs[i].line == l).collect();
         order.sort_by(|&a, &b| {
-            let (pa, pb) = (&component.pairs[a], &component.pairs[b]);
-            pa.distance.total_cmp(&pb.distance).then(pa.supplier.cmp(&pb.supplier))
+            cost(a).total_cmp(&cost(b)).then(component.pairs[a].supplier.cmp(&component.pairs[b].supplier))
         });
         for i in order {
             if open <= EPS {

@@ -2,13 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use essaim_core::{GeoPoint, haversine_km};
+use essaim_core::{GeoPoint, ParticipationMode, Reservation, SupplierKind, haversine_km};
 use serde::{Deserialize, Serialize};
 
 use crate::SolverError;
 
 /// A position as written in the JSON input.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
     pub lat: f64,
@@ -16,7 +16,7 @@ pub struct Site {
 }
 
 /// One tender line to split into micro-lots.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LineInput {
     pub id: String,
@@ -28,6 +28,15 @@ pub struct LineInput {
     /// Largest share of the line one supplier may take, in (0, 1]; default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_share: Option<f64>,
+    /// How suppliers may take part: `execution` and/or `mise_a_disposition`; default `["execution"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participation: Option<Vec<String>>,
+    /// `handicap` (L2113-12) or `insertion` (L2113-13): only those kinds may take the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved: Option<String>,
+    /// Social clause: hours of work by people in insertion the line must carry (soft, penalised).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insertion_hours_min: Option<f64>,
     /// Fields a tender file carries; the solver ignores them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -38,7 +47,7 @@ pub struct LineInput {
 }
 
 /// A supplier able to take micro-lots.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SupplierInput {
     pub id: String,
@@ -52,6 +61,13 @@ pub struct SupplierInput {
     pub min_lot: f64,
     /// Capacity per sector, in the sector's unit.
     pub capacity: BTreeMap<String, f64>,
+    /// Share (0–1) of its hours worked by people in insertion; counts toward a line's clause hours.
+    /// Absent: the caller's default for the kind (the command line fills it from the configuration), else 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insertion_rate: Option<f64>,
+    /// Units awarded to it over the last 12 months, any sector (fairness term).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent_volume: Option<f64>,
 }
 
 /// The weights of the objective.
@@ -64,11 +80,22 @@ pub struct Weights {
     pub per_lot: f64,
     /// P: penalty per unit left uncovered.
     pub per_unit_shortfall: f64,
+    /// Q: penalty per hour of a line's social clause (`insertion_hours_min`) not reached.
+    pub per_clause_hour_shortfall: f64,
+    /// φ: cost per unit given to the structure with the largest `recent_volume` (scaled by ρ/ρ_max for the
+    /// others), so that work rotates.
+    pub per_unit_fairness: f64,
 }
 
 impl Default for Weights {
     fn default() -> Self {
-        Self { per_unit_km: 1.0, per_lot: 50.0, per_unit_shortfall: 10000.0 }
+        Self {
+            per_unit_km: 1.0,
+            per_lot: 50.0,
+            per_unit_shortfall: 10000.0,
+            per_clause_hour_shortfall: 1000.0,
+            per_unit_fairness: 0.0,
+        }
     }
 }
 
@@ -111,16 +138,35 @@ pub(crate) struct Line {
     pub quantity: f64,
     pub site: GeoPoint,
     pub max_share: f64,
+    /// The participation modes the line accepts (never empty).
+    pub modes: Vec<ParticipationMode>,
+    pub reserved: Option<Reservation>,
+    /// h_l: clause hours asked for (0 when the line has no clause).
+    pub clause_hours: f64,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Supplier {
     pub id: String,
+    pub kind: Option<SupplierKind>,
     pub location: GeoPoint,
     pub max_distance_km: f64,
     pub min_lot: f64,
     /// Capacity by sector index (only sectors some line uses).
     pub capacity: HashMap<usize, f64>,
+    /// r_s: share of its hours that count toward a clause.
+    pub insertion_rate: f64,
+    /// φ·ρ_s/ρ_max: the fairness cost of one unit given to it.
+    pub fairness: f64,
+}
+
+/// Why a supplier may not take a line whatever its capacity and distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Ineligible {
+    /// The line is reserved to a family the supplier's kind is not in.
+    Reserved,
+    /// The supplier works by a participation mode the line does not accept.
+    Mode,
 }
 
 /// The validated problem: indices instead of ids, fixed lots and exclusions resolved.
@@ -143,6 +189,31 @@ impl Instance {
     pub fn capacity(&self, supplier: usize, sector: usize) -> f64 {
         self.suppliers[supplier].capacity.get(&sector).copied().unwrap_or(0.0)
     }
+
+    /// Whether the kind of `supplier` may take `line` (DESIGN §3: participation mode, then reservation).
+    /// A supplier without a kind works by execution and belongs to no family.
+    pub fn eligibility(&self, line: usize, supplier: usize) -> Result<(), Ineligible> {
+        let (line, kind) = (&self.lines[line], self.suppliers[supplier].kind);
+        let mode = kind.map_or(ParticipationMode::Execution, SupplierKind::mode);
+        if let Some(reserved) = line.reserved
+            && !kind.is_some_and(|k| reserved.admits(k))
+        {
+            return Err(Ineligible::Reserved);
+        }
+        if !line.modes.contains(&mode) {
+            return Err(Ineligible::Mode);
+        }
+        Ok(())
+    }
+
+    /// Σ r_s·f of the fixed lots of line `l`: the clause hours already secured.
+    pub fn fixed_clause_hours(&self, l: usize) -> f64 {
+        self.fixed
+            .iter()
+            .filter(|((fl, _), _)| *fl == l)
+            .map(|(&(_, s), &q)| self.suppliers[s].insertion_rate * q)
+            .sum()
+    }
 }
 
 fn bad(item: impl Into<String>, field: &str, message: impl Into<String>) -> SolverError {
@@ -155,6 +226,12 @@ fn finite_non_negative(item: &str, field: &str, value: f64) -> Result<f64, Solve
     } else {
         Err(bad(item, field, format!("{value} must be a finite number ≥ 0")))
     }
+}
+
+/// The message of a domain error without its leading `field: `.
+fn strip_field(e: &essaim_core::DomainError) -> String {
+    let text = e.to_string();
+    text.strip_prefix(&format!("{}: ", e.field())).map(str::to_owned).unwrap_or(text)
 }
 
 fn point(item: &str, field: &str, site: Site) -> Result<GeoPoint, SolverError> {
@@ -176,6 +253,8 @@ impl AllocationInput {
         finite_non_negative("weights", "per_unit_km", weights.per_unit_km)?;
         finite_non_negative("weights", "per_lot", weights.per_lot)?;
         finite_non_negative("weights", "per_unit_shortfall", weights.per_unit_shortfall)?;
+        finite_non_negative("weights", "per_clause_hour_shortfall", weights.per_clause_hour_shortfall)?;
+        finite_non_negative("weights", "per_unit_fairness", weights.per_unit_fairness)?;
 
         let mut sectors: Vec<String> = Vec::new();
         let mut sector_index: HashMap<String, usize> = HashMap::new();
@@ -198,12 +277,54 @@ impl AllocationInput {
             if !max_share.is_finite() || max_share <= 0.0 || max_share > 1.0 {
                 return Err(bad(item, "max_share", format!("{max_share} must be within (0, 1]")));
             }
+            let modes = match &l.participation {
+                None => ParticipationMode::default_accepted(),
+                Some(list) => {
+                    let mut modes = Vec::new();
+                    for value in list {
+                        let mode = ParticipationMode::parse_field("participation", value)
+                            .map_err(|e| bad(&item, "participation", strip_field(&e)))?;
+                        if !modes.contains(&mode) {
+                            modes.push(mode);
+                        }
+                    }
+                    if modes.is_empty() {
+                        return Err(bad(
+                            item,
+                            "participation",
+                            "must list at least one mode (execution, mise_a_disposition)",
+                        ));
+                    }
+                    modes.sort();
+                    modes
+                }
+            };
+            let reserved = match l.reserved.as_deref() {
+                None => None,
+                Some(value) => Some(
+                    Reservation::parse_field("reserved", value).map_err(|e| bad(&item, "reserved", strip_field(&e)))?,
+                ),
+            };
+            let clause_hours = match l.insertion_hours_min {
+                None => 0.0,
+                Some(h) => {
+                    let h = finite_non_negative(&item, "insertion_hours_min", h)?;
+                    if h > quantity + 1e-9 {
+                        return Err(bad(
+                            item,
+                            "insertion_hours_min",
+                            format!("{h} is more than the line's quantity {quantity}"),
+                        ));
+                    }
+                    h
+                }
+            };
             let next = sectors.len();
             let sector = *sector_index.entry(l.sector.clone()).or_insert_with(|| {
                 sectors.push(l.sector.clone());
                 next
             });
-            lines.push(Line { id: l.id.clone(), sector, quantity, site, max_share });
+            lines.push(Line { id: l.id.clone(), sector, quantity, site, max_share, modes, reserved, clause_hours });
         }
 
         let mut supplier_index: HashMap<&str, usize> = HashMap::new();
@@ -226,7 +347,33 @@ impl AllocationInput {
                     capacity.insert(k, quantity);
                 }
             }
-            suppliers.push(Supplier { id: s.id.clone(), location, max_distance_km, min_lot, capacity });
+            let kind = match s.kind.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(value) => {
+                    Some(SupplierKind::parse_field("kind", value).map_err(|e| bad(&item, "kind", strip_field(&e)))?)
+                }
+            };
+            let insertion_rate = match s.insertion_rate {
+                None => 0.0,
+                Some(r) if r.is_finite() && (0.0..=1.0).contains(&r) => r,
+                Some(r) => return Err(bad(item, "insertion_rate", format!("{r} must be within [0, 1]"))),
+            };
+            let recent_volume = finite_non_negative(&item, "recent_volume", s.recent_volume.unwrap_or(0.0))?;
+            suppliers.push(Supplier {
+                id: s.id.clone(),
+                kind,
+                location,
+                max_distance_km,
+                min_lot,
+                capacity,
+                insertion_rate,
+                fairness: recent_volume,
+            });
+        }
+        // φ·ρ_s/ρ_max, skipped when nobody was served recently (ρ_max = 0).
+        let recent_max = suppliers.iter().map(|s| s.fairness).fold(0.0_f64, f64::max);
+        for s in &mut suppliers {
+            s.fairness = if recent_max > 0.0 { weights.per_unit_fairness * s.fairness / recent_max } else { 0.0 };
         }
 
         let find = |item: &str, line: &str, supplier: &str| -> Result<(usize, usize), SolverError> {
@@ -254,9 +401,7 @@ impl AllocationInput {
                 // An accepted lot of nothing is a decline: it belongs in `excluded`.
                 return Err(bad(item, "quantity", "must be > 0 (put a declined pair in `excluded` instead)"));
             }
-            if excluded.contains(&(l, s)) {
-                return Err(bad(item, "supplier", "this pair is also in `excluded`"));
-            }
+            // A pair both fixed and excluded keeps its lot and gets nothing more (a partial acceptance).
             if fixed.insert((l, s), quantity).is_some() {
                 return Err(bad(item, "line", "a fixed lot for this line and supplier is given twice"));
             }
@@ -304,8 +449,14 @@ impl AllocationInput {
 
 impl AllocationInput {
     /// The input for a stored tender and the suppliers that may answer it (identified by SIRET), with
-    /// nothing fixed or excluded yet.
-    pub fn for_tender(tender: &essaim_core::Tender, suppliers: &[essaim_core::Supplier], weights: Weights) -> Self {
+    /// nothing fixed or excluded yet. A supplier without an insertion rate of its own gets the default of
+    /// its kind from `default_rates` (the configuration's `[impact.insertion_rate]`).
+    pub fn for_tender(
+        tender: &essaim_core::Tender,
+        suppliers: &[essaim_core::Supplier],
+        weights: Weights,
+        default_rates: &BTreeMap<SupplierKind, f64>,
+    ) -> Self {
         AllocationInput {
             lines: tender
                 .lines
@@ -317,9 +468,10 @@ impl AllocationInput {
                     unit: Some(l.unit.clone()),
                     site: Site { lat: l.site.lat, lon: l.site.lon },
                     max_share: Some(l.max_share),
-                    title: None,
-                    unit_price: None,
-                    window: None,
+                    participation: Some(l.participation.iter().map(|m| m.as_str().to_owned()).collect()),
+                    reserved: l.reserved.map(|r| r.as_str().to_owned()),
+                    insertion_hours_min: l.insertion_hours_min,
+                    ..LineInput::default()
                 })
                 .collect(),
             suppliers: suppliers
@@ -332,11 +484,25 @@ impl AllocationInput {
                     max_distance_km: s.max_distance_km,
                     min_lot: s.min_lot,
                     capacity: s.capacities.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                    insertion_rate: s.insertion_rate.or_else(|| default_rates.get(&s.kind).copied()),
+                    recent_volume: None,
                 })
                 .collect(),
             weights: Some(weights),
             fixed: Vec::new(),
             excluded: Vec::new(),
+        }
+    }
+
+    /// Fills the insertion rate of every supplier that has a kind but no rate with the default of its kind
+    /// (what `essaim allocate` does with the configuration).
+    pub fn fill_default_rates(&mut self, default_rates: &BTreeMap<SupplierKind, f64>) {
+        for s in &mut self.suppliers {
+            if s.insertion_rate.is_none()
+                && let Some(kind) = s.kind.as_deref().and_then(|k| SupplierKind::parse_field("kind", k).ok())
+            {
+                s.insertion_rate = default_rates.get(&kind).copied();
+            }
         }
     }
 }

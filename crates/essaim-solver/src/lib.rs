@@ -23,7 +23,7 @@ mod model;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use essaim_core::{Lang, MicroLot, Shortfall, ShortfallCause, round_quantity};
+use essaim_core::{ClauseShortfall, Lang, MicroLot, Shortfall, ShortfallCause, round_quantity};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -82,7 +82,8 @@ pub struct Stats {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AllocationResult {
     pub status: Status,
-    /// Σ α·d·x + F·(number of lots) + P·shortfall, fixed lots included.
+    /// Σ (α·d + φ·ρ_s/ρ_max)·x + F·(number of lots) + P·shortfall + Q·clause shortfall, fixed lots
+    /// included.
     pub objective: f64,
     /// Relative gap to the best proven bound, when not proven optimal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +92,8 @@ pub struct AllocationResult {
     pub lots: Vec<MicroLot>,
     /// What is left uncovered, per line, with the reason.
     pub shortfall: Vec<Shortfall>,
+    /// Clause hours not reached, per line with `insertion_hours_min`, with the reason.
+    pub clause_shortfall: Vec<ClauseShortfall>,
     pub stats: Stats,
 }
 
@@ -171,17 +174,18 @@ fn elapsed_ms(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
 
+/// What the fixed lots cost: (α·d + fairness)·f + F each.
 fn fixed_cost(instance: &Instance) -> f64 {
     let w = instance.weights;
-    instance
-        .fixed
-        .iter()
-        .filter(|(_, q)| **q > EPS)
-        .map(|(&(l, s), &q)| w.per_unit_km * instance.distance(l, s) * q + w.per_lot)
-        .sum()
+    instance.fixed.iter().filter(|(_, q)| **q > EPS).map(|(&(l, s), &q)| lot_cost(instance, l, s, q) + w.per_lot).sum()
 }
 
-/// Penalty of the open demand of lines that no component covers (no pair at all).
+/// The variable cost of `q` units on a pair: (α·d + φ·ρ_s/ρ_max)·q.
+fn lot_cost(instance: &Instance, l: usize, s: usize, q: f64) -> f64 {
+    (instance.weights.per_unit_km * instance.distance(l, s) + instance.suppliers[s].fairness) * q
+}
+
+/// Penalty of the open demand and open clause hours of lines that no component covers (no pair at all).
 fn uncoverable_penalty(instance: &Instance, residual: &Residual, components: &[model::Component]) -> f64 {
     let mut in_component = vec![false; instance.lines.len()];
     for c in components {
@@ -189,72 +193,97 @@ fn uncoverable_penalty(instance: &Instance, residual: &Residual, components: &[m
             in_component[l] = true;
         }
     }
+    let w = instance.weights;
     (0..instance.lines.len())
         .filter(|&l| !in_component[l])
-        .map(|l| instance.weights.per_unit_shortfall * residual.demand[l])
+        .map(|l| w.per_unit_shortfall * residual.demand[l] + w.per_clause_hour_shortfall * residual.clause[l])
         .sum()
 }
 
+/// The objective of one component's solution (new lots only; the fixed ones are counted apart).
 fn component_cost(instance: &Instance, residual: &Residual, component: &model::Component, quantities: &[f64]) -> f64 {
     let w = instance.weights;
     let mut cost = 0.0;
     let mut covered: HashMap<usize, f64> = HashMap::new();
+    let mut reached: HashMap<usize, f64> = HashMap::new();
     for (p, &q) in component.pairs.iter().zip(quantities) {
         if q > EPS {
-            cost += w.per_unit_km * p.distance * q + w.per_lot;
+            cost += p.unit_cost * q + w.per_lot;
             *covered.entry(p.line).or_default() += q;
+            *reached.entry(p.line).or_default() += instance.suppliers[p.supplier].insertion_rate * q;
         }
     }
     for &l in &component.lines {
         cost += w.per_unit_shortfall * (residual.demand[l] - covered.get(&l).copied().unwrap_or(0.0)).max(0.0);
+        cost += w.per_clause_hour_shortfall * (residual.clause[l] - reached.get(&l).copied().unwrap_or(0.0)).max(0.0);
     }
     cost
 }
 
-/// Turns chosen quantities (plus the fixed lots) into the reported lots, shortfall and objective.
+/// Turns chosen quantities (plus the fixed lots) into the reported lots, shortfall and objective. A pair
+/// with a fixed lot and an addition gives two lots, the fixed one first.
 fn build_result(instance: &Instance, chosen: &[(usize, usize, f64)], proven: bool) -> AllocationResult {
     let w = instance.weights;
-    let mut quantities: HashMap<(usize, usize), f64> = HashMap::new();
-    for (&(l, s), &q) in &instance.fixed {
-        quantities.insert((l, s), q);
-    }
+    let mut added: HashMap<(usize, usize), f64> = HashMap::new();
     for &(l, s, q) in chosen {
         let q = round_quantity(q);
         if q > 0.0 {
-            quantities.insert((l, s), q);
+            *added.entry((l, s)).or_default() += q;
         }
     }
-    let mut keys: Vec<(usize, usize)> = quantities.iter().filter(|(_, q)| **q > 0.0).map(|(k, _)| *k).collect();
+    let mut keys: Vec<(usize, usize)> = instance.fixed.keys().copied().chain(added.keys().copied()).collect();
     keys.sort_unstable();
+    keys.dedup();
 
     let mut objective = 0.0;
     let mut covered = vec![0.0; instance.lines.len()];
+    let mut reached = vec![0.0; instance.lines.len()];
+    let mut totals: HashMap<(usize, usize), f64> = HashMap::new();
     let mut used: HashMap<(usize, usize), f64> = HashMap::new();
     let mut lots = Vec::with_capacity(keys.len());
     for (l, s) in keys {
-        let q = quantities[&(l, s)];
         let distance = instance.distance(l, s);
-        objective += w.per_unit_km * distance * q + w.per_lot;
-        covered[l] += q;
-        *used.entry((s, instance.lines[l].sector)).or_default() += q;
-        lots.push(MicroLot {
-            line: instance.lines[l].id.clone(),
-            supplier: instance.suppliers[s].id.clone(),
-            quantity: q,
-            distance_km: round_quantity(distance),
-        });
+        let parts = [(instance.fixed.get(&(l, s)).copied(), true), (added.get(&(l, s)).copied(), false)];
+        for (q, fixed) in parts {
+            let Some(q) = q.filter(|q| *q > 0.0) else { continue };
+            objective += lot_cost(instance, l, s, q) + w.per_lot;
+            covered[l] += q;
+            reached[l] += instance.suppliers[s].insertion_rate * q;
+            *totals.entry((l, s)).or_default() += q;
+            *used.entry((s, instance.lines[l].sector)).or_default() += q;
+            lots.push(MicroLot {
+                line: instance.lines[l].id.clone(),
+                supplier: instance.suppliers[s].id.clone(),
+                quantity: q,
+                distance_km: round_quantity(distance),
+                fixed,
+            });
+        }
     }
+    let residual = Residual::new(instance);
     let mut shortfall = Vec::new();
+    let mut clause_shortfall = Vec::new();
     for (l, line) in instance.lines.iter().enumerate() {
         let missing = round_quantity((line.quantity - covered[l]).max(0.0));
         objective += w.per_unit_shortfall * missing;
         if missing > 0.0 {
-            let causes = explain::shortfall_causes(instance, l, missing, &quantities, &used, proven);
+            let causes = explain::shortfall_causes(instance, l, missing, &totals, &used, proven);
             shortfall.push(Shortfall {
                 line: line.id.clone(),
                 quantity: missing,
                 reason: ShortfallCause::render_all(&causes, Lang::En, &|id| id.to_owned()),
                 causes,
+            });
+        }
+        let unmet = round_quantity((line.clause_hours - reached[l]).max(0.0));
+        objective += w.per_clause_hour_shortfall * unmet;
+        if unmet > 0.0 {
+            let cause = explain::clause_cause(instance, &residual, l, proven);
+            clause_shortfall.push(ClauseShortfall {
+                line: line.id.clone(),
+                hours: unmet,
+                reason: cause.render(Lang::En),
+                cause,
             });
         }
     }
@@ -264,6 +293,7 @@ fn build_result(instance: &Instance, chosen: &[(usize, usize, f64)], proven: boo
         gap: None,
         lots,
         shortfall,
+        clause_shortfall,
         stats: Stats { variables: 0, constraints: 0, components: 0, backend: String::new(), solve_ms: 0.0 },
     }
 }

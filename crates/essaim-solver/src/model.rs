@@ -1,10 +1,12 @@
 //! The exact model of DESIGN.md §3, split into independent components and solved with good_lp.
 //!
 //! Structure used (see the crate header for the why):
-//! - only pairs within reach, with capacity, not excluded and not fixed become variables;
-//! - fixed lots are constants: they reduce the line's open demand and the supplier's capacity;
-//! - big-M tightened per pair: U = min(c − fixed, σ·q, q − fixed on the line); a pair whose U is
-//!   below the supplier's minimum lot can never be used and is dropped;
+//! - only pairs within reach, with capacity, eligible (participation mode, reservation) and not excluded
+//!   become variables; a pair with a fixed lot may get a new lot on top of it (a top-up);
+//! - fixed lots are constants: they reduce the line's open demand, the supplier's capacity and the
+//!   line's open clause hours;
+//! - big-M tightened per pair: U = min(c − fixed in the sector, σ·q − fixed on the pair, q − fixed on
+//!   the line); a pair whose U is below the supplier's minimum lot can never be used and is dropped;
 //! - capacity rows that cannot bind (Σ U ≤ residual capacity) are dropped;
 //! - lines are grouped into connected components of the graph line — (supplier, sector), each solved
 //!   alone (capacity rows only couple lines of one sector sharing suppliers);
@@ -21,14 +23,15 @@ use crate::input::Instance;
 /// Below this, a quantity is zero.
 pub(crate) const EPS: f64 = 1e-7;
 
-/// A (line, supplier) pair that may receive a micro-lot.
+/// A (line, supplier) pair that may receive a (new) micro-lot.
 #[derive(Debug, Clone)]
 pub(crate) struct Pair {
     pub line: usize,
     pub supplier: usize,
-    pub distance: f64,
     /// Largest quantity this pair can take (tightened big-M).
     pub upper: f64,
+    /// Cost of one unit: α·d + φ·ρ_s/ρ_max.
+    pub unit_cost: f64,
 }
 
 /// A set of lines and pairs that share no capacity with the rest.
@@ -57,10 +60,15 @@ pub(crate) struct Residual {
     pub demand: Vec<f64>,
     /// Remaining capacity per (supplier, sector).
     pub capacity: std::collections::HashMap<(usize, usize), f64>,
+    /// Clause hours per line not yet secured by fixed lots: h_l − Σ r_s·f_{s,l}, at least 0.
+    pub clause: Vec<f64>,
 }
 
 impl Residual {
     pub fn new(instance: &Instance) -> Self {
+        let clause = (0..instance.lines.len())
+            .map(|l| (instance.lines[l].clause_hours - instance.fixed_clause_hours(l)).max(0.0))
+            .collect();
         let mut demand: Vec<f64> = instance.lines.iter().map(|l| l.quantity).collect();
         let mut capacity = std::collections::HashMap::new();
         for (s, supplier) in instance.suppliers.iter().enumerate() {
@@ -74,7 +82,7 @@ impl Residual {
                 *c = (*c - q).max(0.0);
             }
         }
-        Self { demand, capacity }
+        Self { demand, capacity, clause }
     }
 
     pub fn capacity(&self, supplier: usize, sector: usize) -> f64 {
@@ -93,7 +101,7 @@ pub(crate) fn candidate_pairs(instance: &Instance, residual: &Residual) -> Vec<P
         for (s, supplier) in instance.suppliers.iter().enumerate() {
             if instance.capacity(s, line.sector) <= 0.0
                 || instance.excluded.contains(&(l, s))
-                || instance.fixed.contains_key(&(l, s))
+                || instance.eligibility(l, s).is_err()
             {
                 continue;
             }
@@ -101,11 +109,13 @@ pub(crate) fn candidate_pairs(instance: &Instance, residual: &Residual) -> Vec<P
             if distance > supplier.max_distance_km {
                 continue;
             }
-            let upper = residual.capacity(s, line.sector).min(line.max_share * line.quantity).min(open);
+            let held = instance.fixed.get(&(l, s)).copied().unwrap_or(0.0);
+            let upper = residual.capacity(s, line.sector).min(line.max_share * line.quantity - held).min(open);
             if upper <= EPS || upper + EPS < supplier.min_lot {
                 continue;
             }
-            pairs.push(Pair { line: l, supplier: s, distance, upper });
+            let unit_cost = instance.weights.per_unit_km * distance + supplier.fairness;
+            pairs.push(Pair { line: l, supplier: s, upper, unit_cost });
         }
     }
     pairs
@@ -196,14 +206,23 @@ pub(crate) fn solve_component(
     let y: Vec<Variable> = component.pairs.iter().map(|_| vars.add(variable().binary())).collect();
     let u: Vec<Variable> =
         component.lines.iter().map(|&l| vars.add(variable().min(0.0).max(residual.demand[l]))).collect();
+    // v_l: clause hours not reached, only for lines whose clause is still open.
+    let v: Vec<Option<Variable>> = component
+        .lines
+        .iter()
+        .map(|&l| (residual.clause[l] > EPS).then(|| vars.add(variable().min(0.0).max(residual.clause[l]))))
+        .collect();
 
     let mut objective = Expression::default();
     for (i, p) in component.pairs.iter().enumerate() {
-        objective.add_mul(w.per_unit_km * p.distance, x[i]);
+        objective.add_mul(p.unit_cost, x[i]);
         objective.add_mul(w.per_lot, y[i]);
     }
     for &ul in &u {
         objective.add_mul(w.per_unit_shortfall, ul);
+    }
+    for vl in v.iter().flatten() {
+        objective.add_mul(w.per_clause_hour_shortfall, *vl);
     }
 
     let mut constraints = Vec::new();
@@ -215,6 +234,17 @@ pub(crate) fn solve_component(
             }
         }
         constraints.push(constraint!(covered == residual.demand[l]));
+        if let Some(vl) = v[j] {
+            // Σ r_s·x + v ≥ h − Σ r_s·f (the fixed lots' part is already in `residual.clause`).
+            let mut clause = Expression::from(vl);
+            for (i, p) in component.pairs.iter().enumerate() {
+                let rate = instance.suppliers[p.supplier].insertion_rate;
+                if p.line == l && rate > 0.0 {
+                    clause.add_mul(rate, x[i]);
+                }
+            }
+            constraints.push(constraint!(clause >= residual.clause[l]));
+        }
     }
     for (i, p) in component.pairs.iter().enumerate() {
         constraints.push(constraint!(x[i] - p.upper * y[i] <= 0.0));
@@ -240,7 +270,7 @@ pub(crate) fn solve_component(
         constraints.push(constraint!(used <= cap));
     }
 
-    let variables = x.len() + y.len() + u.len();
+    let variables = x.len() + y.len() + u.len() + v.iter().flatten().count();
     let constraint_count = constraints.len();
     let fallback = |warm: &[f64]| ComponentSolution {
         quantities: warm.to_vec(),
@@ -256,8 +286,13 @@ pub(crate) fn solve_component(
         initial.push((y[i], if q > EPS { 1.0 } else { 0.0 }));
     }
     for (j, &l) in component.lines.iter().enumerate() {
-        let covered: f64 = component.pairs.iter().zip(&warm).filter(|(p, _)| p.line == l).map(|(_, q)| q).sum();
+        let on_line = || component.pairs.iter().zip(&warm).filter(|(p, _)| p.line == l);
+        let covered: f64 = on_line().map(|(_, q)| q).sum();
         initial.push((u[j], (residual.demand[l] - covered).max(0.0)));
+        if let Some(vl) = v[j] {
+            let reached: f64 = on_line().map(|(p, q)| instance.suppliers[p.supplier].insertion_rate * q).sum();
+            initial.push((vl, (residual.clause[l] - reached).max(0.0)));
+        }
     }
 
     let problem = vars.minimise(objective);

@@ -1,7 +1,8 @@
-//! Property tests of `allocate` on small random instances: every constraint of DESIGN.md §3 holds, the
-//! reported objective is the recomputed one, the exact model never does worse than the greedy baseline, runs
-//! are reproducible, and on tiny instances the optimum equals an independent brute force (every set of open
-//! pairs, the remaining LP solved on its own).
+//! Property tests of `allocate` on small random instances mixing every rule of DESIGN.md §3 (kinds and
+//! participation modes, reserved lines, clause hours, fairness, fixed lots topped up, exclusions): every
+//! constraint holds, the reported objective is the recomputed one, the exact model never does worse than
+//! the greedy baseline, runs are reproducible, and on tiny instances the optimum equals an independent brute
+//! force (every set of open pairs, the remaining LP solved on its own).
 
 mod common;
 
@@ -15,7 +16,7 @@ use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, con
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use common::{check_result, haversine_km, recompute_objective};
+use common::{check_result, eligible, fairness, haversine_km, recompute_objective};
 
 const SECTORS: [&str; 3] = ["nettoyage", "espaces_verts", "logistique"];
 
@@ -28,9 +29,30 @@ fn site() -> impl Strategy<Value = Site> {
     (45.3f64..46.2, 4.2f64..5.47).prop_map(|(lat, lon)| Site { lat: round4(lat), lon: round4(lon) })
 }
 
-type LineSpec = (usize, u32, Site, Option<f64>);
-type SupplierSpec = (Site, u32, f64, Vec<Option<u32>>);
+/// (participation, reserved, clause as a share of the quantity)
+type LineRules = (Option<Vec<String>>, Option<String>, Option<f64>);
+type LineSpec = (usize, u32, Site, Option<f64>, LineRules);
+/// (kind, insertion rate, recent volume)
+type SupplierRules = (Option<String>, Option<f64>, Option<f64>);
+type SupplierSpec = (Site, u32, f64, Vec<Option<u32>>, SupplierRules);
 type PairSpec = (Index, Index);
+
+const KINDS: [&str; 10] = ["EI", "ETTI", "AI", "ACI", "EITI", "GEIQ", "ESAT", "EA", "EATT", "TIH"];
+
+fn line_rules() -> impl Strategy<Value = LineRules> {
+    let modes = |list: &[&str]| Some(list.iter().map(|m| (*m).to_owned()).collect::<Vec<_>>());
+    (
+        prop::sample::select(vec![
+            None,
+            None,
+            modes(&["execution"]),
+            modes(&["execution", "mise_a_disposition"]),
+            modes(&["mise_a_disposition"]),
+        ]),
+        prop::sample::select(vec![None, None, None, Some("handicap".to_owned()), Some("insertion".to_owned())]),
+        prop::option::weighted(0.4, prop::sample::select(vec![0.1, 0.3, 0.5, 0.9, 1.0])),
+    )
+}
 
 fn line_spec(sectors: usize) -> impl Strategy<Value = LineSpec> {
     (
@@ -38,6 +60,15 @@ fn line_spec(sectors: usize) -> impl Strategy<Value = LineSpec> {
         0u32..=300,
         site(),
         prop_oneof![Just(None), Just(Some(0.3)), Just(Some(0.5)), Just(Some(0.75)), Just(Some(1.0))],
+        line_rules(),
+    )
+}
+
+fn supplier_rules() -> impl Strategy<Value = SupplierRules> {
+    (
+        prop::option::weighted(0.85, prop::sample::select(KINDS.to_vec()).prop_map(str::to_owned)),
+        prop::sample::select(vec![None, Some(0.0), Some(0.3), Some(0.65), Some(1.0)]),
+        prop::option::weighted(0.5, prop::sample::select(vec![0.0, 100.0, 800.0, 2500.0])),
     )
 }
 
@@ -47,15 +78,27 @@ fn supplier_spec(sectors: usize) -> impl Strategy<Value = SupplierSpec> {
         20u32..=120,
         prop::sample::select(vec![0.0, 0.0, 5.0, 10.0, 20.0, 40.0, 12.5]),
         prop::collection::vec(prop::option::weighted(0.8, prop_oneof![1 => Just(0u32), 8 => 1u32..=400]), sectors),
+        supplier_rules(),
     )
 }
 
 fn weights() -> impl Strategy<Value = Option<Weights>> {
     prop_oneof![
         2 => Just(None),
-        1 => (0.5f64..2.0, 0u32..=100, prop::sample::select(vec![100.0, 10_000.0])).prop_map(|(a, f, p)| Some(
-            Weights { per_unit_km: round4(a), per_lot: f64::from(f), per_unit_shortfall: p }
-        )),
+        2 => (
+            0.5f64..2.0,
+            0u32..=100,
+            prop::sample::select(vec![100.0, 10_000.0]),
+            prop::sample::select(vec![10.0, 1000.0]),
+            prop::sample::select(vec![0.0, 2.0, 60.0]),
+        )
+            .prop_map(|(a, f, p, q, phi)| Some(Weights {
+                per_unit_km: round4(a),
+                per_lot: f64::from(f),
+                per_unit_shortfall: p,
+                per_clause_hour_shortfall: q,
+                per_unit_fairness: phi,
+            })),
     ]
 }
 
@@ -70,25 +113,25 @@ fn build(
     let lines: Vec<LineInput> = lines
         .into_iter()
         .enumerate()
-        .map(|(i, (sector, quantity, site, max_share))| LineInput {
+        .map(|(i, (sector, quantity, site, max_share, (participation, reserved, clause)))| LineInput {
             id: format!("L{}", i + 1),
             sector: SECTORS[sector].to_owned(),
             quantity: f64::from(quantity),
-            unit: None,
             site,
             max_share,
-            title: None,
-            unit_price: None,
-            window: None,
+            participation,
+            reserved,
+            insertion_hours_min: clause.map(|share| (share * f64::from(quantity)).floor()),
+            ..LineInput::default()
         })
         .collect();
     let suppliers: Vec<SupplierInput> = suppliers
         .into_iter()
         .enumerate()
-        .map(|(i, (location, reach, min_lot, capacity))| SupplierInput {
+        .map(|(i, (location, reach, min_lot, capacity, (kind, insertion_rate, recent_volume)))| SupplierInput {
             id: format!("S{}", i + 1),
             name: None,
-            kind: None,
+            kind,
             location,
             max_distance_km: f64::from(reach),
             min_lot,
@@ -97,6 +140,8 @@ fn build(
                 .enumerate()
                 .filter_map(|(k, c)| c.map(|c| (SECTORS[k].to_owned(), f64::from(c))))
                 .collect(),
+            insertion_rate,
+            recent_volume,
         })
         .collect();
     let mut fixed_lots: Vec<FixedLot> = Vec::new();
@@ -125,9 +170,8 @@ fn build(
             line: lines[li.index(lines.len())].id.clone(),
             supplier: suppliers[si.index(suppliers.len())].id.clone(),
         };
-        if !excluded_pairs.contains(&pair)
-            && !fixed_lots.iter().any(|f| f.line == pair.line && f.supplier == pair.supplier)
-        {
+        // A fixed pair may be excluded too: it keeps its lot and gets nothing more.
+        if !excluded_pairs.contains(&pair) {
             excluded_pairs.push(pair);
         }
     }
@@ -157,13 +201,19 @@ fn without_time(mut result: AllocationResult) -> AllocationResult {
     result
 }
 
-/// The exact optimum of DESIGN.md §3 by brute force: for every set of open (non-fixed) pairs, the LP that
-/// remains (x between the min lot and min(c, σ·q), shortfall ≥ 0, capacity rows) is solved on its own.
-/// Shares nothing with the solver's model (no big-M tightening, no pair dropping, no components).
+/// The exact optimum of DESIGN.md §3 by brute force: for every set of open new lots, the LP that remains
+/// (x between the min lot and min(c, σ·q) − f, shortfall and clause shortfall ≥ 0, capacity rows, clause
+/// rows) is solved on its own. Shares nothing with the solver's model (no big-M tightening, no pair
+/// dropping, no components, no warm start).
 fn brute_force_optimum(input: &AllocationInput) -> f64 {
     let w = input.weights.unwrap_or_default();
+    let fair = fairness(input);
     let lines = &input.lines;
     let suppliers = &input.suppliers;
+    let rate = |s: usize| suppliers[s].insertion_rate.unwrap_or(0.0);
+    let unit_cost = |l: usize, s: usize| {
+        w.per_unit_km * haversine_km(suppliers[s].location, lines[l].site) + fair[suppliers[s].id.as_str()]
+    };
     let capacity = |s: usize, l: usize| suppliers[s].capacity.get(&lines[l].sector).copied().unwrap_or(0.0);
     let index = |l: &str, s: &str| {
         let li = lines.iter().position(|x| x.id == l);
@@ -176,44 +226,45 @@ fn brute_force_optimum(input: &AllocationInput) -> f64 {
 
     let mut constant = 0.0;
     let mut demand: Vec<f64> = lines.iter().map(|l| l.quantity).collect();
+    let mut clause: Vec<f64> = lines.iter().map(|l| l.insertion_hours_min.unwrap_or(0.0)).collect();
     let mut booked: HashMap<(usize, &str), f64> = HashMap::new();
     for (&(l, s), &q) in &fixed {
-        constant += w.per_unit_km * haversine_km(suppliers[s].location, lines[l].site) * q + w.per_lot;
+        constant += unit_cost(l, s) * q + w.per_lot;
         demand[l] -= q;
+        clause[l] -= rate(s) * q;
         *booked.entry((s, lines[l].sector.as_str())).or_default() += q;
     }
-    // (line, supplier, distance, lower, upper)
+    // (line, supplier, unit cost, lower, upper)
     let mut pairs: Vec<(usize, usize, f64, f64, f64)> = Vec::new();
     for (l, line) in lines.iter().enumerate() {
         for (s, supplier) in suppliers.iter().enumerate() {
             let d = haversine_km(supplier.location, line.site);
-            if fixed.contains_key(&(l, s)) || excluded.contains(&(l, s)) || capacity(s, l) <= 0.0 {
+            if excluded.contains(&(l, s)) || capacity(s, l) <= 0.0 || !eligible(line, supplier) {
                 continue;
             }
             if d > supplier.max_distance_km {
                 continue;
             }
-            let upper = capacity(s, l).min(line.max_share.unwrap_or(1.0) * line.quantity);
-            pairs.push((l, s, d, supplier.min_lot, upper));
+            let held = fixed.get(&(l, s)).copied().unwrap_or(0.0);
+            let upper = capacity(s, l).min(line.max_share.unwrap_or(1.0) * line.quantity) - held;
+            pairs.push((l, s, unit_cost(l, s), supplier.min_lot, upper));
         }
     }
     assert!(pairs.len() <= 16, "brute force is for tiny instances");
 
-    let all_short: f64 = demand.iter().map(|q| w.per_unit_shortfall * q.max(0.0)).sum();
+    let clause_penalty = |l: usize| w.per_clause_hour_shortfall * clause[l].max(0.0);
+    let all_short: f64 = (0..lines.len()).map(|l| w.per_unit_shortfall * demand[l].max(0.0) + clause_penalty(l)).sum();
     let mut best = all_short;
     for mask in 1u32..(1 << pairs.len()) {
         let open: Vec<usize> = (0..pairs.len()).filter(|&i| mask & (1 << i) != 0).collect();
-        if open.iter().any(|&i| pairs[i].3 > pairs[i].4) {
+        if open.iter().any(|&i| pairs[i].3 > pairs[i].4 || pairs[i].4 <= 0.0) {
             continue;
         }
         // Lower bound: F per lot, and each open unit at its cheapest option on its line.
         let mut bound = w.per_lot * open.len() as f64;
         for (l, &q) in demand.iter().enumerate() {
-            let cheapest = open
-                .iter()
-                .filter(|&&i| pairs[i].0 == l)
-                .map(|&i| w.per_unit_km * pairs[i].2)
-                .fold(w.per_unit_shortfall, f64::min);
+            let cheapest =
+                open.iter().filter(|&&i| pairs[i].0 == l).map(|&i| pairs[i].2).fold(w.per_unit_shortfall, f64::min);
             bound += cheapest * q.max(0.0);
         }
         if bound >= best - 1e-9 {
@@ -222,22 +273,27 @@ fn brute_force_optimum(input: &AllocationInput) -> f64 {
         let mut vars = ProblemVariables::new();
         let x: Vec<Variable> = open.iter().map(|&i| vars.add(variable().min(pairs[i].3).max(pairs[i].4))).collect();
         let u: Vec<Variable> = lines.iter().map(|_| vars.add(variable().min(0.0))).collect();
+        let v: Vec<Variable> = lines.iter().map(|_| vars.add(variable().min(0.0))).collect();
         let mut objective = Expression::default();
         for (j, &i) in open.iter().enumerate() {
-            objective.add_mul(w.per_unit_km * pairs[i].2, x[j]);
+            objective.add_mul(pairs[i].2, x[j]);
         }
-        for &ul in &u {
-            objective.add_mul(w.per_unit_shortfall, ul);
+        for l in 0..lines.len() {
+            objective.add_mul(w.per_unit_shortfall, u[l]);
+            objective.add_mul(w.per_clause_hour_shortfall, v[l]);
         }
         let mut model = vars.minimise(objective.clone()).using(good_lp::microlp);
         for (l, &q) in demand.iter().enumerate() {
             let mut covered = Expression::from(u[l]);
+            let mut reached = Expression::from(v[l]);
             for (j, &i) in open.iter().enumerate() {
                 if pairs[i].0 == l {
                     covered.add_mul(1.0, x[j]);
+                    reached.add_mul(rate(pairs[i].1), x[j]);
                 }
             }
             model = model.with(constraint!(covered == q));
+            model = model.with(constraint!(reached >= clause[l]));
         }
         let mut rows: BTreeMap<(usize, &str), Expression> = BTreeMap::new();
         for (j, &i) in open.iter().enumerate() {
@@ -297,7 +353,9 @@ proptest! {
         }
         let reference = brute_force_optimum(&input);
         // Quantities are reported to 1e-6, so the objective may move by P·1e-6 per line.
-        let tolerance = 1e-6 * reference.abs().max(1.0) + 1e-6 * input.lines.len() as f64 * input.weights.unwrap_or_default().per_unit_shortfall;
+        let w = input.weights.unwrap_or_default();
+        let tolerance = 1e-6 * reference.abs().max(1.0)
+            + 1e-6 * input.lines.len() as f64 * (w.per_unit_shortfall + w.per_clause_hour_shortfall);
         prop_assert!(
             (result.objective - reference).abs() <= tolerance,
             "solver {} vs brute force {} on {}", result.objective, reference,

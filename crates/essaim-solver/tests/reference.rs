@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use essaim_solver::{
     AllocationInput, AllocationResult, Backend, ExcludedPair, FixedLot, LineInput, Site, SolveSettings, SolverError,
-    Status, SupplierInput, allocate, generate, greedy_allocate,
+    Status, SupplierInput, Weights, allocate, generate, greedy_allocate,
 };
 
 use common::check_result;
@@ -31,10 +31,7 @@ fn line(id: &str, sector: &str, quantity: f64, lat: f64) -> LineInput {
         quantity,
         unit: Some("h".to_owned()),
         site: at(lat),
-        max_share: None,
-        title: None,
-        unit_price: None,
-        window: None,
+        ..LineInput::default()
     }
 }
 
@@ -47,6 +44,7 @@ fn supplier(id: &str, lat: f64, reach: f64, min_lot: f64, capacity: &[(&str, f64
         max_distance_km: reach,
         min_lot,
         capacity: capacity.iter().map(|(k, c)| ((*k).to_owned(), *c)).collect(),
+        ..SupplierInput::default()
     }
 }
 
@@ -272,7 +270,7 @@ fn reallocation_keeps_fixed_lots_and_avoids_declined_pairs() {
     expect_objective(&result, 70.0 * km(0.2) + 30.0 * km(0.5) + 100.0);
     assert!(result.shortfall.is_empty());
 
-    // A fixed lot is not enlarged even when its supplier is the only one left.
+    // A fixed lot out of its supplier's reach is kept but not enlarged, even when it is the only one left.
     let mut only_fixed = again.clone();
     only_fixed.excluded.push(ExcludedPair { line: "L1".to_owned(), supplier: "S2".to_owned() });
     let result = solve(&only_fixed);
@@ -281,6 +279,50 @@ fn reallocation_keeps_fixed_lots_and_avoids_declined_pairs() {
     assert_eq!(quantity, 70.0);
     // The accepted lot's supplier is out of reach but counts as in reach for the explanation.
     assert_eq!(reason, "accepted lots kept as they are (S3); 2 declined");
+}
+
+// (f2) Fixed lots are commitments, not a ceiling: a supplier that accepted part of a line may get more of
+// it in a new lot when it has room (two lots in the output, the fixed one first); a partial acceptance
+// (fixed and excluded) closes the pair.
+#[test]
+fn a_fixed_lot_is_topped_up_when_its_supplier_has_room() {
+    let mut input = input(
+        vec![line("L1", "nettoyage", 200.0, 45.0)],
+        vec![
+            supplier("S1", 45.1, 50.0, 10.0, &[("nettoyage", 150.0)]),
+            supplier("S2", 45.2, 50.0, 0.0, &[("nettoyage", 100.0)]),
+        ],
+    );
+    input.fixed.push(FixedLot { line: "L1".to_owned(), supplier: "S1".to_owned(), quantity: 100.0 });
+    input.excluded.push(ExcludedPair { line: "L1".to_owned(), supplier: "S2".to_owned() });
+    let result = solve(&input);
+    assert_eq!(result.lots.len(), 2, "{result:#?}");
+    assert!(result.lots[0].fixed && !result.lots[1].fixed);
+    assert_eq!((result.lots[0].quantity, result.lots[1].quantity), (100.0, 50.0));
+    // Both lots pay their fixed cost; 50 h remain (S1 full, S2 declined).
+    expect_objective(&result, 150.0 * km(0.1) + 100.0 + 50.0 * 10_000.0);
+    assert_eq!(shortfall_of(&result, "L1"), (50.0, "capacity exhausted (S1 fully booked in nettoyage); 1 declined"));
+
+    // The top-up obeys the min lot and the max share counted with the fixed lot: σ = 0.6 → 120 in all.
+    let mut shared = input.clone();
+    shared.lines[0].max_share = Some(0.6);
+    let result = solve(&shared);
+    assert_eq!(lots_of(&result), vec![("S1".to_owned(), 100.0, true), ("S1".to_owned(), 20.0, false)]);
+    let mut small = input.clone();
+    small.lines[0].max_share = Some(0.52); // 104: a top-up of 4 is under S1's min lot of 10
+    let result = solve(&small);
+    assert_eq!(lots_of(&result), vec![("S1".to_owned(), 100.0, true)]);
+
+    // A partial acceptance closes the pair: nothing more for S1.
+    let mut closed = input.clone();
+    closed.excluded.push(ExcludedPair { line: "L1".to_owned(), supplier: "S1".to_owned() });
+    let result = solve(&closed);
+    assert_eq!(lots_of(&result), vec![("S1".to_owned(), 100.0, true)]);
+    assert_eq!(shortfall_of(&result, "L1").1, "accepted lots kept as they are (S1); 1 declined");
+}
+
+fn lots_of(result: &AllocationResult) -> Vec<(String, f64, bool)> {
+    result.lots.iter().map(|l| (l.supplier.clone(), l.quantity, l.fixed)).collect()
 }
 
 fn invalid(input: &AllocationInput) -> (String, String, String) {
@@ -391,9 +433,41 @@ fn invalid_inputs_name_item_and_field() {
     assert!(message.contains("S9"), "{message}");
 
     let mut i = valid_base();
+    i.lines[0].participation = Some(vec!["execution".to_owned(), "sous-traitance".to_owned()]);
+    let (item, field, message) = invalid(&i);
+    assert_eq!((item.as_str(), field.as_str()), ("lines[0] (id \"L1\")", "participation"));
+    assert!(message.contains("sous-traitance"), "{message}");
+    let mut i = valid_base();
+    i.lines[0].participation = Some(Vec::new());
+    assert_eq!(invalid(&i).1, "participation");
+    let mut i = valid_base();
+    i.lines[0].reserved = Some("esat".to_owned());
+    let (_, field, message) = invalid(&i);
+    assert_eq!(field, "reserved");
+    assert!(message.contains("L2113-12") && message.contains("esat"), "{message}");
+    let mut i = valid_base();
+    i.lines[0].insertion_hours_min = Some(100.5); // L1 is 100 h
+    let (_, field, message) = invalid(&i);
+    assert_eq!(field, "insertion_hours_min");
+    assert!(message.contains("more than the line's quantity"), "{message}");
+    let mut i = valid_base();
+    i.suppliers[0].kind = Some("SCOP".to_owned());
+    assert_eq!(invalid(&i), ("suppliers[0] (id \"S1\")".to_owned(), "kind".to_owned(), invalid(&i).2));
+    let mut i = valid_base();
+    i.suppliers[0].insertion_rate = Some(1.2);
+    assert_eq!(invalid(&i).1, "insertion_rate");
+    let mut i = valid_base();
+    i.suppliers[0].recent_volume = Some(-3.0);
+    assert_eq!(invalid(&i).1, "recent_volume");
+    let mut i = valid_base();
+    i.weights = Some(Weights { per_clause_hour_shortfall: f64::NAN, ..Weights::default() });
+    assert_eq!(invalid(&i).1, "per_clause_hour_shortfall");
+
+    // Fixed and excluded together is a partial acceptance, not an error.
+    let mut i = valid_base();
     i.fixed.push(fixed("L1", "S1", 10.0));
     i.excluded.push(ExcludedPair { line: "L1".to_owned(), supplier: "S1".to_owned() });
-    assert_eq!(invalid(&i).0, "fixed[0] (line \"L1\", supplier \"S1\")");
+    assert!(allocate(&i, &settings()).is_ok());
 
     // The message shown to users carries item and field.
     let mut i = valid_base();
@@ -423,9 +497,9 @@ fn malformed_json_is_a_json_error() {
     )
     .expect("the DESIGN.md example parses");
     let result = solve(&ok);
-    // S1 keeps its accepted 40 and may not take more (fixed lots keep their x): 80 h short.
-    expect_lots(&result, &[("L1", "S1", 40.0)]);
-    assert_eq!(shortfall_of(&result, "L1").0, 80.0);
+    // S1 keeps its accepted 40 and takes 32 more, up to its max share of 60 % (72 h): 48 h short.
+    assert_eq!(lots_of(&result), vec![("S1".to_owned(), 40.0, true), ("S1".to_owned(), 32.0, false)]);
+    assert_eq!(shortfall_of(&result, "L1").0, 48.0);
 }
 
 // (h) A 1 ms time limit on a large instance returns quickly with a valid allocation.
@@ -533,4 +607,120 @@ fn zero_quantity_fixed_lot_is_rejected_or_kept() {
         }
         Err(other) => panic!("unexpected error {other:?}"),
     }
+}
+
+fn kind(mut s: SupplierInput, kind: &str, rate: f64) -> SupplierInput {
+    s.kind = Some(kind.to_owned());
+    s.insertion_rate = Some(rate);
+    s
+}
+
+fn modes(list: &[&str]) -> Option<Vec<String>> {
+    Some(list.iter().map(|m| (*m).to_owned()).collect())
+}
+
+// (i) Participation modes: an AI, an ETTI or a GEIQ places employees, it does not carry out a lot. A line
+// takes them only when it accepts mise à disposition; by default it accepts execution only.
+#[test]
+fn placement_kinds_take_a_line_only_when_it_accepts_mise_a_disposition() {
+    let mut input = input(
+        vec![line("L1", "nettoyage", 100.0, 45.0)],
+        vec![
+            kind(supplier("S1", 45.1, 50.0, 0.0, &[("nettoyage", 100.0)]), "AI", 0.9),
+            kind(supplier("S2", 45.2, 50.0, 0.0, &[("nettoyage", 100.0)]), "EI", 0.6),
+        ],
+    );
+    let result = solve(&input);
+    expect_lots(&result, &[("L1", "S2", 100.0)]);
+    expect_objective(&result, 100.0 * km(0.2) + 50.0);
+
+    input.lines[0].participation = modes(&["execution", "mise_a_disposition"]);
+    let result = solve(&input);
+    expect_lots(&result, &[("L1", "S1", 100.0)]);
+
+    // With only the AI in reach and a line in execution only, eligibility is the whole reason.
+    input.lines[0].participation = None;
+    input.suppliers.truncate(1);
+    let result = solve(&input);
+    assert!(result.lots.is_empty());
+    assert_eq!(
+        shortfall_of(&result, "L1").1,
+        "no eligible supplier with nettoyage capacity within reach: S1 (they place employees with the user; \
+         the line accepts only carrying out the work (co- or subcontracting))"
+    );
+}
+
+// (j) Reserved lines: L2113-12 (ESAT, EA, EATT) and L2113-13 (SIAE: EI, ETTI, AI, ACI, EITI). A GEIQ is in
+// neither list, even on a line open to mise à disposition.
+#[test]
+fn reserved_lines_go_only_to_the_kinds_the_code_names() {
+    let suppliers = vec![
+        kind(supplier("S1", 45.1, 50.0, 0.0, &[("nettoyage", 100.0)]), "EI", 0.6),
+        kind(supplier("S2", 45.2, 50.0, 0.0, &[("nettoyage", 100.0)]), "ESAT", 1.0),
+        kind(supplier("S3", 45.05, 50.0, 0.0, &[("nettoyage", 100.0)]), "GEIQ", 0.7),
+        kind(supplier("S4", 45.3, 50.0, 0.0, &[("nettoyage", 100.0)]), "TIH", 1.0),
+    ];
+    let mut handicap = line("L1", "nettoyage", 100.0, 45.0);
+    handicap.reserved = Some("handicap".to_owned());
+    handicap.participation = modes(&["execution", "mise_a_disposition"]);
+    let mut insertion = line("L2", "nettoyage", 50.0, 45.0);
+    insertion.reserved = Some("insertion".to_owned());
+    insertion.participation = modes(&["execution", "mise_a_disposition"]);
+    let result = solve(&input(vec![handicap.clone(), insertion], suppliers.clone()));
+    // The GEIQ is the nearest but may take neither; the TIH is not an EA/ESAT-equivalent under L2113-12.
+    expect_lots(&result, &[("L1", "S2", 100.0), ("L2", "S1", 50.0)]);
+
+    let mut alone = input(vec![handicap], vec![suppliers[0].clone(), suppliers[2].clone()]);
+    alone.lines[0].quantity = 10.0;
+    let result = solve(&alone);
+    assert_eq!(
+        shortfall_of(&result, "L1").1,
+        "no eligible supplier with nettoyage capacity within reach: S1, S3 (the line is reserved under art. \
+         L2113-12: ESAT, EA, EATT only)"
+    );
+}
+
+// (k) A social clause: the line must carry 60 insertion hours. S1 is near with a rate of 0.3, S2 farther
+// with 0.9: 50 h each meets the clause exactly (0.3·50 + 0.9·50 = 60) and costs less than missing it.
+#[test]
+fn a_clause_moves_hours_toward_structures_with_higher_insertion_rates() {
+    let mut clause = line("L1", "nettoyage", 100.0, 45.0);
+    clause.insertion_hours_min = Some(60.0);
+    let suppliers = vec![
+        kind(supplier("S1", 45.1, 50.0, 0.0, &[("nettoyage", 100.0)]), "EI", 0.3),
+        kind(supplier("S2", 45.2, 50.0, 0.0, &[("nettoyage", 100.0)]), "ACI", 0.9),
+    ];
+    let result = solve(&input(vec![clause.clone()], suppliers.clone()));
+    expect_lots(&result, &[("L1", "S1", 50.0), ("L1", "S2", 50.0)]);
+    expect_objective(&result, 50.0 * km(0.1) + 50.0 * km(0.2) + 100.0);
+    assert!(result.clause_shortfall.is_empty());
+
+    // With only low rates the clause cannot be met: reported with how many hours are missing and why.
+    let low = vec![suppliers[0].clone()];
+    let result = solve(&input(vec![clause], low));
+    expect_lots(&result, &[("L1", "S1", 100.0)]);
+    assert_eq!(result.clause_shortfall.len(), 1);
+    assert_eq!(result.clause_shortfall[0].hours, 30.0);
+    assert_eq!(
+        result.clause_shortfall[0].reason,
+        "cannot be met: the structures that may take this line give at most 30.0 clause hours at their insertion rates"
+    );
+    expect_objective(&result, 100.0 * km(0.1) + 50.0 + 30.0 * 1000.0);
+}
+
+// (l) Fairness: the structure served most over the last 12 months costs φ more per unit; a 1 km advantage
+// does not outweigh φ = 2, so the work goes to the other.
+#[test]
+fn fairness_rotates_work_between_close_structures() {
+    let mut recent = supplier("S1", 45.1, 50.0, 0.0, &[("nettoyage", 100.0)]);
+    recent.recent_volume = Some(1200.0);
+    let mut other = supplier("S2", 45.1 + 1.0 / 111.195, 50.0, 0.0, &[("nettoyage", 100.0)]);
+    other.recent_volume = Some(0.0);
+    let mut input = input(vec![line("L1", "nettoyage", 100.0, 45.0)], vec![recent, other]);
+    let result = solve(&input);
+    assert_eq!(result.lots[0].supplier, "S1", "φ = 0 by default: distance decides");
+    input.weights = Some(Weights { per_unit_fairness: 2.0, ..Weights::default() });
+    let result = solve(&input);
+    assert_eq!(result.lots[0].supplier, "S2");
+    expect_objective(&result, 100.0 * km(0.1 + 1.0 / 111.195) + 50.0);
 }

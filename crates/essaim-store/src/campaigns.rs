@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::chat::{ACCOUNTS_STREAM, AccountLink, INVITES_STREAM, InboxKey};
 use crate::events::{Event, supplier_stream};
 use crate::outbox::NewOutgoing;
-use crate::store::{Pool, now};
+use crate::store::now;
 use crate::{Store, StoreError};
 
 /// The stream of one campaign's events: `campaign:T-2026-001`.
@@ -33,6 +33,13 @@ pub struct CampaignAppend {
     /// The campaign's status after these events (the domain's word; the store does not interpret it).
     pub status: String,
     pub events: Vec<NewEvent>,
+    /// What structures hold on this tender after these events (open and accepted offers): replaces the
+    /// stored projection, in the same transaction.
+    pub holdings: Vec<essaim_core::Holding>,
+    /// The structures this decision offers new hours to, each with the booking version the decision read
+    /// ([`crate::CapacityContext::booking_versions`]). If another decision booked one of them since, the
+    /// append is a [`Applied::Conflict`]: two tenders never book the same hours on one read.
+    pub bookings: Vec<(String, i64)>,
 }
 
 /// A supplier's capacity in one sector, as [`Store::set_capacity`] records it.
@@ -115,35 +122,14 @@ struct EventRow {
 /// deadlock. The caller re-reads and decides again, as for a version conflict.
 const RETRYABLE_POSTGRES_CODES: [&str; 2] = ["40001", "40P01"];
 
-/// Evaluates `$body` with `$tx` bound to a read-only transaction that sees one snapshot of the
-/// database for all its statements (PostgreSQL `REPEATABLE READ`; SQLite's deferred transaction
-/// keeps the snapshot of its first read).
-macro_rules! in_snapshot {
-    ($store:expr, |$tx:ident| $body:expr) => {
-        match &$store.pool {
-            Pool::Sqlite(pool) => {
-                let mut $tx = pool.begin().await?;
-                let result = $body;
-                $tx.commit().await?;
-                result
-            }
-            Pool::Postgres(pool) => {
-                let mut $tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
-                let result = $body;
-                $tx.commit().await?;
-                result
-            }
-        }
-    };
-}
-
 impl Store {
     /// Writes a whole decision in one transaction, all or nothing, in this order:
     /// 1. `inbox`: records the update; if it was already there → [`Applied::Duplicate`].
     /// 2. `campaign`: moves the campaign from `expected_version` to `expected_version + events`
-    ///    (creates it when `expected_version` is 0) and appends the events to its stream; if the
-    ///    version moved meanwhile → [`Applied::Conflict`]. The tender must be registered
-    ///    ([`StoreError::UnknownTender`]).
+    ///    (creates it when `expected_version` is 0), bumps the booking version of every supplier it books
+    ///    (one that moved meanwhile → [`Applied::Conflict`]), replaces the campaign's holdings and appends
+    ///    the events to its stream; if the version moved meanwhile → [`Applied::Conflict`]. The tender
+    ///    must be registered ([`StoreError::UnknownTender`]).
     /// 3. `consume_invite`: marks the code used (by the linked account); if it is unknown, used or
     ///    expired → [`Applied::Conflict`]. Records `invite_used`.
     /// 4. `link` (records `account_linked`; the supplier must be in the directory), `awaiting` (the
@@ -237,6 +223,28 @@ impl Store {
                 if moved == 0 {
                     return Ok(Applied::Conflict);
                 }
+                let mut bookings: Vec<&(String, i64)> = campaign.bookings.iter().collect();
+                bookings.sort(); // one lock order for every writer (no deadlock between two bookings)
+                for (siret, expected) in bookings {
+                    let bumped = sqlx::query(
+                        "UPDATE suppliers SET booking_version = booking_version + 1 \
+                         WHERE siret = $1 AND booking_version = $2",
+                    )
+                    .bind(siret)
+                    .bind(expected)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if bumped == 0 {
+                        return Ok(Applied::Conflict);
+                    }
+                }
+                crate::holdings::replace_holdings!(tx, reference, &campaign.holdings);
+                sqlx::query("UPDATE campaigns SET holdings_version = $2 WHERE tender_ref = $1")
+                    .bind(reference)
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await?;
                 let stream = campaign_stream(&campaign.tender);
                 for event in &campaign.events {
                     insert_event!(&mut *tx, &stream, &event.kind, &event.payload);

@@ -31,6 +31,7 @@ mod chat;
 mod directory;
 mod error;
 mod events;
+mod holdings;
 mod jobs;
 mod outbox;
 mod proposals;
@@ -49,6 +50,7 @@ pub use chat::{ACCOUNTS_STREAM, AccountLink, ChatAccount, INVITES_STREAM, InboxK
 pub use directory::ImportSummary;
 pub use error::StoreError;
 pub use events::{DIRECTORY_STREAM, Event, supplier_stream, tender_stream};
+pub use holdings::CapacityContext;
 pub use outbox::{NewOutgoing, OutboxMessage, OutboxStatus};
 pub use proposals::ProposalSources;
 pub use store::{Backend, Store};

@@ -50,3 +50,25 @@ macro_rules! insert_event {
         .await?
     };
 }
+
+/// Evaluates `$body` with `$tx` bound to a read-only transaction that sees one snapshot of the
+/// database for all its statements (PostgreSQL `REPEATABLE READ`; SQLite's deferred transaction
+/// keeps the snapshot of its first read).
+macro_rules! in_snapshot {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite(pool) => {
+                let mut $tx = pool.begin().await?;
+                let result = $body;
+                $tx.commit().await?;
+                result
+            }
+            $crate::store::Pool::Postgres(pool) => {
+                let mut $tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+                let result = $body;
+                $tx.commit().await?;
+                result
+            }
+        }
+    };
+}

@@ -112,14 +112,17 @@ impl Store {
     }
 
     /// Brings the schema up to date with the migrations embedded in this binary (`migrations/sqlite`
-    /// or `migrations/postgres`, same versions). Safe to run at every start and from several
-    /// processes at once (the migrator takes a lock).
+    /// or `migrations/postgres`, same versions), then rebuilds the holdings of campaigns recorded
+    /// before that projection existed. Safe to run at every start and from several processes at once
+    /// (the migrator takes a lock; a rebuild checks the campaign's version).
     #[tracing::instrument(skip(self), fields(backend = %self.backend()))]
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
             Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
+        // Campaigns recorded before the holdings projection existed get theirs from their events.
+        self.rebuild_stale_holdings().await?;
         Ok(())
     }
 

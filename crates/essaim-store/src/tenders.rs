@@ -56,6 +56,10 @@ struct LineRow {
     unit_price: Option<f64>,
     window_start: Option<NaiveDate>,
     window_end: Option<NaiveDate>,
+    participation: String,
+    reserved: Option<String>,
+    insertion_hours_min: Option<f64>,
+    cpv: Option<String>,
 }
 
 /// Whether a write may overwrite a tender already registered under the same reference.
@@ -148,7 +152,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO tender_lines (tender_ref, line_id, position, title, sector, \
                      quantity, unit, site_lat, site_lon, max_share, unit_price, window_start, \
-                     window_end) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                     window_end, participation, reserved, insertion_hours_min, cpv) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 )
                 .bind(reference)
                 .bind(&line.id)
@@ -163,6 +168,10 @@ impl Store {
                 .bind(line.unit_price)
                 .bind(line.window.map(|w| w.start))
                 .bind(line.window.map(|w| w.end))
+                .bind(line.participation.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(","))
+                .bind(line.reserved.map(essaim_core::Reservation::as_str))
+                .bind(line.insertion_hours_min)
+                .bind(line.cpv.as_ref().map(essaim_core::Cpv::as_str))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -191,7 +200,8 @@ impl Store {
             .await?;
             let lines: Vec<LineRow> = sqlx::query_as(
                 "SELECT line_id, title, sector, quantity, unit, site_lat, site_lon, max_share, \
-                 unit_price, window_start, window_end FROM tender_lines \
+                 unit_price, window_start, window_end, participation, reserved, insertion_hours_min, cpv \
+                 FROM tender_lines \
                  WHERE tender_ref = $1 ORDER BY position",
             )
             .bind(reference.as_str())
@@ -292,6 +302,26 @@ fn line_from_row(reference: &str, row: LineRow) -> Result<TenderLine, StoreError
             )));
         }
     };
+    let participation = row
+        .participation
+        .split(',')
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| essaim_core::ParticipationMode::parse_field("participation", m))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(what)?;
+    if participation.is_empty() {
+        return Err(StoreError::corrupt(format!(
+            "tender line row (tender {reference}, line {}): no participation mode",
+            row.line_id
+        )));
+    }
+    let reserved = row
+        .reserved
+        .as_deref()
+        .map(|r| essaim_core::Reservation::parse_field("reserved", r))
+        .transpose()
+        .map_err(what)?;
+    let cpv = row.cpv.as_deref().map(|c| essaim_core::Cpv::parse("cpv", c)).transpose().map_err(what)?;
     Ok(TenderLine {
         id: row.line_id,
         title: row.title,
@@ -302,9 +332,9 @@ fn line_from_row(reference: &str, row: LineRow) -> Result<TenderLine, StoreError
         max_share: row.max_share,
         unit_price: row.unit_price,
         window,
-        participation: essaim_core::ParticipationMode::default_accepted(),
-        reserved: None,
-        insertion_hours_min: None,
-        cpv: None,
+        participation,
+        reserved,
+        insertion_hours_min: row.insertion_hours_min,
+        cpv,
     })
 }

@@ -84,6 +84,8 @@ fn append(expected_version: i64, status: &str, kinds: &[&str]) -> Option<Campaig
         expected_version,
         status: status.into(),
         events: kinds.iter().map(|k| event(k)).collect(),
+        holdings: Vec::new(),
+        bookings: Vec::new(),
     })
 }
 
@@ -272,6 +274,8 @@ async fn concurrent_decisions_on_one_version_let_exactly_one_through() {
                         expected_version: 0,
                         status: "started".into(),
                         events: vec![event(&format!("start{i}"))],
+                        holdings: Vec::new(),
+                        bookings: Vec::new(),
                     }),
                     ..Changeset::default()
                 };

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use essaim_core::{Supplier, Tender};
-use essaim_solver::{AllocationInput, AllocationResult};
+use essaim_solver::AllocationResult;
 use essaim_store::{AllocationRecord, Store};
 
 use crate::BadInput;
@@ -17,7 +17,16 @@ pub async fn allocate_tender(
     let suppliers = store.eligible_suppliers(tender).await?.ok_or_else(|| {
         BadInput(format!("tender {}: unknown groupement; import its members first", tender.reference))
     })?;
-    let input = AllocationInput::for_tender(tender, &suppliers, config.weights());
+    // What the suppliers hold on other tenders comes off their capacity, as in a campaign.
+    let context = store.capacity_context(&tender.reference).await?;
+    let input = essaim_chat::campaigns::allocation_input(
+        tender,
+        &suppliers,
+        &Default::default(),
+        &context.holdings,
+        &config.engine_settings()?,
+        chrono::Utc::now(),
+    );
     let settings = config.solve_settings();
     let result = tokio::task::spawn_blocking(move || essaim_solver::allocate(&input, &settings))
         .await

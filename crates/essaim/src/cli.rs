@@ -251,8 +251,11 @@ fn allocate_file(input: &Path, output: Option<&Path>, config: &Config) -> Result
         .map_err(|_| anyhow::Error::new(BadInput(format!("{}: not UTF-8 text", input.display()))))?;
     let outcome = essaim_solver::AllocationInput::from_json(&text).and_then(|mut instance| {
         if instance.weights.is_none() {
-            instance.weights = Some(config.weights());
+            // The file's own weights win; without them the configuration's, except fairness: a file carries
+            // its own `recent_volume`, and the format's default φ is 0 (the campaign setting is for campaigns).
+            instance.weights = Some(essaim_solver::Weights { per_unit_fairness: 0.0, ..config.weights() });
         }
+        instance.fill_default_rates(&config.impact_settings().insertion_rate);
         essaim_solver::allocate(&instance, &config.solve_settings())
     });
     let (json, error) = match outcome {

@@ -71,6 +71,8 @@ pub struct SolverConfig {
     pub per_unit_km: f64,
     pub per_lot: f64,
     pub per_unit_shortfall: f64,
+    pub per_clause_hour_shortfall: f64,
+    pub per_unit_fairness: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -181,6 +183,8 @@ impl Config {
             ("solver.per_unit_km", s.per_unit_km),
             ("solver.per_lot", s.per_lot),
             ("solver.per_unit_shortfall", s.per_unit_shortfall),
+            ("solver.per_clause_hour_shortfall", s.per_clause_hour_shortfall),
+            ("solver.per_unit_fairness", s.per_unit_fairness),
         ] {
             if !v.is_finite() || v < 0.0 {
                 bail!(BadInput(format!("configuration: {name}: {v} must be a finite number ≥ 0")));
@@ -340,6 +344,8 @@ impl Config {
             per_unit_km: self.solver.per_unit_km,
             per_lot: self.solver.per_lot,
             per_unit_shortfall: self.solver.per_unit_shortfall,
+            per_clause_hour_shortfall: self.solver.per_clause_hour_shortfall,
+            per_unit_fairness: self.solver.per_unit_fairness,
         }
     }
 

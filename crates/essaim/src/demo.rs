@@ -155,6 +155,9 @@ fn print_allocation(
             style.bold(line.title.as_deref().unwrap_or(label.as_str()))
         );
         println!("     {}", style.dim(&format!("{label} · {} {}{share}", number(line.quantity, 0), line.unit)));
+        for rule in line_rules(line) {
+            println!("     {}", style.dim(&rule));
+        }
         let mut lots: Vec<_> = result.lots.iter().filter(|lot| lot.line == line.id).collect();
         lots.sort_by(|a, b| b.quantity.total_cmp(&a.quantity));
         let rows: Vec<Vec<String>> = lots
@@ -199,7 +202,47 @@ fn print_allocation(
                 println!("       {}", style.yellow(&format!("pourquoi : {why}")));
             }
         }
+        if let Some(target) = line.insertion_hours_min {
+            let rates = &config.impact_settings().insertion_rate;
+            let rate = |s: &Supplier| s.insertion_rate.or_else(|| rates.get(&s.kind).copied()).unwrap_or(0.0);
+            let reached: f64 = result
+                .lots
+                .iter()
+                .filter(|lot| lot.line == line.id)
+                .map(|lot| lot.quantity * by_siret.get(lot.supplier.as_str()).map_or(0.0, |s| rate(s)))
+                .sum();
+            let text = format!(
+                "clause d'insertion : {} h visées, {} h projetées (heures × taux d'insertion de chaque structure)",
+                number(target, 0),
+                number(reached, 0)
+            );
+            match result.clause_shortfall.iter().find(|c| c.line == line.id) {
+                None => println!("     {}", style.green(&format!("✓ {text}"))),
+                Some(c) => println!(
+                    "     {}",
+                    style.yellow(&format!(
+                        "✗ {text} — {} h manquantes : {}",
+                        number(c.hours, 0),
+                        c.cause.render(Lang::Fr)
+                    ))
+                ),
+            }
+        }
     }
+}
+
+/// What the buyer asked of a line beyond quantity: its reservation, the modes it accepts.
+fn line_rules(line: &essaim_core::TenderLine) -> Vec<String> {
+    let mut rules = Vec::new();
+    if let Some(r) = line.reserved {
+        rules.push(format!("lot {}", r.label(Lang::Fr)));
+    }
+    let modes: Vec<&str> = line.participation.iter().map(|m| m.label(Lang::Fr)).collect();
+    rules.push(format!("participation : {}", modes.join(" ou ")));
+    if let Some(cpv) = &line.cpv {
+        rules.push(format!("CPV {cpv}"));
+    }
+    rules
 }
 
 fn print_suppliers(tender: &Tender, result: &AllocationResult, by_siret: &HashMap<String, &Supplier>, style: &Style) {

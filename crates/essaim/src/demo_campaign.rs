@@ -202,8 +202,12 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
     let mut launched = false;
     let mut answered = 0usize;
     let mut quiet_accepts = 0usize;
+    let mut launch_note = String::new();
     loop {
         for (id, message) in demo.phones.take() {
+            if !launched && message.chat_id == FACILITATOR {
+                launch_note = message.text.clone();
+            }
             let is_offer = !message.buttons.is_empty() && message.edit_message_id.is_none();
             let visible = if is_offer {
                 if !launched {
@@ -221,7 +225,13 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
                 to_answer.push_back((id, message, visible));
             }
         }
-        launched = true;
+        if !launched {
+            launched = true;
+            // Fill the shortfall the launch note reports with the structure it suggests.
+            if invite_the_suggested_structure(&mut demo, store, tender, &launch_note, &run).await? {
+                continue;
+            }
+        }
         let Some((id, offer, visible)) = to_answer.pop_front() else { break };
         let user = offer.chat_id.clone();
         answered += 1;
@@ -262,6 +272,35 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
         demo.show(&message);
     }
     Ok(clock.lock().map(|c| *c).unwrap_or(start))
+}
+
+/// The launch note suggests structures outside the groupement for an uncovered line (« /inviter SIRET REF
+/// l'ajoute »): the facilitator takes the first suggestion. Its phone is linked first, as the facilitator
+/// would send it an invite code; the running campaign then offers it what is uncovered at once. Returns
+/// whether a structure was invited.
+async fn invite_the_suggested_structure(
+    demo: &mut Demo<'_>,
+    store: &Store,
+    tender: &Tender,
+    note: &str,
+    run: &str,
+) -> Result<bool> {
+    let suggested = note
+        .split("/inviter ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|siret| essaim_core::Siret::parse(siret).ok());
+    let Some(siret) = suggested else { return Ok(false) };
+    let Some(supplier) = store.supplier(&siret).await? else { return Ok(false) };
+    let user = "199".to_owned();
+    let code = format!("DEMO-{run}-INVITED");
+    store.create_invite(&code, "supplier", Some(&siret), None).await?;
+    demo.names.insert(user.clone(), supplier.name.clone());
+    demo.command(&user, &format!("/start {code}")).await?;
+    demo.phones.take(); // its welcome message
+    demo.action(FACILITATOR, &format!("envoie « /inviter {siret} {} »", tender.reference));
+    demo.command(FACILITATOR, &format!("/inviter {siret} {}", tender.reference)).await?;
+    Ok(true)
 }
 
 /// The middle of the range the engine asks for ("… un nombre entre 40 et 400 (h)."), as the simulated

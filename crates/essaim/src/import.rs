@@ -6,8 +6,9 @@ use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use essaim_core::{
-    Buyer, Contact, DomainError, GeoPoint, Groupement, GroupementCode, SectorTaxonomy, Siret, Supplier, SupplierKind,
-    Tender, TenderLine, TenderRef, Window, parse_capacities,
+    Buyer, Contact, Cpv, DomainError, GeoPoint, Groupement, GroupementCode, ParticipationMode, Reservation,
+    SectorTaxonomy, Siret, Supplier, SupplierKind, Tender, TenderLine, TenderRef, Window, parse_capacities,
+    unit_is_hours,
 };
 use serde::Deserialize;
 
@@ -288,7 +289,45 @@ struct TenderFile {
     groupement: Option<String>,
     #[serde(default)]
     groupement_kind: Option<String>,
-    lines: Vec<essaim_solver::LineInput>,
+    /// Defaults for every line that does not set its own.
+    #[serde(default)]
+    participation: Option<Vec<String>>,
+    #[serde(default)]
+    reserved: Option<String>,
+    #[serde(default)]
+    insertion_hours_percent: Option<f64>,
+    lines: Vec<LineFile>,
+}
+
+/// A tender line as written in the file: the allocation input's line, plus what only a tender carries.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineFile {
+    id: String,
+    sector: String,
+    quantity: f64,
+    #[serde(default)]
+    unit: Option<String>,
+    site: essaim_solver::Site,
+    #[serde(default)]
+    max_share: Option<f64>,
+    #[serde(default)]
+    participation: Option<Vec<String>>,
+    #[serde(default)]
+    reserved: Option<String>,
+    #[serde(default)]
+    insertion_hours_min: Option<f64>,
+    /// The clause as a percentage of the line's hours, converted to `insertion_hours_min` at import.
+    #[serde(default)]
+    insertion_hours_percent: Option<f64>,
+    #[serde(default)]
+    cpv: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    unit_price: Option<f64>,
+    #[serde(default)]
+    window: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -313,6 +352,62 @@ fn parse_date(field: &str, text: &str) -> Result<NaiveDate, DomainError> {
             field: field.into(),
             message: format!("« {text} » is not a date (YYYY-MM-DD)"),
         })
+}
+
+/// Whether a line's unit is its sector's: the same word, or both a way of writing hours (`h`, `heures`).
+fn same_unit(unit: &str, sector_unit: &str) -> bool {
+    let (a, b) = (unit.trim().to_lowercase(), sector_unit.trim().to_lowercase());
+    a == b || (unit_is_hours(&a) && unit_is_hours(&b))
+}
+
+/// A line's procurement rules (participation, reservation, clause, CPV), each from the line or else from
+/// the tender's defaults. A clause given as a percentage of the line's quantity becomes hours here.
+fn line_rules(file: &TenderFile, l: &LineFile, line: TenderLine, field: &str) -> Result<TenderLine, DomainError> {
+    let participation_field = format!("{field}.participation");
+    let line = match l.participation.as_ref().or(file.participation.as_ref()) {
+        None => line,
+        Some(list) => {
+            let modes = list
+                .iter()
+                .map(|m| ParticipationMode::parse_field(&participation_field, m))
+                .collect::<Result<Vec<_>, _>>()?;
+            line.with_participation(&participation_field, &modes)?
+        }
+    };
+    let mut line = line;
+    line.reserved = match l.reserved.as_deref().or(file.reserved.as_deref()).map(str::trim) {
+        None | Some("") => None,
+        Some(r) => Some(Reservation::parse_field(&format!("{field}.reserved"), r)?),
+    };
+    let hours = match (l.insertion_hours_min, l.insertion_hours_percent.or(file.insertion_hours_percent)) {
+        (Some(_), Some(_)) if l.insertion_hours_percent.is_some() => {
+            return Err(DomainError::Invalid {
+                field: format!("{field}.insertion_hours_percent"),
+                message: "give the clause in hours (insertion_hours_min) or as a percentage, not both".into(),
+            });
+        }
+        (Some(h), _) => Some(h),
+        (None, Some(percent)) => {
+            let percent_field = format!("{field}.insertion_hours_percent");
+            if !percent.is_finite() || !(0.0..=100.0).contains(&percent) {
+                return Err(DomainError::OutOfRange { field: percent_field, value: percent, min: 0.0, max: 100.0 });
+            }
+            if !line.is_in_hours() {
+                return Err(DomainError::Invalid {
+                    field: percent_field,
+                    message: format!("a percentage of hours needs a line in hours, not « {} »", line.unit),
+                });
+            }
+            Some(essaim_core::round_quantity(line.quantity * percent / 100.0))
+        }
+        (None, None) => None,
+    };
+    let mut line = line.with_insertion_hours(&format!("{field}.insertion_hours_min"), hours)?;
+    line.cpv = match l.cpv.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => Some(Cpv::parse(&format!("{field}.cpv"), c)?),
+    };
+    Ok(line)
 }
 
 /// Parses a tender file; errors read `file: field: message` (JSON syntax errors give line and column).
@@ -343,10 +438,20 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
         let site =
             GeoPoint::checked(&format!("{field}.site.lat"), l.site.lat, &format!("{field}.site.lon"), l.site.lon)
                 .map_err(wrap)?;
-        let unit = l.unit.clone().unwrap_or_else(|| taxonomy.get(&sector).map(|s| s.unit.clone()).unwrap_or_default());
+        let sector_unit = taxonomy.get(&sector).map(|s| s.unit.clone()).unwrap_or_default();
+        let unit = l.unit.clone().unwrap_or_else(|| sector_unit.clone());
+        if !same_unit(&unit, &sector_unit) {
+            return Err(format!(
+                "{name}: {field}.unit: line {}: « {} » is not the unit of sector {sector} ({sector_unit}): \
+                 capacities are counted in {sector_unit}, give the line's quantity in {sector_unit}",
+                l.id,
+                unit.trim()
+            ));
+        }
         let mut line =
             TenderLine::new(&field, &l.id, sector, l.quantity, &unit, site, l.max_share, l.unit_price).map_err(wrap)?;
         line.title = l.title.clone().filter(|t| !t.trim().is_empty());
+        line = line_rules(&file, l, line, &field).map_err(wrap)?;
         if let Some(window) = &l.window {
             let w: WindowFile = serde_json::from_value(window.clone()).map_err(|e| {
                 format!("{name}: {field}.window: {e} (expected {{\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}})")

@@ -174,12 +174,8 @@ pub fn inputs() -> Result<ExampleInputs, crate::DomainError> {
     // Reallocation: L1's declined 300 h go to the first structure up to its share cap (700 h); L2's
     // 50 h back to the ACI.
     let c = replay(&events)?;
-    let round2 = vec![
-        ("L1".to_string(), suppliers[0].siret.to_string(), 700.0, d(0, 0)),
-        ("L2".to_string(), suppliers[2].siret.to_string(), 250.0, d(2, 1)),
-        ("L2".to_string(), suppliers[3].siret.to_string(), 250.0, d(3, 1)),
-        ("L3".to_string(), suppliers[2].siret.to_string(), 100.0, d(2, 2)),
-    ];
+    // Only the new lot becomes an offer: the held ones stay as they are.
+    let round2 = vec![("L2".to_string(), suppliers[3].siret.to_string(), 50.0, d(3, 1))];
     let l1_short = Uncovered {
         line: "L1".into(),
         quantity: 300.0,

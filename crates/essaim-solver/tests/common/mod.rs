@@ -1,11 +1,12 @@
 //! Shared checks for the solver's integration tests: an independent reading of DESIGN.md §3 (haversine
-//! distance, the constraints and the objective), written without looking at the solver's internals.
+//! distance, eligibility, the constraints and the objective), written without looking at the solver's
+//! internals.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::collections::{BTreeMap, HashMap};
 
-use essaim_solver::{AllocationInput, AllocationResult, Site, Weights};
+use essaim_solver::{AllocationInput, AllocationResult, LineInput, Site, SupplierInput, Weights};
 
 /// Tolerance of quantity checks (results are reported to 1e-6).
 pub const TOL: f64 = 1e-6;
@@ -23,18 +24,52 @@ pub fn weights(input: &AllocationInput) -> Weights {
     input.weights.unwrap_or_default()
 }
 
-/// Σ α·d·x + F·lots + P·shortfall recomputed from the reported lots and shortfall.
+/// DESIGN §3 eligibility, spelled out from the families and modes as the design states them.
+pub fn eligible(line: &LineInput, supplier: &SupplierInput) -> bool {
+    let kind = supplier.kind.as_deref().map(str::to_uppercase);
+    let mode = match kind.as_deref() {
+        Some("AI" | "ETTI" | "EATT" | "GEIQ") => "mise_a_disposition",
+        _ => "execution",
+    };
+    let accepted = line.participation.clone().unwrap_or_else(|| vec!["execution".to_owned()]);
+    if !accepted.iter().any(|m| m == mode) {
+        return false;
+    }
+    match line.reserved.as_deref() {
+        None => true,
+        Some("handicap") => matches!(kind.as_deref(), Some("ESAT" | "EA" | "EATT")),
+        Some("insertion") => matches!(kind.as_deref(), Some("EI" | "ETTI" | "AI" | "ACI" | "EITI")),
+        Some(other) => panic!("unexpected reservation {other}"),
+    }
+}
+
+/// φ·ρ_s/ρ_max per supplier id (0 when nobody has a recent volume).
+pub fn fairness(input: &AllocationInput) -> HashMap<&str, f64> {
+    let phi = weights(input).per_unit_fairness;
+    let max = input.suppliers.iter().map(|s| s.recent_volume.unwrap_or(0.0)).fold(0.0, f64::max);
+    input
+        .suppliers
+        .iter()
+        .map(|s| (s.id.as_str(), if max > 0.0 { phi * s.recent_volume.unwrap_or(0.0) / max } else { 0.0 }))
+        .collect()
+}
+
+/// The objective recomputed from the reported lots, shortfall and clause shortfall.
 pub fn recompute_objective(input: &AllocationInput, result: &AllocationResult) -> f64 {
     let w = weights(input);
+    let fair = fairness(input);
     let lines: HashMap<&str, _> = input.lines.iter().map(|l| (l.id.as_str(), l)).collect();
     let suppliers: HashMap<&str, _> = input.suppliers.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut objective = 0.0;
     for lot in &result.lots {
         let d = haversine_km(suppliers[lot.supplier.as_str()].location, lines[lot.line.as_str()].site);
-        objective += w.per_unit_km * d * lot.quantity + w.per_lot;
+        objective += (w.per_unit_km * d + fair[lot.supplier.as_str()]) * lot.quantity + w.per_lot;
     }
     for s in &result.shortfall {
         objective += w.per_unit_shortfall * s.quantity;
+    }
+    for c in &result.clause_shortfall {
+        objective += w.per_clause_hour_shortfall * c.hours;
     }
     objective
 }
@@ -50,19 +85,19 @@ pub fn check_result(input: &AllocationInput, result: &AllocationResult) -> Resul
     let suppliers: HashMap<&str, _> = input.suppliers.iter().map(|s| (s.id.as_str(), s)).collect();
     let fixed: HashMap<(&str, &str), f64> =
         input.fixed.iter().map(|f| ((f.line.as_str(), f.supplier.as_str()), f.quantity)).collect();
+    let excluded = |l: &str, s: &str| input.excluded.iter().any(|e| e.line == l && e.supplier == s);
 
-    let mut seen: HashMap<(&str, &str), f64> = HashMap::new();
+    let mut fixed_seen: HashMap<(&str, &str), f64> = HashMap::new();
+    let mut added: HashMap<(&str, &str), f64> = HashMap::new();
     let mut used: BTreeMap<(&str, &str), f64> = BTreeMap::new();
     let mut covered: HashMap<&str, f64> = HashMap::new();
+    let mut clause: HashMap<&str, f64> = HashMap::new();
     for lot in &result.lots {
         let key = (lot.line.as_str(), lot.supplier.as_str());
         let (Some(line), Some(supplier)) = (lines.get(key.0), suppliers.get(key.1)) else {
             errors.push(format!("lot {}/{} names an unknown line or supplier", key.0, key.1));
             continue;
         };
-        if seen.insert(key, lot.quantity).is_some() {
-            errors.push(format!("lot {}/{} reported twice", key.0, key.1));
-        }
         if lot.quantity.is_nan() || lot.quantity <= 0.0 {
             errors.push(format!("lot {}/{} has quantity {}", key.0, key.1, lot.quantity));
         }
@@ -72,14 +107,31 @@ pub fn check_result(input: &AllocationInput, result: &AllocationResult) -> Resul
         }
         *used.entry((key.1, line.sector.as_str())).or_default() += lot.quantity;
         *covered.entry(key.0).or_default() += lot.quantity;
-        if input.excluded.iter().any(|e| e.line == key.0 && e.supplier == key.1) {
-            errors.push(format!("lot {}/{} is on an excluded pair", key.0, key.1));
-        }
-        if let Some(&q) = fixed.get(&key) {
-            if (lot.quantity - q).abs() > TOL {
-                errors.push(format!("fixed lot {}/{} is {} instead of {q}", key.0, key.1, lot.quantity));
+        *clause.entry(key.0).or_default() += supplier.insertion_rate.unwrap_or(0.0) * lot.quantity;
+        if lot.fixed {
+            match fixed.get(&key) {
+                None => errors.push(format!("lot {}/{} says fixed but no such fixed lot", key.0, key.1)),
+                Some(&q) if (lot.quantity - q).abs() > TOL => {
+                    errors.push(format!("fixed lot {}/{} is {} instead of {q}", key.0, key.1, lot.quantity))
+                }
+                Some(_) => {}
+            }
+            if fixed_seen.insert(key, lot.quantity).is_some() {
+                errors.push(format!("fixed lot {}/{} reported twice", key.0, key.1));
+            }
+            if added.contains_key(&key) {
+                errors.push(format!("fixed lot {}/{} reported after its addition", key.0, key.1));
             }
             continue;
+        }
+        if added.insert(key, lot.quantity).is_some() {
+            errors.push(format!("new lot {}/{} reported twice", key.0, key.1));
+        }
+        if excluded(key.0, key.1) {
+            errors.push(format!("new lot {}/{} on an excluded pair", key.0, key.1));
+        }
+        if !eligible(line, supplier) {
+            errors.push(format!("new lot {}/{} goes to an ineligible kind {:?}", key.0, key.1, supplier.kind));
         }
         if d > supplier.max_distance_km {
             errors.push(format!(
@@ -92,12 +144,16 @@ pub fn check_result(input: &AllocationInput, result: &AllocationResult) -> Resul
                 .push(format!("lot {}/{} of {} is under the min lot {}", key.0, key.1, lot.quantity, supplier.min_lot));
         }
         let share = line.max_share.unwrap_or(1.0) * line.quantity;
-        if lot.quantity > share + TOL {
-            errors.push(format!("lot {}/{} of {} is over the max share {share}", key.0, key.1, lot.quantity));
+        let held = fixed.get(&key).copied().unwrap_or(0.0);
+        if lot.quantity + held > share + TOL {
+            errors.push(format!(
+                "lot {}/{} of {} (+{held} fixed) is over the max share {share}",
+                key.0, key.1, lot.quantity
+            ));
         }
     }
     for (&(l, s), &q) in &fixed {
-        if q > 0.0 && !seen.contains_key(&(l, s)) {
+        if q > 0.0 && !fixed_seen.contains_key(&(l, s)) {
             errors.push(format!("fixed lot {l}/{s} ({q}) is missing"));
         }
     }
@@ -119,11 +175,23 @@ pub fn check_result(input: &AllocationInput, result: &AllocationResult) -> Resul
             errors.push(format!("shortfall of line {} has no reason", s.line));
         }
     }
+    let unmet: HashMap<&str, f64> = result.clause_shortfall.iter().map(|c| (c.line.as_str(), c.hours)).collect();
+    for c in &result.clause_shortfall {
+        if c.reason.trim().is_empty() {
+            errors.push(format!("clause shortfall of line {} has no reason", c.line));
+        }
+    }
     for line in &input.lines {
         let total =
             covered.get(line.id.as_str()).copied().unwrap_or(0.0) + short.get(line.id.as_str()).copied().unwrap_or(0.0);
         if (total - line.quantity).abs() > TOL {
             errors.push(format!("line {}: lots + shortfall = {total}, quantity {}", line.id, line.quantity));
+        }
+        let want =
+            (line.insertion_hours_min.unwrap_or(0.0) - clause.get(line.id.as_str()).copied().unwrap_or(0.0)).max(0.0);
+        let got = unmet.get(line.id.as_str()).copied().unwrap_or(0.0);
+        if (want - got).abs() > 1e-5 {
+            errors.push(format!("line {}: clause shortfall reported {got}, lots give {want}", line.id));
         }
     }
     let objective = recompute_objective(input, result);
