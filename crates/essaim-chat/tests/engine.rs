@@ -1,17 +1,17 @@
 //! The conversation engine as users see it: what they send, what is queued back to them, what the
 //! campaign records. On every backend (SQLite always, PostgreSQL when ESSAIM_TEST_POSTGRES_URL is set).
 
-use std::sync::Arc;
+mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use essaim_chat::{Engine, EngineSettings, Incoming, IncomingKind, Outgoing, Platform};
+use essaim_chat::{IncomingKind, Outgoing};
 use essaim_core::{
-    Buyer, Capacities, GeoPoint, Groupement, GroupementCode, Lang, Sector, SectorInfo, SectorTaxonomy, Siret, Supplier,
-    SupplierKind, Tender, TenderLine, TenderRef,
+    Buyer, Capacities, GeoPoint, Groupement, GroupementCode, Supplier, SupplierKind, Tender, TenderLine, TenderRef,
 };
 use essaim_store::Store;
 use essaim_store::testing::with_each_backend;
-use tokio::sync::Notify;
+
+use common::{Phone, button_data, sector, siret};
 
 const A: &str = "73282932000074";
 const B: &str = "12345678900015";
@@ -20,38 +20,10 @@ const C: &str = "30000000000004";
 /// The buyer of T-1 (Ville test).
 const BUYER: &str = "15543739500017";
 
-fn siret(s: &str) -> Siret {
-    Siret::parse(s).expect("valid SIRET")
-}
-
-fn sector(s: &str) -> Sector {
-    Sector::parse("sector", s).expect("valid sector")
-}
-
 fn supplier(s: &str, name: &str, lat: f64) -> Supplier {
     let capacities: Capacities = [(sector("nettoyage"), 60.0)].into_iter().collect();
     let at = GeoPoint::new(lat, 4.85).expect("point");
     Supplier::new(siret(s), name, SupplierKind::Ei, at, 40.0, 10.0, capacities, None).expect("supplier")
-}
-
-fn settings() -> EngineSettings {
-    EngineSettings {
-        default_lang: Lang::Fr,
-        time_zone: chrono_tz::Europe::Paris,
-        response_time: Duration::hours(48),
-        campaign_duration: Duration::hours(168),
-        reminder_schedule: "0 9 * * 1-5".into(),
-        tick: std::time::Duration::from_secs(30),
-        weights: essaim_solver::Weights::default(),
-        solve: essaim_solver::SolveSettings::default(),
-        taxonomy: SectorTaxonomy::new([SectorInfo {
-            slug: sector("nettoyage"),
-            label_fr: "Nettoyage".into(),
-            label_en: "Cleaning".into(),
-            unit: "h".into(),
-        }]),
-        proposal: essaim_chat::ProposalDelivery::default(),
-    }
 }
 
 /// A at 1 km from the site, B at 5 km, C at 10 km; the line (100 h, at most 60 % each) goes to A and B.
@@ -88,74 +60,6 @@ async fn territory(store: &Store) {
     )
     .expect("tender");
     store.insert_tender(&tender).await.expect("tender");
-}
-
-struct Phone {
-    engine: Engine,
-    next_update: std::sync::atomic::AtomicU64,
-}
-
-impl Phone {
-    fn new(store: Store) -> Self {
-        Self { engine: Engine::new(store, settings(), Arc::new(Notify::new())), next_update: 1.into() }
-    }
-
-    fn incoming(&self, user: &str, kind: IncomingKind) -> Incoming {
-        let id = self.next_update.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Incoming {
-            platform: Platform::Telegram,
-            update_id: id.to_string(),
-            user_id: user.into(),
-            chat_id: user.into(),
-            user_name: None,
-            language: Some("fr".into()),
-            kind,
-        }
-    }
-
-    async fn send(&self, user: &str, text: &str) -> essaim_chat::Handled {
-        let mut words = text.split_whitespace();
-        let kind = match words.next().and_then(|w| w.strip_prefix('/')) {
-            Some(name) => IncomingKind::Command { name: name.into(), args: words.map(str::to_owned).collect() },
-            None => IncomingKind::Text(text.into()),
-        };
-        self.engine.handle(&self.incoming(user, kind)).await.expect("handled")
-    }
-
-    async fn press(&self, user: &str, data: &str) -> essaim_chat::Handled {
-        let kind = IncomingKind::Button { data: data.into(), message_id: Some("77".into()) };
-        self.engine.handle(&self.incoming(user, kind)).await.expect("handled")
-    }
-
-    /// Every message queued so far, in order.
-    async fn outbox(&self) -> Vec<Outgoing> {
-        self.engine
-            .store()
-            .outbox()
-            .await
-            .expect("outbox")
-            .into_iter()
-            .map(|m| serde_json::from_value(m.payload).expect("outgoing JSON"))
-            .collect()
-    }
-
-    async fn to(&self, user: &str) -> Vec<Outgoing> {
-        self.outbox().await.into_iter().filter(|m| m.chat_id == user).collect()
-    }
-
-    async fn last_to(&self, user: &str) -> String {
-        self.to(user).await.last().map(|m| m.text.clone()).unwrap_or_default()
-    }
-
-    async fn invite(&self, code: &str, supplier: Option<&str>) {
-        let role = if supplier.is_some() { "supplier" } else { "facilitator" };
-        let siret = supplier.map(siret);
-        self.engine.store().create_invite(code, role, siret.as_ref(), None).await.expect("invite");
-    }
-}
-
-fn button_data(m: &Outgoing, label: &str) -> String {
-    m.buttons.iter().flatten().find(|b| b.label == label).map(|b| b.data.clone()).expect("button present")
 }
 
 async fn linked_campaign(phone: &Phone) {

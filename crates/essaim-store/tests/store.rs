@@ -82,8 +82,20 @@ fn tender(reference: &str, groupement: Option<&str>) -> Tender {
         start: NaiveDate::from_ymd_opt(2027, 1, 4).expect("date"),
         end: NaiveDate::from_ymd_opt(2027, 6, 30).expect("date"),
     });
+    // The procurement rules round-trip too: modes, reservation, clause hours, CPV.
+    first = first
+        .with_participation(
+            "p",
+            &[essaim_core::ParticipationMode::MiseADisposition, essaim_core::ParticipationMode::Execution],
+        )
+        .expect("modes")
+        .with_insertion_hours("c", Some(36.5))
+        .expect("clause");
+    first.reserved = Some(essaim_core::Reservation::Insertion);
+    first.cpv = Some(essaim_core::Cpv::parse("cpv", "90911200-8").expect("cpv"));
     let mut second = line("L1", "espaces_verts", 0.1 + 0.2);
     second.unit = "m2".into();
+    second.reserved = Some(essaim_core::Reservation::Handicap);
     let third = line("L2", "logistique", 1.0 / 3.0);
     Tender::new(
         TenderRef::parse("ref", reference).expect("ref"),

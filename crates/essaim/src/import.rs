@@ -451,7 +451,8 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
         let mut line =
             TenderLine::new(&field, &l.id, sector, l.quantity, &unit, site, l.max_share, l.unit_price).map_err(wrap)?;
         line.title = l.title.clone().filter(|t| !t.trim().is_empty());
-        line = line_rules(&file, l, line, &field).map_err(wrap)?;
+        line = line_rules(&file, l, line, &field)
+            .map_err(|e| format!("{name}: {}: line {}: {}", e.field(), l.id, strip_field(&e)))?;
         if let Some(window) = &l.window {
             let w: WindowFile = serde_json::from_value(window.clone()).map_err(|e| {
                 format!("{name}: {field}.window: {e} (expected {{\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}})")
@@ -570,5 +571,63 @@ mod tests {
         let odd = format!(r#"{{"ref": "T-1", "buyer": {{"name": "B"}}, "groupement_kind": "mixte", {line}}}"#);
         let err = read_tender("t.json", &odd, &taxonomy()).unwrap_err();
         assert!(err.starts_with("t.json: groupement_kind:"), "{err}");
+    }
+
+    /// A tender with one line `L1` (100 h of cleaning) carrying `extra` fields, and `top` fields on the tender.
+    fn with_rules(top: &str, extra: &str) -> Result<Tender, String> {
+        let text = format!(
+            r#"{{"ref": "T-1", "buyer": {{"name": "B"}}, {top} "lines": [{{"id": "L1", "sector": "nettoyage",
+               "quantity": 100, "site": {{"lat": 45, "lon": 4}} {extra}}},
+              {{"id": "L2", "sector": "nettoyage", "quantity": 50, "site": {{"lat": 45, "lon": 4}}}}]}}"#
+        );
+        read_tender("t.json", &text, &taxonomy())
+    }
+
+    #[test]
+    fn the_shipped_tender_uses_every_procurement_rule() {
+        let t = read_tender("tender.json", include_str!("../../../data/tender.json"), &taxonomy()).unwrap();
+        assert!(t.lines.iter().any(|l| l.reserved == Some(Reservation::Handicap)), "a reserved line");
+        assert!(t.lines.iter().any(|l| l.participation.contains(&ParticipationMode::MiseADisposition)));
+        assert!(t.lines.iter().filter(|l| l.insertion_hours_min.is_some()).count() >= 2, "two clause targets");
+        let l1 = t.line("L1").unwrap();
+        assert_eq!(l1.insertion_hours_min, Some(360.0), "30 % of 1 200 h, converted at import");
+    }
+
+    #[test]
+    fn line_rules_are_read_with_the_tender_defaults() {
+        let t = with_rules(
+            r#""participation": ["execution", "mise_a_disposition"], "reserved": "insertion", "insertion_hours_percent": 20,"#,
+            r#", "participation": ["execution"], "insertion_hours_min": 15, "cpv": "90911200""#,
+        )
+        .unwrap();
+        let (l1, l2) = (&t.lines[0], &t.lines[1]);
+        assert_eq!(l1.participation, [ParticipationMode::Execution], "the line's own modes win");
+        assert_eq!(l2.participation, [ParticipationMode::Execution, ParticipationMode::MiseADisposition]);
+        assert_eq!((l1.reserved, l2.reserved), (Some(Reservation::Insertion), Some(Reservation::Insertion)));
+        assert_eq!((l1.insertion_hours_min, l2.insertion_hours_min), (Some(15.0), Some(10.0)));
+        assert_eq!(l1.cpv.as_ref().map(|c| c.as_str()), Some("90911200-8"), "the check digit is added");
+        assert_eq!(l2.cpv, None);
+    }
+
+    #[test]
+    fn bad_line_rules_name_file_line_and_field() {
+        let cases = [
+            (r#", "reserved": "esat""#, "t.json: lines[0].reserved: line L1:", "L2113-12"),
+            (r#", "participation": ["sous-traitance"]"#, "t.json: lines[0].participation: line L1:", "sous-traitance"),
+            (r#", "participation": []"#, "t.json: lines[0].participation: line L1:", "at least one mode"),
+            (r#", "insertion_hours_min": 120"#, "t.json: lines[0].insertion_hours_min: line L1:", "more than"),
+            (r#", "insertion_hours_percent": 140"#, "t.json: lines[0].insertion_hours_percent: line L1:", "140"),
+            (r#", "cpv": "90911200-3""#, "t.json: lines[0].cpv: line L1:", "expected 90911200-8"),
+            (r#", "cpv": "9091""#, "t.json: lines[0].cpv: line L1:", "not a CPV code"),
+            (r#", "unit": "pièces""#, "t.json: lines[0].unit: line L1:", "not the unit of sector nettoyage (h)"),
+        ];
+        for (extra, starts, contains) in cases {
+            let err = with_rules("", extra).unwrap_err();
+            assert!(err.starts_with(starts) && err.contains(contains), "{extra}: {err}");
+        }
+        // Hours written another way are still hours.
+        assert_eq!(with_rules("", r#", "unit": "heures""#).unwrap().lines[0].unit, "heures");
+        let err = with_rules(r#""reserved": "handicaps","#, "").unwrap_err();
+        assert!(err.starts_with("t.json: lines[0].reserved: line L1:"), "a tender default is checked per line: {err}");
     }
 }

@@ -56,6 +56,51 @@ fn allocate_solves_a_file_and_explains_the_shortfall() {
     assert_eq!(shortfall[1]["reason"], "no supplier has textile capacity");
 }
 
+/// Two kinds that may not both carry out a lot, a clause, a fixed lot topped up.
+const RULES: &str = r#"{
+  "lines": [ {"id": "L1", "sector": "nettoyage", "quantity": 120, "site": {"lat": 45.764, "lon": 4.8357},
+              "insertion_hours_min": 100},
+             {"id": "L2", "sector": "nettoyage", "quantity": 40, "site": {"lat": 45.764, "lon": 4.8357},
+              "reserved": "insertion", "participation": ["execution", "mise_a_disposition"]} ],
+  "suppliers": [ {"id": "GEIQ", "kind": "GEIQ", "location": {"lat": 45.765, "lon": 4.836}, "max_distance_km": 40,
+                  "capacity": {"nettoyage": 500}},
+                 {"id": "EI", "kind": "EI", "location": {"lat": 45.70, "lon": 4.88}, "max_distance_km": 40,
+                  "capacity": {"nettoyage": 500}},
+                 {"id": "AI", "kind": "AI", "location": {"lat": 45.75, "lon": 4.85}, "max_distance_km": 40,
+                  "capacity": {"nettoyage": 30}, "insertion_rate": 1.0} ],
+  "fixed": [ {"line": "L1", "supplier": "EI", "quantity": 20} ]
+}"#;
+
+#[test]
+fn allocate_applies_the_procurement_rules_and_the_configured_insertion_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.json"), RULES).unwrap();
+    let out = essaim(&["allocate", "--input", "in.json"], None, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lots: Vec<(String, String, f64, bool)> = result["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let s = |k: &str| l[k].as_str().unwrap().to_owned();
+            (s("line"), s("supplier"), l["quantity"].as_f64().unwrap(), l["fixed"].as_bool().unwrap_or(false))
+        })
+        .collect();
+    // L1 (execution only) cannot go to the GEIQ; the EI keeps its 20 h and gets the other 100 on top.
+    // L2 (reserved to SIAE, placements accepted): the AI (an SIAE) and the EI, never the GEIQ. Lots come by
+    // line, then in the suppliers' input order.
+    let want =
+        [("L1", "EI", 20.0, true), ("L1", "EI", 100.0, false), ("L2", "EI", 10.0, false), ("L2", "AI", 30.0, false)];
+    let want: Vec<(String, String, f64, bool)> =
+        want.iter().map(|(l, s, q, f)| ((*l).to_owned(), (*s).to_owned(), *q, *f)).collect();
+    assert_eq!(lots, want, "{result}");
+    // The EI has no rate of its own: the configured default for an EI (0.6) counts 72 of the 100 clause hours.
+    let clause = &result["clause_shortfall"][0];
+    assert_eq!((clause["line"].as_str(), clause["hours"].as_f64()), (Some("L1"), Some(28.0)), "{result}");
+    assert!(clause["reason"].as_str().unwrap().contains("at most 72"), "{result}");
+}
+
 #[test]
 fn allocate_output_is_identical_across_runs_apart_from_the_timing() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,6 +130,16 @@ fn allocate_refuses_bad_input_with_exit_code_2_naming_the_item() {
             "has no capacity in sector \"textile\"",
         ),
         ("{\"lines\": [".to_owned(), "not valid JSON"),
+        (INSTANCE.replace("\"max_share\": 0.6", "\"reserved\": \"esat\""), "lines[0] (id \"L1\"): reserved"),
+        (
+            INSTANCE.replace("\"max_share\": 0.6", "\"participation\": [\"interim\"]"),
+            "lines[0] (id \"L1\"): participation",
+        ),
+        (
+            INSTANCE.replace("\"max_share\": 0.6", "\"insertion_hours_min\": 121"),
+            "lines[0] (id \"L1\"): insertion_hours_min",
+        ),
+        (INSTANCE.replace("\"kind\": \"EI\"", "\"kind\": \"SCOP\""), "suppliers[0] (id \"S1\"): kind"),
     ];
     for (input, expected) in cases {
         std::fs::write(dir.path().join("bad.json"), &input).unwrap();
@@ -126,6 +181,16 @@ async fn import_is_all_or_nothing_and_names_file_line_and_field() {
         let out = essaim(&["import", "tender", "tender.json"], Some(&url), dir.path());
         assert_eq!(out.status.code(), Some(2));
         assert!(text(&out.stderr).contains("unknown groupement G-TEST"), "{}", text(&out.stderr));
+
+        // A tender line in pieces on a sector counted in hours is refused, naming the file, line and field.
+        std::fs::write(
+            dir.path().join("pieces.json"),
+            TENDER.replace("\"quantity\": 100,", "\"quantity\": 100, \"unit\": \"pièces\","),
+        )
+        .unwrap();
+        let out = essaim(&["import", "tender", "pieces.json"], Some(&url), dir.path());
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("pieces.json: lines[0].unit: line L1:"), "{}", text(&out.stderr));
 
         // --skip-invalid keeps the valid rows; here the lead's row is rejected, so the groupement is too.
         std::fs::write(dir.path().join("no-lead.csv"), SUPPLIERS.replace("73282932000074", "73282932000075")).unwrap();
