@@ -14,6 +14,8 @@ pub(crate) struct OptionSpec {
     pub kind: CommandOptionType,
     pub description_fr: &'static str,
     pub description_en: &'static str,
+    /// Whether Discord insists on it (`/capacite` alone lists the capacities, so its options are not).
+    pub required: bool,
 }
 
 /// One command: English name, French name, descriptions, options in declared order.
@@ -31,7 +33,7 @@ const fn text(
     description_fr: &'static str,
     description_en: &'static str,
 ) -> OptionSpec {
-    OptionSpec { name, french, kind: CommandOptionType::String, description_fr, description_en }
+    OptionSpec { name, french, kind: CommandOptionType::String, description_fr, description_en, required: true }
 }
 
 const REF: OptionSpec =
@@ -83,16 +85,20 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "capacity",
         french: "capacite",
-        description_fr: "Déclarer votre capacité dans un secteur",
-        description_en: "Declare your capacity in a sector",
+        description_fr: "Voir ce qui est libre, ou déclarer votre capacité dans un secteur",
+        description_en: "See what is free, or declare your capacity in a sector",
         options: &[
-            text("sector", "secteur", "Le secteur (ex. nettoyage)", "The sector (e.g. cleaning)"),
+            OptionSpec {
+                required: false,
+                ..text("sector", "secteur", "Le secteur (ex. nettoyage)", "The sector (e.g. cleaning)")
+            },
             OptionSpec {
                 name: "quantity",
                 french: "quantite",
                 kind: CommandOptionType::Number,
                 description_fr: "La quantité que vous pouvez prendre",
                 description_en: "The quantity you can take",
+                required: false,
             },
         ],
     },
@@ -110,6 +116,13 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         description_en: "Send the groupement's proposal to the buyer",
         options: &[REF],
     },
+    CommandSpec {
+        name: "invite",
+        french: "inviter",
+        description_fr: "Ajouter une structure au groupement pour un appel (couvrir un manque)",
+        description_en: "Add a structure to the groupement for one tender (to fill a shortfall)",
+        options: &[text("siret", "siret", "Le SIRET de la structure", "The structure's SIRET"), REF],
+    },
 ];
 
 /// The command invoked as `name` (English or French).
@@ -118,10 +131,10 @@ pub(crate) fn spec(name: &str) -> Option<&'static CommandSpec> {
 }
 
 /// The slash commands (DESIGN §4): `start(code)`, `help`, `tenders`, `allocate(ref)`,
-/// `status(ref)`, `lots`, `capacity(sector, quantity)`, `remind(ref)`, `send(ref)`. English names with French
-/// `name_localizations` (`demarrer`, `aide`, `appels`, `repartir`, `etat`, `mes_lots`, `capacite`,
-/// `relancer`, `envoyer`) and French descriptions with English `description_localizations`. Every option is
-/// required.
+/// `status(ref)`, `lots`, `capacity([sector, quantity])`, `remind(ref)`, `send(ref)`, `invite(siret, ref)`.
+/// English names with French `name_localizations` (`demarrer`, `aide`, `appels`, `repartir`, `etat`,
+/// `mes_lots`, `capacite`, `relancer`, `envoyer`, `inviter`) and French descriptions with English
+/// `description_localizations`. Every option is required but capacity's.
 pub fn commands() -> Vec<CreateCommand> {
     COMMANDS
         .iter()
@@ -134,7 +147,7 @@ pub fn commands() -> Vec<CreateCommand> {
                         .name_localized("fr", o.french)
                         .description_localized("en-US", o.description_en)
                         .description_localized("en-GB", o.description_en)
-                        .required(true)
+                        .required(o.required)
                 })
                 .collect();
             CreateCommand::new(spec.name)
@@ -164,10 +177,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nine_commands_with_french_names() {
+    fn ten_commands_with_french_names() {
         let json = serde_json::to_value(commands()).expect("serialisable");
         let names: Vec<_> = json.as_array().into_iter().flatten().map(|c| c["name"].clone()).collect();
-        assert_eq!(names, ["start", "help", "tenders", "allocate", "status", "lots", "capacity", "remind", "send"]);
+        assert_eq!(
+            names,
+            ["start", "help", "tenders", "allocate", "status", "lots", "capacity", "remind", "send", "invite"]
+        );
+        assert_eq!(json[9]["name_localizations"]["fr"], "inviter");
+        assert_eq!(json[9]["options"][0]["required"], true);
+        assert_eq!(json[6]["options"][0]["required"], false, "/capacite alone lists what is free");
         assert_eq!(spec("envoyer").map(|s| s.name), Some("send"));
         assert_eq!(json[6]["name_localizations"]["fr"], "capacite");
         assert_eq!(json[6]["options"][1]["type"], 10);

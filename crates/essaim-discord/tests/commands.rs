@@ -7,7 +7,7 @@ use essaim_discord::fake::FakeDiscord;
 use serde_json::Value;
 
 #[tokio::test]
-async fn registration_overwrites_the_eight_global_commands_with_french_names() {
+async fn registration_overwrites_the_global_commands_with_french_names() {
     let (fake, http) = fake_and_http().await;
     essaim_discord::register_commands(&http, FakeDiscord::APPLICATION_ID).await.expect("registered");
     assert_eq!(fake.calls(), [format!("PUT /applications/{}/commands", FakeDiscord::APPLICATION_ID)]);
@@ -29,6 +29,7 @@ async fn registration_overwrites_the_eight_global_commands_with_french_names() {
             ("capacity", "capacite"),
             ("remind", "relancer"),
             ("send", "envoyer"),
+            ("invite", "inviter"),
         ]
     );
     for command in commands {
@@ -41,6 +42,8 @@ async fn registration_overwrites_the_eight_global_commands_with_french_names() {
     assert_eq!(option(0, "name"), "sector");
     assert_eq!(option(1, "name"), "quantity");
     assert_eq!(option(1, "type"), 10, "a number");
-    assert_eq!(option(1, "required"), Value::Bool(true));
+    assert_eq!(option(1, "required"), Value::Bool(false), "/capacite alone lists what is free");
+    let invite = &commands[9]["options"];
+    assert_eq!((invite[0]["name"].as_str(), invite[1]["name"].as_str()), (Some("siret"), Some("ref")));
     assert_eq!(commands[0]["options"][0]["name"], "code");
 }
