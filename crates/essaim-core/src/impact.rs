@@ -212,7 +212,7 @@ impl ImpactFigures {
     }
 
     /// The structures and their families in words, leaving out a family with none:
-    /// `17 structures : 9 SIAE, 1 GEIQ, 7 ESAT/EA`. The disability part names the kinds present
+    /// `17 structures : 9 SIAE, 1 GEIQ, 7 ESAT/EA` (no-break spaces before the colon and in each part). The disability part names the kinds present
     /// (`ESAT/EA`, `EA/TIH`…), so that it is true whatever the mix.
     pub fn structures_display(&self, lang: Lang) -> String {
         // French puts zero in the singular (« 0 structure »), English does not.
@@ -228,7 +228,8 @@ impl ImpactFigures {
         ]
         .into_iter()
         .filter(|(n, _)| *n > 0)
-        .map(|(n, label)| format!("{n} {label}"))
+        // A no-break space between a count and its family, so that a narrow card breaks after a comma.
+        .map(|(n, label)| format!("{n}\u{a0}{label}"))
         .collect();
         if parts.is_empty() {
             return format!("{} {noun}", self.structures);
@@ -332,8 +333,8 @@ mod tests {
         assert_eq!(f.geiq_hours, 70.0);
         assert_eq!(f.by_supplier["G"].family, None);
         assert_eq!((f.by_supplier["G"].insertion_hours, f.by_supplier["G"].geiq_hours), (0.0, 70.0));
-        assert_eq!(f.structures_display(Lang::Fr), "2 structures\u{a0}: 1 SIAE, 1 GEIQ");
-        assert_eq!(f.structures_display(Lang::En), "2 structures: 1 SIAE, 1 GEIQ");
+        assert_eq!(f.structures_display(Lang::Fr), "2 structures\u{a0}: 1\u{a0}SIAE, 1\u{a0}GEIQ");
+        assert_eq!(f.structures_display(Lang::En), "2 structures: 1\u{a0}SIAE, 1\u{a0}GEIQ");
     }
 
     #[test]
@@ -382,19 +383,22 @@ mod tests {
         for s in f.by_supplier.values() {
             assert_eq!(s.family, s.kind.and_then(SupplierKind::family));
         }
-        assert_eq!(f.structures_display(Lang::Fr), "10 structures\u{a0}: 5 SIAE, 1 GEIQ, 4 ESAT/EA/EATT/TIH");
+        assert_eq!(
+            f.structures_display(Lang::Fr),
+            "10 structures\u{a0}: 5\u{a0}SIAE, 1\u{a0}GEIQ, 4\u{a0}ESAT/EA/EATT/TIH"
+        );
     }
 
     #[test]
     fn the_structures_in_words_name_only_the_families_present() {
         let settings = ImpactSettings::default();
         let f = ImpactFigures::compute(vec![lot("E", Esat, 10.0, 1.0)], &settings);
-        assert_eq!(f.structures_display(Lang::Fr), "1 structure\u{a0}: 1 ESAT");
+        assert_eq!(f.structures_display(Lang::Fr), "1 structure\u{a0}: 1\u{a0}ESAT");
         let f = ImpactFigures::compute(
             vec![lot("A", Aci, 10.0, 1.0), lot("B", Ea, 10.0, 1.0), lot("C", Esat, 10.0, 1.0)],
             &settings,
         );
-        assert_eq!(f.structures_display(Lang::En), "3 structures: 1 SIAE, 2 ESAT/EA");
+        assert_eq!(f.structures_display(Lang::En), "3 structures: 1\u{a0}SIAE, 2\u{a0}ESAT/EA");
         assert_eq!(ImpactFigures::default().structures_display(Lang::Fr), "0 structure");
         assert_eq!(ImpactFigures::default().structures_display(Lang::En), "0 structures");
     }

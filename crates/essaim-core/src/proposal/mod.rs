@@ -160,9 +160,10 @@ pub struct Member {
     pub siret: String,
     pub name: String,
     pub kind: SupplierKind,
-    /// Whether the kind is in the protected / adapted sector (ESAT, EA): its invoices count toward the
-    /// buyer's disability-employment obligation.
-    pub protected_sector: bool,
+    /// The kind's legal family: `iae` (an SIAE: EI, ETTI, AI, ACI, EITI) or `disability` (ESAT, EA, EATT,
+    /// TIH, whose sales the buyer may deduct from its disability-employment contribution, OETH); `None`
+    /// for a GEIQ, which is in neither.
+    pub family: Option<KindFamily>,
     /// The commune's name (from the shipped INSEE table when the directory gives a code).
     pub commune: Option<String>,
     /// The INSEE code of the commune, when the directory gives one.
@@ -574,7 +575,7 @@ fn member(s: &Supplier) -> Member {
         siret: s.siret.to_string(),
         name: s.name.clone(),
         kind: s.kind,
-        protected_sector: s.kind.is_disability_employment(),
+        family: s.kind.family(),
         commune: s
             .commune
             .as_deref()
@@ -716,8 +717,8 @@ fn explain(f: &ImpactFigures, s: &ImpactSettings, lang: Lang) -> Vec<ExplainedFi
             f.structures as f64,
             f.structures_display(lang),
             (
-                "Structures distinctes titulaires d'au moins un lot, par famille : SIAE (EI, ETTI, AI, ACI, EITI), GEIQ (qui n'est pas une SIAE), employeurs de travailleurs handicapés (ESAT, EA, EATT, TIH). Les achats auprès des ESAT, EA, EATT et TIH peuvent être déduits de la contribution de l'acheteur au titre de l'obligation d'emploi des travailleurs handicapés (OETH, art. L5212-10-1 du code du travail).".into(),
-                "Distinct structures holding at least one lot, by family: SIAE (EI, ETTI, AI, ACI, EITI), GEIQ (not an SIAE), employers of disabled workers (ESAT, EA, EATT, TIH). Purchases from ESAT, EA, EATT and TIH may be deducted from the buyer's disability-employment contribution (OETH, art. L5212-10-1 of the French labour code).".into(),
+                "Structures distinctes titulaires d'au moins un lot, par famille : SIAE (EI, ETTI, AI, ACI, EITI) ; GEIQ, qui n'est pas une SIAE ; ESAT, EA, EATT et TIH, dont les achats ouvrent droit à une déduction sur la contribution OETH de l'acheteur (art. L5212-10-1 du code du travail).".into(),
+                "Distinct structures holding at least one lot, by family: SIAE (EI, ETTI, AI, ACI, EITI); GEIQ, which is not an SIAE; ESAT, EA, EATT and TIH, purchases from which give the buyer a deduction from its OETH contribution (art. L5212-10-1 of the French labour code).".into(),
             ),
         ),
         figure(

@@ -87,7 +87,9 @@ fn a_geiq_in_the_bid_is_counted_apart_and_never_as_an_siae() {
     assert_eq!(f.geiq_hours, 175.0, "250 h × 0.7");
     assert_eq!(f.insertion_hours, 700.0 * 0.6, "the EI's hours only");
     let structures = p.impact.explained.iter().find(|e| e.key == "structures").expect("structures");
-    assert_eq!(structures.display, "3 structures\u{a0}: 1 SIAE, 1 GEIQ, 1 ESAT");
+    assert_eq!(structures.display, "3 structures\u{a0}: 1\u{a0}SIAE, 1\u{a0}GEIQ, 1\u{a0}ESAT");
+    let geiq = p.members.iter().find(|m| m.kind == SupplierKind::Geiq).expect("the GEIQ");
+    assert_eq!(geiq.family, None, "a GEIQ is neither an SIAE nor disability employment");
     let geiq = p.impact.explained.iter().find(|e| e.key == "geiq_hours").expect("GEIQ hours are told");
     assert_eq!((geiq.label.as_str(), geiq.display.as_str()), ("Heures GEIQ", "175 h"));
 }
@@ -101,7 +103,7 @@ fn figure_labels_name_the_families() {
     assert_eq!(label(&fr, "insertion_hours"), "Heures d'insertion (SIAE)");
     assert_eq!(label(&fr, "disability_hours"), "Heures de travail de personnes handicapées (ESAT, EA, EATT, TIH)");
     let structures = fr.impact.explained.iter().find(|e| e.key == "structures").expect("structures");
-    assert_eq!(structures.display, "3 structures\u{a0}: 2 SIAE, 1 ESAT");
+    assert_eq!(structures.display, "3 structures\u{a0}: 2\u{a0}SIAE, 1\u{a0}ESAT");
     assert!(structures.explanation.contains("OETH"), "{}", structures.explanation);
     let insertion = fr.impact.explained.iter().find(|e| e.key == "insertion_hours").expect("insertion hours");
     assert!(!insertion.explanation.contains("ESAT") && !insertion.explanation.contains("GEIQ"));
@@ -121,7 +123,9 @@ fn the_lead_comes_first_and_every_member_has_siret_kind_and_commune() {
     assert!(p.members.iter().all(|m| m.lots > 0));
     assert!(p.members.iter().all(|m| m.commune.is_some()));
     let esat = p.members.iter().find(|m| m.kind == SupplierKind::Esat).expect("the ESAT");
-    assert!(esat.protected_sector);
+    assert_eq!(esat.family, Some(KindFamily::Disability));
+    let aci = p.members.iter().find(|m| m.kind == SupplierKind::Aci).expect("the ACI");
+    assert_eq!(aci.family, Some(KindFamily::Iae));
 }
 
 #[test]
@@ -215,6 +219,18 @@ fn json_field_names_are_stable() {
     }
     assert_eq!(json["status"], "final");
     assert_eq!(json["lines"][0]["lots"][0]["commitment"]["channel"], "telegram");
+    let family = |kind: &str| {
+        let members = json["members"].as_array().expect("members");
+        members.iter().find(|m| m["kind"] == kind).map(|m| m["family"].clone()).expect("member")
+    };
+    assert_eq!((family("EI"), family("ESAT")), (serde_json::json!("iae"), serde_json::json!("disability")));
+    let figures = json["impact"]["figures"].as_object().expect("figures");
+    for key in ["insertion_hours", "geiq_hours", "disability_hours", "siae_structures", "geiq_structures"] {
+        assert!(figures.contains_key(key), "{key}");
+    }
+    assert_eq!(figures["disability_structures"], 1);
+    assert!(!figures.contains_key("protected_structures") && json["members"][0].get("protected_sector").is_none());
+    assert_eq!(json["format_version"], 2);
     let back: Proposal = serde_json::from_value(json).expect("reads back");
     assert_eq!(back, p);
 }
