@@ -351,8 +351,10 @@ impl Texts {
     pub fn suppliers_only(&self) -> String {
         say!(
             self,
-            "⛔ Cette commande est réservée aux structures (SIAE, ESAT, EA). Rien n'a été modifié.".to_owned(),
-            "⛔ This command is for supplier structures only. Nothing was changed.".to_owned()
+            "⛔ Cette commande est réservée aux structures inclusives (SIAE, GEIQ, ESAT, EA…). Rien n'a été modifié."
+                .to_owned(),
+            "⛔ This command is for inclusive supplier structures only (SIAE, GEIQ, ESAT, EA…). Nothing was changed."
+                .to_owned()
         )
     }
 

@@ -257,7 +257,7 @@ fn example_package_validates_in_french_and_english() {
         assert_eq!(l2["contractPeriod"]["endDate"], "2027-10-31T23:59:59+01:00");
         let esat = r["parties"].as_array().expect("parties").iter().find(|p| p["details"]["kind"] == "ESAT");
         let esat = esat.expect("the ESAT is a party");
-        assert_eq!(esat["details"]["protectedSector"], true);
+        assert_eq!(esat["details"]["family"], "disability");
         assert_eq!(esat["address"]["locality"], "Saint-Fons");
         // The partial acceptance is told as such, with who confirmed it and when.
         let part = r["bids"]["details"].as_array().expect("bids").iter().find(|b| b["id"] == "offer-3");
@@ -316,6 +316,23 @@ fn unpriced_lines_give_no_values() {
     let package = check(&proposal);
     assert!(release(&package)["tender"].get("value").is_none());
     assert!(release(&package)["bids"]["details"][0].get("value").is_none());
+}
+
+#[test]
+fn every_family_is_told_and_a_geiq_has_none() {
+    let mut inputs = inputs();
+    // The ACI becomes a GEIQ: in neither family, so its party has a kind and no family.
+    inputs.suppliers[3].kind = essaim_core::SupplierKind::Geiq;
+    let proposal = build(&inputs, &inputs.events, true, Lang::Fr);
+    let package = check(&proposal);
+    let parties = array(&release(&package)["parties"], "parties");
+    let family = |kind: &str| {
+        let party = parties.iter().find(|p| p["details"]["kind"] == kind).expect("a party of that kind");
+        party["details"].get("family").cloned()
+    };
+    assert_eq!(family("EI"), Some(json!("iae")));
+    assert_eq!(family("ESAT"), Some(json!("disability")));
+    assert_eq!(family("GEIQ"), None);
 }
 
 #[test]

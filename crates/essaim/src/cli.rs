@@ -15,7 +15,8 @@ use crate::import;
 #[command(
     name = "essaim",
     version,
-    about = "Split tenders with social clauses into micro-lots for SIAE, ESAT and EA groupements"
+    about = "Split tenders with social clauses into micro-lots for groupements of inclusive structures \
+             (SIAE, GEIQ, ESAT, EA, EATT, TIH)"
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -314,26 +314,43 @@ fn print_impact(
     let f = ImpactFigures::compute(lots, &settings);
     let demanded: f64 = tender.lines.iter().map(|l| l.quantity).sum();
     let uncovered: f64 = result.shortfall.iter().map(|s| s.quantity).sum();
-    let rows = vec![
+    let mut rows: Vec<Vec<String>> = vec![
         vec![
             "Couverture".into(),
             format!("{} %", number((demanded - uncovered) / demanded.max(1e-9) * 100.0, 1)),
             format!("{} h attribuées sur {} h demandées", number(f.total_hours, 0), number(demanded, 0)),
         ],
         vec![
-            "Heures d'insertion".into(),
+            "Heures d'insertion (SIAE)".into(),
             format!("{} h", number(f.insertion_hours, 0)),
-            "heures × taux d'insertion de la structure (défaut par type)".into(),
+            "heures des SIAE (EI, ETTI, AI, ACI, EITI) × taux d'insertion (défaut par type)".into(),
         ],
+    ];
+    // A GEIQ is not an SIAE: its hours are counted apart, and so are those worked by disabled people.
+    if f.geiq_structures > 0 {
+        rows.push(vec![
+            "Heures GEIQ".into(),
+            format!("{} h", number(f.geiq_hours, 0)),
+            "heures des GEIQ × part des salariés en parcours (comptées à part)".into(),
+        ]);
+    }
+    if f.disability_structures > 0 {
+        rows.push(vec![
+            "Heures de travail de personnes handicapées".into(),
+            format!("{} h", number(f.disability_hours, 0)),
+            "heures des ESAT, EA, EATT, TIH × part de travailleurs handicapés".into(),
+        ]);
+    }
+    rows.extend([
         vec![
             "ETP".into(),
             format!("{} ({} en insertion)", number(f.etp, 2), number(f.insertion_etp, 2)),
-            format!("heures / {} h", number(settings.hours_per_etp, 0)),
+            format!("heures / {} h ; insertion : SIAE seulement", number(settings.hours_per_etp, 0)),
         ],
         vec![
             "Structures".into(),
-            format!("{} ({} SIAE, {} ESAT/EA)", f.structures, f.siae_structures, f.protected_structures),
-            "ESAT/EA : comptent pour l'obligation d'emploi (OETH) de l'acheteur".into(),
+            f.structures_display(Lang::Fr),
+            "achats auprès des ESAT, EA, EATT, TIH : déductibles de la contribution OETH de l'acheteur".into(),
         ],
         vec![
             "Part locale".into(),
@@ -355,7 +372,7 @@ fn print_impact(
             format!("{} t", number(f.co2_kg / 1000.0, 2)),
             format!("km × {} kg CO₂/km (utilitaire léger)", number(settings.co2_kg_per_km, 2)),
         ],
-    ];
+    ]);
     println!();
     println!("{}", style.bold("Impact social et territorial"));
     print!(

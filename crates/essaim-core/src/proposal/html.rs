@@ -12,7 +12,7 @@ use std::fmt::{self, Write};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Timelike, Utc};
 
 use super::{Member, Proposal, ProposalLine, ProposalLot, ProposalStatus, ShareBasis};
-use crate::{Lang, QUANTITY_EPSILON, ReadyCause, format_number, format_quantity};
+use crate::{KindFamily, Lang, QUANTITY_EPSILON, ReadyCause, format_number, format_quantity};
 
 /// Renders the proposal as one self-contained HTML page.
 pub fn render(proposal: &Proposal) -> String {
@@ -105,7 +105,7 @@ p { margin: 0 0 8px; }
   line-height: 17px; color: var(--muted); white-space: nowrap; vertical-align: 1px; font-weight: 500;
 }
 .tag.kind { color: var(--ink); font-weight: 600; letter-spacing: .02em; }
-.tag.protected { border-color: var(--accent); color: var(--accent); }
+.tag.family { border-color: var(--accent); color: var(--accent); }
 .tag.lead { background: var(--accent); border-color: var(--accent); color: #fff; font-weight: 600; }
 
 /* Header */
@@ -544,12 +544,34 @@ impl Page<'_> {
                 "* Shares cannot be computed (basis: unavailable): not every lot has a price and the lots are in different units.",
             ),
         };
-        writeln!(out, "<p class=\"note\">{note} {}</p>", self.t(
-            "Les structures du secteur protégé et adapté (ESAT, EA) sont signalées : leurs factures comptent pour l'obligation d'emploi des travailleurs handicapés de l'acheteur.",
-            "Structures of the protected and adapted sector (ESAT, EA) are marked: their invoices count toward the buyer's disability-employment obligation."
-        ))?;
+        writeln!(out, "<p class=\"note\">{note}{}</p>", self.families_note())?;
         out.push_str("</section>\n");
         Ok(())
+    }
+
+    /// What the family tags of the members table mean, for the families present in the bid.
+    fn families_note(&self) -> String {
+        let has = |family: Option<KindFamily>| self.p.members.iter().any(|m| m.family == family);
+        let mut parts = Vec::new();
+        if has(Some(KindFamily::Iae)) {
+            parts.push(self.t(
+                "SIAE : structure d'insertion par l'activité économique (EI, ETTI, AI, ACI, EITI).",
+                "SIAE: work integration social enterprise (insertion par l'activité économique: EI, ETTI, AI, ACI, EITI).",
+            ));
+        }
+        if has(None) {
+            parts.push(self.t(
+                "Un GEIQ (groupement d'employeurs pour l'insertion et la qualification) n'est pas une SIAE.",
+                "A GEIQ (employers' group for insertion and qualification) is not an SIAE.",
+            ));
+        }
+        if has(Some(KindFamily::Disability)) {
+            parts.push(self.t(
+                "Travailleurs handicapés : ESAT, EA, EATT, TIH ; les achats auprès de ces structures ouvrent droit à une déduction sur la contribution de l'acheteur au titre de l'obligation d'emploi des travailleurs handicapés (OETH, art. L5212-10-1 du code du travail).",
+                "Disabled workers: ESAT, EA, EATT, TIH; purchases from them give the buyer a deduction from its disability-employment contribution (OETH, art. L5212-10-1 of the French labour code).",
+            ));
+        }
+        parts.iter().map(|p| format!(" {p}")).collect()
     }
 
     fn member_row(&self, out: &mut String, m: &Member) -> fmt::Result {
@@ -566,8 +588,14 @@ impl Page<'_> {
         out.push_str("</td>");
         write!(out, "<td class=\"nowrap\">{}</td>", Esc(&siret_display(&m.siret)))?;
         write!(out, "<td><span class=\"tag kind\">{}</span>", Esc(m.kind.code()))?;
-        if m.protected_sector {
-            write!(out, " <span class=\"tag protected\">{}</span>", self.t("secteur protégé", "protected sector"))?;
+        // The family, when the kind has one: a GEIQ is neither an SIAE nor disability employment.
+        let family = match m.family {
+            Some(KindFamily::Iae) => Some("SIAE"),
+            Some(KindFamily::Disability) => Some(self.t("travailleurs handicapés", "disabled workers")),
+            None => None,
+        };
+        if let Some(family) = family {
+            write!(out, " <span class=\"tag family\">{family}</span>")?;
         }
         out.push_str("</td>");
         write!(out, "<td class=\"num\">{}</td>", m.lots)?;
@@ -895,7 +923,7 @@ impl Page<'_> {
                 "<div class=\"card\" data-key=\"{}\"><div class=\"v{}\">{}</div>\
                  <div class=\"l\">{}</div><div class=\"x\">{}</div></div>",
                 Esc(&f.key),
-                // A long display (`3 dont 2 SIAE et 1 ESAT/EA`) in a smaller size, to stay on one line.
+                // A long display (`3 structures : 2 SIAE, 1 ESAT`) in a smaller size, to stay on one line.
                 if f.display.chars().count() > 14 { " long" } else { "" },
                 Esc(&f.display),
                 Esc(&f.label),
@@ -1309,7 +1337,10 @@ mod tests {
         assert!(
             html.contains(&format!("<tr class=\"is-lead\"><td><span class=\"member-name\">{}", escape(&lead.name)))
         );
-        assert!(html.contains("secteur protégé"), "the ESAT is marked");
+        assert!(html.contains("<span class=\"tag family\">travailleurs handicapés</span>"), "the ESAT is marked");
+        assert!(html.contains("<span class=\"tag family\">SIAE</span>"), "the EI and the ACI are marked");
+        assert!(html.contains("OETH, art. L5212-10-1"), "what the disability tag means to the buyer");
+        assert!(!html.contains("n'est pas une SIAE."), "no GEIQ member, no note about GEIQ members");
         for line in &p.lines {
             assert!(html.contains(&format!("id=\"line-{}\"", line.id)), "line {}", line.id);
             if let Some(t) = &line.title {

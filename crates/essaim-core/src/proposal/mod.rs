@@ -16,9 +16,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Answer, Buyer, Campaign, CampaignStatus, GeoPoint, Groupement, ImpactFigures, ImpactSettings, Lang, LotForImpact,
-    OfferState, QUANTITY_EPSILON, ReadyCause, Supplier, SupplierKind, Tender, Window, format_number, format_quantity,
-    round_quantity,
+    Answer, Buyer, Campaign, CampaignStatus, GeoPoint, Groupement, ImpactFigures, ImpactSettings, KindFamily, Lang,
+    LotForImpact, OfferState, QUANTITY_EPSILON, ReadyCause, Supplier, SupplierKind, Tender, Window, format_number,
+    format_quantity, round_quantity,
 };
 
 /// How the members of a groupement answer for the contract (Code de la commande publique, R2142-20):
@@ -160,9 +160,10 @@ pub struct Member {
     pub siret: String,
     pub name: String,
     pub kind: SupplierKind,
-    /// Whether the kind is in the protected / adapted sector (ESAT, EA): its invoices count toward the
-    /// buyer's disability-employment obligation.
-    pub protected_sector: bool,
+    /// The kind's legal family: `iae` (an SIAE: EI, ETTI, AI, ACI, EITI) or `disability` (ESAT, EA, EATT,
+    /// TIH, whose sales the buyer may deduct from its disability-employment contribution, OETH); `None`
+    /// for a GEIQ, which is in neither.
+    pub family: Option<KindFamily>,
     /// The commune's name (from the shipped INSEE table when the directory gives a code).
     pub commune: Option<String>,
     /// The INSEE code of the commune, when the directory gives one.
@@ -287,7 +288,9 @@ pub struct ExplainedFigure {
 }
 
 /// Current layout of the proposal JSON.
-pub const PROPOSAL_FORMAT_VERSION: u32 = 1;
+/// 2: the impact figures count each legal family apart (`insertion_hours` SIAE only, `geiq_hours`,
+/// `disability_hours`, `disability_structures`) and a member names its `family` (docs/proposal.md).
+pub const PROPOSAL_FORMAT_VERSION: u32 = 2;
 
 impl Proposal {
     pub fn build(input: &ProposalInput<'_>) -> Result<Self, ProposalError> {
@@ -572,7 +575,7 @@ fn member(s: &Supplier) -> Member {
         siret: s.siret.to_string(),
         name: s.name.clone(),
         kind: s.kind,
-        protected_sector: s.kind.is_disability_employment(),
+        family: s.kind.family(),
         commune: s
             .commune
             .as_deref()
@@ -612,9 +615,20 @@ fn explain(f: &ImpactFigures, s: &ImpactSettings, lang: Lang) -> Vec<ExplainedFi
             display,
             explanation: if fr { explanation.0 } else { explanation.1 },
         };
-    let rates: Vec<String> = s.insertion_rate.iter().map(|(k, r)| format!("{} {}", k.code(), pct(*r))).collect();
-    let rates = rates.join(", ");
-    vec![
+    // The default rates of one family's kinds, as the explanation of that family's hours quotes them.
+    let rates = |family: Option<KindFamily>| {
+        let rates: Vec<String> = s
+            .insertion_rate
+            .iter()
+            .filter(|(k, _)| k.family() == family)
+            .map(|(k, r)| format!("{} {}", k.code(), pct(*r)))
+            .collect();
+        // A kind without a default rate counts 0.
+        if rates.is_empty() { pct(0.0) } else { rates.join(", ") }
+    };
+    let (siae_rates, geiq_rates, disability_rates) =
+        (rates(Some(KindFamily::Iae)), rates(None), rates(Some(KindFamily::Disability)));
+    let mut figures = vec![
         figure(
             "total_hours",
             ("Heures de travail", "Hours of work"),
@@ -627,16 +641,56 @@ fn explain(f: &ImpactFigures, s: &ImpactSettings, lang: Lang) -> Vec<ExplainedFi
         ),
         figure(
             "insertion_hours",
-            ("Heures d'insertion", "Insertion hours"),
+            ("Heures d'insertion (SIAE)", "Insertion hours (SIAE)"),
             f.insertion_hours,
             format!("{} h", n(f.insertion_hours, 0)),
             (
                 format!(
-                    "Heures de chaque lot × taux d'insertion de la structure (le sien, sinon celui de sa catégorie : {rates})."
+                    "Heures des lots confiés aux SIAE (EI, ETTI, AI, ACI, EITI) × taux d'insertion de la structure (le sien, sinon celui de sa catégorie : {siae_rates})."
                 ),
-                format!("Hours of each lot × the structure's insertion rate (its own, else its kind's: {rates})."),
+                format!(
+                    "Hours of the lots given to SIAE (EI, ETTI, AI, ACI, EITI) × the structure's insertion rate (its own, else its kind's: {siae_rates})."
+                ),
             ),
         ),
+    ];
+    // A family's hours are told when the bid has structures of that family.
+    if f.geiq_structures > 0 {
+        figures.push(figure(
+            "geiq_hours",
+            ("Heures GEIQ", "GEIQ hours"),
+            f.geiq_hours,
+            format!("{} h", n(f.geiq_hours, 0)),
+            (
+                format!(
+                    "Heures des lots confiés aux GEIQ × part des heures faites par des salariés en parcours d'insertion et de qualification (celle du GEIQ, sinon {geiq_rates}). Un GEIQ n'est pas une SIAE : ses heures sont comptées à part."
+                ),
+                format!(
+                    "Hours of the lots given to GEIQ × the share worked by employees on an insertion and qualification path (the GEIQ's own, else {geiq_rates}). A GEIQ is not an SIAE: its hours are counted apart."
+                ),
+            ),
+        ));
+    }
+    if f.disability_structures > 0 {
+        figures.push(figure(
+            "disability_hours",
+            (
+                "Heures de travail de personnes handicapées (ESAT, EA, EATT, TIH)",
+                "Hours worked by disabled people (ESAT, EA, EATT, TIH)",
+            ),
+            f.disability_hours,
+            format!("{} h", n(f.disability_hours, 0)),
+            (
+                format!(
+                    "Heures des lots confiés aux ESAT, EA, EATT et TIH × part des heures faites par des travailleurs handicapés (celle de la structure, sinon celle de sa catégorie : {disability_rates})."
+                ),
+                format!(
+                    "Hours of the lots given to ESAT, EA, EATT and TIH × the share worked by disabled workers (the structure's own, else its kind's: {disability_rates})."
+                ),
+            ),
+        ));
+    }
+    figures.extend([
         figure(
             "etp",
             ("Équivalents temps plein", "Full-time equivalents"),
@@ -649,26 +703,22 @@ fn explain(f: &ImpactFigures, s: &ImpactSettings, lang: Lang) -> Vec<ExplainedFi
         ),
         figure(
             "insertion_etp",
-            ("ETP en insertion", "Insertion FTE"),
+            ("ETP en insertion (SIAE)", "Insertion FTE (SIAE)"),
             f.insertion_etp,
             format!("{} {etp}", n(f.insertion_etp, 2)),
             (
-                format!("Heures d'insertion ÷ {} h.", n(s.hours_per_etp, 0)),
-                format!("Insertion hours ÷ {} h.", n(s.hours_per_etp, 0)),
+                format!("Heures d'insertion (SIAE) ÷ {} h.", n(s.hours_per_etp, 0)),
+                format!("Insertion hours (SIAE) ÷ {} h.", n(s.hours_per_etp, 0)),
             ),
         ),
         figure(
             "structures",
             ("Structures", "Structures"),
             f.structures as f64,
-            if fr {
-                format!("{} dont {} SIAE et {} ESAT/EA", f.structures, f.siae_structures, f.protected_structures)
-            } else {
-                format!("{} of which {} SIAE and {} ESAT/EA", f.structures, f.siae_structures, f.protected_structures)
-            },
+            f.structures_display(lang),
             (
-                "Structures distinctes titulaires d'au moins un lot ; les factures des ESAT et EA comptent pour l'obligation d'emploi des travailleurs handicapés de l'acheteur.".into(),
-                "Distinct structures holding at least one lot; invoices of ESAT and EA count toward the buyer's disability-employment obligation.".into(),
+                "Structures distinctes titulaires d'au moins un lot, par famille : SIAE (EI, ETTI, AI, ACI, EITI) ; GEIQ, qui n'est pas une SIAE ; ESAT, EA, EATT et TIH, dont les achats ouvrent droit à une déduction sur la contribution OETH de l'acheteur (art. L5212-10-1 du code du travail).".into(),
+                "Distinct structures holding at least one lot, by family: SIAE (EI, ETTI, AI, ACI, EITI); GEIQ, which is not an SIAE; ESAT, EA, EATT and TIH, purchases from which give the buyer a deduction from its OETH contribution (art. L5212-10-1 of the French labour code).".into(),
             ),
         ),
         figure(
@@ -720,7 +770,8 @@ fn explain(f: &ImpactFigures, s: &ImpactSettings, lang: Lang) -> Vec<ExplainedFi
                 format!("Kilometres travelled × {} kg of CO₂ per km.", n(s.co2_kg_per_km, 2)),
             ),
         ),
-    ]
+    ]);
+    figures
 }
 
 #[cfg(test)]

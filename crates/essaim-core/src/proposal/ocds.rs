@@ -191,7 +191,8 @@ fn parties(proposal: &Proposal) -> Vec<Value> {
                 "address": { "locality": locality },
                 "details": {
                     "kind": m.kind.code(),
-                    "protectedSector": m.protected_sector,
+                    // `iae` or `disability`; absent for a GEIQ, which is in neither family.
+                    "family": m.family,
                     "communeCode": commune_code,
                     "lots": m.lots,
                     "hours": m.hours,

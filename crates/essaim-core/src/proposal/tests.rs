@@ -27,7 +27,8 @@ fn figures_recomputed_from_the_lots_agree() {
     let inputs = inputs().expect("inputs");
     let p = example(Lang::En).expect("example builds");
     let settings = ImpactSettings::default();
-    let (mut hours, mut insertion, mut km, mut local, mut units, mut amount) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut hours, mut km, mut local, mut units, mut amount) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut insertion, mut disability) = (0.0, 0.0);
     for lot in p.lots() {
         let s = inputs.suppliers.iter().find(|s| s.siret.as_str() == lot.supplier).expect("supplier");
         let line = inputs.tender.line(&lot.line).expect("line");
@@ -40,7 +41,12 @@ fn figures_recomputed_from_the_lots_agree() {
         amount += lot.quantity * line.unit_price.unwrap_or(0.0);
         if line.unit == "h" {
             hours += lot.quantity;
-            insertion += lot.quantity * settings.insertion_rate[&s.kind];
+            let weighted = lot.quantity * settings.insertion_rate[&s.kind];
+            match s.kind {
+                SupplierKind::Ei | SupplierKind::Aci => insertion += weighted,
+                SupplierKind::Esat => disability += weighted,
+                other => panic!("the example has no {other} holding a lot"),
+            }
             km += 2.0 * d * lot.quantity / 7.0;
         } else {
             km += 2.0 * d;
@@ -48,22 +54,62 @@ fn figures_recomputed_from_the_lots_agree() {
     }
     let f = &p.impact.figures;
     assert!((f.total_hours - hours).abs() < 1e-6);
-    assert!((f.insertion_hours - insertion).abs() < 1e-5);
+    assert!((f.insertion_hours - insertion).abs() < 1e-5, "SIAE only: {} vs {insertion}", f.insertion_hours);
+    assert!((f.disability_hours - disability).abs() < 1e-5, "the ESAT's hours apart");
+    assert_eq!(f.geiq_hours, 0.0);
+    assert!((f.insertion_etp - insertion / 1607.0).abs() < 1e-6);
     assert!((f.etp - hours / 1607.0).abs() < 1e-6);
     assert!((f.km_travelled - km).abs() < 1e-4);
     assert!((f.co2_kg - km * 0.2).abs() < 1e-4);
     assert!((f.local_share - local / units).abs() < 1e-6);
-    assert_eq!((f.structures, f.siae_structures, f.protected_structures), (3, 2, 1));
+    assert_eq!((f.structures, f.siae_structures, f.geiq_structures, f.disability_structures), (3, 2, 0, 1));
     assert_eq!(p.totals.amount, Some((amount * 100.0_f64).round() / 100.0));
     assert!(p.totals.fully_priced);
     assert_eq!(p.totals.share_basis, ShareBasis::Amount);
     let shares: f64 = p.members.iter().filter_map(|m| m.share_of_bid).sum();
     assert!((shares - 1.0).abs() < 1e-5, "shares of the bid add up to 1, got {shares}");
     let keys: Vec<&str> = p.impact.explained.iter().map(|e| e.key.as_str()).collect();
-    for key in ["insertion_hours", "etp", "structures", "local_share", "km_travelled", "co2_kg"] {
+    for key in ["insertion_hours", "disability_hours", "etp", "structures", "local_share", "km_travelled", "co2_kg"] {
         assert!(keys.contains(&key), "{key} is explained");
     }
+    assert!(!keys.contains(&"geiq_hours"), "no GEIQ in the bid, no GEIQ hours to tell");
     assert!(p.impact.explained.iter().all(|e| !e.explanation.is_empty()));
+}
+
+#[test]
+fn a_geiq_in_the_bid_is_counted_apart_and_never_as_an_siae() {
+    let mut inputs = inputs().expect("inputs");
+    // The ACI (offers 4 and 6 on L2, 250 h) becomes a GEIQ.
+    inputs.suppliers[3].kind = SupplierKind::Geiq;
+    let p = inputs.proposal(&inputs.events, true, GroupementKind::Conjoint, Utc::now(), Lang::Fr).expect("builds");
+    let f = &p.impact.figures;
+    assert_eq!((f.structures, f.siae_structures, f.geiq_structures, f.disability_structures), (3, 1, 1, 1));
+    assert_eq!(f.geiq_hours, 175.0, "250 h × 0.7");
+    assert_eq!(f.insertion_hours, 700.0 * 0.6, "the EI's hours only");
+    let structures = p.impact.explained.iter().find(|e| e.key == "structures").expect("structures");
+    assert_eq!(structures.display, "3 structures\u{a0}: 1\u{a0}SIAE, 1\u{a0}GEIQ, 1\u{a0}ESAT");
+    let geiq = p.members.iter().find(|m| m.kind == SupplierKind::Geiq).expect("the GEIQ");
+    assert_eq!(geiq.family, None, "a GEIQ is neither an SIAE nor disability employment");
+    let geiq = p.impact.explained.iter().find(|e| e.key == "geiq_hours").expect("GEIQ hours are told");
+    assert_eq!((geiq.label.as_str(), geiq.display.as_str()), ("Heures GEIQ", "175 h"));
+}
+
+#[test]
+fn figure_labels_name_the_families() {
+    let fr = example(Lang::Fr).expect("example builds");
+    let label = |p: &Proposal, key: &str| {
+        p.impact.explained.iter().find(|e| e.key == key).map(|e| e.label.clone()).unwrap_or_default()
+    };
+    assert_eq!(label(&fr, "insertion_hours"), "Heures d'insertion (SIAE)");
+    assert_eq!(label(&fr, "disability_hours"), "Heures de travail de personnes handicapées (ESAT, EA, EATT, TIH)");
+    let structures = fr.impact.explained.iter().find(|e| e.key == "structures").expect("structures");
+    assert_eq!(structures.display, "3 structures\u{a0}: 2\u{a0}SIAE, 1\u{a0}ESAT");
+    assert!(structures.explanation.contains("OETH"), "{}", structures.explanation);
+    let insertion = fr.impact.explained.iter().find(|e| e.key == "insertion_hours").expect("insertion hours");
+    assert!(!insertion.explanation.contains("ESAT") && !insertion.explanation.contains("GEIQ"));
+    let en = example(Lang::En).expect("example builds");
+    assert_eq!(label(&en, "insertion_hours"), "Insertion hours (SIAE)");
+    assert_eq!(label(&en, "disability_hours"), "Hours worked by disabled people (ESAT, EA, EATT, TIH)");
 }
 
 #[test]
@@ -77,7 +123,9 @@ fn the_lead_comes_first_and_every_member_has_siret_kind_and_commune() {
     assert!(p.members.iter().all(|m| m.lots > 0));
     assert!(p.members.iter().all(|m| m.commune.is_some()));
     let esat = p.members.iter().find(|m| m.kind == SupplierKind::Esat).expect("the ESAT");
-    assert!(esat.protected_sector);
+    assert_eq!(esat.family, Some(KindFamily::Disability));
+    let aci = p.members.iter().find(|m| m.kind == SupplierKind::Aci).expect("the ACI");
+    assert_eq!(aci.family, Some(KindFamily::Iae));
 }
 
 #[test]
@@ -171,6 +219,18 @@ fn json_field_names_are_stable() {
     }
     assert_eq!(json["status"], "final");
     assert_eq!(json["lines"][0]["lots"][0]["commitment"]["channel"], "telegram");
+    let family = |kind: &str| {
+        let members = json["members"].as_array().expect("members");
+        members.iter().find(|m| m["kind"] == kind).map(|m| m["family"].clone()).expect("member")
+    };
+    assert_eq!((family("EI"), family("ESAT")), (serde_json::json!("iae"), serde_json::json!("disability")));
+    let figures = json["impact"]["figures"].as_object().expect("figures");
+    for key in ["insertion_hours", "geiq_hours", "disability_hours", "siae_structures", "geiq_structures"] {
+        assert!(figures.contains_key(key), "{key}");
+    }
+    assert_eq!(figures["disability_structures"], 1);
+    assert!(!figures.contains_key("protected_structures") && json["members"][0].get("protected_sector").is_none());
+    assert_eq!(json["format_version"], 2);
     let back: Proposal = serde_json::from_value(json).expect("reads back");
     assert_eq!(back, p);
 }
