@@ -546,8 +546,13 @@ fn highs_agrees_on_generated_instances() {
     let dir = std::env::temp_dir().join(format!("essaim-solver-highs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut failures = Vec::new();
-    for (lines, suppliers, seed) in [(20, 5, 1), (20, 5, 2), (60, 12, 3), (100, 20, 1), (100, 20, 7), (300, 40, 1)] {
-        let mut input = generate::instance(suppliers, lines, seed);
+    let sizes = [(20, 5, 1), (20, 5, 2), (60, 12, 3), (100, 20, 1), (100, 20, 7), (300, 40, 1)];
+    for ((lines, suppliers, seed), rules) in sizes.into_iter().flat_map(|size| [(size, false), (size, true)]) {
+        let mut input = if rules {
+            generate::procurement_instance(suppliers, lines, seed)
+        } else {
+            generate::instance(suppliers, lines, seed)
+        };
         // Reallocation flavour: fix the greedy's first lot, decline the exact solution's second one.
         let greedy = greedy_allocate(&input).expect("valid");
         if let Some(lot) = greedy.lots.first() {
@@ -564,7 +569,7 @@ fn highs_agrees_on_generated_instances() {
             input.excluded.push(ExcludedPair { line: lot.line.clone(), supplier: lot.supplier.clone() });
         }
         let result = allocate(&input, &settings()).expect("valid");
-        let name = format!("{lines}x{suppliers}-{seed}");
+        let name = format!("{lines}x{suppliers}-{seed}{}", if rules { "-rules" } else { "" });
         let (in_path, out_path) = (dir.join(format!("{name}.in.json")), dir.join(format!("{name}.out.json")));
         std::fs::write(&in_path, serde_json::to_string_pretty(&input).expect("json")).expect("write");
         std::fs::write(&out_path, serde_json::to_string_pretty(&result).expect("json")).expect("write");
