@@ -369,6 +369,10 @@ async fn a_shortfall_is_filled_with_a_structure_from_outside_the_groupement() {
         phone.press(C, &offer.1).await;
         phone.send("fac", "/etat T-1").await;
         assert!(phone.last_to("fac").await.contains("(100 %)"));
+        // The bid says who joined for this tender only.
+        phone.send("fac", "/envoyer T-1").await;
+        let page = phone.to("fac").await.into_iter().rev().find_map(|m| m.document).expect("the proposal page");
+        assert_eq!(page.content.matches("membre pour cet appel seulement").count(), 1, "C only");
 
         // Nothing left: /repartir on the ready campaign says so and changes nothing.
         let log = store.campaign_log(&reference("T-1")).await?;

@@ -1,4 +1,4 @@
-//! The SIAE directory: suppliers with their per-sector capacities, and groupements.
+//! The directory of inclusive structures (SIAE, GEIQ, ESAT, EA, EATT, TIH): suppliers with their per-sector capacities, and groupements.
 
 use std::collections::BTreeMap;
 

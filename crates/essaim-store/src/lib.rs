@@ -1,4 +1,4 @@
-//! Persistence of essaim: the SIAE directory (suppliers, capacities, groupements), tenders and their
+//! Persistence of essaim: the directory of inclusive structures (suppliers, capacities, groupements), tenders and their
 //! lines, allocation runs with their micro-lots and shortfalls, and an append-only event log, on
 //! SQLite (the embedded default) or PostgreSQL (shared state for several replicas), chosen by the URL.
 //!

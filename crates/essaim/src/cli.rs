@@ -60,7 +60,7 @@ pub enum Command {
     },
     /// Create or upgrade the database schema.
     Migrate,
-    /// Import the SIAE directory or a tender.
+    /// Import the directory of inclusive structures or a tender.
     #[command(subcommand)]
     Import(ImportCommand),
     /// Print a one-time invite code that links a chat account (`/start CODE`) to a supplier, to a

@@ -1,4 +1,4 @@
-//! Reading the SIAE directory (CSV) and tenders (JSON) into domain values, reporting every problem as
+//! Reading the directory of inclusive structures (CSV) and tenders (JSON) into domain values, reporting every problem as
 //! `file:line: field: what is wrong` so that the person who wrote the file can fix it.
 
 use std::collections::{BTreeMap, HashMap};

@@ -581,6 +581,10 @@ impl Page<'_> {
         if m.lead {
             write!(out, " <span class=\"tag lead\">{}</span>", self.t("Mandataire", "Lead"))?;
         }
+        if m.joined_for_this_tender {
+            let joined = self.t("membre pour cet appel seulement", "member for this tender only");
+            write!(out, " <span class=\"tag\">{joined}</span>")?;
+        }
         match &m.commune {
             Some(c) => write!(out, "<span class=\"sub\">{}</span>", Esc(c))?,
             None => write!(out, "<span class=\"sub\">{}</span>", self.t("commune non renseignée", "town not given"))?,

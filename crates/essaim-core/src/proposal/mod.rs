@@ -170,6 +170,9 @@ pub struct Member {
     pub commune_code: Option<String>,
     pub location: GeoPoint,
     pub lead: bool,
+    /// Joined the groupement for this tender only (`/inviter`), to cover what its members could not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub joined_for_this_tender: bool,
     pub lots: usize,
     /// Σ quantity of its lots (units of their lines).
     pub quantity: f64,
@@ -391,6 +394,7 @@ impl Proposal {
         for lot in &all_lots {
             let s = supplier(&lot.supplier)?;
             let m = members.entry(lot.supplier.clone()).or_insert_with(|| member(s));
+            m.joined_for_this_tender = input.campaign.added_suppliers.contains(&lot.supplier);
             m.lots += 1;
             m.quantity += lot.quantity;
             if crate::unit_is_hours(&lot.unit) {
@@ -583,6 +587,7 @@ fn member(s: &Supplier) -> Member {
         commune_code: s.commune.as_deref().filter(|c| crate::is_insee_code(c)).map(|c| c.trim().to_owned()),
         location: s.location,
         lead: false,
+        joined_for_this_tender: false,
         lots: 0,
         quantity: 0.0,
         hours: 0.0,
