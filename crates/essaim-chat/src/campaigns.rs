@@ -113,7 +113,7 @@ pub fn allocation_input(
 /// A structure outside the groupement that could cover part of an uncovered line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {
-    pub siret: String,
+    pub siret: Siret,
     pub name: String,
     pub distance_km: f64,
     /// Capacity in the line's sector less what it holds on tenders whose period overlaps.
@@ -143,7 +143,7 @@ pub async fn suggestions(store: &Store, loaded: &Loaded, line: &TenderLine) -> R
             continue;
         }
         found.push(Suggestion {
-            siret: s.siret.to_string(),
+            siret: s.siret.clone(),
             name: s.name.clone(),
             distance_km: s.location.distance_km(&line.site),
             free: essaim_core::round_quantity(free),
@@ -153,10 +153,7 @@ pub async fn suggestions(store: &Store, loaded: &Loaded, line: &TenderLine) -> R
     found.sort_by(|a, b| a.distance_km.total_cmp(&b.distance_km).then(a.siret.cmp(&b.siret)));
     found.truncate(SUGGESTIONS);
     for s in &mut found {
-        s.linked = !store
-            .accounts_for_supplier(&Siret::parse(&s.siret).map_err(|e| EngineError::Corrupt(e.to_string()))?)
-            .await?
-            .is_empty();
+        s.linked = !store.accounts_for_supplier(&s.siret).await?.is_empty();
     }
     Ok(found)
 }
