@@ -58,15 +58,9 @@ fn synthetic(members: usize, lines: usize) -> (Tender, Vec<Supplier>, Campaign) 
         })
         .collect();
     let reference = TenderRef::parse("ref", "T-BENCH").expect("ref");
-    let tender = Tender::new(
-        reference.clone(),
-        "Bench",
-        essaim_core::Buyer { name: "Acheteur".into(), siret: None },
-        None,
-        None,
-        tender_lines,
-    )
-    .expect("tender");
+    let tender =
+        Tender::new(reference.clone(), "Bench", essaim_core::Buyer::named("Acheteur", None), None, None, tender_lines)
+            .expect("tender");
     let suppliers: Vec<Supplier> = (0..members)
         .map(|i| {
             let at = GeoPoint::new(45.5 + (i % 50) as f64 * 0.01, 4.6 + (i / 50) as f64 * 0.01).expect("point");
@@ -121,6 +115,7 @@ fn main() {
                 suppliers,
                 campaign,
                 impact: &impact,
+                bid: &essaim_core::proposal::BidSettings::default(),
                 groupement_kind: GroupementKind::Conjoint,
                 generated_at: Utc::now(),
                 lang: Lang::Fr,

@@ -83,7 +83,7 @@ mod tests {
             })
             .collect();
         let reference = TenderRef::parse("ref", reference).expect("valid");
-        Tender::new(reference, "t", Buyer { name: "B".into(), siret: None }, None, None, lines).expect("valid")
+        Tender::new(reference, "t", Buyer::named("B", None), None, None, lines).expect("valid")
     }
 
     fn holding(tender: &str, quantity: f64, window: Option<(NaiveDate, NaiveDate)>, state: HoldingState) -> Holding {

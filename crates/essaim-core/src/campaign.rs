@@ -146,6 +146,14 @@ pub enum CampaignEvent {
         by: Actor,
         deadline: DateTime<Utc>,
     },
+    /// The facilitator designates the mandataire of an ad hoc grouping (`/mandataire`): the candidature
+    /// names it (Code de la commande publique R2142-24), it is never computed.
+    LeadDesignated {
+        at: DateTime<Utc>,
+        by: Actor,
+        /// Its SIRET.
+        supplier: String,
+    },
 }
 
 impl CampaignEvent {
@@ -160,6 +168,7 @@ impl CampaignEvent {
             Self::Ready { .. } => "ready",
             Self::SupplierAdded { .. } => "supplier_added",
             Self::Reopened { .. } => "reopened",
+            Self::LeadDesignated { .. } => "lead_designated",
         }
     }
 }
@@ -286,6 +295,8 @@ pub struct Campaign {
     pub ready: Option<(DateTime<Utc>, ReadyCause)>,
     /// Structures outside the groupement that joined it for this tender only, by SIRET.
     pub added_suppliers: BTreeSet<String>,
+    /// The mandataire the facilitator designated, by SIRET (an ad hoc grouping has no other).
+    pub designated_lead: Option<String>,
 }
 
 /// Whether a structure's hours on a tender are still waiting for its answer or committed.
@@ -355,6 +366,7 @@ impl Campaign {
             needs_reallocation: false,
             ready: None,
             added_suppliers: BTreeSet::new(),
+            designated_lead: None,
         };
         for event in events {
             campaign.apply(event)?;
@@ -451,6 +463,7 @@ impl Campaign {
                 // A running campaign offers the newcomer what is uncovered at once.
                 self.needs_reallocation = self.is_running();
             }
+            CampaignEvent::LeadDesignated { supplier, .. } => self.designated_lead = Some(supplier.clone()),
             CampaignEvent::Reopened { by, deadline, .. } => {
                 if self.is_running() {
                     return inconsistent("`reopened` on a running campaign".into());

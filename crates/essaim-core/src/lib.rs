@@ -39,7 +39,7 @@ pub use proposal::{GroupementKind, Proposal, ProposalError, ProposalInput, Propo
 pub use sector::{Sector, SectorInfo, SectorTaxonomy};
 pub use siret::Siret;
 pub use supplier::{Capacities, Contact, Supplier, parse_capacities};
-pub use tender::{Buyer, Tender, TenderLine, TenderRef, Window, unit_is_hours};
+pub use tender::{Buyer, BuyerKind, Tender, TenderLine, TenderRef, Window, unit_is_hours};
 
 /// Quantities are compared and reported to this precision (the contract reports them to 1e-6).
 pub const QUANTITY_EPSILON: f64 = 1e-6;

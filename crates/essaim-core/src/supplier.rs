@@ -33,6 +33,13 @@ pub struct Supplier {
     /// Share of hours worked by people in insertion or protected jobs; `None` → the default of its kind.
     pub insertion_rate: Option<f64>,
     pub contact: Contact,
+    /// Its own price per unit, excluding VAT, by sector: a lot is priced at it, else at the line's
+    /// reference price.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: BTreeMap<Sector, f64>,
+    /// Its postal address, as the directory gives it (shown to buyers with its commune).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 impl Supplier {
@@ -73,7 +80,14 @@ impl Supplier {
             capacities,
             insertion_rate,
             contact: Contact::default(),
+            prices: BTreeMap::new(),
+            address: None,
         })
+    }
+
+    /// Its own price per unit in `sector`, excluding VAT, when it has one.
+    pub fn price(&self, sector: &Sector) -> Option<f64> {
+        self.prices.get(sector).copied()
     }
 
     pub fn capacity(&self, sector: &Sector) -> f64 {

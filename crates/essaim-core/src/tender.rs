@@ -39,10 +39,62 @@ impl fmt::Display for TenderRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The buyer of a tender.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Buyer {
     pub name: String,
     pub siret: Option<Siret>,
+    /// Public or private employer: it decides which fund collects its disability-employment contribution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<BuyerKind>,
+    /// Its annual OETH contribution before deductions (€), when it gives it: the deduction cap applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oeth_contribution: Option<f64>,
+    /// Its direct employment rate of disabled workers (0–1), when it gives it: the cap is 75 % of the
+    /// contribution from 3 %, else 50 %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_employment_rate: Option<f64>,
+}
+
+impl Buyer {
+    pub fn named(name: &str, siret: Option<Siret>) -> Self {
+        Self { name: name.to_owned(), siret, ..Self::default() }
+    }
+}
+
+/// Whether the buyer is a public or a private employer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuyerKind {
+    /// State, local authority, hospital…: its contribution goes to the FIPHFP.
+    Public,
+    /// A company: its contribution goes to the AGEFIPH (declared through the DSN).
+    Private,
+}
+
+impl BuyerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_lowercase().as_str() {
+            "public" | "publique" | "public_employer" => Some(Self::Public),
+            "private" | "prive" | "privé" | "privee" | "privée" => Some(Self::Private),
+            _ => None,
+        }
+    }
+
+    /// The fund that collects the employer's disability-employment contribution.
+    pub fn fund(self) -> &'static str {
+        match self {
+            Self::Public => "FIPHFP",
+            Self::Private => "AGEFIPH",
+        }
+    }
 }
 
 /// When the work of a line takes place.
@@ -100,6 +152,13 @@ pub struct TenderLine {
     pub insertion_hours_min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpv: Option<Cpv>,
+    /// VAT rate of the line (0–1), when the buyer gives one; else the configuration's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_rate: Option<f64>,
+    /// Where the work takes place, as the buyer writes it (the site's coordinates are still what distances
+    /// are computed from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 impl TenderLine {
@@ -147,6 +206,8 @@ impl TenderLine {
             reserved: None,
             insertion_hours_min: None,
             cpv: None,
+            vat_rate: None,
+            address: None,
         })
     }
 
@@ -206,6 +267,10 @@ pub struct Tender {
     /// configuration's default applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groupement_kind: Option<crate::GroupementKind>,
+    /// The contract makes the mandataire of a conjoint groupement jointly liable for every member
+    /// (Code de la commande publique R2142-24).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mandataire_solidaire: bool,
     pub lines: Vec<TenderLine>,
 }
 
@@ -241,6 +306,7 @@ impl Tender {
             deadline,
             groupement,
             groupement_kind: None,
+            mandataire_solidaire: false,
             lines,
         })
     }

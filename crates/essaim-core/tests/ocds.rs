@@ -104,12 +104,13 @@ fn assert_says_what_the_proposal_says(proposal: &Proposal, package: &Value, opti
         assert_eq!(party["name"], m.name.as_str());
     }
     let leads: Vec<&Value> = parties.iter().filter(|p| roles(p).contains(&"leadTenderer")).collect();
-    if proposal.members.is_empty() {
-        assert!(leads.is_empty());
-    } else {
-        assert_eq!(leads.len(), 1, "exactly one lead");
-        assert_eq!(leads[0]["identifier"]["id"], proposal.groupement.lead.as_str());
-        assert!(roles(leads[0]).contains(&"tenderer"));
+    match proposal.lead() {
+        None => assert!(leads.is_empty(), "a lead still to be named is nobody's role"),
+        Some(lead) => {
+            assert_eq!(leads.len(), 1, "exactly one lead");
+            assert_eq!(leads[0]["identifier"]["id"], lead.siret.as_str());
+            assert!(roles(leads[0]).contains(&"tenderer"));
+        }
     }
     let ids: Vec<&Value> = parties.iter().map(|p| &p["id"]).collect();
     assert!(ids.iter().enumerate().all(|(i, id)| !ids[..i].contains(id)), "party ids are unique");
@@ -139,7 +140,10 @@ fn assert_says_what_the_proposal_says(proposal: &Proposal, package: &Value, opti
     }
     let grouped = &details[0];
     assert_eq!(grouped["id"], "groupement");
-    assert_eq!(grouped["leadTenderer"]["id"], party_id(&proposal.groupement.lead));
+    match proposal.lead() {
+        Some(lead) => assert_eq!(grouped["leadTenderer"]["id"], party_id(&lead.siret)),
+        None => assert!(grouped["leadTenderer"].is_null(), "no lead named yet"),
+    }
     let tenderers: Vec<&Value> = array(&grouped["tenderers"], "tenderers").iter().map(|t| &t["id"]).collect();
     let members: Vec<Value> = proposal.members.iter().map(|m| json!(party_id(&m.siret))).collect();
     assert_eq!(tenderers, members.iter().collect::<Vec<_>>(), "the grouped bid has every member, lead first");
@@ -336,13 +340,20 @@ fn every_family_is_told_and_a_geiq_has_none() {
 }
 
 #[test]
-fn ad_hoc_grouping_validates_and_names_its_lead() {
+fn ad_hoc_grouping_validates_with_and_without_its_designated_lead() {
     let inputs = inputs();
     let proposal = build(&inputs, &inputs.events, false, Lang::En);
-    assert_eq!(proposal.groupement.lead_basis, "largest_share");
+    assert_eq!(proposal.groupement.lead_basis, essaim_core::proposal::LeadBasis::ToDesignate);
+    check(&proposal);
+    let mut events = inputs.events.clone();
+    let by = essaim_core::Actor { channel: "cli".into(), user_id: "fac".into(), chat_id: None, name: None };
+    let lead = inputs.suppliers[0].siret.to_string();
+    events.push(CampaignEvent::LeadDesignated { at: generated_at(), by, supplier: lead });
+    let proposal = build(&inputs, &events, false, Lang::En);
+    assert_eq!(proposal.groupement.lead_basis, essaim_core::proposal::LeadBasis::Designated);
     let package = check(&proposal);
     let text = release(&package)["bids"]["details"][0]["description"].as_str().expect("description").to_owned();
-    assert!(text.contains("largest share"), "{text}");
+    assert!(text.contains("named for this groupement"), "{text}");
 }
 
 #[test]

@@ -115,7 +115,7 @@ pub fn inputs() -> Result<ExampleInputs, crate::DomainError> {
     let tender = Tender::new(
         TenderRef::parse("ref", "T-2026-014")?,
         "Entretien et services aux bâtiments métropolitains (fictif)",
-        Buyer { name: "Métropole de Lyon (fictif)".into(), siret: Some(siret("15543739500017")?) },
+        Buyer::named("Métropole de Lyon (fictif)", Some(siret("15543739500017")?)),
         chrono::DateTime::parse_from_rfc3339("2026-12-15T18:00:00+01:00").ok(),
         Some(GroupementCode::parse("groupement", "G-LYON")?),
         vec![l1, l2, l3],
@@ -220,6 +220,7 @@ impl ExampleInputs {
             suppliers: &self.suppliers,
             campaign: &campaign,
             impact: &ImpactSettings::default(),
+            bid: &super::BidSettings::default(),
             groupement_kind,
             generated_at,
             lang,

@@ -11,14 +11,16 @@ use std::fmt::{self, Write};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Timelike, Utc};
 
-use super::{Member, Proposal, ProposalLine, ProposalLot, ProposalStatus, ShareBasis};
-use crate::{KindFamily, Lang, QUANTITY_EPSILON, ReadyCause, format_number, format_quantity};
+use super::{LeadBasis, Member, PriceBasis, Proposal, ProposalLine, ProposalLot, ProposalStatus, ShareBasis};
+use crate::{GroupementKind, KindFamily, Lang, QUANTITY_EPSILON, ReadyCause, format_number, format_quantity};
 
 /// Renders the proposal as one self-contained HTML page.
 pub fn render(proposal: &Proposal) -> String {
     let mut out = String::with_capacity(48 * 1024);
+    // Dates are written in the campaign's time zone; a name the page does not know falls back to Paris.
+    let tz = proposal.time_zone.parse().unwrap_or(chrono_tz::Europe::Paris);
     // Writing into a `String` cannot fail.
-    let _ = Page { p: proposal, lang: proposal.language }.write(&mut out);
+    let _ = Page { p: proposal, lang: proposal.language, tz }.write(&mut out);
     out
 }
 
@@ -123,7 +125,8 @@ p { margin: 0 0 8px; }
 .ref { font-size: 14px; color: var(--muted); margin: 0 0 14px; }
 .ref strong { color: var(--ink); font-weight: 650; }
 .facts {
-  display: grid; grid-template-columns: minmax(0, 1.2fr) minmax(0, 1fr) minmax(0, 1.15fr); gap: 0; margin: 0;
+  display: grid; grid-template-columns: minmax(0, 1.2fr) minmax(0, 1fr) minmax(0, 1.15fr) minmax(0, 1fr); gap: 0;
+  margin: 0;
   border: 1px solid var(--rule);
   border-radius: 4px;
 }
@@ -179,10 +182,12 @@ td .sub { display: block; color: var(--muted); font-size: 11.5px; }
 .note { font-size: 11.5px; color: var(--muted); margin: 6px 0 0; break-before: avoid; page-break-before: avoid; }
 
 /* Lines */
-.line {
-  border: 1px solid var(--rule); border-radius: 4px; padding: 12px 14px 12px; margin: 0 0 14px; break-inside: avoid;
-  page-break-inside: avoid;
-}
+/* A line card may break between its lot rows (a long one would otherwise leave half a page blank); its
+   head and specs stay with the first rows. */
+.line { border: 1px solid var(--rule); border-radius: 4px; padding: 12px 14px 12px; margin: 0 0 14px; }
+.line-head, .specs, .line .rule { break-after: avoid; page-break-after: avoid; }
+.cover { break-inside: avoid; page-break-inside: avoid; }
+table.lots td:first-child, table.lots th:first-child { width: 36%; }
 .line-head { display: flex; align-items: baseline; gap: 10px; margin-bottom: 8px; }
 .line-id {
   font-weight: 700; color: #fff; background: var(--accent); border-radius: 3px; padding: 0 7px; font-size: 12.5px;
@@ -253,6 +258,23 @@ td .bar { margin-top: 5px; height: 6px; }
 .card .l { font-weight: 600; font-size: 12.5px; margin-top: 1px; }
 .card .x { font-size: 11.5px; color: var(--muted); margin-top: 4px; line-height: 1.4; }
 
+/* Rules, repartition, mandate */
+.tag.warn { border-color: var(--warn-bar); color: var(--warn); background: var(--warn-soft); }
+.rule { margin: -2px 0 8px; font-size: 12px; color: var(--accent); font-weight: 600; }
+.signatures { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 8px 12px; margin-top: 10px; }
+.signature {
+  border: 1px solid var(--rule); border-radius: 4px; padding: 8px 10px; break-inside: avoid;
+  page-break-inside: avoid;
+}
+.signature .sub { color: var(--muted); font-size: 11.5px; }
+.signature .field { margin-top: 10px; border-bottom: 1px dotted var(--muted); font-size: 10.5px; color: var(--muted); }
+.signature .field.sign { height: 34px; }
+.oeth { border: 1px solid var(--rule); border-left: 4px solid var(--accent); padding: 9px 12px; margin-top: 12px; break-inside: avoid; page-break-inside: avoid; }
+.oeth dl { display: grid; grid-template-columns: auto 1fr; gap: 2px 12px; margin: 6px 0 0; }
+.oeth dt { color: var(--muted); }
+.sub-title { margin: 16px 0 6px; color: var(--accent); }
+.oeth dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
+
 /* Commitments */
 .evidence td { font-size: 12px; }
 .evidence td:first-child { width: 5.5em; }
@@ -279,10 +301,15 @@ footer.doc-foot strong { color: var(--ink); }
   .card .v.long { font-size: 11.5pt; }
   .card .x { font-size: 8.2pt; }
   section { break-inside: auto; }
+  /* The footer follows the last section rather than opening a page of its own. */
+  footer.doc-foot { break-before: avoid; page-break-before: avoid; margin-top: 12px; }
+  .signature { padding: 6px 9px; }
+  .signature .field { margin-top: 7px; }
+  .signature .field.sign { height: 26px; }
 }
 @media screen and (max-width: 720px) {
   .sheet { padding: 20px 16px; }
-  .facts, .grp, .totals, .cards { grid-template-columns: 1fr; }
+  .facts, .grp, .totals, .cards, .signatures { grid-template-columns: 1fr; }
   .summary { grid-template-columns: 1fr 1fr; }
   .facts > div { border-left: 0; border-top: 1px solid var(--rule); }
   .facts > div:first-child { border-top: 0; }
@@ -294,6 +321,7 @@ footer.doc-foot strong { color: var(--ink); }
 struct Page<'a> {
     p: &'a Proposal,
     lang: Lang,
+    tz: chrono_tz::Tz,
 }
 
 impl Page<'_> {
@@ -312,9 +340,11 @@ impl Page<'_> {
         self.groupement(out)?;
         self.lines(out)?;
         self.shortfall(out)?;
+        self.repartition(out)?;
         self.totals(out)?;
         self.impact(out)?;
         self.commitments(out)?;
+        self.mandate(out)?;
         self.footer(out)?;
         out.push_str("</main>\n</body>\n</html>\n");
         Ok(())
@@ -395,6 +425,14 @@ impl Page<'_> {
             self.t("Générée le", "Generated"),
             self.date_time(p.generated_at),
         )?;
+        writeln!(
+            out,
+            "<div><dt>{}</dt><dd>{}<span class=\"sub\">{} {}</span></dd></div>",
+            self.t("Offre valable jusqu'au", "Offer valid until"),
+            self.date(p.valid_until.with_timezone(&self.tz).date_naive()),
+            p.validity_days,
+            self.t("jours à compter de son établissement", "days from when it was drawn up"),
+        )?;
         out.push_str("</dl>\n");
 
         // The figures a buyer looks for first.
@@ -403,9 +441,13 @@ impl Page<'_> {
             Some(a) => self.money(a),
             None => "—".into(),
         };
+        let incl = match p.totals.amount_incl_vat {
+            Some(a) => format!(" · {} {}", self.money(a), self.t("TTC", "incl. VAT")),
+            None => String::new(),
+        };
         writeln!(
             out,
-            "<div><span class=\"v\">{amount}</span><span class=\"k\">{}</span></div>",
+            "<div><span class=\"v\">{amount}</span><span class=\"k\">{}{incl}</span></div>",
             self.t("Montant total HT", "Total amount excl. VAT")
         )?;
         let units = &p.totals.coverage_by_unit;
@@ -432,6 +474,26 @@ impl Page<'_> {
         )?;
         out.push_str("</div>\n");
 
+        if p.groupement.lead_basis == LeadBasis::ToDesignate {
+            writeln!(
+                out,
+                "<p class=\"notice\">{}</p>",
+                self.t(
+                    "Mandataire à désigner : un groupement constitué pour cette consultation désigne son mandataire dans sa candidature et son offre (art. R2142-24 du code de la commande publique). Le facilitateur le désigne avec /mandataire.",
+                    "Lead to be named: a groupement formed for this tender names its lead (mandataire) in its application and bid (art. R2142-24 of the French public procurement code). The facilitator names it with /mandataire.",
+                )
+            )?;
+        }
+        if p.lines.iter().any(|l| l.partial) {
+            writeln!(
+                out,
+                "<p class=\"notice\">{}</p>",
+                self.t(
+                    "Offre partielle : certaines lignes ne sont couvertes qu'en partie (marquées « offre partielle »).",
+                    "Partial offer: some lines are covered in part only (marked « partial offer »).",
+                )
+            )?;
+        }
         if p.status == ProposalStatus::Draft {
             let n = p.campaign.open_offers;
             let text = match (self.lang, n) {
@@ -475,11 +537,11 @@ impl Page<'_> {
                 self.t("aucun (groupement constitué pour cette consultation)", "none (formed for this tender)")
             )?,
         }
-        writeln!(out, "<dt>{}</dt><dd>{}</dd>", self.t("Forme", "Form"), Esc(g.kind.label(self.lang)))?;
+        writeln!(out, "<dt>{}</dt><dd>{}</dd>", self.t("Forme", "Form"), self.form())?;
         writeln!(out, "<dt>{}</dt><dd>{}</dd>", self.t("Membres", "Members"), p.members.len())?;
         out.push_str("</dl>\n");
 
-        let lead = p.members.iter().find(|m| m.siret == g.lead);
+        let lead = p.lead();
         out.push_str("<div class=\"lead-card\">\n");
         writeln!(
             out,
@@ -490,25 +552,30 @@ impl Page<'_> {
             Some(m) => {
                 writeln!(out, "<div class=\"name\">{}</div>", Esc(&m.name))?;
                 write!(out, "<div class=\"meta\">SIRET {} · {}", Esc(&siret_display(&m.siret)), Esc(m.kind.code()))?;
-                if let Some(c) = &m.commune {
-                    write!(out, " · {}", Esc(c))?;
+                if let Some(place) = self.place(m) {
+                    write!(out, " · {place}")?;
                 }
                 out.push_str("</div>\n");
             }
-            None if g.lead.is_empty() => {
-                writeln!(out, "<div class=\"name\">{}</div>", self.t("non désigné", "not named"))?;
-            }
-            None => writeln!(out, "<div class=\"name\">SIRET {}</div>", Esc(&siret_display(&g.lead)))?,
+            None => writeln!(out, "<div class=\"name\">{}</div>", self.t("à désigner", "to be named"))?,
         }
-        let basis = match g.lead_basis.as_str() {
-            "groupement" => self.t("Désigné par le groupement.", "Named by the groupement.").to_string(),
-            "largest_share" => self
-                .t(
-                    "Groupement constitué pour cette consultation : la structure qui porte la plus grande part.",
-                    "Formed for this tender: the structure with the largest share.",
-                )
-                .to_string(),
-            other => Esc(other).to_string(),
+        if let Some(c) = &g.lead_contact {
+            let parts: Vec<String> =
+                [&c.name, &c.email, &c.phone].into_iter().flatten().map(|v| Esc(v).to_string()).collect();
+            if !parts.is_empty() {
+                writeln!(out, "<div class=\"meta\">{} {}</div>", self.t("Contact :", "Contact:"), parts.join(" · "))?;
+            }
+        }
+        let basis = match g.lead_basis {
+            LeadBasis::Groupement => self.t("Désigné par le groupement.", "Named by the groupement."),
+            LeadBasis::Designated => self.t(
+                "Désigné pour ce groupement constitué pour la consultation (art. R2142-24 du code de la commande publique).",
+                "Named for this groupement formed for the tender (art. R2142-24 of the French public procurement code).",
+            ),
+            LeadBasis::ToDesignate => self.t(
+                "À désigner dans la candidature et l'offre (art. R2142-24 du code de la commande publique).",
+                "To be named in the application and bid (art. R2142-24 of the French public procurement code).",
+            ),
         };
         writeln!(out, "<div class=\"meta\">{basis}</div>\n</div>\n</div>")?;
 
@@ -585,8 +652,8 @@ impl Page<'_> {
             let joined = self.t("membre pour cet appel seulement", "member for this tender only");
             write!(out, " <span class=\"tag\">{joined}</span>")?;
         }
-        match &m.commune {
-            Some(c) => write!(out, "<span class=\"sub\">{}</span>", Esc(c))?,
+        match self.place(m) {
+            Some(place) => write!(out, "<span class=\"sub\">{place}</span>")?,
             None => write!(out, "<span class=\"sub\">{}</span>", self.t("commune non renseignée", "town not given"))?,
         }
         out.push_str("</td>");
@@ -624,7 +691,7 @@ impl Page<'_> {
     }
 
     fn lines(&self, out: &mut String) -> fmt::Result {
-        self.section(out, "lines", 2, "Répartition par ligne", "Allocation by line")?;
+        self.section(out, "lines", 2, "Les lignes et leurs lots", "Lines and their lots")?;
         if self.p.lines.is_empty() {
             writeln!(
                 out,
@@ -646,7 +713,20 @@ impl Page<'_> {
             Some(title) => write!(out, "<h3>{}</h3>", Esc(title))?,
             None => write!(out, "<h3>{}</h3>", Esc(&sector_display(&line.sector)))?,
         }
+        if line.partial {
+            write!(out, "<span class=\"tag warn\">{}</span>", self.t("offre partielle", "partial offer"))?;
+        }
+        if line.omitted {
+            write!(out, "<span class=\"tag warn\">{}</span>", self.t("non offerte", "not offered"))?;
+        }
         writeln!(out, "<span class=\"tag sector\">{}</span></div>", Esc(&sector_display(&line.sector)))?;
+        if let Some(r) = line.reserved {
+            writeln!(
+                out,
+                "<p class=\"rule\">{}</p>",
+                Esc(&sentence(&format!("{} {}", self.t("lot", "lot"), r.label(self.lang))))
+            )?;
+        }
 
         out.push_str("<dl class=\"specs\">\n");
         writeln!(
@@ -655,21 +735,55 @@ impl Page<'_> {
             self.t("Quantité demandée", "Quantity tendered"),
             self.qty_unit(line.quantity, &line.unit)
         )?;
-        writeln!(out, "<div><dt>{}</dt><dd>{}</dd></div>", self.t("Site", "Site"), self.coordinates(line.site))?;
+        match &line.address {
+            Some(address) => writeln!(out, "<div><dt>{}</dt><dd>{}</dd></div>", self.t("Site", "Site"), Esc(address))?,
+            None => writeln!(
+                out,
+                "<div><dt>{}</dt><dd>{}</dd></div>",
+                self.t("Site (coordonnées GPS)", "Site (GPS coordinates)"),
+                self.coordinates(line.site)
+            )?,
+        }
         write!(out, "<div><dt>{}</dt><dd>", self.t("Période", "Period"))?;
         match &line.window {
             Some(w) => out.push_str(&self.window(w.start, w.end)),
             None => write!(out, "<span class=\"muted\">{}</span>", self.t("non précisée", "not given"))?,
         }
         out.push_str("</dd></div>\n");
-        write!(out, "<div><dt>{}</dt><dd>", self.t("Prix unitaire HT", "Unit price excl. VAT"))?;
+        write!(out, "<div><dt>{}</dt><dd>", self.t("Prix de référence HT", "Reference price excl. VAT"))?;
         match line.unit_price {
             Some(price) => write!(out, "{} / {}", self.money(price), Esc(&unit_display(&line.unit)))?,
             None => write!(out, "<span class=\"muted\">{}</span>", self.t("non chiffré", "not priced"))?,
         }
-        out.push_str("</dd></div>\n</dl>\n");
+        out.push_str("</dd></div>\n");
+        writeln!(out, "<div><dt>{}</dt><dd>{}</dd></div>", self.t("TVA", "VAT"), self.pct(line.vat_rate))?;
+        if let Some(cpv) = &line.cpv {
+            writeln!(out, "<div><dt>CPV</dt><dd>{}</dd></div>", Esc(cpv.as_str()))?;
+        }
+        if let Some(c) = &line.clause {
+            let mark = if c.gap > QUANTITY_EPSILON { "⚠\u{fe0e}" } else { "✓" };
+            writeln!(
+                out,
+                "<div><dt>{}</dt><dd>{mark} {} {} / {} {}</dd></div>",
+                self.t("Clause d'insertion", "Insertion clause"),
+                self.qty_unit(c.projected, "h"),
+                self.t("projetées", "projected"),
+                self.qty_unit(c.target, "h"),
+                self.t("visées", "targeted"),
+            )?;
+        }
+        out.push_str("</dl>\n");
 
-        if line.lots.is_empty() {
+        if line.omitted {
+            writeln!(
+                out,
+                "<p class=\"empty\">{}</p>",
+                self.t(
+                    "Ligne non offerte : le groupement ne la couvre qu'en partie et a choisi de ne pas la proposer.",
+                    "Line not offered: the groupement covers it in part only and chose not to bid for it.",
+                )
+            )?;
+        } else if line.lots.is_empty() {
             writeln!(
                 out,
                 "<p class=\"empty\">{}</p>",
@@ -680,11 +794,12 @@ impl Page<'_> {
             write!(
                 out,
                 "<th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>\
-                 <th class=\"num\">{}</th><th class=\"num\">{}</th>",
+                 <th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>",
                 self.t("Structure", "Structure"),
                 self.t("Quantité", "Quantity"),
-                self.t("Part de la ligne", "Share of line"),
-                self.t("Distance au site", "Distance to site"),
+                self.t("Part", "Share"),
+                self.t("Distance", "Distance"),
+                self.t("Prix HT / unité", "Price / unit"),
                 self.t("Montant HT", "Amount excl. VAT"),
             )?;
             out.push_str("</tr></thead>\n<tbody>\n");
@@ -693,10 +808,20 @@ impl Page<'_> {
             }
             out.push_str("</tbody>\n");
             let share = if line.quantity > 0.0 { line.covered / line.quantity } else { 0.0 };
+            let vat = match (line.vat, line.amount_incl_vat) {
+                (Some(v), Some(ttc)) => format!(
+                    "<span class=\"sub\">{} {} · {} {}</span>",
+                    self.t("TVA", "VAT"),
+                    self.money(v),
+                    self.t("TTC", "incl. VAT"),
+                    self.money(ttc)
+                ),
+                _ => String::new(),
+            };
             writeln!(
                 out,
                 "<tfoot><tr><td>{}</td><td class=\"num\">{}</td>\
-                 <td class=\"num\">{}</td><td></td><td class=\"num\">{}</td></tr></tfoot>",
+                 <td class=\"num\">{}</td><td></td><td></td><td class=\"num\">{}{vat}</td></tr></tfoot>",
                 self.t("Total confirmé", "Total confirmed"),
                 self.qty_unit(line.covered, &line.unit),
                 self.pct(share),
@@ -710,7 +835,7 @@ impl Page<'_> {
     }
 
     fn lot_row(&self, out: &mut String, lot: &ProposalLot) -> fmt::Result {
-        let lead = lot.supplier == self.p.groupement.lead;
+        let lead = self.p.groupement.lead.as_deref() == Some(lot.supplier.as_str());
         write!(out, "<tr><td><span class=\"member-name\">{}</span>", Esc(&lot.supplier_name))?;
         if lead {
             write!(out, " <span class=\"tag lead\">{}</span>", self.t("Mandataire", "Lead"))?;
@@ -723,10 +848,23 @@ impl Page<'_> {
                 self.qty_unit(lot.commitment.offered, &lot.unit)
             )?;
         }
+        let price = match (lot.unit_price, lot.price_basis) {
+            (Some(p), PriceBasis::Member) => {
+                format!("{}<span class=\"sub\">{}</span>", self.money(p), self.t("prix du membre", "member's price"))
+            }
+            (Some(p), _) => {
+                format!(
+                    "{}<span class=\"sub\">{}</span>",
+                    self.money(p),
+                    self.t("prix de référence", "reference price")
+                )
+            }
+            (None, _) => "<span class=\"muted\">—</span>".into(),
+        };
         writeln!(
             out,
             "</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{} km</td><td class=\"num\">{}</td></tr>",
+             <td class=\"num\">{} km</td><td class=\"num\">{price}</td><td class=\"num\">{}</td></tr>",
             self.qty_unit(lot.quantity, &lot.unit),
             self.pct(lot.share_of_line),
             format_number(lot.distance_km, 1, self.lang),
@@ -852,22 +990,37 @@ impl Page<'_> {
     fn totals(&self, out: &mut String) -> fmt::Result {
         let p = self.p;
         let t = &p.totals;
-        self.section(out, "totals", 4, "Totaux", "Totals")?;
+        self.section(out, "totals", 5, "Totaux", "Totals")?;
         out.push_str("<div class=\"totals\">\n<div class=\"amount-box\">");
         write!(out, "<div class=\"k\">{}</div>", self.t("Montant total HT", "Total amount excl. VAT"))?;
         match t.amount {
             Some(a) => write!(out, "<div class=\"v\">{}</div>", self.money(a))?,
             None => write!(out, "<div class=\"v\">—</div>")?,
         }
-        let sub = match (t.amount, t.fully_priced) {
-            (None, _) => self
-                .t("Aucune ligne attribuée n'a de prix unitaire.", "No allocated line has a unit price.")
+        if let (Some(vat), Some(ttc)) = (t.vat, t.amount_incl_vat) {
+            write!(
+                out,
+                "<div class=\"sub\">{} {} · <strong>{} {}</strong></div>",
+                self.t("TVA", "VAT"),
+                self.money(vat),
+                self.t("TTC", "incl. VAT"),
+                self.money(ttc)
+            )?;
+        }
+        let member_priced = self.p.lots().any(|l| l.price_basis == PriceBasis::Member);
+        let sub = match (t.amount, t.fully_priced, member_priced) {
+            (None, _, _) => self
+                .t("Aucun lot n'a de prix (ni du membre, ni de référence).", "No lot has a price (neither the member's nor a reference one).")
                 .to_string(),
-            (Some(_), true) => self.t("Hors TVA, lignes attribuées, prix unitaires de la consultation.", "Excluding VAT, allocated lines, at the tender's unit prices.").to_string(),
-            (Some(_), false) => self
+            (Some(_), true, true) => self.t(
+                "Hors TVA ; chaque lot au prix de son membre, sinon au prix de référence de la ligne (indiqué par lot).",
+                "Excluding VAT; each lot at its member's price, else at the line's reference price (shown per lot).",
+            ).to_string(),
+            (Some(_), true, false) => self.t("Hors TVA, aux prix de référence de la consultation.", "Excluding VAT, at the tender's reference prices.").to_string(),
+            (Some(_), false, _) => self
                 .t(
-                    "Hors TVA ; ne couvre que les lignes chiffrées (certaines lignes attribuées n'ont pas de prix unitaire).",
-                    "Excluding VAT; covers only the priced lines (some allocated lines have no unit price).",
+                    "Hors TVA ; ne couvre que les lots chiffrés (certains lots n'ont ni prix du membre ni prix de référence).",
+                    "Excluding VAT; covers only the priced lots (some lots have neither a member's nor a reference price).",
                 )
                 .to_string(),
         };
@@ -911,7 +1064,7 @@ impl Page<'_> {
 
     fn impact(&self, out: &mut String) -> fmt::Result {
         let p = self.p;
-        self.section(out, "impact", 5, "Impact social", "Social impact")?;
+        self.section(out, "impact", 6, "Impact social", "Social impact")?;
         writeln!(
             out,
             "<p class=\"muted small lead-in\">{}</p>",
@@ -934,14 +1087,184 @@ impl Page<'_> {
                 Esc(&f.explanation)
             )?;
         }
-        out.push_str("</div>\n</section>\n");
+        out.push_str("</div>\n");
+        self.clauses(out)?;
+        self.oeth(out)?;
+        self.reservations(out)?;
+        out.push_str("</section>\n");
+        Ok(())
+    }
+
+    /// The tender's social clauses against the hours the lots bring, line by line and in total.
+    fn clauses(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        let lines: Vec<&ProposalLine> = p.lines.iter().filter(|l| l.clause.is_some()).collect();
+        if lines.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "<h3 class=\"sub-title\">{}</h3>",
+            self.t("Clauses sociales d'insertion", "Social insertion clauses")
+        )?;
+        out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
+        write!(
+            out,
+            "<th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>",
+            self.t("Ligne", "Line"),
+            self.t("Heures visées", "Hours targeted"),
+            self.t("Heures projetées", "Hours projected"),
+            self.t("Écart", "Gap"),
+        )?;
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for line in lines {
+            let Some(c) = &line.clause else { continue };
+            writeln!(
+                out,
+                "<tr><td><strong>{}</strong>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                Esc(&line.id),
+                line.title.as_deref().map(|t| format!("<span class=\"sub\">{}</span>", Esc(t))).unwrap_or_default(),
+                self.qty_unit(c.target, "h"),
+                self.qty_unit(c.projected, "h"),
+                if c.gap > QUANTITY_EPSILON { self.qty_unit(c.gap, "h") } else { "✓".to_owned() },
+            )?;
+        }
+        writeln!(
+            out,
+            "</tbody>\n<tfoot><tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></tfoot>\n</table></div>",
+            self.t("Total", "Total"),
+            self.qty_unit(p.clauses.target, "h"),
+            self.qty_unit(p.clauses.projected, "h"),
+            if p.clauses.gap > QUANTITY_EPSILON { self.qty_unit(p.clauses.gap, "h") } else { "✓".to_owned() },
+        )?;
+        writeln!(
+            out,
+            "<p class=\"note\">{}</p>",
+            self.t(
+                "Estimation : heures des lots × taux d'insertion de chaque structure (le sien, sinon celui de sa catégorie). Les heures sous-traitées à une SIAE ou à un ESAT/EA et celles mises à disposition par un GEIQ comptent pour la clause ; le réalisé se justifie en cours d'exécution.",
+                "Estimate: hours of the lots × each structure's insertion rate (its own, else its kind's). Hours subcontracted to an SIAE or an ESAT/EA and those placed by a GEIQ count toward the clause; what is achieved is evidenced during the contract.",
+            )
+        )
+    }
+
+    /// The OETH deduction estimate, with its basis in words.
+    fn oeth(&self, out: &mut String) -> fmt::Result {
+        let Some(o) = &self.p.oeth else { return Ok(()) };
+        out.push_str("<div class=\"oeth\">\n");
+        writeln!(
+            out,
+            "<h3>{}</h3>",
+            self.t(
+                "Obligation d'emploi des travailleurs handicapés (OETH) : déduction estimée",
+                "Disability-employment obligation (OETH): estimated deduction"
+            )
+        )?;
+        let shares: Vec<String> = o
+            .labour_share
+            .iter()
+            .map(|(sector, share)| format!("{} {}", Esc(&sector_display(sector)), self.pct(*share)))
+            .collect();
+        out.push_str("<dl>\n");
+        writeln!(
+            out,
+            "<dt>{}</dt><dd>{} ({} {})</dd>",
+            self.t("Achats auprès d'EA, EATT, ESAT, TIH", "Purchases from EA, EATT, ESAT, TIH"),
+            self.money(o.amount),
+            o.lots,
+            self.t("lots, HT", "lots, excl. VAT"),
+        )?;
+        writeln!(
+            out,
+            "<dt>{}</dt><dd>{} <span class=\"muted\">({})</span></dd>",
+            self.t("Coût de la main-d'œuvre", "Labour cost"),
+            self.money(o.labour_cost),
+            shares.join(", "),
+        )?;
+        writeln!(
+            out,
+            "<dt>{}</dt><dd>{}</dd>",
+            self.t("Déductible (30 %)", "Deductible (30%)"),
+            self.money(o.deductible)
+        )?;
+        if let (Some(contribution), Some(cap), Some(capped)) = (o.contribution, o.cap, o.deductible_capped) {
+            writeln!(
+                out,
+                "<dt>{}</dt><dd>{} × {} = {}</dd><dt>{}</dt><dd>{}</dd>",
+                self.t("Plafond", "Cap"),
+                self.money(contribution),
+                self.pct(o.cap_share),
+                self.money(cap),
+                self.t("Déduction estimée", "Estimated deduction"),
+                self.money(capped),
+            )?;
+        }
+        out.push_str("</dl>\n");
+        let fund = match o.fund.as_deref() {
+            Some("FIPHFP") => self.t(
+                "L'acheteur, employeur public, déclare au FIPHFP.",
+                "The buyer, a public employer, declares to the FIPHFP.",
+            ),
+            Some("AGEFIPH") => self.t(
+                "L'acheteur, employeur privé, déclare à l'AGEFIPH (par la DSN).",
+                "The buyer, a private employer, declares to the AGEFIPH (through the DSN).",
+            ),
+            _ => self.t(
+                "La contribution d'un employeur public va au FIPHFP, celle d'un employeur privé à l'AGEFIPH (déclarée par la DSN).",
+                "A public employer's contribution goes to the FIPHFP, a private one's to the AGEFIPH (declared through the DSN).",
+            ),
+        };
+        writeln!(
+            out,
+            "<p class=\"note\">{} {fund} {}</p>",
+            self.t(
+                "Depuis 2020, l'acheteur peut déduire de sa contribution OETH 30 % du coût de la main-d'œuvre des achats auprès d'entreprises adaptées, d'ESAT et de travailleurs indépendants handicapés (art. L5212-10-1 du code du travail), dans la limite de 50 % de sa contribution, ou de 75 % si son taux d'emploi direct de travailleurs handicapés atteint 3 %. Part de main-d'œuvre du prix par secteur : paramètre de la configuration.",
+                "Since 2020 a buyer may deduct from its OETH contribution 30% of the labour cost of what it buys from sheltered and adapted enterprises and disabled self-employed workers (art. L5212-10-1 of the French labour code), up to 50% of its contribution, or 75% when its direct employment rate of disabled workers reaches 3%. Labour share of the price per sector: a configuration setting.",
+            ),
+            if o.contribution.is_none() {
+                self.t(
+                    "La contribution de l'acheteur n'étant pas connue, le plafond n'est pas appliqué.",
+                    "The buyer's contribution is not known: the cap is not applied.",
+                )
+            } else {
+                ""
+            }
+        )?;
+        out.push_str("</div>\n");
+        Ok(())
+    }
+
+    /// Each reserved line with the article that allows the reservation.
+    fn reservations(&self, out: &mut String) -> fmt::Result {
+        let reserved: Vec<&ProposalLine> = self.p.lines.iter().filter(|l| l.reserved.is_some()).collect();
+        if reserved.is_empty() {
+            return Ok(());
+        }
+        writeln!(out, "<h3 class=\"sub-title\">{}</h3>", self.t("Lots réservés", "Reserved lots"))?;
+        out.push_str("<ul class=\"small\">\n");
+        for line in reserved {
+            let Some(r) = line.reserved else { continue };
+            let holders: Vec<String> = {
+                let mut names: Vec<&str> = line.lots.iter().map(|l| l.supplier_name.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                names.into_iter().map(|n| Esc(n).to_string()).collect()
+            };
+            writeln!(
+                out,
+                "<li><strong>{}</strong> — {}{}</li>",
+                Esc(&line.id),
+                Esc(&r.label(self.lang)),
+                if holders.is_empty() { String::new() } else { format!(" : {}", holders.join(", ")) },
+            )?;
+        }
+        out.push_str("</ul>\n");
         Ok(())
     }
 
     fn commitments(&self, out: &mut String) -> fmt::Result {
         let p = self.p;
         let c = &p.campaign;
-        self.section(out, "commitments", 6, "Engagements des membres", "Members' commitments")?;
+        self.section(out, "commitments", 7, "Engagements des membres", "Members' commitments")?;
         let rounds = match (self.lang, c.rounds) {
             (Lang::Fr, 1) => "1 tour d'offres".to_string(),
             (Lang::Fr, n) => format!("{n} tours d'offres"),
@@ -996,7 +1319,7 @@ impl Page<'_> {
             self.t("Structure", "Structure"),
             self.t("Quantité", "Quantity"),
             self.t("Réponse", "Answer"),
-            self.t("Confirmé le (UTC)", "Confirmed (UTC)"),
+            self.t("Confirmé le", "Confirmed"),
             self.t("Confirmé par", "Confirmed by"),
         )?;
         out.push_str("</tr></thead>\n<tbody>\n");
@@ -1025,11 +1348,17 @@ impl Page<'_> {
                 other => write!(out, "<td>{}</td>", Esc(other))?,
             }
             write!(out, "<td class=\"nowrap\">{}</td>", self.short_date_time(k.confirmed_at))?;
-            match &k.user_name {
+            match &k.confirmed_by {
                 Some(name) => write!(out, "<td>{}", Esc(name))?,
                 None => write!(out, "<td class=\"muted\">{}", self.t("nom inconnu", "name unknown"))?,
             }
-            write!(out, "<span class=\"sub\">{} · id\u{a0}{}</span>", Esc(&self.channel(&k.channel)), Esc(&k.user_id))?;
+            write!(
+                out,
+                "<span class=\"sub\">{} {} · {}</span>",
+                self.t("pour", "for"),
+                Esc(&k.on_behalf_of),
+                Esc(&self.channel(&k.channel))
+            )?;
             out.push_str("</td></tr>\n");
         }
         out.push_str("</tbody>\n</table></div>\n");
@@ -1037,8 +1366,8 @@ impl Page<'_> {
             out,
             "<p class=\"note\">{}</p>",
             self.t(
-                "Ces confirmations, horodatées et rattachées au compte de messagerie lié à chaque structure, sont la base de la convention de groupement à signer entre les membres et le mandataire.",
-                "These confirmations, time-stamped and tied to the chat account linked to each structure, are the basis of the groupement agreement the members and the lead sign."
+                "Ces confirmations, horodatées, ont été données depuis le compte de messagerie relié à chaque structure par une invitation à usage unique ; elles sont la base de la convention de groupement à signer entre les membres et le mandataire (section 8).",
+                "These time-stamped confirmations were given from the chat account linked to each structure by a one-time invitation; they are the basis of the groupement agreement the members and the lead sign (section 8)."
             )
         )?;
         out.push_str("</section>\n");
@@ -1069,6 +1398,143 @@ impl Page<'_> {
             self.t("format", "format"),
             p.format_version
         )
+    }
+
+    /// « Répartition des prestations »: who does what, for how much, which share of the bid — what a
+    /// mandataire copies into the buyer's forms (DC1/DC2: each member's part of the services).
+    fn repartition(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        self.section(out, "repartition", 4, "Répartition des prestations", "Allocation of the services")?;
+        if p.repartition.is_empty() {
+            writeln!(out, "<p class=\"empty\">{}</p>", self.t("Aucun lot confirmé.", "No confirmed lot."))?;
+            out.push_str("</section>\n");
+            return Ok(());
+        }
+        out.push_str("<div class=\"table-wrap\"><table class=\"repartition\">\n<thead><tr>");
+        write!(
+            out,
+            "<th>{}</th><th>SIRET</th><th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>",
+            self.t("Membre", "Member"),
+            self.t("Prestation (ligne)", "Service (line)"),
+            self.t("Quantité", "Quantity"),
+            self.t("Montant HT", "Amount excl. VAT"),
+            self.t("Part de l'offre*", "Share of the bid*"),
+        )?;
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for row in &p.repartition {
+            let line = p.lines.iter().find(|l| l.id == row.line);
+            let title = line.and_then(|l| l.title.as_deref()).map(|t| format!("<span class=\"sub\">{}</span>", Esc(t)));
+            writeln!(
+                out,
+                "<tr><td><span class=\"member-name\">{}</span></td><td class=\"nowrap\">{}</td><td><strong>{}</strong>{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                Esc(&row.member),
+                Esc(&siret_display(&row.siret)),
+                Esc(&row.line),
+                title.unwrap_or_default(),
+                self.qty_unit(row.quantity, &row.unit),
+                self.opt_money(row.amount),
+                row.share_of_bid.map_or_else(|| "<span class=\"muted\">—</span>".to_owned(), |s| self.pct(s)),
+            )?;
+        }
+        out.push_str("</tbody>\n");
+        if let Some(total) = p.totals.amount {
+            writeln!(
+                out,
+                "<tfoot><tr><td colspan=\"4\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></tfoot>",
+                self.t("Total HT", "Total excl. VAT"),
+                self.money(total),
+                if p.totals.share_basis == ShareBasis::Unavailable { "—".to_owned() } else { self.pct(1.0) },
+            )?;
+        }
+        out.push_str("</table></div>\n");
+        let basis = match p.totals.share_basis {
+            ShareBasis::Amount => self.t("* base : montant HT.", "* basis: amount excluding VAT."),
+            ShareBasis::Quantity => self.t("* base : quantité.", "* basis: quantity."),
+            ShareBasis::Unavailable => self.t("* parts non calculables.", "* shares cannot be computed."),
+        };
+        writeln!(out, "<p class=\"note\">{basis}</p>")?;
+        out.push_str("</section>\n");
+        Ok(())
+    }
+
+    /// The mandate and the members' signatures (the groupement agreement the candidature forms ask for).
+    fn mandate(&self, out: &mut String) -> fmt::Result {
+        let p = self.p;
+        let g = &p.groupement;
+        self.section(out, "mandate", 8, "Mandat et signatures", "Mandate and signatures")?;
+        let lead = p.lead().map(|m| Esc(&m.name).to_string());
+        let text = match (self.lang, &lead) {
+            (Lang::Fr, Some(lead)) => format!(
+                "Les membres ci-dessous se présentent en {} (art. R2142-20 du code de la commande publique) et désignent {lead} comme mandataire : il les représente auprès de l'acheteur et coordonne les prestations{} (art. R2142-24). Chaque membre s'engage sur les lots qu'il a confirmés, aux quantités et prix indiqués, pendant la durée de validité de l'offre ({} jours).",
+                self.form(),
+                if g.mandataire_solidaire && g.kind == GroupementKind::Conjoint {
+                    ", et il est solidaire de chacun des membres pour l'exécution du marché"
+                } else {
+                    ""
+                },
+                p.validity_days
+            ),
+            (Lang::En, Some(lead)) => format!(
+                "The members below bid as a {} (art. R2142-20 of the French public procurement code) and name {lead} as their lead (mandataire): it represents them to the buyer and coordinates the services{} (art. R2142-24). Each member commits to the lots it confirmed, at the quantities and prices shown, for the offer's validity ({} days).",
+                self.form(),
+                if g.mandataire_solidaire && g.kind == GroupementKind::Conjoint {
+                    ", and is jointly liable with each member for carrying out the contract"
+                } else {
+                    ""
+                },
+                p.validity_days
+            ),
+            (Lang::Fr, None) => {
+                "Le mandataire doit être désigné avant signature (art. R2142-24 du code de la commande publique)."
+                    .to_owned()
+            }
+            (Lang::En, None) => {
+                "The lead must be named before signature (art. R2142-24 of the French public procurement code)."
+                    .to_owned()
+            }
+        };
+        writeln!(out, "<p class=\"lead-in\">{text}</p>")?;
+        out.push_str("<div class=\"signatures\">\n");
+        for m in &p.members {
+            write!(out, "<div class=\"signature\"><div class=\"member-name\">{}", Esc(&m.name))?;
+            if m.lead {
+                write!(out, " <span class=\"tag lead\">{}</span>", self.t("Mandataire", "Lead"))?;
+            }
+            writeln!(
+                out,
+                "</div><div class=\"sub\">SIRET {} · {}</div>\
+                 <div class=\"field\">{}</div><div class=\"field\">{}</div><div class=\"field sign\">{}</div></div>",
+                Esc(&siret_display(&m.siret)),
+                Esc(m.kind.code()),
+                self.t("Nom et qualité du signataire", "Name and capacity of the signatory"),
+                self.t("Date", "Date"),
+                self.t("Signature", "Signature"),
+            )?;
+        }
+        out.push_str("</div>\n</section>\n");
+        Ok(())
+    }
+
+    /// The groupement's form in words: conjoint or solidaire, and a conjoint groupement's jointly liable
+    /// mandataire (R2142-24).
+    fn form(&self) -> String {
+        let g = &self.p.groupement;
+        let mut form = Esc(g.kind.label(self.lang)).to_string();
+        if g.mandataire_solidaire && g.kind == GroupementKind::Conjoint {
+            form.push_str(self.t(" avec mandataire solidaire", " with a jointly liable lead"));
+        }
+        form
+    }
+
+    /// A member's address and commune, escaped, when the directory gives them.
+    fn place(&self, m: &Member) -> Option<String> {
+        match (&m.address, &m.commune) {
+            (Some(a), Some(c)) => Some(format!("{}, {}", Esc(a), Esc(c))),
+            (Some(a), None) => Some(Esc(a).to_string()),
+            (None, Some(c)) => Some(Esc(c).to_string()),
+            (None, None) => None,
+        }
     }
 
     // ---- formatting ----
@@ -1184,21 +1650,38 @@ impl Page<'_> {
         format!("{day}\u{a0}{}\u{a0}{}", self.month(date.month(), false), date.year())
     }
 
-    /// `2 décembre 2026, 16:20 UTC`.
+    /// `2 décembre 2026, 17:20 (heure de Paris)`: in the campaign's time zone.
     fn date_time(&self, at: DateTime<Utc>) -> String {
-        format!("{}, {:02}:{:02}\u{a0}UTC", self.date(at.date_naive()), at.hour(), at.minute())
+        let local = at.with_timezone(&self.tz);
+        format!(
+            "{}, {:02}:{:02}\u{a0}({})",
+            self.date(local.date_naive()),
+            local.hour(),
+            local.minute(),
+            self.zone_name()
+        )
     }
 
-    /// `1 déc. 2026, 10:12` (the column says UTC).
+    /// `1 déc. 2026, 11:12` in the campaign's time zone (the page says which once, in the header).
     fn short_date_time(&self, at: DateTime<Utc>) -> String {
+        let local = at.with_timezone(&self.tz);
         format!(
             "{}\u{a0}{}\u{a0}{}, {:02}:{:02}",
-            at.day(),
-            self.month(at.month(), true),
-            at.year(),
-            at.hour(),
-            at.minute()
+            local.day(),
+            self.month(local.month(), true),
+            local.year(),
+            local.hour(),
+            local.minute()
         )
+    }
+
+    /// `heure de Paris` for Europe/Paris, else the zone's name.
+    fn zone_name(&self) -> String {
+        match (self.tz, self.lang) {
+            (chrono_tz::Europe::Paris, Lang::Fr) => "heure de Paris".to_owned(),
+            (chrono_tz::Europe::Paris, Lang::En) => "Paris time".to_owned(),
+            (tz, _) => tz.name().to_owned(),
+        }
     }
 
     /// The deadline in the offset the buyer published it with: `15 décembre 2026, 18:00 (UTC+01:00)`.
@@ -1328,7 +1811,8 @@ mod tests {
         assert!(html.contains(&escape(&p.tender.buyer.name)));
         assert!(html.contains("155\u{a0}437\u{a0}395\u{a0}00017"), "buyer SIRET, grouped");
         assert!(html.contains("15\u{a0}décembre\u{a0}2026 à 18:00"), "deadline in the buyer's offset");
-        assert!(html.contains("2\u{a0}décembre\u{a0}2026, 17:00\u{a0}UTC"), "generated at");
+        assert!(html.contains("2\u{a0}décembre\u{a0}2026, 18:00\u{a0}(heure de Paris)"), "generated at, in Paris time");
+        assert!(!html.contains("UTC<") && !html.contains("(UTC)"), "no date left in UTC");
         assert!(html.contains(&escape(&p.groupement.name)));
         assert!(html.contains("G-LYON"));
         assert!(html.contains(GroupementKind::Conjoint.label(Lang::Fr)));
@@ -1363,7 +1847,7 @@ mod tests {
         }
         for lot in p.lots() {
             assert!(html.contains(&format!("offre n°\u{a0}{}</span>", lot.offer)), "offer {}", lot.offer);
-            if let Some(name) = &lot.commitment.user_name {
+            if let Some(name) = &lot.commitment.confirmed_by {
                 assert!(html.contains(&escape(name)), "who confirmed offer {}", lot.offer);
             }
         }
@@ -1380,9 +1864,11 @@ mod tests {
             "id=\"groupement\"",
             "id=\"lines\"",
             "id=\"shortfall\"",
+            "id=\"repartition\"",
             "id=\"totals\"",
             "id=\"impact\"",
             "id=\"commitments\"",
+            "id=\"mandate\"",
             "class=\"doc-foot\"",
         ];
         assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "sections in order");
@@ -1408,7 +1894,9 @@ mod tests {
             "Buyer",
             "Submission deadline",
             "The groupement",
-            "Allocation by line",
+            "Lines and their lots",
+            "Allocation of the services",
+            "Mandate and signatures",
             "What is not covered",
             "Totals",
             "Social impact",
@@ -1501,10 +1989,10 @@ mod tests {
         assert_eq!(siret_display("not-a-siret"), "not-a-siret");
         assert_eq!(sentence("capacité épuisée"), "Capacité épuisée");
         let p = fr();
-        let page = Page { p: &p, lang: Lang::Fr };
+        let page = Page { p: &p, lang: Lang::Fr, tz: chrono_tz::Europe::Paris };
         assert_eq!(page.money(12345.0), "12\u{202f}345,00\u{a0}€");
         assert_eq!(page.pct(0.425), "42,5\u{202f}%");
-        let en = Page { p: &p, lang: Lang::En };
+        let en = Page { p: &p, lang: Lang::En, tz: chrono_tz::Europe::Paris };
         assert_eq!(en.money(12345.0), "€12,345.00");
         assert_eq!(en.money(-5.0), "-€5.00");
         assert_eq!(en.pct(0.7), "70%");

@@ -16,9 +16,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Answer, Buyer, Campaign, CampaignStatus, GeoPoint, Groupement, ImpactFigures, ImpactSettings, KindFamily, Lang,
-    LotForImpact, OfferState, QUANTITY_EPSILON, ReadyCause, Supplier, SupplierKind, Tender, Window, format_number,
-    format_quantity, round_quantity,
+    Buyer, Campaign, CampaignStatus, Contact, Cpv, GeoPoint, Groupement, ImpactFigures, ImpactSettings, KindFamily,
+    Lang, LotForImpact, OfferState, ParticipationMode, QUANTITY_EPSILON, ReadyCause, Reservation, Sector, Supplier,
+    SupplierKind, Tender, Window, format_number, format_quantity, round_quantity,
 };
 
 /// How the members of a groupement answer for the contract (Code de la commande publique, R2142-20):
@@ -75,17 +75,66 @@ pub enum ShareBasis {
     Unavailable,
 }
 
+/// What a bid does with a line its members cover only in part. A public tender's line is either fully
+/// covered or not offered: the facilitator chooses when sending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartialLines {
+    /// Offer what is covered and mark the line « offre partielle ».
+    #[default]
+    Mark,
+    /// Leave the line out of the bid: its lots are not offered, and the bid says so.
+    Omit,
+}
+
+/// How the bid is written beyond the impact constants: configuration, and the facilitator's choice on
+/// partial lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BidSettings {
+    /// VAT rate (0–1) of a line that gives none: 20 % (taux normal, code général des impôts art. 278).
+    pub vat_rate: f64,
+    /// How long the offer stays valid, in days from the moment it is generated.
+    pub validity_days: u32,
+    /// Share of the price that is labour cost, by sector (for the OETH estimate).
+    pub labour_share: BTreeMap<Sector, f64>,
+    /// The labour share of a sector the configuration does not list.
+    pub default_labour_share: f64,
+    /// The time zone dates are written in.
+    pub time_zone: chrono_tz::Tz,
+    pub partial_lines: PartialLines,
+}
+
+impl Default for BidSettings {
+    fn default() -> Self {
+        Self {
+            vat_rate: 0.2,
+            validity_days: 120,
+            labour_share: BTreeMap::new(),
+            default_labour_share: 0.7,
+            time_zone: chrono_tz::Europe::Paris,
+            partial_lines: PartialLines::Mark,
+        }
+    }
+}
+
+impl BidSettings {
+    pub fn labour_share(&self, sector: &Sector) -> f64 {
+        self.labour_share.get(sector).copied().unwrap_or(self.default_labour_share)
+    }
+}
+
 /// Everything [`Proposal::build`] reads.
 #[derive(Debug, Clone)]
 pub struct ProposalInput<'a> {
     pub tender: &'a Tender,
     /// The groupement named by the tender, if any (else the bid is an ad hoc grouping of the suppliers
-    /// who accepted, led by the one with the largest share).
+    /// who accepted, whose mandataire the facilitator designates).
     pub groupement: Option<&'a Groupement>,
-    /// At least every supplier holding an accepted lot, and the groupement's lead.
+    /// At least every supplier holding an accepted lot, and the lead.
     pub suppliers: &'a [Supplier],
     pub campaign: &'a Campaign,
     pub impact: &'a ImpactSettings,
+    pub bid: &'a BidSettings,
     /// The default kind of groupement, when the tender does not say (configuration).
     pub groupement_kind: GroupementKind,
     pub generated_at: DateTime<Utc>,
@@ -111,6 +160,11 @@ pub struct Proposal {
     /// The language of the texts inside (reasons, explanations); field names are always English.
     pub language: Lang,
     pub generated_at: DateTime<Utc>,
+    /// The time zone the page writes dates in (IANA name).
+    pub time_zone: String,
+    /// The offer is valid until then (generation + the configured validity).
+    pub valid_until: DateTime<Utc>,
+    pub validity_days: u32,
     pub tender: ProposalTender,
     pub campaign: ProposalCampaign,
     pub groupement: ProposalGroupement,
@@ -119,8 +173,14 @@ pub struct Proposal {
     pub lines: Vec<ProposalLine>,
     /// What is not covered, line by line, with the reason in words.
     pub shortfall: Vec<ProposalShortfall>,
+    /// Who does what: one row per member and line, with its amount and share of the bid.
+    pub repartition: Vec<RepartitionRow>,
     pub totals: Totals,
     pub impact: ProposalImpact,
+    /// The social clauses of the tender against the hours the lots bring.
+    pub clauses: ClauseFigures,
+    /// What the buyer may deduct from its disability-employment contribution, when lots are priced.
+    pub oeth: Option<OethEstimate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,16 +203,31 @@ pub struct ProposalCampaign {
     pub open_offers: usize,
 }
 
+/// Why a member leads the groupement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadBasis {
+    /// The groupement of the directory names it.
+    Groupement,
+    /// The facilitator designated it for this ad hoc grouping (`/mandataire`).
+    Designated,
+    /// An ad hoc grouping whose mandataire is not designated yet: the bid cannot be signed as it is.
+    ToDesignate,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProposalGroupement {
     /// The groupement's code when the tender names one; `None` for an ad hoc grouping.
     pub code: Option<String>,
     pub name: String,
     pub kind: GroupementKind,
-    /// The lead (mandataire, single point of contact for the buyer): a SIRET.
-    pub lead: String,
-    /// Why this member leads: `groupement` (named lead) or `largest_share` (ad hoc grouping).
-    pub lead_basis: String,
+    /// A conjoint groupement whose mandataire is jointly liable for every member (R2142-24).
+    pub mandataire_solidaire: bool,
+    /// The lead (mandataire, single point of contact for the buyer): a SIRET; `None` until designated.
+    pub lead: Option<String>,
+    pub lead_basis: LeadBasis,
+    /// How to reach the lead (from the directory).
+    pub lead_contact: Option<Contact>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +239,8 @@ pub struct Member {
     /// TIH, whose sales the buyer may deduct from its disability-employment contribution, OETH); `None`
     /// for a GEIQ, which is in neither.
     pub family: Option<KindFamily>,
+    /// Its postal address, when the directory gives it.
+    pub address: Option<String>,
     /// The commune's name (from the shipped INSEE table when the directory gives a code).
     pub commune: Option<String>,
     /// The INSEE code of the commune, when the directory gives one.
@@ -180,8 +257,23 @@ pub struct Member {
     pub hours: f64,
     /// Σ amount of its priced lots, excluding VAT.
     pub amount: Option<f64>,
+    /// Σ VAT and Σ amount including VAT of its priced lots.
+    pub vat: Option<f64>,
+    pub amount_incl_vat: Option<f64>,
     /// Its share of the whole bid (0–1), measured as `totals.share_basis` says (`None` when unavailable).
     pub share_of_bid: Option<f64>,
+}
+
+/// A line's social clause against what its lots bring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineClause {
+    /// The hours the tender asks for.
+    pub target: f64,
+    /// Σ quantity × insertion rate of the line's lots (an estimate: the rates are the structures' own or
+    /// their kind's default).
+    pub projected: f64,
+    /// target − projected, at least 0.
+    pub gap: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,8 +284,18 @@ pub struct ProposalLine {
     pub unit: String,
     pub quantity: f64,
     pub site: GeoPoint,
+    /// Where the work takes place, as the buyer wrote it.
+    pub address: Option<String>,
     pub window: Option<Window>,
+    /// The buyer's reference price per unit, excluding VAT.
     pub unit_price: Option<f64>,
+    /// The line's VAT rate (its own, else the configured default).
+    pub vat_rate: f64,
+    pub cpv: Option<Cpv>,
+    /// The family the line is reserved to (Code de la commande publique L2113-12 / L2113-13).
+    pub reserved: Option<Reservation>,
+    pub participation: Vec<ParticipationMode>,
+    pub clause: Option<LineClause>,
     pub lots: Vec<ProposalLot>,
     /// Σ accepted quantity.
     pub covered: f64,
@@ -201,8 +303,27 @@ pub struct ProposalLine {
     pub pending: f64,
     /// quantity − covered − pending.
     pub uncovered: f64,
-    /// Σ amount of the lots, excluding VAT, when the line has a unit price.
+    /// Covered in part only: offered as « offre partielle » (`partial_lines: mark`).
+    pub partial: bool,
+    /// Left out of the bid because it is covered in part only (`partial_lines: omit`); its lots are not
+    /// offered.
+    pub omitted: bool,
+    /// Σ amount of the priced lots, excluding VAT; Σ VAT; Σ including VAT.
     pub amount: Option<f64>,
+    pub vat: Option<f64>,
+    pub amount_incl_vat: Option<f64>,
+}
+
+/// Where a lot's unit price comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceBasis {
+    /// The member's own price for the sector (directory, `/tarif`).
+    Member,
+    /// The buyer's reference price of the line.
+    Reference,
+    /// Neither: the lot has no amount.
+    Unpriced,
 }
 
 /// One micro-lot of the bid: an accepted offer.
@@ -219,11 +340,17 @@ pub struct ProposalLot {
     pub share_of_line: f64,
     /// Great-circle distance from the supplier to the site.
     pub distance_km: f64,
+    pub unit_price: Option<f64>,
+    pub price_basis: PriceBasis,
+    /// quantity × unit price, excluding VAT; its VAT; including VAT.
     pub amount: Option<f64>,
+    pub vat: Option<f64>,
+    pub amount_incl_vat: Option<f64>,
     pub commitment: Commitment,
 }
 
-/// The evidence behind a lot: who confirmed it, when, through which channel.
+/// The evidence behind a lot: who confirmed it, for which structure, when, through which channel. No chat
+/// id: the buyer needs the person, not their account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Commitment {
     /// `accept` (the whole offer) or `accept_part`.
@@ -233,9 +360,10 @@ pub struct Commitment {
     pub confirmed_at: DateTime<Utc>,
     /// `telegram`, `discord`, `cli`, `demo`.
     pub channel: String,
-    /// The platform's user id of the person who pressed the button.
-    pub user_id: String,
-    pub user_name: Option<String>,
+    /// The name of the person who confirmed, as their account gives it.
+    pub confirmed_by: Option<String>,
+    /// The structure they confirmed for (its account is linked to it by a one-time invitation).
+    pub on_behalf_of: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,14 +377,31 @@ pub struct ProposalShortfall {
     pub reason: String,
 }
 
+/// One member's part of one line: what a mandataire copies into the buyer's forms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepartitionRow {
+    pub siret: String,
+    pub member: String,
+    pub line: String,
+    pub quantity: f64,
+    pub unit: String,
+    pub amount: Option<f64>,
+    /// Its share of the whole bid (0–1), measured as `totals.share_basis` says.
+    pub share_of_bid: Option<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     pub lots: usize,
     pub members: usize,
-    /// Σ amount of priced lots, excluding VAT.
+    /// Σ amount of priced lots, excluding VAT (HT).
     pub amount: Option<f64>,
+    /// Σ VAT of priced lots.
+    pub vat: Option<f64>,
+    /// amount + vat (TTC).
+    pub amount_incl_vat: Option<f64>,
     pub currency: String,
-    /// Whether every line with lots has a unit price (else `amount` covers only the priced ones).
+    /// Whether every lot has a price (its member's or the line's).
     pub fully_priced: bool,
     pub share_basis: ShareBasis,
     /// Covered quantity / tendered quantity, per unit (`h`, `m2`…).
@@ -290,14 +435,401 @@ pub struct ExplainedFigure {
     pub explanation: String,
 }
 
+/// The tender's social clauses in total.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClauseFigures {
+    /// Σ of the lines' targets, projected hours and gaps (lines with a clause only).
+    pub target: f64,
+    pub projected: f64,
+    pub gap: f64,
+}
+
+/// The buyer's disability-employment (OETH) deduction the bid opens, estimated: since 2020 a buyer may
+/// deduct from its contribution 30 % of the labour cost of what it buys from EA (EATT included), ESAT and
+/// TIH (code du travail L5212-10-1), up to 50 % of its contribution, or 75 % when its direct employment
+/// rate of disabled workers is at least 3 %.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OethEstimate {
+    /// Lots held by EA, EATT, ESAT and TIH.
+    pub lots: usize,
+    /// Σ their amount excluding VAT.
+    pub amount: f64,
+    /// Σ amount × the labour share of the lot's sector.
+    pub labour_cost: f64,
+    /// The labour share used, per sector of those lots.
+    pub labour_share: BTreeMap<String, f64>,
+    /// 30 % of the labour cost.
+    pub deductible: f64,
+    /// `FIPHFP` (public employer) or `AGEFIPH` (private), when the tender says which kind the buyer is.
+    pub fund: Option<String>,
+    /// The buyer's contribution before deductions, when the tender gives it, and the cap that applies:
+    /// 50 % of it, or 75 % from a 3 % direct employment rate.
+    pub contribution: Option<f64>,
+    pub cap_share: f64,
+    pub cap: Option<f64>,
+    /// min(deductible, cap) when the cap is known.
+    pub deductible_capped: Option<f64>,
+}
+
 /// Current layout of the proposal JSON.
 /// 2: the impact figures count each legal family apart (`insertion_hours` SIAE only, `geiq_hours`,
 /// `disability_hours`, `disability_structures`) and a member names its `family` (docs/proposal.md).
-pub const PROPOSAL_FORMAT_VERSION: u32 = 2;
+/// 3: member prices and VAT (`price_basis`, `vat`, `amount_incl_vat`), the lead designated (`lead` may be
+/// null, `lead_basis`), `repartition`, `clauses`, `oeth`, partial lines, and a commitment names the person
+/// rather than the chat account (`user_id` removed).
+pub const PROPOSAL_FORMAT_VERSION: u32 = 3;
+
+/// The suppliers of the input by SIRET.
+struct Directory<'a> {
+    by_siret: HashMap<&'a str, &'a Supplier>,
+}
+
+impl<'a> Directory<'a> {
+    fn new(suppliers: &'a [Supplier]) -> Self {
+        Self { by_siret: suppliers.iter().map(|s| (s.siret.as_str(), s)).collect() }
+    }
+
+    fn get(&self, siret: &str) -> Result<&'a Supplier, ProposalError> {
+        self.by_siret.get(siret).copied().ok_or_else(|| ProposalError::UnknownSupplier { siret: siret.to_owned() })
+    }
+
+    fn name(&self, siret: &str) -> String {
+        self.by_siret.get(siret).map_or_else(|| siret.to_owned(), |s| s.name.clone())
+    }
+}
+
+/// The lines with their lots, as the campaign's accepted offers make them.
+fn lines_with_lots(input: &ProposalInput<'_>, dir: &Directory<'_>) -> Result<Vec<ProposalLine>, ProposalError> {
+    let ProposalInput { tender, campaign, bid, .. } = input;
+    let mut lines: Vec<ProposalLine> = tender
+        .lines
+        .iter()
+        .map(|l| ProposalLine {
+            id: l.id.clone(),
+            title: l.title.clone(),
+            sector: l.sector.to_string(),
+            unit: l.unit.clone(),
+            quantity: l.quantity,
+            site: l.site,
+            address: l.address.clone(),
+            window: l.window,
+            unit_price: l.unit_price,
+            vat_rate: l.vat_rate.unwrap_or(bid.vat_rate),
+            cpv: l.cpv.clone(),
+            reserved: l.reserved,
+            participation: l.participation.clone(),
+            clause: None,
+            lots: Vec::new(),
+            covered: 0.0,
+            pending: 0.0,
+            uncovered: 0.0,
+            partial: false,
+            omitted: false,
+            amount: None,
+            vat: None,
+            amount_incl_vat: None,
+        })
+        .collect();
+    for offer in campaign.offers.values() {
+        let Some(index) = lines.iter().position(|l| l.id == offer.terms.line) else {
+            return Err(ProposalError::UnknownLine { offer: offer.terms.id, line: offer.terms.line.clone() });
+        };
+        let line = &mut lines[index];
+        match &offer.state {
+            OfferState::Open => line.pending += offer.terms.quantity,
+            OfferState::Accepted { quantity, by, at } => {
+                let s = dir.get(&offer.terms.supplier)?;
+                let sector = &tender.lines[index].sector;
+                let (unit_price, price_basis) = match (s.price(sector), line.unit_price) {
+                    (Some(p), _) => (Some(p), PriceBasis::Member),
+                    (None, Some(p)) => (Some(p), PriceBasis::Reference),
+                    (None, None) => (None, PriceBasis::Unpriced),
+                };
+                let amount = unit_price.map(|p| round_money(p * quantity));
+                let vat = amount.map(|a| round_money(a * line.vat_rate));
+                let accepted_whole = (quantity - offer.terms.quantity).abs() <= QUANTITY_EPSILON;
+                line.lots.push(ProposalLot {
+                    offer: offer.terms.id,
+                    line: line.id.clone(),
+                    supplier: offer.terms.supplier.clone(),
+                    supplier_name: s.name.clone(),
+                    quantity: round_quantity(*quantity),
+                    unit: line.unit.clone(),
+                    share_of_line: if line.quantity > 0.0 { round_quantity(quantity / line.quantity) } else { 0.0 },
+                    distance_km: offer.terms.distance_km,
+                    unit_price,
+                    price_basis,
+                    amount,
+                    vat,
+                    amount_incl_vat: amount.zip(vat).map(|(a, v)| round_money(a + v)),
+                    commitment: Commitment {
+                        answer: if accepted_whole { "accept" } else { "accept_part" }.into(),
+                        offered: round_quantity(offer.terms.quantity),
+                        confirmed_at: *at,
+                        channel: by.channel.clone(),
+                        confirmed_by: by.name.clone(),
+                        on_behalf_of: s.name.clone(),
+                    },
+                });
+                line.covered += quantity;
+            }
+            _ => {}
+        }
+    }
+    for line in &mut lines {
+        line.covered = round_quantity(line.covered);
+        line.pending = round_quantity(line.pending);
+        line.uncovered = round_quantity((line.quantity - line.covered - line.pending).max(0.0));
+        // A line with lots and a shortfall is covered in part only. What is still offered (pending) is not
+        // missing yet: a draft shows it as awaiting an answer, not as a partial offer.
+        if !line.lots.is_empty() && line.uncovered > QUANTITY_EPSILON {
+            match bid.partial_lines {
+                PartialLines::Mark => line.partial = true,
+                PartialLines::Omit => {
+                    line.omitted = true;
+                    line.lots.clear();
+                }
+            }
+        }
+        let priced: Vec<&ProposalLot> = line.lots.iter().filter(|l| l.amount.is_some()).collect();
+        if !priced.is_empty() {
+            line.amount = Some(round_money(priced.iter().filter_map(|l| l.amount).sum()));
+            line.vat = Some(round_money(priced.iter().filter_map(|l| l.vat).sum()));
+            line.amount_incl_vat = line.amount.zip(line.vat).map(|(a, v)| round_money(a + v));
+        }
+    }
+    Ok(lines)
+}
+
+/// Every member holding a lot, with its totals and share of the bid.
+fn members_of(
+    lines: &[ProposalLine],
+    share_basis: ShareBasis,
+    input: &ProposalInput<'_>,
+    dir: &Directory<'_>,
+) -> Result<BTreeMap<String, Member>, ProposalError> {
+    let lots: Vec<&ProposalLot> = lines.iter().flat_map(|l| &l.lots).collect();
+    let total_amount: f64 = lots.iter().filter_map(|l| l.amount).sum();
+    let total_quantity: f64 = lots.iter().map(|l| l.quantity).sum();
+    let mut members: BTreeMap<String, Member> = BTreeMap::new();
+    for lot in &lots {
+        let m = members.entry(lot.supplier.clone()).or_insert(member(dir.get(&lot.supplier)?));
+        m.joined_for_this_tender = input.campaign.added_suppliers.contains(&lot.supplier);
+        m.lots += 1;
+        m.quantity += lot.quantity;
+        if crate::unit_is_hours(&lot.unit) {
+            m.hours += lot.quantity;
+        }
+        if let (Some(a), Some(v)) = (lot.amount, lot.vat) {
+            m.amount = Some(m.amount.unwrap_or(0.0) + a);
+            m.vat = Some(m.vat.unwrap_or(0.0) + v);
+        }
+    }
+    for m in members.values_mut() {
+        m.quantity = round_quantity(m.quantity);
+        m.hours = round_quantity(m.hours);
+        m.amount = m.amount.map(round_money);
+        m.vat = m.vat.map(round_money);
+        m.amount_incl_vat = m.amount.zip(m.vat).map(|(a, v)| round_money(a + v));
+        m.share_of_bid = match share_basis {
+            ShareBasis::Amount => Some(round_quantity(m.amount.unwrap_or(0.0) / total_amount)),
+            ShareBasis::Quantity => Some(round_quantity(m.quantity / total_quantity)),
+            ShareBasis::Unavailable => None,
+        };
+    }
+    Ok(members)
+}
+
+/// The lead: the groupement's, else the one the facilitator designated — never computed.
+fn lead_of(input: &ProposalInput<'_>) -> (Option<String>, LeadBasis) {
+    match (input.groupement, &input.campaign.designated_lead) {
+        (Some(g), _) => (Some(g.lead.to_string()), LeadBasis::Groupement),
+        (None, Some(siret)) => (Some(siret.clone()), LeadBasis::Designated),
+        (None, None) => (None, LeadBasis::ToDesignate),
+    }
+}
+
+/// What is not covered, line by line, with the campaign's explanation rendered for the reader.
+fn shortfall_of(
+    lines: &[ProposalLine],
+    input: &ProposalInput<'_>,
+    name_of: &dyn Fn(&str) -> String,
+) -> Vec<ProposalShortfall> {
+    let lang = input.lang;
+    lines
+        .iter()
+        .filter(|l| l.uncovered + l.pending > QUANTITY_EPSILON)
+        .map(|l| {
+            let explained = input.campaign.uncovered.iter().find(|u| u.line == l.id);
+            let mut reason = explained
+                .map(|u| {
+                    if u.causes.is_empty() {
+                        u.reason.clone()
+                    } else {
+                        u.causes.iter().map(|c| c.render(lang, name_of)).collect::<Vec<_>>().join(" ; ")
+                    }
+                })
+                .unwrap_or_default();
+            if reason.is_empty() {
+                reason = match lang {
+                    Lang::Fr => "offres refusées ou restées sans réponse".into(),
+                    Lang::En => "offers declined or left unanswered".into(),
+                };
+            }
+            if l.pending > QUANTITY_EPSILON {
+                let waiting = match lang {
+                    Lang::Fr => format!("{} en attente de réponse", format_quantity(l.pending, lang)),
+                    Lang::En => format!("{} awaiting an answer", format_quantity(l.pending, lang)),
+                };
+                reason = if l.uncovered > QUANTITY_EPSILON { format!("{waiting} ; {reason}") } else { waiting };
+            }
+            if l.omitted {
+                reason = match lang {
+                    Lang::Fr => format!("ligne non offerte (couverte en partie seulement : {reason})"),
+                    Lang::En => format!("line not offered (covered in part only: {reason})"),
+                };
+            }
+            let quantity = if l.omitted { l.quantity } else { l.uncovered + l.pending };
+            ProposalShortfall {
+                line: l.id.clone(),
+                quantity: round_quantity(quantity),
+                unit: l.unit.clone(),
+                pending: l.pending,
+                reason,
+            }
+        })
+        .collect()
+}
+
+/// Covered quantity / tendered quantity, per unit.
+fn coverage_by_unit(lines: &[ProposalLine]) -> BTreeMap<String, UnitCoverage> {
+    let mut coverage: BTreeMap<String, UnitCoverage> = BTreeMap::new();
+    for l in lines {
+        let c = coverage.entry(l.unit.clone()).or_insert(UnitCoverage { tendered: 0.0, covered: 0.0, share: 0.0 });
+        c.tendered += l.quantity;
+        c.covered += l.lots.iter().map(|lot| lot.quantity).sum::<f64>();
+    }
+    for c in coverage.values_mut() {
+        c.tendered = round_quantity(c.tendered);
+        c.covered = round_quantity(c.covered);
+        c.share = if c.tendered > 0.0 { round_quantity(c.covered / c.tendered) } else { 0.0 };
+    }
+    coverage
+}
+
+/// Each line's clause against the hours its lots bring (quantity × the structure's rate, its own or its
+/// kind's default), and the sums.
+fn clauses_of(
+    lines: &mut [ProposalLine],
+    input: &ProposalInput<'_>,
+    dir: &Directory<'_>,
+) -> Result<ClauseFigures, ProposalError> {
+    let mut total = ClauseFigures::default();
+    for (line, tender_line) in lines.iter_mut().zip(&input.tender.lines) {
+        let Some(target) = tender_line.insertion_hours_min else { continue };
+        let mut projected = 0.0;
+        for lot in &line.lots {
+            let s = dir.get(&lot.supplier)?;
+            let rate = s.insertion_rate.or_else(|| input.impact.insertion_rate.get(&s.kind).copied()).unwrap_or(0.0);
+            projected += lot.quantity * rate;
+        }
+        let clause = LineClause {
+            target,
+            projected: round_quantity(projected),
+            gap: round_quantity((target - projected).max(0.0)),
+        };
+        total.target += clause.target;
+        total.projected += clause.projected;
+        total.gap += clause.gap;
+        line.clause = Some(clause);
+    }
+    total.target = round_quantity(total.target);
+    total.projected = round_quantity(total.projected);
+    total.gap = round_quantity(total.gap);
+    Ok(total)
+}
+
+/// The OETH estimate (see [`OethEstimate`]); `None` when no priced lot is held by EA, EATT, ESAT or TIH.
+fn oeth_of(
+    lines: &[ProposalLine],
+    input: &ProposalInput<'_>,
+    dir: &Directory<'_>,
+) -> Result<Option<OethEstimate>, ProposalError> {
+    // Purchases deductible under L5212-10-1: EA (an EATT is an EA), ESAT, TIH.
+    let deductible_kinds = [SupplierKind::Ea, SupplierKind::Eatt, SupplierKind::Esat, SupplierKind::Tih];
+    let (mut lots, mut amount, mut labour_cost) = (0, 0.0, 0.0);
+    let mut labour_share = BTreeMap::new();
+    for (line, tender_line) in lines.iter().zip(&input.tender.lines) {
+        for lot in &line.lots {
+            let Some(a) = lot.amount else { continue };
+            if !deductible_kinds.contains(&dir.get(&lot.supplier)?.kind) {
+                continue;
+            }
+            let share = input.bid.labour_share(&tender_line.sector);
+            labour_share.insert(tender_line.sector.to_string(), share);
+            lots += 1;
+            amount += a;
+            labour_cost += a * share;
+        }
+    }
+    if lots == 0 {
+        return Ok(None);
+    }
+    let buyer = &input.tender.buyer;
+    let deductible = round_money(0.3 * labour_cost);
+    let cap_share = if buyer.direct_employment_rate.is_some_and(|r| r >= 0.03) { 0.75 } else { 0.5 };
+    let cap = buyer.oeth_contribution.map(|c| round_money(c * cap_share));
+    Ok(Some(OethEstimate {
+        lots,
+        amount: round_money(amount),
+        labour_cost: round_money(labour_cost),
+        labour_share,
+        deductible,
+        fund: buyer.kind.map(|k| k.fund().to_owned()),
+        contribution: buyer.oeth_contribution,
+        cap_share,
+        cap,
+        deductible_capped: cap.map(|c| deductible.min(c)),
+    }))
+}
+
+/// Who does what: one row per member and line, in the order of the lines, then of the members.
+fn repartition_of(lines: &[ProposalLine], members: &[Member], share_basis: ShareBasis) -> Vec<RepartitionRow> {
+    let total_amount: f64 = lines.iter().flat_map(|l| &l.lots).filter_map(|l| l.amount).sum();
+    let total_quantity: f64 = lines.iter().flat_map(|l| &l.lots).map(|l| l.quantity).sum();
+    let mut rows = Vec::new();
+    for line in lines {
+        for m in members {
+            let lots: Vec<&ProposalLot> = line.lots.iter().filter(|l| l.supplier == m.siret).collect();
+            if lots.is_empty() {
+                continue;
+            }
+            let quantity = round_quantity(lots.iter().map(|l| l.quantity).sum());
+            let amount = lots
+                .iter()
+                .all(|l| l.amount.is_some())
+                .then(|| round_money(lots.iter().filter_map(|l| l.amount).sum()));
+            rows.push(RepartitionRow {
+                siret: m.siret.clone(),
+                member: m.name.clone(),
+                line: line.id.clone(),
+                quantity,
+                unit: line.unit.clone(),
+                amount,
+                share_of_bid: match share_basis {
+                    ShareBasis::Amount => amount.map(|a| round_quantity(a / total_amount)),
+                    ShareBasis::Quantity => Some(round_quantity(quantity / total_quantity)),
+                    ShareBasis::Unavailable => None,
+                },
+            });
+        }
+    }
+    rows
+}
 
 impl Proposal {
     pub fn build(input: &ProposalInput<'_>) -> Result<Self, ProposalError> {
-        let ProposalInput { tender, groupement, suppliers, campaign, impact, groupement_kind, generated_at, lang } =
+        let ProposalInput { tender, groupement, suppliers, campaign, impact, bid, groupement_kind, generated_at, lang } =
             input.clone();
         if campaign.tender != tender.reference {
             return Err(ProposalError::OtherTender {
@@ -305,82 +837,12 @@ impl Proposal {
                 tender: tender.reference.to_string(),
             });
         }
-        let by_siret: HashMap<&str, &Supplier> = suppliers.iter().map(|s| (s.siret.as_str(), s)).collect();
-        let supplier = |siret: &str| {
-            by_siret.get(siret).copied().ok_or_else(|| ProposalError::UnknownSupplier { siret: siret.to_owned() })
-        };
-
-        // Accepted offers become lots, in tender line order then offer order.
-        let mut lines: Vec<ProposalLine> = tender
-            .lines
-            .iter()
-            .map(|l| ProposalLine {
-                id: l.id.clone(),
-                title: l.title.clone(),
-                sector: l.sector.to_string(),
-                unit: l.unit.clone(),
-                quantity: l.quantity,
-                site: l.site,
-                window: l.window,
-                unit_price: l.unit_price,
-                lots: Vec::new(),
-                covered: 0.0,
-                pending: 0.0,
-                uncovered: 0.0,
-                amount: None,
-            })
-            .collect();
-        for offer in campaign.offers.values() {
-            let Some(line) = lines.iter_mut().find(|l| l.id == offer.terms.line) else {
-                return Err(ProposalError::UnknownLine { offer: offer.terms.id, line: offer.terms.line.clone() });
-            };
-            match &offer.state {
-                OfferState::Open => line.pending += offer.terms.quantity,
-                OfferState::Accepted { quantity, by, at } => {
-                    let s = supplier(&offer.terms.supplier)?;
-                    let answer = if (quantity - offer.terms.quantity).abs() <= QUANTITY_EPSILON {
-                        Answer::Accept
-                    } else {
-                        Answer::AcceptPart { quantity: *quantity }
-                    };
-                    line.lots.push(ProposalLot {
-                        offer: offer.terms.id,
-                        line: line.id.clone(),
-                        supplier: offer.terms.supplier.clone(),
-                        supplier_name: s.name.clone(),
-                        quantity: round_quantity(*quantity),
-                        unit: line.unit.clone(),
-                        share_of_line: if line.quantity > 0.0 { round_quantity(quantity / line.quantity) } else { 0.0 },
-                        distance_km: offer.terms.distance_km,
-                        amount: line.unit_price.map(|p| round_money(p * quantity)),
-                        commitment: Commitment {
-                            answer: match answer {
-                                Answer::Accept => "accept".into(),
-                                _ => "accept_part".into(),
-                            },
-                            offered: round_quantity(offer.terms.quantity),
-                            confirmed_at: *at,
-                            channel: by.channel.clone(),
-                            user_id: by.user_id.clone(),
-                            user_name: by.name.clone(),
-                        },
-                    });
-                    line.covered += quantity;
-                }
-                _ => {}
-            }
-        }
-        for line in &mut lines {
-            line.covered = round_quantity(line.covered);
-            line.pending = round_quantity(line.pending);
-            line.uncovered = round_quantity((line.quantity - line.covered - line.pending).max(0.0));
-            line.amount = line.unit_price.map(|_| round_money(line.lots.iter().filter_map(|l| l.amount).sum()));
-        }
-
-        // Members: who holds lots, with their totals.
+        let dir = Directory::new(suppliers);
+        let mut lines = lines_with_lots(input, &dir)?;
         let all_lots: Vec<&ProposalLot> = lines.iter().flat_map(|l| &l.lots).collect();
-        let fully_priced = lines.iter().filter(|l| !l.lots.is_empty()).all(|l| l.unit_price.is_some());
+        let fully_priced = all_lots.iter().all(|l| l.amount.is_some());
         let total_amount: f64 = all_lots.iter().filter_map(|l| l.amount).sum();
+        let total_vat: f64 = all_lots.iter().filter_map(|l| l.vat).sum();
         let total_quantity: f64 = all_lots.iter().map(|l| l.quantity).sum();
         let one_unit = all_lots.windows(2).all(|w| w[0].unit == w[1].unit);
         let share_basis = if fully_priced && total_amount > 0.0 {
@@ -390,115 +852,34 @@ impl Proposal {
         } else {
             ShareBasis::Unavailable
         };
-        let mut members: BTreeMap<String, Member> = BTreeMap::new();
-        for lot in &all_lots {
-            let s = supplier(&lot.supplier)?;
-            let m = members.entry(lot.supplier.clone()).or_insert_with(|| member(s));
-            m.joined_for_this_tender = input.campaign.added_suppliers.contains(&lot.supplier);
-            m.lots += 1;
-            m.quantity += lot.quantity;
-            if crate::unit_is_hours(&lot.unit) {
-                m.hours += lot.quantity;
-            }
-            if let Some(a) = lot.amount {
-                m.amount = Some(m.amount.unwrap_or(0.0) + a);
-            }
-        }
-        for m in members.values_mut() {
-            m.quantity = round_quantity(m.quantity);
-            m.hours = round_quantity(m.hours);
-            m.amount = m.amount.map(round_money);
-            m.share_of_bid = match share_basis {
-                ShareBasis::Amount => Some(round_quantity(m.amount.unwrap_or(0.0) / total_amount)),
-                ShareBasis::Quantity => Some(round_quantity(m.quantity / total_quantity)),
-                ShareBasis::Unavailable => None,
-            };
-        }
+        let any_priced = all_lots.iter().any(|l| l.amount.is_some());
+        let lot_count = all_lots.len();
 
-        // The lead: the groupement's, else the member with the largest share (by quantity when shares
-        // are unavailable; ties: lowest SIRET).
-        let weight = |m: &Member| m.share_of_bid.unwrap_or(m.quantity);
-        let (lead, lead_basis) = match groupement {
-            Some(g) => (g.lead.to_string(), "groupement"),
-            None => {
-                let largest = members
-                    .values()
-                    .max_by(|a, b| weight(a).total_cmp(&weight(b)).then_with(|| b.siret.cmp(&a.siret)))
-                    .map(|m| m.siret.clone())
-                    .unwrap_or_default();
-                (largest, "largest_share")
+        let mut members = members_of(&lines, share_basis, input, &dir)?;
+        let (lead, lead_basis) = lead_of(input);
+        if let Some(lead) = &lead {
+            if !members.contains_key(lead) {
+                // A named lead without lots of its own still answers for the groupement.
+                let mut m = member(dir.get(lead)?);
+                m.share_of_bid = (share_basis != ShareBasis::Unavailable).then_some(0.0);
+                members.insert(lead.clone(), m);
             }
-        };
-        if !lead.is_empty() && !members.contains_key(&lead) {
-            // A named lead without lots of its own still answers for the groupement.
-            let mut m = member(supplier(&lead)?);
-            m.share_of_bid = (share_basis != ShareBasis::Unavailable).then_some(0.0);
-            members.insert(lead.clone(), m);
+            if let Some(m) = members.get_mut(lead) {
+                m.lead = true;
+            }
         }
-        if let Some(m) = members.get_mut(&lead) {
-            m.lead = true;
-        }
+        let weight = |m: &Member| m.share_of_bid.unwrap_or(m.quantity);
         let mut members: Vec<Member> = members.into_values().collect();
         members.sort_by(|a, b| b.lead.cmp(&a.lead).then(weight(b).total_cmp(&weight(a))).then(a.siret.cmp(&b.siret)));
 
-        // Shortfall, with the campaign's explanation rendered for the reader.
-        let name_of = |id: &str| by_siret.get(id).map(|s| s.name.clone()).unwrap_or_else(|| id.to_owned());
-        let shortfall = lines
-            .iter()
-            .filter(|l| l.uncovered + l.pending > QUANTITY_EPSILON)
-            .map(|l| {
-                let explained = campaign.uncovered.iter().find(|u| u.line == l.id);
-                let mut reason = explained
-                    .map(|u| {
-                        if u.causes.is_empty() {
-                            u.reason.clone()
-                        } else {
-                            u.causes.iter().map(|c| c.render(lang, &name_of)).collect::<Vec<_>>().join(" ; ")
-                        }
-                    })
-                    .unwrap_or_default();
-                if reason.is_empty() {
-                    reason = match lang {
-                        Lang::Fr => "offres refusées ou restées sans réponse".into(),
-                        Lang::En => "offers declined or left unanswered".into(),
-                    };
-                }
-                if l.pending > QUANTITY_EPSILON {
-                    let waiting = match lang {
-                        Lang::Fr => format!("{} en attente de réponse", format_quantity(l.pending, lang)),
-                        Lang::En => format!("{} awaiting an answer", format_quantity(l.pending, lang)),
-                    };
-                    reason = if l.uncovered > QUANTITY_EPSILON { format!("{waiting} ; {reason}") } else { waiting };
-                }
-                ProposalShortfall {
-                    line: l.id.clone(),
-                    quantity: round_quantity(l.uncovered + l.pending),
-                    unit: l.unit.clone(),
-                    pending: l.pending,
-                    reason,
-                }
-            })
-            .collect();
-
-        let mut coverage_by_unit: BTreeMap<String, UnitCoverage> = BTreeMap::new();
-        for l in &lines {
-            let c = coverage_by_unit.entry(l.unit.clone()).or_insert(UnitCoverage {
-                tendered: 0.0,
-                covered: 0.0,
-                share: 0.0,
-            });
-            c.tendered += l.quantity;
-            c.covered += l.covered;
-        }
-        for c in coverage_by_unit.values_mut() {
-            c.tendered = round_quantity(c.tendered);
-            c.covered = round_quantity(c.covered);
-            c.share = if c.tendered > 0.0 { round_quantity(c.covered / c.tendered) } else { 0.0 };
-        }
+        let shortfall = shortfall_of(&lines, input, &|id: &str| dir.name(id));
+        let clauses = clauses_of(&mut lines, input, &dir)?;
+        let oeth = oeth_of(&lines, input, &dir)?;
+        let repartition = repartition_of(&lines, &members, share_basis);
 
         let figures = ImpactFigures::compute(
-            all_lots.iter().filter_map(|l| {
-                let s = by_siret.get(l.supplier.as_str())?;
+            lines.iter().flat_map(|l| &l.lots).filter_map(|l| {
+                let s = dir.get(&l.supplier).ok()?;
                 Some(LotForImpact {
                     supplier: &l.supplier,
                     kind: s.kind,
@@ -513,14 +894,17 @@ impl Proposal {
         let explained = explain(&figures, impact, lang);
 
         let totals = Totals {
-            lots: all_lots.len(),
+            lots: lot_count,
             members: members.iter().filter(|m| m.lots > 0).count(),
-            amount: (all_lots.iter().any(|l| l.amount.is_some())).then(|| round_money(total_amount)),
+            amount: any_priced.then(|| round_money(total_amount)),
+            vat: any_priced.then(|| round_money(total_vat)),
+            amount_incl_vat: any_priced.then(|| round_money(round_money(total_amount) + round_money(total_vat))),
             currency: "EUR".into(),
             fully_priced,
             share_basis,
-            coverage_by_unit,
+            coverage_by_unit: coverage_by_unit(&lines),
         };
+        let lead_contact = lead.as_deref().and_then(|l| dir.get(l).ok()).map(|s| s.contact.clone());
         let groupement_out = ProposalGroupement {
             code: groupement.map(|g| g.code.to_string()),
             name: groupement.map(|g| g.name.clone()).unwrap_or_else(|| match lang {
@@ -528,8 +912,10 @@ impl Proposal {
                 Lang::En => format!("Groupement for {}", tender.reference),
             }),
             kind: tender.groupement_kind.unwrap_or(groupement_kind),
+            mandataire_solidaire: tender.mandataire_solidaire,
             lead,
-            lead_basis: lead_basis.into(),
+            lead_basis,
+            lead_contact,
         };
         Ok(Proposal {
             format_version: PROPOSAL_FORMAT_VERSION,
@@ -540,6 +926,9 @@ impl Proposal {
             },
             language: lang,
             generated_at,
+            time_zone: bid.time_zone.name().to_owned(),
+            valid_until: generated_at + chrono::Duration::days(i64::from(bid.validity_days)),
+            validity_days: bid.validity_days,
             tender: ProposalTender {
                 reference: tender.reference.to_string(),
                 title: tender.title.clone(),
@@ -558,12 +947,15 @@ impl Proposal {
             members,
             lines,
             shortfall,
+            repartition,
             totals,
             impact: ProposalImpact { figures, settings: impact.clone(), explained },
+            clauses,
+            oeth,
         })
     }
 
-    /// The lead member (always present when the bid has at least one lot).
+    /// The lead member (present when the lead is named or designated).
     pub fn lead(&self) -> Option<&Member> {
         self.members.iter().find(|m| m.lead)
     }
@@ -571,6 +963,11 @@ impl Proposal {
     /// Every lot of the bid, in line order.
     pub fn lots(&self) -> impl Iterator<Item = &ProposalLot> {
         self.lines.iter().flat_map(|l| &l.lots)
+    }
+
+    /// Whether a line of the bid is covered in part only (to confirm before sending to the buyer).
+    pub fn has_partial_lines(&self) -> bool {
+        self.lines.iter().any(|l| l.partial || l.omitted)
     }
 }
 
@@ -580,6 +977,7 @@ fn member(s: &Supplier) -> Member {
         name: s.name.clone(),
         kind: s.kind,
         family: s.kind.family(),
+        address: s.address.clone(),
         commune: s
             .commune
             .as_deref()
@@ -592,6 +990,8 @@ fn member(s: &Supplier) -> Member {
         quantity: 0.0,
         hours: 0.0,
         amount: None,
+        vat: None,
+        amount_incl_vat: None,
         share_of_bid: None,
     }
 }

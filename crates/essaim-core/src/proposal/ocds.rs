@@ -333,7 +333,7 @@ fn bids(proposal: &Proposal) -> Option<Value> {
                     "offered": c.offered,
                     "confirmedAt": timestamp(&c.confirmed_at),
                     "channel": c.channel,
-                    "confirmedBy": c.user_name.as_deref().map(str::trim),
+                    "confirmedBy": c.confirmed_by.as_deref().map(str::trim),
                 },
             }));
         }
@@ -351,9 +351,9 @@ fn grouped_description(p: &Proposal) -> String {
         format!("Grouped bid: {} ({}).", g.name, g.kind.label(lang))
     };
     if let Some(lead) = p.lead() {
-        let basis = match (g.lead_basis.as_str(), fr) {
-            ("largest_share", true) => " ; désigné comme la structure à la plus grande part",
-            ("largest_share", false) => "; chosen as the member with the largest share",
+        let basis = match (g.lead_basis, fr) {
+            (super::LeadBasis::Designated, true) => " ; désigné pour ce groupement constitué pour la consultation",
+            (super::LeadBasis::Designated, false) => "; named for this groupement formed for the tender",
             _ => "",
         };
         text += &if fr {
@@ -391,7 +391,7 @@ fn lot_description(lang: Lang, line: &ProposalLine, lot: &ProposalLot) -> String
     let c = &lot.commitment;
     let q = |v: f64| format!("{} {}", format_quantity(v, lang), lot.unit);
     let when = c.confirmed_at.format("%Y-%m-%d %H:%M UTC");
-    let who = c.user_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let who = c.confirmed_by.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let part = c.answer == "accept_part";
     match lang {
         Lang::Fr => {

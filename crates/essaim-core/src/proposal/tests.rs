@@ -18,7 +18,8 @@ fn lots_are_the_accepted_offers_with_their_commitment() {
     assert_eq!(part.commitment.answer, "accept_part");
     assert_eq!(part.commitment.offered, 300.0);
     assert_eq!(part.commitment.channel, "discord");
-    assert_eq!(part.commitment.user_name.as_deref(), Some("Élodie"));
+    assert_eq!(part.commitment.confirmed_by.as_deref(), Some("Élodie"));
+    assert_eq!(part.commitment.on_behalf_of, part.supplier_name, "the person confirms for the structure");
     assert_eq!(part.share_of_line, 0.5);
 }
 
@@ -116,7 +117,8 @@ fn figure_labels_name_the_families() {
 fn the_lead_comes_first_and_every_member_has_siret_kind_and_commune() {
     let p = example(Lang::Fr).expect("example builds");
     let lead = p.lead().expect("a lead");
-    assert_eq!(lead.siret, p.groupement.lead);
+    assert_eq!(p.groupement.lead.as_deref(), Some(lead.siret.as_str()));
+    assert_eq!(p.groupement.lead_basis, LeadBasis::Groupement);
     assert_eq!(p.members[0].siret, lead.siret);
     assert_eq!(p.members.iter().filter(|m| m.lead).count(), 1);
     // The declining ETTI holds no lot: not part of the bid.
@@ -159,15 +161,24 @@ fn a_running_campaign_gives_a_draft_with_pending_quantity() {
 }
 
 #[test]
-fn without_a_groupement_the_member_with_the_largest_share_leads() {
+fn without_a_groupement_the_lead_is_designated_never_computed() {
     let inputs = inputs().expect("inputs");
     let p = build(&inputs, &inputs.events, false);
     assert_eq!(p.groupement.code, None);
-    assert_eq!(p.groupement.lead_basis, "largest_share");
-    let lead = p.lead().expect("a lead");
-    let largest = p.members.iter().map(|m| m.share_of_bid.unwrap_or(0.0)).fold(0.0, f64::max);
-    assert_eq!(lead.share_of_bid, Some(largest));
+    assert_eq!((p.groupement.lead.as_deref(), p.groupement.lead_basis), (None, LeadBasis::ToDesignate));
+    assert!(p.lead().is_none() && p.members.iter().all(|m| !m.lead), "no member is made lead silently");
     assert_eq!(p.groupement.kind, GroupementKind::Solidaire, "the configured default");
+    let html = super::html::render(&p);
+    assert!(html.contains("to be named") && html.contains("R2142-24"), "the page says the lead is to be named");
+
+    // The facilitator designates the ACI (not the largest share): it leads.
+    let aci = inputs.suppliers[2].siret.to_string();
+    let mut events = inputs.events.clone();
+    let by = crate::Actor { channel: "telegram".into(), user_id: "1".into(), chat_id: None, name: None };
+    events.push(CampaignEvent::LeadDesignated { at: Utc::now(), by, supplier: aci.clone() });
+    let p = build(&inputs, &events, false);
+    assert_eq!((p.groupement.lead.as_deref(), p.groupement.lead_basis), (Some(aci.as_str()), LeadBasis::Designated));
+    assert_eq!(p.members[0].siret, aci, "the lead first");
 }
 
 #[test]
@@ -202,6 +213,7 @@ fn a_campaign_of_another_tender_is_refused() {
         suppliers: &inputs.suppliers,
         campaign: &campaign,
         impact: &ImpactSettings::default(),
+        bid: &BidSettings::default(),
         groupement_kind: GroupementKind::Conjoint,
         generated_at: Utc::now(),
         lang: Lang::Fr,
@@ -213,8 +225,21 @@ fn a_campaign_of_another_tender_is_refused() {
 fn json_field_names_are_stable() {
     let p = example(Lang::Fr).expect("example builds");
     let json = serde_json::to_value(&p).expect("serialises");
-    for key in ["format_version", "status", "tender", "groupement", "members", "lines", "shortfall", "totals", "impact"]
-    {
+    for key in [
+        "format_version",
+        "status",
+        "valid_until",
+        "tender",
+        "groupement",
+        "members",
+        "lines",
+        "shortfall",
+        "repartition",
+        "totals",
+        "impact",
+        "clauses",
+        "oeth",
+    ] {
         assert!(json.get(key).is_some(), "{key}");
     }
     assert_eq!(json["status"], "final");
@@ -230,7 +255,8 @@ fn json_field_names_are_stable() {
     }
     assert_eq!(figures["disability_structures"], 1);
     assert!(!figures.contains_key("protected_structures") && json["members"][0].get("protected_sector").is_none());
-    assert_eq!(json["format_version"], 2);
+    assert_eq!(json["format_version"], 3);
+    assert!(json["lines"][0]["lots"][0]["commitment"].get("user_id").is_none(), "no chat id for the buyer");
     let back: Proposal = serde_json::from_value(json).expect("reads back");
     assert_eq!(back, p);
 }
