@@ -50,6 +50,14 @@ pub struct CapacityChange {
     pub quantity: f64,
 }
 
+/// A supplier's own price per unit in one sector (`/tarif`); `None` removes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceChange {
+    pub supplier: Siret,
+    pub sector: Sector,
+    pub unit_price: Option<f64>,
+}
+
 /// Everything one decision changes, written by [`Store::apply`] in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changeset {
@@ -68,6 +76,7 @@ pub struct Changeset {
     /// waiting for a typed quantity. The account must exist.
     pub awaiting: Option<(String, String, Option<String>)>,
     pub capacity: Option<CapacityChange>,
+    pub price: Option<PriceChange>,
 }
 
 /// What [`Store::apply`] did.
@@ -366,6 +375,52 @@ impl Store {
                     "previous": previous,
                 });
                 insert_event!(&mut *tx, supplier_stream(&change.supplier), "capacity_updated", payload);
+            }
+
+            if let Some(change) = &changes.price {
+                let siret = change.supplier.as_str();
+                let updated = sqlx::query("UPDATE suppliers SET updated_at = $1 WHERE siret = $2")
+                    .bind(at)
+                    .bind(siret)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if updated == 0 {
+                    return Err(StoreError::UnknownSupplier { siret: siret.to_owned() });
+                }
+                let previous: Option<f64> =
+                    sqlx::query_scalar("SELECT unit_price FROM supplier_prices WHERE siret = $1 AND sector = $2")
+                        .bind(siret)
+                        .bind(change.sector.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match change.unit_price {
+                    Some(price) => {
+                        sqlx::query(
+                            "INSERT INTO supplier_prices (siret, sector, unit_price) VALUES ($1, $2, $3) \
+                             ON CONFLICT (siret, sector) DO UPDATE SET unit_price = excluded.unit_price",
+                        )
+                        .bind(siret)
+                        .bind(change.sector.as_str())
+                        .bind(price)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM supplier_prices WHERE siret = $1 AND sector = $2")
+                            .bind(siret)
+                            .bind(change.sector.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                let payload = json!({
+                    "siret": siret,
+                    "sector": change.sector.as_str(),
+                    "unit_price": change.unit_price,
+                    "previous": previous,
+                });
+                insert_event!(&mut *tx, supplier_stream(&change.supplier), "price_updated", payload);
             }
 
             for (stream, event) in &changes.events {

@@ -35,6 +35,14 @@ struct SupplierRow {
     contact_name: Option<String>,
     contact_email: Option<String>,
     contact_phone: Option<String>,
+    address: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PriceRow {
+    siret: String,
+    sector: String,
+    unit_price: f64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -62,7 +70,7 @@ macro_rules! select_suppliers {
     ($clause:literal) => {
         concat!(
             "SELECT siret, name, kind, lat, lon, commune, max_distance_km, min_lot, insertion_rate, ",
-            "contact_name, contact_email, contact_phone FROM suppliers ",
+            "contact_name, contact_email, contact_phone, address FROM suppliers ",
             $clause
         )
     };
@@ -70,14 +78,14 @@ macro_rules! select_suppliers {
 
 const UPSERT_SUPPLIER: &str = "INSERT INTO suppliers (siret, name, kind, lat, lon, commune, \
     max_distance_km, min_lot, insertion_rate, contact_name, contact_email, contact_phone, \
-    created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+    created_at, updated_at, address) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) \
     ON CONFLICT (siret) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
     lat = excluded.lat, lon = excluded.lon, commune = excluded.commune, \
     max_distance_km = excluded.max_distance_km, min_lot = excluded.min_lot, \
     insertion_rate = excluded.insertion_rate, contact_name = excluded.contact_name, \
     contact_email = excluded.contact_email, contact_phone = excluded.contact_phone, \
-    updated_at = excluded.updated_at";
+    updated_at = excluded.updated_at, address = excluded.address";
 
 const UPSERT_GROUPEMENT: &str = "INSERT INTO groupements (code, name, lead_siret, created_at, \
     updated_at) VALUES ($1, $2, $3, $4, $4) \
@@ -123,6 +131,7 @@ impl Store {
                     .bind(supplier.contact.email.as_deref())
                     .bind(supplier.contact.phone.as_deref())
                     .bind(at)
+                    .bind(supplier.address.as_deref())
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query("DELETE FROM supplier_capacities WHERE siret = $1").bind(siret).execute(&mut *tx).await?;
@@ -131,6 +140,15 @@ impl Store {
                         .bind(siret)
                         .bind(sector.as_str())
                         .bind(*quantity)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("DELETE FROM supplier_prices WHERE siret = $1").bind(siret).execute(&mut *tx).await?;
+                for (sector, price) in &supplier.prices {
+                    sqlx::query("INSERT INTO supplier_prices (siret, sector, unit_price) VALUES ($1, $2, $3)")
+                        .bind(siret)
+                        .bind(sector.as_str())
+                        .bind(*price)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -185,22 +203,26 @@ impl Store {
     /// Every supplier, ordered by SIRET, with its capacities.
     #[tracing::instrument(skip(self))]
     pub async fn suppliers(&self) -> Result<Vec<Supplier>, StoreError> {
-        let (rows, capacity_rows) = with_pool!(self, |pool| {
+        let (rows, capacity_rows, price_rows) = with_pool!(self, |pool| {
             let rows: Vec<SupplierRow> = sqlx::query_as(select_suppliers!("ORDER BY siret")).fetch_all(pool).await?;
             let capacity_rows: Vec<CapacityRow> =
                 sqlx::query_as("SELECT siret, sector, quantity FROM supplier_capacities").fetch_all(pool).await?;
-            (rows, capacity_rows)
+            let price_rows: Vec<PriceRow> =
+                sqlx::query_as("SELECT siret, sector, unit_price FROM supplier_prices").fetch_all(pool).await?;
+            (rows, capacity_rows, price_rows)
         });
         let mut capacities: BTreeMap<String, Capacities> = BTreeMap::new();
         for row in capacity_rows {
-            let sector = parse_sector(&row)?;
+            let sector = parse_sector(&row.siret, &row.sector)?;
             capacities.entry(row.siret).or_default().insert(sector, row.quantity);
         }
+        let mut prices = prices_by_siret(price_rows)?;
         let mut suppliers = rows
             .into_iter()
             .map(|row| {
                 let caps = capacities.remove(&row.siret).unwrap_or_default();
-                supplier_from_row(row, caps)
+                let prices = prices.remove(&row.siret).unwrap_or_default();
+                supplier_from_row(row, caps, prices)
             })
             .collect::<Result<Vec<_>, _>>()?;
         suppliers.sort_by(|a, b| a.siret.cmp(&b.siret));
@@ -210,7 +232,7 @@ impl Store {
     /// One supplier with its capacities, or `None` when the SIRET is not in the directory.
     #[tracing::instrument(skip(self), fields(siret = %siret))]
     pub async fn supplier(&self, siret: &Siret) -> Result<Option<Supplier>, StoreError> {
-        let (row, capacity_rows) = with_pool!(self, |pool| {
+        let (row, capacity_rows, price_rows) = with_pool!(self, |pool| {
             let row: Option<SupplierRow> =
                 sqlx::query_as(select_suppliers!("WHERE siret = $1")).bind(siret.as_str()).fetch_optional(pool).await?;
             let capacity_rows: Vec<CapacityRow> =
@@ -218,16 +240,22 @@ impl Store {
                     .bind(siret.as_str())
                     .fetch_all(pool)
                     .await?;
-            (row, capacity_rows)
+            let price_rows: Vec<PriceRow> =
+                sqlx::query_as("SELECT siret, sector, unit_price FROM supplier_prices WHERE siret = $1")
+                    .bind(siret.as_str())
+                    .fetch_all(pool)
+                    .await?;
+            (row, capacity_rows, price_rows)
         });
         let Some(row) = row else {
             return Ok(None);
         };
         let capacities = capacity_rows
             .iter()
-            .map(|c| Ok((parse_sector(c)?, c.quantity)))
+            .map(|c| Ok((parse_sector(&c.siret, &c.sector)?, c.quantity)))
             .collect::<Result<Capacities, StoreError>>()?;
-        supplier_from_row(row, capacities).map(Some)
+        let prices = prices_by_siret(price_rows)?.remove(siret.as_str()).unwrap_or_default();
+        supplier_from_row(row, capacities, prices).map(Some)
     }
 
     /// Records a supplier's capacity in one sector (a quantity of 0 is recorded, not removed) and a
@@ -296,12 +324,25 @@ impl Store {
     }
 }
 
-fn parse_sector(row: &CapacityRow) -> Result<Sector, StoreError> {
-    Sector::parse("sector", &row.sector)
-        .map_err(|e| StoreError::corrupt(format!("capacity row (supplier {}, sector {}): {e}", row.siret, row.sector)))
+fn parse_sector(siret: &str, sector: &str) -> Result<Sector, StoreError> {
+    Sector::parse("sector", sector)
+        .map_err(|e| StoreError::corrupt(format!("capacity or price row (supplier {siret}, sector {sector}): {e}")))
 }
 
-fn supplier_from_row(row: SupplierRow, capacities: Capacities) -> Result<Supplier, StoreError> {
+fn prices_by_siret(rows: Vec<PriceRow>) -> Result<BTreeMap<String, BTreeMap<Sector, f64>>, StoreError> {
+    let mut prices: BTreeMap<String, BTreeMap<Sector, f64>> = BTreeMap::new();
+    for row in rows {
+        let sector = parse_sector(&row.siret, &row.sector)?;
+        prices.entry(row.siret).or_default().insert(sector, row.unit_price);
+    }
+    Ok(prices)
+}
+
+fn supplier_from_row(
+    row: SupplierRow,
+    capacities: Capacities,
+    prices: BTreeMap<Sector, f64>,
+) -> Result<Supplier, StoreError> {
     let what = |e: essaim_core::DomainError| StoreError::corrupt(format!("supplier row (siret {}): {e}", row.siret));
     let siret = Siret::parse(&row.siret).map_err(what)?;
     let kind = SupplierKind::parse_field("kind", &row.kind).map_err(what)?;
@@ -317,6 +358,8 @@ fn supplier_from_row(row: SupplierRow, capacities: Capacities) -> Result<Supplie
         capacities,
         insertion_rate: row.insertion_rate,
         contact: Contact { name: row.contact_name, email: row.contact_email, phone: row.contact_phone },
+        prices,
+        address: row.address,
     })
 }
 

@@ -2,6 +2,7 @@
 //! build the same proposal from the same records.
 
 use chrono::{DateTime, Utc};
+use essaim_core::proposal::BidSettings;
 use essaim_core::{
     Campaign, Groupement, GroupementKind, ImpactSettings, Lang, Proposal, ProposalError, ProposalInput, Supplier,
     Tender, TenderRef,
@@ -25,6 +26,7 @@ impl ProposalSources {
     pub fn proposal(
         &self,
         impact: &ImpactSettings,
+        bid: &BidSettings,
         groupement_kind: GroupementKind,
         lang: Lang,
         generated_at: DateTime<Utc>,
@@ -36,6 +38,7 @@ impl ProposalSources {
             suppliers: &self.suppliers,
             campaign,
             impact,
+            bid,
             groupement_kind,
             generated_at,
             lang,

@@ -30,6 +30,10 @@ struct TenderRow {
     deadline: Option<String>,
     groupement: Option<String>,
     groupement_kind: Option<String>,
+    buyer_kind: Option<String>,
+    buyer_oeth_contribution: Option<f64>,
+    buyer_direct_employment_rate: Option<f64>,
+    mandataire_solidaire: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -60,6 +64,8 @@ struct LineRow {
     reserved: Option<String>,
     insertion_hours_min: Option<f64>,
     cpv: Option<String>,
+    vat_rate: Option<f64>,
+    address: Option<String>,
 }
 
 /// Whether a write may overwrite a tender already registered under the same reference.
@@ -113,7 +119,9 @@ impl Store {
             if exists {
                 sqlx::query(
                     "UPDATE tenders SET title = $2, buyer_name = $3, buyer_siret = $4, \
-                     deadline = $5, groupement = $6, updated_at = $7, groupement_kind = $8 WHERE reference = $1",
+                     deadline = $5, groupement = $6, updated_at = $7, groupement_kind = $8, buyer_kind = $9, \
+                     buyer_oeth_contribution = $10, buyer_direct_employment_rate = $11, \
+                     mandataire_solidaire = $12 WHERE reference = $1",
                 )
                 .bind(reference)
                 .bind(&tender.title)
@@ -123,13 +131,19 @@ impl Store {
                 .bind(tender.groupement.as_ref().map(GroupementCode::as_str))
                 .bind(at)
                 .bind(groupement_kind)
+                .bind(tender.buyer.kind.map(essaim_core::BuyerKind::as_str))
+                .bind(tender.buyer.oeth_contribution)
+                .bind(tender.buyer.direct_employment_rate)
+                .bind(tender.mandataire_solidaire)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM tender_lines WHERE tender_ref = $1").bind(reference).execute(&mut *tx).await?;
             } else {
                 sqlx::query(
                     "INSERT INTO tenders (reference, title, buyer_name, buyer_siret, deadline, \
-                     groupement, created_at, updated_at, groupement_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+                     groupement, created_at, updated_at, groupement_kind, buyer_kind, buyer_oeth_contribution, \
+                     buyer_direct_employment_rate, mandataire_solidaire) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(reference)
                 .bind(&tender.title)
@@ -139,6 +153,10 @@ impl Store {
                 .bind(tender.groupement.as_ref().map(GroupementCode::as_str))
                 .bind(at)
                 .bind(groupement_kind)
+                .bind(tender.buyer.kind.map(essaim_core::BuyerKind::as_str))
+                .bind(tender.buyer.oeth_contribution)
+                .bind(tender.buyer.direct_employment_rate)
+                .bind(tender.mandataire_solidaire)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| match e {
@@ -152,8 +170,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO tender_lines (tender_ref, line_id, position, title, sector, \
                      quantity, unit, site_lat, site_lon, max_share, unit_price, window_start, \
-                     window_end, participation, reserved, insertion_hours_min, cpv) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                     window_end, participation, reserved, insertion_hours_min, cpv, vat_rate, address) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
                 )
                 .bind(reference)
                 .bind(&line.id)
@@ -172,6 +190,8 @@ impl Store {
                 .bind(line.reserved.map(essaim_core::Reservation::as_str))
                 .bind(line.insertion_hours_min)
                 .bind(line.cpv.as_ref().map(essaim_core::Cpv::as_str))
+                .bind(line.vat_rate)
+                .bind(line.address.as_deref())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -192,7 +212,8 @@ impl Store {
     pub async fn tender(&self, reference: &TenderRef) -> Result<Option<Tender>, StoreError> {
         let (row, line_rows) = with_pool!(self, |pool| {
             let row: Option<TenderRow> = sqlx::query_as(
-                "SELECT reference, title, buyer_name, buyer_siret, deadline, groupement, groupement_kind \
+                "SELECT reference, title, buyer_name, buyer_siret, deadline, groupement, groupement_kind, \
+                 buyer_kind, buyer_oeth_contribution, buyer_direct_employment_rate, mandataire_solidaire \
                  FROM tenders WHERE reference = $1",
             )
             .bind(reference.as_str())
@@ -200,8 +221,8 @@ impl Store {
             .await?;
             let lines: Vec<LineRow> = sqlx::query_as(
                 "SELECT line_id, title, sector, quantity, unit, site_lat, site_lon, max_share, \
-                 unit_price, window_start, window_end, participation, reserved, insertion_hours_min, cpv \
-                 FROM tender_lines \
+                 unit_price, window_start, window_end, participation, reserved, insertion_hours_min, cpv, \
+                 vat_rate, address FROM tender_lines \
                  WHERE tender_ref = $1 ORDER BY position",
             )
             .bind(reference.as_str())
@@ -228,7 +249,19 @@ impl Store {
                 })?),
             },
             title: row.title,
-            buyer: Buyer { name: row.buyer_name, siret: buyer_siret },
+            buyer: Buyer {
+                name: row.buyer_name,
+                siret: buyer_siret,
+                kind: match row.buyer_kind.as_deref() {
+                    None => None,
+                    Some(k) => Some(essaim_core::BuyerKind::parse(k).ok_or_else(|| {
+                        StoreError::corrupt(format!("tender row (reference {}): buyer_kind « {k} »", row.reference))
+                    })?),
+                },
+                oeth_contribution: row.buyer_oeth_contribution,
+                direct_employment_rate: row.buyer_direct_employment_rate,
+            },
+            mandataire_solidaire: row.mandataire_solidaire,
             lines,
         }))
     }
@@ -336,5 +369,7 @@ fn line_from_row(reference: &str, row: LineRow) -> Result<TenderLine, StoreError
         reserved,
         insertion_hours_min: row.insertion_hours_min,
         cpv,
+        vat_rate: row.vat_rate,
+        address: row.address,
     })
 }

@@ -58,15 +58,9 @@ async fn fixtures(store: &Store) -> Result<(), StoreError> {
         None,
     )
     .expect("line");
-    let tender = Tender::new(
-        tender_ref(T),
-        "Nettoyage",
-        Buyer { name: "Métropole de Lyon".into(), siret: None },
-        None,
-        None,
-        vec![line],
-    )
-    .expect("tender");
+    let tender =
+        Tender::new(tender_ref(T), "Nettoyage", Buyer::named("Métropole de Lyon", None), None, None, vec![line])
+            .expect("tender");
     store.insert_tender(&tender).await
 }
 

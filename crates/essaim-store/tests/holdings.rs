@@ -38,7 +38,7 @@ async fn directory_and_tenders(store: &Store) -> Result<Vec<Tender>, StoreError>
         let tender = Tender::new(
             TenderRef::parse("ref", reference).expect("ref"),
             reference,
-            Buyer { name: "Ville".into(), siret: None },
+            Buyer::named("Ville", None),
             None,
             None,
             vec![line],

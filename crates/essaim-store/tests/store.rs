@@ -100,7 +100,7 @@ fn tender(reference: &str, groupement: Option<&str>) -> Tender {
     Tender::new(
         TenderRef::parse("ref", reference).expect("ref"),
         "Marché de prestations",
-        Buyer { name: "Métropole de Lyon".into(), siret: Some(siret(D)) },
+        Buyer::named("Métropole de Lyon", Some(siret(D))),
         Some(DateTime::parse_from_rfc3339("2026-12-15T18:00:00+01:00").expect("deadline")),
         groupement.map(|g| GroupementCode::parse("groupement", g).expect("code")),
         // Line ids deliberately not sorted: the store keeps the buyer's order.
