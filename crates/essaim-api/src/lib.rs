@@ -37,6 +37,7 @@ pub type TenderReader = Arc<dyn Fn(&str) -> Result<Tender, String> + Send + Sync
 #[derive(Debug, Clone)]
 pub struct ProposalSettings {
     pub impact: ImpactSettings,
+    pub bid: essaim_core::proposal::BidSettings,
     pub groupement_kind: GroupementKind,
     /// Language of the proposal when the request does not ask (`?lang=en`).
     pub default_lang: Lang,

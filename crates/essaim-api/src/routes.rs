@@ -229,7 +229,8 @@ pub(crate) async fn build_proposal(
     lang: Lang,
 ) -> Result<Proposal, ApiError> {
     let sources = state.store.proposal_sources(tender).await?.ok_or_else(|| ApiError::not_found("no such tender"))?;
-    let Some(built) = sources.proposal(&settings.impact, settings.groupement_kind, lang, Utc::now()) else {
+    let Some(built) = sources.proposal(&settings.impact, &settings.bid, settings.groupement_kind, lang, Utc::now())
+    else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_proposal",

@@ -56,6 +56,7 @@ async fn serve(store: Store, health: Arc<Health>) -> Result<String, Box<dyn std:
     let config = ApiConfig {
         proposal: ProposalSettings {
             impact: ImpactSettings::default(),
+            bid: essaim_core::proposal::BidSettings::default(),
             groupement_kind: GroupementKind::Conjoint,
             default_lang: Lang::Fr,
             ocds: OcdsOptions::default(),

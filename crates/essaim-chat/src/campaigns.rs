@@ -246,6 +246,22 @@ pub fn held_before(campaign: &Campaign, offer: &Offer) -> f64 {
         .sum()
 }
 
+/// The text of an offer as its structure reads it: with what it already holds on the line and the amount
+/// the lot is billed at — the structure's own price for the sector, else the buyer's reference price.
+pub fn offer_text(
+    texts: &Texts,
+    loaded: &Loaded,
+    campaign: &Campaign,
+    offer: &Offer,
+    reminder: bool,
+) -> Option<String> {
+    let line = loaded.line(&offer.terms.line)?;
+    let own =
+        loaded.suppliers.iter().find(|s| s.siret.as_str() == offer.terms.supplier).and_then(|s| s.price(&line.sector));
+    let price = own.map(|p| (p, true)).or(line.unit_price.map(|p| (p, false)));
+    Some(texts.offer(&loaded.tender, line, offer, reminder, held_before(campaign, offer), price))
+}
+
 /// The offer message with its three buttons. `campaign` is the state the offer belongs to.
 pub fn offer_message(
     texts: &Texts,
@@ -255,8 +271,7 @@ pub fn offer_message(
     offer: &Offer,
     reminder: bool,
 ) -> Option<Outgoing> {
-    let line = loaded.line(&offer.terms.line)?;
-    let text = texts.offer(&loaded.tender, line, offer, reminder, held_before(campaign, offer));
+    let text = offer_text(texts, loaded, campaign, offer, reminder)?;
     let button = |action, label: String, asks_quantity| {
         let data = OfferButton { action, offer: offer.terms.id, tender: loaded.tender.reference.clone() }.data();
         Button { label, data, asks_quantity }
@@ -428,11 +443,12 @@ impl<'a> Progress<'a> {
             self.facilitator_notes.push(Note::Ready { deadline_passed });
             let suggestions = shortfall_suggestions(self.store, self.loaded, &self.campaign).await?;
             self.facilitator_notes.push(Note::Status(suggestions));
-            // The buyer receives the proposal in the same transaction as the event that made it final.
+            // The buyer receives the proposal in the same transaction as the event that made it final —
+            // unless a line is covered in part only: the facilitator chooses first.
             let to = facilitator_recipient(self.store, &self.campaign.launched_by, self.settings.default_lang).await?;
             let key = self.key("proposal");
             let delivery =
-                proposal_messages(self.store, self.settings, self.loaded, &self.campaign, to.as_ref(), &key, self.now)
+                deliver_or_ask(self.store, self.settings, self.loaded, &self.campaign, to.as_ref(), &key, self.now)
                     .await?;
             self.proposal = delivery;
         }
@@ -518,10 +534,91 @@ impl<'a> Progress<'a> {
     }
 }
 
+/// The proposal of a campaign, as the buyer would receive it.
+fn build_proposal(
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    groupement: Option<&essaim_core::Groupement>,
+    campaign: &Campaign,
+    partial_lines: essaim_core::proposal::PartialLines,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> Result<essaim_core::Proposal, EngineError> {
+    let bid = essaim_core::proposal::BidSettings { partial_lines, ..settings.proposal.bid.clone() };
+    essaim_core::Proposal::build(&essaim_core::ProposalInput {
+        tender: &loaded.tender,
+        groupement,
+        suppliers: &loaded.suppliers,
+        campaign,
+        impact: &settings.proposal.impact,
+        bid: &bid,
+        groupement_kind: settings.proposal.groupement_kind,
+        generated_at: now,
+        lang,
+    })
+    .map_err(|e| EngineError::Corrupt(format!("proposal of {}: {e}", loaded.tender.reference)))
+}
+
+/// Sends the proposal (see [`proposal_messages`]), or, when it covers some lines in part only and a
+/// facilitator can be asked (`to`), asks them first: send those lines marked « offre partielle », or
+/// without them (to a public buyer an incomplete offer is irregular, CCP L2152-2).
+pub async fn deliver_or_ask(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    campaign: &Campaign,
+    to: Option<&Recipient>,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Messages, EngineError> {
+    let mark = essaim_core::proposal::PartialLines::Mark;
+    let Some(to) = to else {
+        return proposal_messages(store, settings, loaded, campaign, None, key, now, mark).await;
+    };
+    let groupement = match &loaded.tender.groupement {
+        Some(code) => store.groupement(code).await?,
+        None => None,
+    };
+    let proposal = build_proposal(settings, loaded, groupement.as_ref(), campaign, mark, now, to.lang)?;
+    if !proposal.has_partial_lines() {
+        return proposal_messages(store, settings, loaded, campaign, Some(to), key, now, mark).await;
+    }
+    let texts = Texts::new(to.lang, settings.time_zone);
+    let partial: Vec<(String, f64, f64, String)> = loaded
+        .tender
+        .lines
+        .iter()
+        .zip(&proposal.lines)
+        .filter(|(_, l)| l.partial)
+        .map(|(line, l)| (texts.line_name(line), l.covered, l.quantity, l.unit.clone()))
+        .collect();
+    let button = |partial_lines, label: String| {
+        let data = crate::command::BidButton { partial_lines, tender: loaded.tender.reference.clone() }.data();
+        Button { label, data, asks_quantity: false }
+    };
+    let question = Outgoing::text(
+        to.platform,
+        to.chat_id.clone(),
+        texts.partial_bid_question(
+            loaded.tender.reference.as_str(),
+            &partial,
+            loaded.tender.buyer.kind == Some(essaim_core::BuyerKind::Public),
+        ),
+    )
+    .with_buttons(vec![vec![
+        button(mark, texts.button_send_partial()),
+        button(essaim_core::proposal::PartialLines::Omit, texts.button_send_without()),
+    ]]);
+    let mut messages = Messages::default();
+    messages.push(format!("{key}:ask"), question);
+    Ok(messages)
+}
+
 /// The proposal's messages: to every account of the tender's buyer, a summary with the HTML page
 /// attached (in the account's language); to the facilitator (`to`), a note with the link, or with the
-/// page itself when no buyer account is linked. Keys start with `key`, so a retried decision queues
-/// nothing twice.
+/// page itself when no buyer account is linked. `partial_lines`: what the bid does with a line covered
+/// in part only. Keys start with `key`, so a retried decision queues nothing twice.
+#[allow(clippy::too_many_arguments)]
 pub async fn proposal_messages(
     store: &Store,
     settings: &EngineSettings,
@@ -530,6 +627,7 @@ pub async fn proposal_messages(
     to: Option<&Recipient>,
     key: &str,
     now: DateTime<Utc>,
+    partial_lines: essaim_core::proposal::PartialLines,
 ) -> Result<Messages, EngineError> {
     let tender = &loaded.tender;
     let groupement = match &tender.groupement {
@@ -543,17 +641,7 @@ pub async fn proposal_messages(
         if let Some(done) = built.get(&lang) {
             return Ok(done.clone());
         }
-        let proposal = essaim_core::Proposal::build(&essaim_core::ProposalInput {
-            tender,
-            groupement: groupement.as_ref(),
-            suppliers: &loaded.suppliers,
-            campaign,
-            impact: &settings.proposal.impact,
-            groupement_kind: settings.proposal.groupement_kind,
-            generated_at: now,
-            lang,
-        })
-        .map_err(|e| EngineError::Corrupt(format!("proposal of {}: {e}", tender.reference)))?;
+        let proposal = build_proposal(settings, loaded, groupement.as_ref(), campaign, partial_lines, now, lang)?;
         let document = proposal_document(&proposal);
         built.insert(lang, (proposal.clone(), document.clone()));
         Ok((proposal, document))
@@ -810,6 +898,43 @@ pub async fn add_supplier(
     let note = Note::SupplierAdded { name: supplier.name.clone(), linked, offers, running };
     let text = progress.render(&note, &Texts::new(settings.default_lang, settings.time_zone));
     progress.facilitator_notes.insert(0, note);
+    Ok(Ok((progress.into_changes().await?, text)))
+}
+
+/// Why a mandataire cannot be designated.
+pub enum LeadRefusal {
+    NoCampaign,
+    UnknownSupplier,
+    /// The tender's groupement names its lead in the directory (its name).
+    FromGroupement(String),
+    /// The structure does not answer this tender (its name).
+    NotAMember(String),
+}
+
+/// `/mandataire REF SIRET`: the facilitator designates the mandataire of an ad hoc grouping (a
+/// `lead_designated` event); the proposal names it (R2142-24). A groupement of the directory keeps its own.
+pub async fn designate_lead(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    siret: &Siret,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Result<(Changeset, String), LeadRefusal>, EngineError> {
+    let Some(campaign) = loaded.campaign.clone() else { return Ok(Err(LeadRefusal::NoCampaign)) };
+    if let Some(code) = &loaded.tender.groupement
+        && let Some(g) = store.groupement(code).await?
+    {
+        return Ok(Err(LeadRefusal::FromGroupement(loaded.supplier_name(g.lead.as_str()))));
+    }
+    let Some(supplier) = store.supplier(siret).await? else { return Ok(Err(LeadRefusal::UnknownSupplier)) };
+    if !loaded.suppliers.iter().any(|s| s.siret == supplier.siret) {
+        return Ok(Err(LeadRefusal::NotAMember(supplier.name)));
+    }
+    let mut progress = Progress::new(store, settings, loaded, campaign, now);
+    progress.record(CampaignEvent::LeadDesignated { at: now, by, supplier: siret.to_string() })?;
+    let text = Texts::new(settings.default_lang, settings.time_zone)
+        .lead_designated(&supplier.name, loaded.tender.reference.as_str());
     Ok(Ok((progress.into_changes().await?, text)))
 }
 

@@ -18,11 +18,15 @@ pub enum Command {
     Send,
     /// Add a structure outside the groupement to one tender's campaign (`/inviter SIRET REF`).
     Invite,
+    /// A structure sets its own price per unit in a sector (`/tarif SECTEUR PRIX`).
+    Price,
+    /// The facilitator designates the mandataire of an ad hoc grouping (`/mandataire REF SIRET`).
+    Lead,
 }
 
 impl Command {
     /// Every command with its names: the English name first, then the French aliases.
-    pub const ALL: [(Command, &'static [&'static str]); 10] = [
+    pub const ALL: [(Command, &'static [&'static str]); 12] = [
         (Command::Start, &["start", "demarrer"]),
         (Command::Help, &["help", "aide"]),
         (Command::Tenders, &["tenders", "appels"]),
@@ -33,6 +37,8 @@ impl Command {
         (Command::Remind, &["remind", "relancer"]),
         (Command::Send, &["send", "envoyer"]),
         (Command::Invite, &["invite", "inviter"]),
+        (Command::Price, &["price", "tarif"]),
+        (Command::Lead, &["lead", "mandataire"]),
     ];
 
     /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).
@@ -114,6 +120,34 @@ impl OfferButton {
     }
 }
 
+/// The buttons that ask a facilitator what to do with a bid that covers a line in part only: send it
+/// marked « offre partielle » (`bm:REF`), or without the lines covered in part (`bo:REF`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BidButton {
+    pub partial_lines: essaim_core::proposal::PartialLines,
+    pub tender: TenderRef,
+}
+
+impl BidButton {
+    pub fn data(&self) -> String {
+        let choice = match self.partial_lines {
+            essaim_core::proposal::PartialLines::Mark => "bm",
+            essaim_core::proposal::PartialLines::Omit => "bo",
+        };
+        format!("{choice}:{}", self.tender)
+    }
+
+    pub fn parse(data: &str) -> Option<BidButton> {
+        let (choice, tender) = data.split_once(':')?;
+        let partial_lines = match choice {
+            "bm" => essaim_core::proposal::PartialLines::Mark,
+            "bo" => essaim_core::proposal::PartialLines::Omit,
+            _ => return None,
+        };
+        Some(BidButton { partial_lines, tender: TenderRef::parse("tender", tender).ok()? })
+    }
+}
+
 /// A quantity as people type it: `25`, `25,5`, `25.5`, `25 h`.
 pub fn parse_quantity(text: &str) -> Option<f64> {
     let cleaned: String = text
@@ -151,6 +185,18 @@ mod tests {
         for bad in ["", "ok", "ok:x:T-1", "zz:1:T-1", "ok:1:", "ok:-1:T-1", "ok:1:T 1"] {
             assert_eq!(OfferButton::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn bid_buttons_round_trip_and_do_not_read_as_offer_buttons() {
+        let tender = TenderRef::parse("t", "T-1").expect("valid");
+        let b = BidButton { partial_lines: essaim_core::proposal::PartialLines::Omit, tender };
+        assert_eq!(b.data(), "bo:T-1");
+        assert_eq!(BidButton::parse(&b.data()), Some(b.clone()));
+        assert_eq!(OfferButton::parse(&b.data()), None);
+        assert_eq!(BidButton::parse("ok:1:T-1"), None);
+        assert_eq!(Command::parse("tarif"), Some(Command::Price));
+        assert_eq!(Command::parse("mandataire"), Some(Command::Lead));
     }
 
     #[test]

@@ -14,8 +14,8 @@ use essaim_store::{AccountLink, Applied, CapacityChange, Changeset, ChatAccount,
 use tokio::sync::Notify;
 
 use crate::EngineError;
-use crate::campaigns::{self, AddRefusal, AnswerOutcome, LaunchRefusal, Loaded, Messages};
-use crate::command::{Command, OfferAction, OfferButton, parse_quantity};
+use crate::campaigns::{self, AddRefusal, AnswerOutcome, LaunchRefusal, LeadRefusal, Loaded, Messages};
+use crate::command::{BidButton, Command, OfferAction, OfferButton, parse_quantity};
 use crate::message::{Incoming, IncomingKind, Outgoing};
 use crate::settings::EngineSettings;
 use crate::texts::{Role, Texts, lang_of};
@@ -163,6 +163,15 @@ impl Engine {
                 },
             },
             IncomingKind::Button { data, message_id } => {
+                if let Some(choice) = BidButton::parse(data) {
+                    return match (&account, role) {
+                        (Some(_), Some(Role::Facilitator)) => {
+                            self.send_chosen(incoming, &choice, message_id.as_deref(), &texts).await
+                        }
+                        (None, _) => Ok(Decision::notice(texts.not_linked())),
+                        _ => Ok(Decision::notice(texts.facilitators_only())),
+                    };
+                }
                 let Some(button) = OfferButton::parse(data) else {
                     return Ok(Decision::notice(texts.offer_not_open()));
                 };
@@ -326,7 +335,83 @@ impl Engine {
                 }
                 self.invite(incoming, args, texts).await
             }
+            Command::Lead => {
+                if !facilitator {
+                    return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
+                }
+                self.designate_lead(incoming, args, texts).await
+            }
+            Command::Price => {
+                let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
+                    return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
+                };
+                self.price(incoming, &siret, args, texts)
+            }
         }
+    }
+
+    /// `/mandataire REF SIRET`: the facilitator names the lead of an ad hoc grouping.
+    async fn designate_lead(
+        &self,
+        incoming: &Incoming,
+        args: &[String],
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let (Some(reference), Some(siret)) = (args.first(), args.get(1)) else {
+            return Ok(Decision::reply(incoming, [texts.usage(Command::Lead)]));
+        };
+        let Ok(reference) = TenderRef::parse("ref", reference) else {
+            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
+        };
+        let Ok(siret) = Siret::parse(siret) else {
+            return Ok(Decision::reply(incoming, [texts.unknown_supplier(siret)]));
+        };
+        let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
+            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+        };
+        let reply = |text: String| Ok(Decision::reply(incoming, [text]));
+        match campaigns::designate_lead(&self.store, &self.settings, &loaded, &siret, Self::actor(incoming), self.now())
+            .await?
+        {
+            Ok((mut changes, text)) => {
+                changes.outbox.extend(Decision::reply(incoming, [text]).changes.outbox);
+                Ok(Decision { changes, notice: None })
+            }
+            Err(LeadRefusal::NoCampaign) => reply(texts.no_campaign(reference.as_str())),
+            Err(LeadRefusal::UnknownSupplier) => reply(texts.unknown_supplier(siret.as_str())),
+            Err(LeadRefusal::FromGroupement(name)) => reply(texts.lead_from_groupement(reference.as_str(), &name)),
+            Err(LeadRefusal::NotAMember(name)) => reply(texts.lead_not_a_member(&name, reference.as_str())),
+        }
+    }
+
+    /// `/tarif SECTEUR PRIX`: a structure's own price per unit, excluding VAT (`aucun` removes it).
+    fn price(
+        &self,
+        incoming: &Incoming,
+        siret: &Siret,
+        args: &[String],
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let (Some(price), true) = (args.last(), args.len() >= 2) else {
+            return Ok(Decision::reply(incoming, [texts.usage(Command::Price)]));
+        };
+        let sector_name = args[..args.len() - 1].join(" ");
+        let sector: Sector = match self.settings.taxonomy.resolve("sector", &sector_name) {
+            Ok(sector) => sector,
+            Err(e) => return Ok(Decision::reply(incoming, [texts.price_invalid(&e.to_string())])),
+        };
+        let unit_price = match price.trim().to_lowercase().as_str() {
+            "aucun" | "none" | "-" => None,
+            _ => match parse_quantity(price.trim_start_matches('€').trim_end_matches('€')) {
+                // A price per unit, bounded: beyond 10 000 € an hour is a typing slip, not a price.
+                Some(p) if (0.01..=10_000.0).contains(&p) => Some((p * 100.0).round() / 100.0),
+                _ => return Ok(Decision::reply(incoming, [texts.price_invalid(&format!("« {price} »"))])),
+            },
+        };
+        let label = self.sector_label(&sector, texts.lang);
+        let mut decision = Decision::reply(incoming, [texts.price_updated(&label, unit_price)]);
+        decision.changes.price = Some(essaim_store::PriceChange { supplier: siret.clone(), sector, unit_price });
+        Ok(decision)
     }
 
     /// `/inviter SIRET REF`: a structure outside the groupement joins it for this tender.
@@ -412,9 +497,61 @@ impl Engine {
         };
         let key = format!("send:{}:{}", incoming.platform, incoming.update_id);
         let messages =
-            campaigns::proposal_messages(&self.store, &self.settings, loaded, campaign, Some(&to), &key, self.now())
+            campaigns::deliver_or_ask(&self.store, &self.settings, loaded, campaign, Some(&to), &key, self.now())
                 .await?;
         Ok(Decision { changes: Changeset { outbox: messages.items, ..Changeset::default() }, notice: None })
+    }
+
+    /// The facilitator chose how to send a bid that covers some lines in part only.
+    async fn send_chosen(
+        &self,
+        incoming: &Incoming,
+        choice: &BidButton,
+        message_id: Option<&str>,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let Some(loaded) = campaigns::load(&self.store, &choice.tender).await? else {
+            return Ok(Decision::notice(texts.unknown_tender(choice.tender.as_str())));
+        };
+        let Some(campaign) = &loaded.campaign else {
+            return Ok(Decision::notice(texts.no_proposal_yet(choice.tender.as_str())));
+        };
+        let to = campaigns::Recipient {
+            platform: incoming.platform,
+            user_id: incoming.user_id.clone(),
+            chat_id: incoming.chat_id.clone(),
+            lang: texts.lang,
+        };
+        let key = format!("send:{}:{}", incoming.platform, incoming.update_id);
+        let mut messages = campaigns::proposal_messages(
+            &self.store,
+            &self.settings,
+            &loaded,
+            campaign,
+            Some(&to),
+            &key,
+            self.now(),
+            choice.partial_lines,
+        )
+        .await?;
+        // The question loses its buttons: a second press would send the bid again.
+        if let Some(id) = message_id {
+            let label = match choice.partial_lines {
+                essaim_core::proposal::PartialLines::Mark => texts.button_send_partial(),
+                essaim_core::proposal::PartialLines::Omit => texts.button_send_without(),
+            };
+            let closed = Outgoing {
+                edit_message_id: Some(id.to_owned()),
+                ..Outgoing::text(incoming.platform, incoming.chat_id.clone(), format!("✓ {label}"))
+            };
+            let mut edit = Messages::default();
+            edit.push(format!("{key}:closed"), closed);
+            messages.items.splice(0..0, edit.items);
+        }
+        Ok(Decision {
+            changes: Changeset { outbox: messages.items, ..Changeset::default() },
+            notice: Some(texts.noted()),
+        })
     }
 
     async fn allocate(&self, incoming: &Incoming, loaded: &Loaded, texts: &Texts) -> Result<Decision, EngineError> {
@@ -627,9 +764,10 @@ impl Engine {
             AnswerOutcome::Refused(_) => Ok(refusal(texts.offer_not_open())),
             AnswerOutcome::Recorded { outcome, mut changes } => {
                 let offer = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer));
-                let line = offer.and_then(|o| loaded.line(&o.terms.line));
-                if let (Some(o), Some(line), Some(campaign)) = (offer, line, &loaded.campaign) {
-                    let offer_text = texts.offer(&loaded.tender, line, o, false, campaigns::held_before(campaign, o));
+                let text = offer
+                    .zip(loaded.campaign.as_ref())
+                    .and_then(|(o, c)| campaigns::offer_text(texts, &loaded, c, o, false));
+                if let Some(offer_text) = text {
                     let mut messages = Messages::default();
                     let message = Outgoing {
                         edit_message_id: message_id.map(str::to_owned),

@@ -31,6 +31,7 @@ pub struct EngineSettings {
 #[derive(Debug, Clone, Default)]
 pub struct ProposalDelivery {
     pub impact: essaim_core::ImpactSettings,
+    pub bid: essaim_core::proposal::BidSettings,
     pub groupement_kind: essaim_core::GroupementKind,
     /// Base URL of `essaim serve` as buyers and facilitators reach it; links are given when set.
     pub public_url: Option<String>,

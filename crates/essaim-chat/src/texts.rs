@@ -126,6 +126,19 @@ impl Texts {
                 lines.push(say!(
                     self,
                     format!(
+                        "{} SECTEUR PRIX — votre prix HT par unité (ex. {} nettoyage 26,50)",
+                        c(Command::Price),
+                        c(Command::Price)
+                    ),
+                    format!(
+                        "{} SECTOR PRICE — your price per unit excl. VAT (e.g. {} nettoyage 26.50)",
+                        c(Command::Price),
+                        c(Command::Price)
+                    )
+                ));
+                lines.push(say!(
+                    self,
+                    format!(
                         "{} SECTEUR QUANTITÉ — mettre à jour votre capacité (ex. {} nettoyage 120)",
                         c(Command::Capacity),
                         c(Command::Capacity)
@@ -167,6 +180,14 @@ impl Texts {
                     self,
                     format!("{} REF — envoyer la proposition du groupement à l'acheteur", c(Command::Send)),
                     format!("{} REF — send the groupement's proposal to the buyer", c(Command::Send))
+                ));
+                lines.push(say!(
+                    self,
+                    format!(
+                        "{} REF SIRET — désigner le mandataire d'un groupement constitué pour l'appel",
+                        c(Command::Lead)
+                    ),
+                    format!("{} REF SIRET — name the lead of a groupement formed for the tender", c(Command::Lead))
                 ));
                 lines.push(say!(
                     self,
@@ -224,6 +245,16 @@ impl Texts {
                 format!("Usage : {cmd} SIRET REF, par exemple {cmd} 76004450300042 T-2026-014"),
                 format!("Usage: {cmd} SIRET REF, for example {cmd} 76004450300042 T-2026-014")
             ),
+            Command::Price => say!(
+                self,
+                format!("Usage : {cmd} SECTEUR PRIX, par exemple {cmd} nettoyage 26,50 (€ HT par heure)"),
+                format!("Usage: {cmd} SECTOR PRICE, for example {cmd} nettoyage 26.50 (€ excl. VAT per hour)")
+            ),
+            Command::Lead => say!(
+                self,
+                format!("Usage : {cmd} REF SIRET, par exemple {cmd} T-2026-014 76694666900070"),
+                format!("Usage: {cmd} REF SIRET, for example {cmd} T-2026-014 76694666900070")
+            ),
             _ => say!(
                 self,
                 format!("Usage : {cmd} REF, par exemple {cmd} T-2026-014"),
@@ -243,13 +274,25 @@ impl Texts {
                 format!("{} / {} {unit}", format_quantity(c.covered, lang), format_quantity(c.tendered, lang))
             })
             .collect();
-        let lead = p.lead().map(|m| m.name.clone()).unwrap_or_default();
+        let lead =
+            p.lead().map_or_else(|| say!(self, "à désigner".to_owned(), "to be named".to_owned()), |m| m.name.clone());
         let partly = if p.totals.fully_priced {
             ""
         } else {
             say!(self, " (lignes à prix connu)", " (lines with a known price)")
         };
-        let amount = p.totals.amount.map(|a| format!("{} €{partly}", format_number(a, 2, lang)));
+        let ttc = p
+            .totals
+            .amount_incl_vat
+            .map(|t| {
+                say!(
+                    self,
+                    format!(" · {} € TTC", format_number(t, 2, lang)),
+                    format!(" · €{} incl. VAT", format_number(t, 2, lang))
+                )
+            })
+            .unwrap_or_default();
+        let amount = p.totals.amount.map(|a| format!("{} €{partly}{ttc}", format_number(a, 2, lang)));
         let short: Vec<String> = p
             .shortfall
             .iter()
@@ -461,8 +504,17 @@ impl Texts {
     }
 
     /// The offer as its supplier sees it. `already`: what the structure holds on the same line from earlier
-    /// offers (accepted or waiting), when this one comes on top.
-    pub fn offer(&self, tender: &Tender, line: &TenderLine, offer: &Offer, reminder: bool, already: f64) -> String {
+    /// offers (accepted or waiting), when this one comes on top. `price`: the unit price the lot would be
+    /// billed at, excluding VAT, and whether it is the structure's own (else the buyer's reference).
+    pub fn offer(
+        &self,
+        tender: &Tender,
+        line: &TenderLine,
+        offer: &Offer,
+        reminder: bool,
+        already: f64,
+        price: Option<(f64, bool)>,
+    ) -> String {
         let t = &offer.terms;
         let head = match (reminder, self.lang) {
             (false, Lang::Fr) => format!("📋 Nouvelle offre — {}", tender.reference),
@@ -481,6 +533,20 @@ impl Texts {
                 format!("➕ En plus des {} {} que vous avez déjà sur cette ligne", self.qty(already), line.unit),
                 format!("➕ On top of the {} {} you already hold on this line", self.qty(already), line.unit)
             ));
+        }
+        if let Some((unit_price, own)) = price {
+            let amount = essaim_core::format_number(unit_price * t.quantity, 2, self.lang);
+            let each = essaim_core::format_number(unit_price, 2, self.lang);
+            lines.push(match (self.lang, own) {
+                (Lang::Fr, true) => format!("💶 {amount} € HT ({each} € / {} : votre tarif)", line.unit),
+                (Lang::Fr, false) => {
+                    format!("💶 {amount} € HT ({each} € / {} : prix de référence de l'acheteur)", line.unit)
+                }
+                (Lang::En, true) => format!("💶 €{amount} excl. VAT (€{each} / {}: your price)", line.unit),
+                (Lang::En, false) => {
+                    format!("💶 €{amount} excl. VAT (€{each} / {}: the buyer's reference price)", line.unit)
+                }
+            });
         }
         lines.push(say!(
             self,
@@ -1035,6 +1101,105 @@ impl Texts {
             "Held hours count against a new tender only when the periods overlap.".to_owned()
         ));
         out.join("\n")
+    }
+
+    /// Before sending a bid that covers some lines in part only: which, and the two choices. To a public
+    /// buyer, an offer that does not meet the consultation's requirements, in particular because it is
+    /// incomplete, is irregular (CCP L2152-2) and eliminated in an appel d'offres (R2152-1).
+    pub fn partial_bid_question(
+        &self,
+        reference: &str,
+        partial: &[(String, f64, f64, String)],
+        public: bool,
+    ) -> String {
+        let mut out = vec![say!(
+            self,
+            format!("⚠️ La proposition de {reference} ne couvre qu'en partie :"),
+            format!("⚠️ The proposal of {reference} covers in part only:")
+        )];
+        for (name, covered, quantity, unit) in partial {
+            out.push(format!("• {name} : {} / {} {unit}", self.qty(*covered), self.qty(*quantity)));
+        }
+        if public {
+            out.push(say!(
+                self,
+                "Pour un acheteur public, une offre incomplète est irrégulière (art. L2152-2 du Code de la commande publique) et peut être écartée.".to_owned(),
+                "To a public buyer, an incomplete offer is irregular (Code de la commande publique, art. L2152-2) and may be set aside.".to_owned()
+            ));
+        }
+        out.push(say!(
+            self,
+            "Envoyer à l'acheteur en marquant ces lignes « offre partielle », ou sans elles ?".to_owned(),
+            "Send to the buyer with these lines marked « partial offer », or without them?".to_owned()
+        ));
+        out.join("\n")
+    }
+
+    pub fn button_send_partial(&self) -> String {
+        say!(self, "Envoyer en offre partielle".to_owned(), "Send as a partial offer".to_owned())
+    }
+
+    pub fn button_send_without(&self) -> String {
+        say!(self, "Envoyer sans ces lignes".to_owned(), "Send without these lines".to_owned())
+    }
+
+    pub fn price_updated(&self, sector_label: &str, price: Option<f64>) -> String {
+        match (price, self.lang) {
+            (Some(p), Lang::Fr) => format!(
+                "✅ Tarif mis à jour : {sector_label} = {} € HT l'unité. Vos prochains lots seront chiffrés à ce prix.",
+                essaim_core::format_number(p, 2, self.lang)
+            ),
+            (Some(p), Lang::En) => format!(
+                "✅ Price updated: {sector_label} = €{} excl. VAT per unit. Your next lots are priced at it.",
+                essaim_core::format_number(p, 2, self.lang)
+            ),
+            (None, Lang::Fr) => format!(
+                "✅ Tarif retiré : {sector_label}. Vos lots seront chiffrés au prix de référence de l'acheteur."
+            ),
+            (None, Lang::En) => {
+                format!("✅ Price removed: {sector_label}. Your lots are priced at the buyer's reference price.")
+            }
+        }
+    }
+
+    pub fn price_invalid(&self, detail: &str) -> String {
+        say!(
+            self,
+            format!(
+                "Tarif non valable : {detail}. Donnez un prix HT par unité entre 0,01 et 10 000 €, ou « aucun » pour le retirer."
+            ),
+            format!(
+                "Invalid price: {detail}. Give a price per unit excl. VAT between €0.01 and €10,000, or « none » to remove it."
+            )
+        )
+    }
+
+    pub fn lead_designated(&self, name: &str, reference: &str) -> String {
+        say!(
+            self,
+            format!(
+                "✅ {name} est désigné mandataire du groupement pour {reference} (art. R2142-24 du code de la commande publique). La proposition le nomme."
+            ),
+            format!(
+                "✅ {name} is named lead (mandataire) of the groupement for {reference} (art. R2142-24 of the French public procurement code). The proposal names it."
+            )
+        )
+    }
+
+    pub fn lead_from_groupement(&self, reference: &str, name: &str) -> String {
+        say!(
+            self,
+            format!("Le groupement de {reference} a son mandataire dans l'annuaire : {name}. Rien n'a été modifié."),
+            format!("The groupement of {reference} has its lead in the directory: {name}. Nothing was changed.")
+        )
+    }
+
+    pub fn lead_not_a_member(&self, name: &str, reference: &str) -> String {
+        say!(
+            self,
+            format!("{name} ne fait pas partie des structures qui répondent à {reference}. Rien n'a été modifié."),
+            format!("{name} is not among the structures answering {reference}. Nothing was changed.")
+        )
     }
 
     pub fn delivery_failed(&self, chat: &str, error: &str) -> String {

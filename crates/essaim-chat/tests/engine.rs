@@ -53,7 +53,7 @@ async fn territory(store: &Store) {
     let tender = Tender::new(
         TenderRef::parse("ref", "T-1").expect("ref"),
         "Marché test",
-        Buyer { name: "Ville test".into(), siret: Some(siret(BUYER)) },
+        Buyer::named("Ville test", Some(siret(BUYER))),
         None,
         Some(GroupementCode::parse("g", "G-TEST").expect("code")),
         vec![line],

@@ -43,7 +43,7 @@ fn tender(reference: &str, groupement: Option<&str>, lines: Vec<TenderLine>) -> 
     Tender::new(
         TenderRef::parse("ref", reference).expect("ref"),
         &format!("Marché {reference}"),
-        Buyer { name: "Ville test".into(), siret: None },
+        Buyer::named("Ville test", None),
         None,
         groupement.map(|g| GroupementCode::parse("g", g).expect("code")),
         lines,

@@ -123,6 +123,23 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         description_en: "Add a structure to the groupement for one tender (to fill a shortfall)",
         options: &[text("siret", "siret", "Le SIRET de la structure", "The structure's SIRET"), REF],
     },
+    CommandSpec {
+        name: "price",
+        french: "tarif",
+        description_fr: "Déclarer votre prix HT par unité dans un secteur",
+        description_en: "Declare your price per unit excl. VAT in a sector",
+        options: &[
+            text("sector", "secteur", "Le secteur (ex. nettoyage)", "The sector (e.g. cleaning)"),
+            text("price", "prix", "Le prix HT par unité, ou « aucun »", "The price per unit excl. VAT, or « none »"),
+        ],
+    },
+    CommandSpec {
+        name: "lead",
+        french: "mandataire",
+        description_fr: "Désigner le mandataire d'un groupement constitué pour l'appel",
+        description_en: "Name the lead of a groupement formed for the tender",
+        options: &[REF, text("siret", "siret", "Le SIRET du mandataire", "The lead's SIRET")],
+    },
 ];
 
 /// The command invoked as `name` (English or French).
@@ -131,9 +148,10 @@ pub(crate) fn spec(name: &str) -> Option<&'static CommandSpec> {
 }
 
 /// The slash commands (DESIGN §4): `start(code)`, `help`, `tenders`, `allocate(ref)`,
-/// `status(ref)`, `lots`, `capacity([sector, quantity])`, `remind(ref)`, `send(ref)`, `invite(siret, ref)`.
-/// English names with French `name_localizations` (`demarrer`, `aide`, `appels`, `repartir`, `etat`,
-/// `mes_lots`, `capacite`, `relancer`, `envoyer`, `inviter`) and French descriptions with English
+/// `status(ref)`, `lots`, `capacity([sector, quantity])`, `remind(ref)`, `send(ref)`, `invite(siret, ref)`,
+/// `price(sector, price)`, `lead(ref, siret)`. English names with French `name_localizations` (`demarrer`,
+/// `aide`, `appels`, `repartir`, `etat`, `mes_lots`, `capacite`, `relancer`, `envoyer`, `inviter`, `tarif`,
+/// `mandataire`) and French descriptions with English
 /// `description_localizations`. Every option is required but capacity's.
 pub fn commands() -> Vec<CreateCommand> {
     COMMANDS
@@ -177,12 +195,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ten_commands_with_french_names() {
+    fn twelve_commands_with_french_names() {
         let json = serde_json::to_value(commands()).expect("serialisable");
         let names: Vec<_> = json.as_array().into_iter().flatten().map(|c| c["name"].clone()).collect();
         assert_eq!(
             names,
-            ["start", "help", "tenders", "allocate", "status", "lots", "capacity", "remind", "send", "invite"]
+            [
+                "start", "help", "tenders", "allocate", "status", "lots", "capacity", "remind", "send", "invite",
+                "price", "lead"
+            ]
         );
         assert_eq!(json[9]["name_localizations"]["fr"], "inviter");
         assert_eq!(json[9]["options"][0]["required"], true);

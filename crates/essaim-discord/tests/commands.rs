@@ -30,6 +30,8 @@ async fn registration_overwrites_the_global_commands_with_french_names() {
             ("remind", "relancer"),
             ("send", "envoyer"),
             ("invite", "inviter"),
+            ("price", "tarif"),
+            ("lead", "mandataire"),
         ]
     );
     for command in commands {
