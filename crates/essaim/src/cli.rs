@@ -423,7 +423,13 @@ pub async fn build_proposal(
         .proposal_sources(&reference)
         .await?
         .ok_or_else(|| BadInput(format!("no tender {reference} (essaim import tender FILE.json)")))?;
-    let Some(built) = sources.proposal(&config.impact_settings(), config.groupement_kind()?, lang, generated_at) else {
+    let Some(built) = sources.proposal(
+        &config.impact_settings(),
+        &config.bid_settings()?,
+        config.groupement_kind()?,
+        lang,
+        generated_at,
+    ) else {
         return Err(anyhow::Error::new(BadInput(format!(
             "tender {reference} has no campaign yet: a facilitator launches one with /repartir {reference}"
         ))));

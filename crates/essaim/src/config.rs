@@ -38,6 +38,9 @@ pub struct ProposalConfig {
     pub public_url: String,
     pub ocid_prefix: String,
     pub publisher: String,
+    pub validity_days: u32,
+    pub vat_rate: f64,
+    pub labour_share: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +138,10 @@ pub struct SectorConfig {
     pub label_fr: String,
     pub label_en: String,
     pub unit: String,
+    /// Share of a price in this sector that is labour cost (the OETH estimate); `proposal.labour_share`
+    /// when absent.
+    #[serde(default)]
+    pub labour_share: Option<f64>,
 }
 
 impl Config {
@@ -173,6 +180,7 @@ impl Config {
 
     fn check(&self) -> Result<()> {
         self.groupement_kind()?;
+        self.bid_settings()?;
         self.api_tokens()?;
         if !self.api.timeout_s.is_finite() || self.api.timeout_s <= 0.0 {
             bail!(BadInput(format!("configuration: api.timeout_s: {} must be a positive number", self.api.timeout_s)));
@@ -282,8 +290,40 @@ impl Config {
         Some(self.proposal.public_url.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty())
     }
 
+    /// How bids are written: VAT, validity, labour shares, time zone (partial lines are marked by default).
+    pub fn bid_settings(&self) -> Result<essaim_core::proposal::BidSettings> {
+        let p = &self.proposal;
+        let share = |name: String, v: f64| {
+            if v.is_finite() && (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(anyhow::Error::new(BadInput(format!("configuration: {name}: {v} must be within 0..=1"))))
+            }
+        };
+        let mut labour_share = BTreeMap::new();
+        for s in &self.sectors {
+            if let Some(v) = s.labour_share {
+                let sector =
+                    Sector::parse("sectors.slug", &s.slug).map_err(|e| BadInput(format!("configuration: {e}")))?;
+                labour_share.insert(sector, share(format!("sectors.{}.labour_share", s.slug), v)?);
+            }
+        }
+        let time_zone = self.campaign.time_zone.parse().map_err(|_| {
+            BadInput(format!("configuration: campaign.time_zone: « {} » is not a time zone", self.campaign.time_zone))
+        })?;
+        Ok(essaim_core::proposal::BidSettings {
+            vat_rate: share("proposal.vat_rate".into(), p.vat_rate)?,
+            validity_days: p.validity_days,
+            labour_share,
+            default_labour_share: share("proposal.labour_share".into(), p.labour_share)?,
+            time_zone,
+            partial_lines: essaim_core::proposal::PartialLines::Mark,
+        })
+    }
+
     pub fn proposal_settings(&self) -> Result<essaim_api::ProposalSettings> {
         Ok(essaim_api::ProposalSettings {
+            bid: self.bid_settings()?,
             impact: self.impact_settings(),
             groupement_kind: self.groupement_kind()?,
             default_lang: if self.campaign.language == "en" { essaim_core::Lang::En } else { essaim_core::Lang::Fr },
@@ -329,6 +369,7 @@ impl Config {
             solve: self.solve_settings(),
             taxonomy: self.taxonomy()?,
             proposal: essaim_chat::ProposalDelivery {
+                bid: self.bid_settings()?,
                 impact: self.impact_settings(),
                 groupement_kind: self.groupement_kind()?,
                 public_url: self.public_url(),

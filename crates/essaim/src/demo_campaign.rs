@@ -203,10 +203,18 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
     let mut answered = 0usize;
     let mut quiet_accepts = 0usize;
     let mut launch_note = String::new();
+    let mut bid_question: Option<(u64, Outgoing)> = None;
     loop {
         for (id, message) in demo.phones.take() {
             if !launched && message.chat_id == FACILITATOR {
                 launch_note = message.text.clone();
+            }
+            // The facilitator is asked how to send a bid that covers a line in part only.
+            if message.chat_id == FACILITATOR && !message.buttons.is_empty() {
+                demo.show(&message);
+                shown.insert(id.to_string());
+                bid_question = Some((id, message));
+                continue;
             }
             let is_offer = !message.buttons.is_empty() && message.edit_message_id.is_none();
             let visible = if is_offer {
@@ -232,7 +240,15 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
                 continue;
             }
         }
-        let Some((id, offer, visible)) = to_answer.pop_front() else { break };
+        let Some((id, offer, visible)) = to_answer.pop_front() else {
+            // Every offer is answered. A bid with a line covered in part only waits for the facilitator:
+            // they send it with that line marked « offre partielle ».
+            let Some((id, question)) = bid_question.take() else { break };
+            let (data, label) = button(&question, "Envoyer en offre partielle").context("bid buttons")?;
+            demo.action(FACILITATOR, &format!("appuie sur « {label} »"));
+            demo.say(FACILITATOR, IncomingKind::Button { data, message_id: Some(id.to_string()) }).await?;
+            continue;
+        };
         let user = offer.chat_id.clone();
         answered += 1;
         let label = match answered {

@@ -75,6 +75,8 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("contact_name", &["contact_name", "contact", "contact_nom"]),
     ("contact_email", &["contact_email", "email", "courriel"]),
     ("contact_phone", &["contact_phone", "phone", "telephone", "téléphone"]),
+    ("prices", &["prices", "tarifs", "prix"]),
+    ("address", &["address", "adresse"]),
 ];
 
 const REQUIRED: &[&str] = &["siret", "name", "kind", "max_distance_km", "min_lot", "capacities"];
@@ -214,6 +216,8 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
                 email: optional("contact_email"),
                 phone: optional("contact_phone"),
             };
+            supplier.address = optional("address");
+            supplier.prices = parse_prices(get("prices"), taxonomy)?;
             let groupement = match get("groupement") {
                 "" => None,
                 code => {
@@ -269,6 +273,23 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
     out
 }
 
+/// `nettoyage:26,5;espaces_verts:31`: a structure's own price per unit, excluding VAT, by sector (the
+/// syntax of capacities; each price above 0 and at most 10 000 €).
+fn parse_prices(text: &str, taxonomy: &SectorTaxonomy) -> Result<BTreeMap<essaim_core::Sector, f64>, DomainError> {
+    let prices = parse_capacities("prices", text, |s| taxonomy.resolve("prices", s))?;
+    for (sector, price) in &prices {
+        if *price <= 0.0 || *price > 10_000.0 {
+            return Err(DomainError::OutOfRange {
+                field: format!("prices.{sector}"),
+                value: *price,
+                min: 0.01,
+                max: 10_000.0,
+            });
+        }
+    }
+    Ok(prices)
+}
+
 /// The message of a domain error without its leading `field: `.
 fn strip_field(e: &DomainError) -> String {
     let text = e.to_string();
@@ -289,6 +310,9 @@ struct TenderFile {
     groupement: Option<String>,
     #[serde(default)]
     groupement_kind: Option<String>,
+    /// The contract makes the mandataire of a conjoint groupement jointly liable (R2142-24).
+    #[serde(default)]
+    mandataire_solidaire: bool,
     /// Defaults for every line that does not set its own.
     #[serde(default)]
     participation: Option<Vec<String>>,
@@ -322,6 +346,12 @@ struct LineFile {
     insertion_hours_percent: Option<f64>,
     #[serde(default)]
     cpv: Option<String>,
+    /// VAT rate, 0–1 (e.g. 0.2); the configured default when absent.
+    #[serde(default)]
+    vat_rate: Option<f64>,
+    /// The site's address as the buyer writes it.
+    #[serde(default)]
+    address: Option<String>,
     #[serde(default)]
     title: Option<String>,
     #[serde(default)]
@@ -336,6 +366,13 @@ struct BuyerFile {
     name: String,
     #[serde(default)]
     siret: Option<String>,
+    /// `public` or `private`: which fund collects its disability-employment contribution.
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    oeth_contribution: Option<f64>,
+    #[serde(default)]
+    direct_employment_rate: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -451,6 +488,16 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
         let mut line =
             TenderLine::new(&field, &l.id, sector, l.quantity, &unit, site, l.max_share, l.unit_price).map_err(wrap)?;
         line.title = l.title.clone().filter(|t| !t.trim().is_empty());
+        line.address = l.address.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned);
+        if let Some(rate) = l.vat_rate {
+            if !rate.is_finite() || !(0.0..=1.0).contains(&rate) {
+                return Err(format!(
+                    "{name}: {field}.vat_rate: line {}: {rate} must be within 0..=1 (e.g. 0.2 for 20 %)",
+                    l.id
+                ));
+            }
+            line.vat_rate = Some(rate);
+        }
         line = line_rules(&file, l, line, &field)
             .map_err(|e| format!("{name}: {}: line {}: {}", e.field(), l.id, strip_field(&e)))?;
         if let Some(window) = &l.window {
@@ -470,16 +517,33 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
                 .ok_or_else(|| format!("{name}: groupement_kind: « {k} » is not conjoint or solidaire"))?,
         ),
     };
-    let mut tender = Tender::new(
-        reference,
-        &file.title,
-        Buyer { name: file.buyer.name, siret: buyer_siret },
-        deadline,
-        groupement,
-        lines,
-    )
-    .map_err(wrap)?;
+    let buyer_kind = match file.buyer.kind.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(k) => Some(
+            essaim_core::BuyerKind::parse(k)
+                .ok_or_else(|| format!("{name}: buyer.kind: « {k} » is not public or private"))?,
+        ),
+    };
+    if let Some(c) = file.buyer.oeth_contribution
+        && (!c.is_finite() || c < 0.0)
+    {
+        return Err(format!("{name}: buyer.oeth_contribution: {c} must be a finite amount ≥ 0 (€)"));
+    }
+    if let Some(r) = file.buyer.direct_employment_rate
+        && (!r.is_finite() || !(0.0..=1.0).contains(&r))
+    {
+        return Err(format!("{name}: buyer.direct_employment_rate: {r} must be within 0..=1 (e.g. 0.035 for 3.5 %)"));
+    }
+    let buyer = Buyer {
+        name: file.buyer.name,
+        siret: buyer_siret,
+        kind: buyer_kind,
+        oeth_contribution: file.buyer.oeth_contribution,
+        direct_employment_rate: file.buyer.direct_employment_rate,
+    };
+    let mut tender = Tender::new(reference, &file.title, buyer, deadline, groupement, lines).map_err(wrap)?;
     tender.groupement_kind = groupement_kind;
+    tender.mandataire_solidaire = file.mandataire_solidaire;
     Ok(tender)
 }
 

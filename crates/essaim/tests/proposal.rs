@@ -87,6 +87,25 @@ async fn a_ready_campaign_reaches_the_buyer_and_the_api_serves_it_to_the_buyer_o
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        // L6 is covered in part only and the tender is public: the facilitator chooses how to send it.
+        bench
+            .wait("the facilitator asked about the partial line", WAIT, |f| {
+                f.messages_to(FACILITATOR).iter().any(|m| m.text.contains("offre partielle") && !m.buttons.is_empty())
+            })
+            .await;
+        assert!(
+            !bench.fake.messages_to(BUYER_CHAT).iter().any(|m| m.method == "sendDocument"),
+            "nothing reaches the buyer before the facilitator chose"
+        );
+        let question = bench
+            .fake
+            .messages_to(FACILITATOR)
+            .into_iter()
+            .find(|m| m.text.contains("offre partielle") && !m.buttons.is_empty())
+            .expect("the question");
+        assert!(question.text.contains("L6"), "the partial line is named: {}", question.text);
+        let send_partial = button(&question, "Envoyer en offre partielle");
+        bench.fake.push_button(FACILITATOR, FACILITATOR, &send_partial, question.message_id);
         bench
             .wait("the proposal on the buyer's phone", WAIT, |f| {
                 f.messages_to(BUYER_CHAT).iter().any(|m| m.method == "sendDocument")

@@ -167,9 +167,13 @@ impl Drop for Bench {
     }
 }
 
-/// The offers (messages with buttons) each chat received, latest version of each message.
+/// The offers of micro-lots (messages with an « Accepter » button) each chat received, latest version of
+/// each message; the facilitator's question about a partial bid has buttons too but is not an offer.
 pub fn offers(sent: &[SentMessage]) -> Vec<SentMessage> {
-    sent.iter().filter(|m| m.method == "sendMessage" && !m.buttons.is_empty()).cloned().collect()
+    sent.iter()
+        .filter(|m| m.method == "sendMessage" && m.buttons.iter().flatten().any(|(label, _)| label == "Accepter"))
+        .cloned()
+        .collect()
 }
 
 /// The data of the button labelled `label`.
