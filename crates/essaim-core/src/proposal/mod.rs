@@ -8,6 +8,7 @@
 
 pub mod example;
 pub mod html;
+pub mod map;
 pub mod ocds;
 
 use std::collections::{BTreeMap, HashMap};
