@@ -12,7 +12,9 @@ use std::fmt::{self, Write};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Timelike, Utc};
 
 use super::{LeadBasis, Member, PriceBasis, Proposal, ProposalLine, ProposalLot, ProposalStatus, ShareBasis};
-use crate::{GroupementKind, KindFamily, Lang, QUANTITY_EPSILON, ReadyCause, format_number, format_quantity};
+use crate::{
+    GroupementKind, KindFamily, Lang, ParticipationMode, QUANTITY_EPSILON, ReadyCause, format_number, format_quantity,
+};
 
 /// Renders the proposal as one self-contained HTML page.
 pub fn render(proposal: &Proposal) -> String {
@@ -153,6 +155,9 @@ p { margin: 0 0 8px; }
 .grp dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 3px 12px; align-content: start; }
 .grp dt { color: var(--muted); }
 .grp dd { margin: 0; font-weight: 600; }
+figure.map { margin: 0 0 14px; padding: 8px; background: #fff; border: 1px solid var(--rule); border-radius: 4px; break-inside: avoid; }
+figure.map svg { display: block; width: 100%; max-width: 180mm; height: auto; margin: 0 auto; }
+figure.map figcaption { font-size: 8pt; color: var(--muted); margin-top: 4px; }
 .lead-card {
   border: 1.5px solid var(--accent); border-radius: 4px; padding: 10px 14px; background: var(--accent-soft);
 }
@@ -699,6 +704,17 @@ impl Page<'_> {
                 self.t("La consultation n'a pas de ligne.", "The tender has no line.")
             )?;
         }
+        let map = super::map::svg(self.p, self.lang);
+        if !map.is_empty() {
+            writeln!(
+                out,
+                "<figure class=\"map\">{map}<figcaption>{}</figcaption></figure>",
+                self.t(
+                    "Où se trouvent les sites et les membres, et qui travaille sur chaque site (trait plus épais : lots plus importants).",
+                    "Where the sites and the members are, and who works on each site (thicker line: larger lots).",
+                )
+            )?;
+        }
         for line in &self.p.lines {
             self.line(out, line)?;
         }
@@ -759,6 +775,16 @@ impl Page<'_> {
         writeln!(out, "<div><dt>{}</dt><dd>{}</dd></div>", self.t("TVA", "VAT"), self.pct(line.vat_rate))?;
         if let Some(cpv) = &line.cpv {
             writeln!(out, "<div><dt>CPV</dt><dd>{}</dd></div>", Esc(cpv.as_str()))?;
+        }
+        // Said only when the line departs from the default (execution only).
+        if line.participation.contains(&ParticipationMode::MiseADisposition) {
+            let modes: Vec<&str> = line.participation.iter().map(|m| m.label(self.lang)).collect();
+            writeln!(
+                out,
+                "<div><dt>{}</dt><dd>{}</dd></div>",
+                self.t("Participation admise", "Participation accepted"),
+                Esc(&modes.join(" ; "))
+            )?;
         }
         if let Some(c) = &line.clause {
             let mark = if c.gap > QUANTITY_EPSILON { "⚠\u{fe0e}" } else { "✓" };
@@ -839,6 +865,10 @@ impl Page<'_> {
         write!(out, "<tr><td><span class=\"member-name\">{}</span>", Esc(&lot.supplier_name))?;
         if lead {
             write!(out, " <span class=\"tag lead\">{}</span>", self.t("Mandataire", "Lead"))?;
+        }
+        if lot.participation == ParticipationMode::MiseADisposition {
+            // An AI, ETTI, EATT or GEIQ places its employees with the user: it does not carry out the lot.
+            write!(out, " <span class=\"tag\">{}</span>", self.t("mise à disposition", "placement"))?;
         }
         if lot.commitment.answer == "accept_part" {
             write!(
@@ -1943,8 +1973,11 @@ mod tests {
         for lang in [Lang::Fr, Lang::En] {
             let p = example(lang).expect("the example builds");
             let html = render(&p);
-            for needle in ["http://", "https://", "src=", "<link", "<script", "@import", "url("] {
-                assert!(!html.contains(needle), "{needle} in the {lang:?} page");
+            assert!(html.contains("<svg "), "the map is inline");
+            // The SVG namespace is a name, not a resource: nothing else may point outside the page.
+            let fetchable = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+            for needle in ["http://", "https://", "src=", "<link", "<script", "@import", "url(", "href="] {
+                assert!(!fetchable.contains(needle), "{needle} in the {lang:?} page");
             }
             assert_eq!(html, render(&p), "same proposal, same bytes");
             assert_eq!(html.matches("<style>").count(), 1);

@@ -341,6 +341,9 @@ pub struct ProposalLot {
     pub share_of_line: f64,
     /// Great-circle distance from the supplier to the site.
     pub distance_km: f64,
+    /// How the member takes part: carrying out the lot, or placing its employees with the user (an AI,
+    /// ETTI, EATT or GEIQ on a line that accepts it).
+    pub participation: ParticipationMode,
     pub unit_price: Option<f64>,
     pub price_basis: PriceBasis,
     /// quantity × unit price, excluding VAT; its VAT; including VAT.
@@ -558,6 +561,7 @@ fn lines_with_lots(input: &ProposalInput<'_>, dir: &Directory<'_>) -> Result<Vec
                     unit: line.unit.clone(),
                     share_of_line: if line.quantity > 0.0 { round_quantity(quantity / line.quantity) } else { 0.0 },
                     distance_km: offer.terms.distance_km,
+                    participation: s.kind.mode(),
                     unit_price,
                     price_basis,
                     amount,
