@@ -211,6 +211,19 @@ impl ExampleInputs {
         generated_at: DateTime<Utc>,
         lang: Lang,
     ) -> Result<Proposal, String> {
+        self.proposal_with(events, groupement, groupement_kind, generated_at, lang, &super::BidSettings::default())
+    }
+
+    /// [`Self::proposal`] with given bid settings (VAT, validity, labour shares, partial lines).
+    pub fn proposal_with(
+        &self,
+        events: &[CampaignEvent],
+        groupement: bool,
+        groupement_kind: GroupementKind,
+        generated_at: DateTime<Utc>,
+        lang: Lang,
+        bid: &super::BidSettings,
+    ) -> Result<Proposal, String> {
         let campaign = Campaign::replay(self.tender.reference.clone(), events)
             .map_err(|e| e.to_string())?
             .ok_or("empty campaign")?;
@@ -220,7 +233,7 @@ impl ExampleInputs {
             suppliers: &self.suppliers,
             campaign: &campaign,
             impact: &ImpactSettings::default(),
-            bid: &super::BidSettings::default(),
+            bid,
             groupement_kind,
             generated_at,
             lang,
@@ -233,4 +246,117 @@ impl ExampleInputs {
 pub fn example(lang: Lang) -> Result<Proposal, String> {
     let inputs = inputs().map_err(|e| e.to_string())?;
     inputs.proposal(&inputs.events, true, GroupementKind::Conjoint, generated_at(), lang)
+}
+
+/// A large fictional bid for benchmarks and rendering checks: one groupement of `members` structures
+/// around Lyon (every kind in turn, a third with their own price, each with an address), one public
+/// buyer with its OETH figures, `lines` cleaning lines open to both ways of taking part, and every member
+/// holding one accepted lot on each line. Built through the domain constructors and campaign events,
+/// like the example.
+pub fn synthetic(members: usize, lines: usize) -> Result<ExampleInputs, crate::DomainError> {
+    let sector = Sector::parse("sector", "nettoyage")?;
+    let places = ["Villeurbanne", "Vénissieux", "Saint-Priest", "Bron", "Oullins", "Caluire-et-Cuire", "Givors"];
+    // Sites spread over the Métropole, members around them: a deterministic pseudo-random walk.
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut tender_lines = Vec::with_capacity(lines);
+    for l in 0..lines {
+        let site = GeoPoint::new(45.65 + 0.25 * next(), 4.70 + 0.35 * next())?;
+        let mut line = TenderLine::new(
+            "lines",
+            &format!("L{}", l + 1),
+            sector.clone(),
+            10.0 * members as f64,
+            "h",
+            site,
+            None,
+            Some(27.5),
+        )?
+        .with_participation(
+            "participation",
+            &[crate::ParticipationMode::Execution, crate::ParticipationMode::MiseADisposition],
+        )?;
+        line.title = Some(format!("Nettoyage — site {} n° {}", places[l % places.len()], l + 1));
+        line.address = Some(format!("{} avenue du Site, {}", l + 1, places[l % places.len()]));
+        tender_lines.push(line);
+    }
+    let mut suppliers = Vec::with_capacity(members);
+    for i in 0..members {
+        let at = GeoPoint::new(45.55 + 0.45 * next(), 4.55 + 0.65 * next())?;
+        let kind = SupplierKind::ALL[i % SupplierKind::ALL.len()];
+        let capacities = [(sector.clone(), 10.0 * lines as f64)].into_iter().collect();
+        let place = places[(i * 5) % places.len()];
+        let mut s =
+            Supplier::new(synthetic_siret(i)?, &format!("{kind} {place} {i}"), kind, at, 100.0, 1.0, capacities, None)?;
+        s.address = Some(format!("{} rue de l'Exemple, {place}", i + 1));
+        if i % 3 == 0 {
+            s.prices.insert(sector.clone(), 25.0 + (i % 7) as f64 * 0.5);
+        }
+        suppliers.push(s);
+    }
+    let reference = TenderRef::parse("ref", "T-SYNTH")?;
+    let mut buyer = Buyer::named("Acheteur public (fictif)", Some(Siret::parse("15543739500017")?));
+    buyer.kind = Some(crate::BuyerKind::Public);
+    buyer.oeth_contribution = Some(250_000.0);
+    buyer.direct_employment_rate = Some(0.025);
+    let code = GroupementCode::parse("groupement", "G-SYNTH")?;
+    let mut tender =
+        Tender::new(reference.clone(), "Marché synthétique (fictif)", buyer, None, Some(code.clone()), tender_lines)?;
+    tender.mandataire_solidaire = true;
+    let lead = suppliers
+        .first()
+        .map(|s| s.siret.clone())
+        .ok_or_else(|| crate::DomainError::invalid("members", "at least one"))?;
+    let groupement =
+        Groupement::new(code, "Groupement synthétique", lead, suppliers.iter().map(|s| s.siret.clone()).collect())?;
+
+    let start = at(1, 9, 0);
+    let facilitator = phone("telegram", "1", "Facilitatrice");
+    let mut events = vec![Campaign::launch(facilitator, start, at(8, 9, 0))];
+    let replay = |events: &[CampaignEvent]| {
+        Campaign::replay(reference.clone(), events)
+            .ok()
+            .flatten()
+            .ok_or_else(|| crate::DomainError::invalid("synthetic", "the campaign does not replay"))
+    };
+    let lots: Vec<(String, String, f64, f64)> = tender
+        .lines
+        .iter()
+        .flat_map(|l| {
+            suppliers.iter().map(move |s| {
+                (
+                    l.id.clone(),
+                    s.siret.to_string(),
+                    10.0,
+                    crate::round_quantity(crate::haversine_km(s.location, l.site)),
+                )
+            })
+        })
+        .collect();
+    events.push(replay(&events)?.offers_made(&lots, vec![], |_| 1.0, start, at(3, 9, 0)));
+    let mut campaign = replay(&events)?;
+    let offers: Vec<(u32, String)> = campaign.offers.values().map(|o| (o.terms.id, o.terms.supplier.clone())).collect();
+    for (id, supplier) in offers {
+        // One person answers for each structure, from its one phone.
+        let member = suppliers.iter().position(|s| s.siret.as_str() == supplier).unwrap_or_default();
+        let by = phone("telegram", &format!("{}", 1000 + member), &format!("Contact {member}"));
+        let event = campaign
+            .answer(id, &supplier, Answer::Accept, by, at(1, 12, 0))
+            .map_err(|e| crate::DomainError::invalid("synthetic", e.to_string()))?;
+        campaign.apply(&event).map_err(|e| crate::DomainError::invalid("synthetic", e.to_string()))?;
+        events.push(event);
+    }
+    events.push(CampaignEvent::Ready { at: at(1, 12, 0), cause: ReadyCause::AllAnswered });
+    Ok(ExampleInputs { tender, groupement, suppliers, events })
+}
+
+/// A valid SIRET from a 13-digit body (the Luhn check digit appended).
+fn synthetic_siret(n: usize) -> Result<Siret, crate::DomainError> {
+    let body = format!("{:013}", 100_000_000_000 + n as u64 * 7);
+    (0..10)
+        .find_map(|check| Siret::parse(&format!("{body}{check}")).ok())
+        .ok_or_else(|| crate::DomainError::invalid("siret", "no check digit fits"))
 }

@@ -180,6 +180,7 @@ td { padding: 6px 7px; border-bottom: 1px solid var(--rule); vertical-align: top
 th:first-child, td:first-child { padding-left: 2px; }
 th:last-child, td:last-child { padding-right: 2px; }
 tfoot td { border-bottom: 0; border-top: 1.5px solid var(--ink); font-weight: 650; }
+tfoot tr.vat td { border-top: 0; padding-top: 0; font-weight: 400; color: var(--muted); font-size: 11.5px; }
 tr.is-lead td { background: var(--accent-soft); }
 tr.is-lead td:first-child { box-shadow: inset 3px 0 0 var(--accent); padding-left: 8px; }
 td .sub { display: block; color: var(--muted); font-size: 11.5px; }
@@ -192,7 +193,8 @@ td .sub { display: block; color: var(--muted); font-size: 11.5px; }
 .line { border: 1px solid var(--rule); border-radius: 4px; padding: 12px 14px 12px; margin: 0 0 14px; }
 .line-head, .specs, .line .rule { break-after: avoid; page-break-after: avoid; }
 .cover { break-inside: avoid; page-break-inside: avoid; }
-table.lots td:first-child, table.lots th:first-child { width: 36%; }
+table.lots td:first-child, table.lots th:first-child { width: 44%; }
+.mark { color: var(--accent); font-weight: 700; padding-left: 2px; }
 .line-head { display: flex; align-items: baseline; gap: 10px; margin-bottom: 8px; }
 .line-id {
   font-weight: 700; color: #fff; background: var(--accent); border-radius: 3px; padding: 0 7px; font-size: 12.5px;
@@ -300,6 +302,8 @@ footer.doc-foot strong { color: var(--ink); }
   td { padding: 4px 6px; }
   th { padding: 4px 6px; }
   .evidence td { font-size: 8.5pt; }
+  /* A bid may have thousands of lots: one compact row each. */
+  table.lots td { padding: 2.5px 6px; }
   .line { padding: 9px 12px; margin-bottom: 10px; }
   .card { padding: 7px 10px 8px; }
   .card .v { font-size: 15pt; }
@@ -834,9 +838,11 @@ impl Page<'_> {
             }
             out.push_str("</tbody>\n");
             let share = if line.quantity > 0.0 { line.covered / line.quantity } else { 0.0 };
+            // VAT and TTC on a row of their own, across the table: in the amount's cell they would widen
+            // that column at the expense of the structures' names.
             let vat = match (line.vat, line.amount_incl_vat) {
                 (Some(v), Some(ttc)) => format!(
-                    "<span class=\"sub\">{} {} · {} {}</span>",
+                    "<tr class=\"vat\"><td colspan=\"6\" class=\"num\">{} {} · {} {}</td></tr>",
                     self.t("TVA", "VAT"),
                     self.money(v),
                     self.t("TTC", "incl. VAT"),
@@ -847,13 +853,23 @@ impl Page<'_> {
             writeln!(
                 out,
                 "<tfoot><tr><td>{}</td><td class=\"num\">{}</td>\
-                 <td class=\"num\">{}</td><td></td><td></td><td class=\"num\">{}{vat}</td></tr></tfoot>",
+                 <td class=\"num\">{}</td><td></td><td></td><td class=\"num\">{}</td></tr>{vat}</tfoot>",
                 self.t("Total confirmé", "Total confirmed"),
                 self.qty_unit(line.covered, &line.unit),
                 self.pct(share),
                 self.opt_money(line.amount),
             )?;
             out.push_str("</table></div>\n");
+            if line.lots.iter().any(|l| l.price_basis == PriceBasis::Member) {
+                writeln!(
+                    out,
+                    "<p class=\"note\">\u{2020} {}</p>",
+                    self.t(
+                        "prix du membre ; les autres lots sont au prix de référence de l'acheteur.",
+                        "member's price; the other lots are at the buyer's reference price.",
+                    )
+                )?;
+            }
         }
         self.coverage(out, line)?;
         out.push_str("</article>\n");
@@ -879,16 +895,14 @@ impl Page<'_> {
             )?;
         }
         let price = match (lot.unit_price, lot.price_basis) {
-            (Some(p), PriceBasis::Member) => {
-                format!("{}<span class=\"sub\">{}</span>", self.money(p), self.t("prix du membre", "member's price"))
-            }
-            (Some(p), _) => {
-                format!(
-                    "{}<span class=\"sub\">{}</span>",
-                    self.money(p),
-                    self.t("prix de référence", "reference price")
-                )
-            }
+            (Some(p), PriceBasis::Member) => format!(
+                "{}<span class=\"mark\" title=\"{}\">\u{2020}</span>",
+                self.money(p),
+                self.t("prix du membre", "member's price")
+            ),
+            // The line's reference price is stated with the line: only a member's own price is marked,
+            // so that a row stays one line high in a bid of thousands of lots.
+            (Some(p), _) => self.money(p),
             (None, _) => "<span class=\"muted\">—</span>".into(),
         };
         writeln!(
@@ -1303,11 +1317,11 @@ impl Page<'_> {
         };
         let mut intro = match self.lang {
             Lang::Fr => format!(
-                "Chaque lot ci-dessous a été confirmé par la structure elle-même. Campagne lancée le {}, {rounds}",
+                "Chaque lot a été confirmé par la structure elle-même. Campagne lancée le {}, {rounds}",
                 self.date_time(c.launched_at)
             ),
             Lang::En => format!(
-                "Every lot below was confirmed by the structure itself. Campaign launched on {}, {rounds}",
+                "Every lot was confirmed by the structure itself. Campaign launched on {}, {rounds}",
                 self.date_time(c.launched_at)
             ),
         };
@@ -1344,52 +1358,65 @@ impl Page<'_> {
         out.push_str("<div class=\"table-wrap\"><table class=\"evidence\">\n<thead><tr>");
         write!(
             out,
-            "<th>{}</th><th>{}</th><th class=\"num\">{}</th><th>{}</th><th>{}</th><th>{}</th>",
-            self.t("Lot", "Lot"),
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th>",
             self.t("Structure", "Structure"),
-            self.t("Quantité", "Quantity"),
-            self.t("Réponse", "Answer"),
+            self.t("Lots confirmés (ligne, offre n°)", "Lots confirmed (line, offer no.)"),
             self.t("Confirmé le", "Confirmed"),
             self.t("Confirmé par", "Confirmed by"),
         )?;
         out.push_str("</tr></thead>\n<tbody>\n");
-        for lot in lots {
-            let k = &lot.commitment;
-            write!(
-                out,
-                "<tr><td class=\"nowrap\"><strong>{}</strong><span class=\"sub\">{}\u{a0}{}</span></td>\
-                 <td>{}</td><td class=\"num\">{}</td>",
-                Esc(&lot.line),
-                self.t("offre n°", "offer no."),
-                lot.offer,
-                Esc(&lot.supplier_name),
-                self.qty_unit(lot.quantity, &lot.unit),
-            )?;
-            match k.answer.as_str() {
-                "accept" => write!(out, "<td>{}</td>", self.t("Accepté", "Accepted"))?,
-                "accept_part" => write!(
-                    out,
-                    "<td>{}<span class=\"sub\">{} {} {}</span></td>",
-                    self.t("Accepté en partie", "Accepted in part"),
-                    self.qty(lot.quantity),
-                    self.t("sur", "of"),
-                    self.t_offered(k.offered, &lot.unit),
-                )?,
-                other => write!(out, "<td>{}</td>", Esc(other))?,
+        // One row per member: its lots, when and by whom they were confirmed. Each lot's own time stamp and
+        // answer are in the JSON, the OCDS package and the spreadsheet.
+        for m in &p.members {
+            let own: Vec<&ProposalLot> = lots.iter().copied().filter(|l| l.supplier == m.siret).collect();
+            if own.is_empty() {
+                continue;
             }
-            write!(out, "<td class=\"nowrap\">{}</td>", self.short_date_time(k.confirmed_at))?;
-            match &k.confirmed_by {
-                Some(name) => write!(out, "<td>{}", Esc(name))?,
-                None => write!(out, "<td class=\"muted\">{}", self.t("nom inconnu", "name unknown"))?,
+            let listed: Vec<String> = own
+                .iter()
+                .map(|l| {
+                    let part = if l.commitment.answer == "accept_part" {
+                        format!(
+                            " <span class=\"muted\">({} {} {})</span>",
+                            self.t("en partie :", "in part:"),
+                            self.qty(l.quantity),
+                            self.t_offered(l.commitment.offered, &l.unit)
+                        )
+                    } else {
+                        String::new()
+                    };
+                    format!("<span class=\"nowrap\">{} n°\u{a0}{}</span>{part}", Esc(&l.line), l.offer)
+                })
+                .collect();
+            let first = own.iter().map(|l| l.commitment.confirmed_at).min().unwrap_or(p.generated_at);
+            let last = own.iter().map(|l| l.commitment.confirmed_at).max().unwrap_or(first);
+            let when = if self.short_date_time(first) == self.short_date_time(last) {
+                self.short_date_time(first)
+            } else {
+                format!("{} – {}", self.short_date_time(first), self.short_date_time(last))
+            };
+            let mut people: Vec<String> = Vec::new();
+            for l in &own {
+                let who = match &l.commitment.confirmed_by {
+                    Some(name) => format!("{} · {}", Esc(name), Esc(&self.channel(&l.commitment.channel))),
+                    None => format!(
+                        "{} · {}",
+                        self.t("nom inconnu", "name unknown"),
+                        Esc(&self.channel(&l.commitment.channel))
+                    ),
+                };
+                if !people.contains(&who) {
+                    people.push(who);
+                }
             }
-            write!(
+            writeln!(
                 out,
-                "<span class=\"sub\">{} {} · {}</span>",
-                self.t("pour", "for"),
-                Esc(&k.on_behalf_of),
-                Esc(&self.channel(&k.channel))
+                "<tr><td><span class=\"member-name\">{}</span></td><td>{}</td><td class=\"nowrap\">{when}</td>\
+                 <td>{}</td></tr>",
+                Esc(&m.name),
+                listed.join(", "),
+                people.join("<br>"),
             )?;
-            out.push_str("</td></tr>\n");
         }
         out.push_str("</tbody>\n</table></div>\n");
         writeln!(
@@ -1443,35 +1470,50 @@ impl Page<'_> {
         out.push_str("<div class=\"table-wrap\"><table class=\"repartition\">\n<thead><tr>");
         write!(
             out,
-            "<th>{}</th><th>SIRET</th><th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>",
+            "<th>{}</th><th>{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th>",
             self.t("Membre", "Member"),
-            self.t("Prestation (ligne)", "Service (line)"),
-            self.t("Quantité", "Quantity"),
+            self.t("Prestations (ligne : quantité · montant HT)", "Services (line: quantity · amount excl. VAT)"),
             self.t("Montant HT", "Amount excl. VAT"),
             self.t("Part de l'offre*", "Share of the bid*"),
         )?;
         out.push_str("</tr></thead>\n<tbody>\n");
-        for row in &p.repartition {
-            let line = p.lines.iter().find(|l| l.id == row.line);
-            let title = line.and_then(|l| l.title.as_deref()).map(|t| format!("<span class=\"sub\">{}</span>", Esc(t)));
+        // One row per member, in the order of the members table, its lines in the order of the tender: the
+        // shape of a candidature form's « répartition des prestations ».
+        for m in &p.members {
+            let rows: Vec<&super::RepartitionRow> = p.repartition.iter().filter(|r| r.siret == m.siret).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let services: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    let amount = r.amount.map(|a| format!(" · {}", self.money(a))).unwrap_or_default();
+                    format!(
+                        "<span class=\"nowrap\"><strong>{}</strong> {}{amount}</span>",
+                        Esc(&r.line),
+                        self.qty_unit(r.quantity, &r.unit)
+                    )
+                })
+                .collect();
+            let amount =
+                rows.iter().all(|r| r.amount.is_some()).then(|| rows.iter().filter_map(|r| r.amount).sum::<f64>());
+            let share: Option<f64> = rows.iter().map(|r| r.share_of_bid).sum();
             writeln!(
                 out,
-                "<tr><td><span class=\"member-name\">{}</span></td><td class=\"nowrap\">{}</td><td><strong>{}</strong>{}</td>\
-                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                Esc(&row.member),
-                Esc(&siret_display(&row.siret)),
-                Esc(&row.line),
-                title.unwrap_or_default(),
-                self.qty_unit(row.quantity, &row.unit),
-                self.opt_money(row.amount),
-                row.share_of_bid.map_or_else(|| "<span class=\"muted\">—</span>".to_owned(), |s| self.pct(s)),
+                "<tr><td><span class=\"member-name\">{}</span><span class=\"sub\">SIRET {}</span></td><td>{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                Esc(&m.name),
+                Esc(&siret_display(&m.siret)),
+                services.join(" ; "),
+                self.opt_money(amount.map(super::round_money)),
+                share.map_or_else(|| "<span class=\"muted\">—</span>".to_owned(), |s| self.pct(s)),
             )?;
         }
         out.push_str("</tbody>\n");
         if let Some(total) = p.totals.amount {
             writeln!(
                 out,
-                "<tfoot><tr><td colspan=\"4\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></tfoot>",
+                "<tfoot><tr><td colspan=\"2\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></tfoot>",
                 self.t("Total HT", "Total excl. VAT"),
                 self.money(total),
                 if p.totals.share_basis == ShareBasis::Unavailable { "—".to_owned() } else { self.pct(1.0) },
@@ -1876,12 +1918,12 @@ mod tests {
             assert!(html.contains(&escape(&f.explanation)), "explanation {}", f.explanation);
         }
         for lot in p.lots() {
-            assert!(html.contains(&format!("offre n°\u{a0}{}</span>", lot.offer)), "offer {}", lot.offer);
+            assert!(html.contains(&format!("{} n°\u{a0}{}</span>", lot.line, lot.offer)), "offer {}", lot.offer);
             if let Some(name) = &lot.commitment.confirmed_by {
                 assert!(html.contains(&escape(name)), "who confirmed offer {}", lot.offer);
             }
         }
-        assert!(html.contains("Accepté en partie"));
+        assert!(html.contains("accepté en partie sur") && html.contains("(en partie :"), "the partial acceptance");
         assert!(html.contains("Telegram") && html.contains("Discord"));
         assert!(html.contains("1\u{a0}000\u{a0}h") || html.contains("1\u{202f}000\u{a0}h"), "French thousands");
         assert!(html.contains("\u{a0}€"), "French money");
@@ -1931,7 +1973,7 @@ mod tests {
             "Totals",
             "Social impact",
             "Members' commitments",
-            "Accepted in part",
+            "accepted in part of",
             "Generated by",
             "excl. VAT",
         ] {

@@ -917,7 +917,10 @@ impl Proposal {
                 Lang::En => format!("Groupement for {}", tender.reference),
             }),
             kind: tender.groupement_kind.unwrap_or(groupement_kind),
-            mandataire_solidaire: tender.mandataire_solidaire,
+            // Only a conjoint groupement has a mandataire solidaire apart (R2142-24); in a solidaire one
+            // every member is already jointly liable.
+            mandataire_solidaire: tender.mandataire_solidaire
+                && tender.groupement_kind.unwrap_or(groupement_kind) == GroupementKind::Conjoint,
             lead,
             lead_basis,
             lead_contact,

@@ -272,3 +272,218 @@ fn a_commune_given_by_its_insee_code_is_named() {
     let esat = p.members.iter().find(|m| m.kind == SupplierKind::Esat).expect("the ESAT");
     assert_eq!((esat.commune.as_deref(), esat.commune_code.as_deref()), (Some("Saint-Fons"), None));
 }
+
+/// The example with given bid settings, French, conjoint, at its own generation time.
+fn with_bid(inputs: &super::example::ExampleInputs, bid: &BidSettings) -> Proposal {
+    inputs
+        .proposal_with(&inputs.events, true, GroupementKind::Conjoint, super::example::generated_at(), Lang::Fr, bid)
+        .expect("builds")
+}
+
+fn sector(s: &str) -> Sector {
+    Sector::parse("sector", s).expect("sector")
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.011
+}
+
+#[test]
+fn a_lot_is_priced_at_its_members_price_else_at_the_lines_reference() {
+    let mut inputs = inputs().expect("inputs");
+    // The EI quotes its own price for cleaning; the ESAT has none for laundry, and L3 loses its reference.
+    inputs.suppliers[0].prices.insert(sector("nettoyage"), 26.0);
+    inputs.tender.lines[2].unit_price = None;
+    let p = with_bid(&inputs, &BidSettings::default());
+    let own = p.lots().find(|l| l.offer == 1).expect("offer 1");
+    assert_eq!((own.unit_price, own.price_basis), (Some(26.0), PriceBasis::Member));
+    assert!(close(own.amount.expect("priced"), 700.0 * 26.0));
+    for lot in p.lots().filter(|l| l.line == "L2") {
+        assert_eq!((lot.unit_price, lot.price_basis), (Some(31.0), PriceBasis::Reference), "offer {}", lot.offer);
+        assert!(close(lot.amount.expect("priced"), lot.quantity * 31.0));
+    }
+    let laundry = p.lots().find(|l| l.line == "L3").expect("a laundry lot");
+    assert_eq!((laundry.unit_price, laundry.price_basis, laundry.amount), (None, PriceBasis::Unpriced, None));
+    assert!(!p.totals.fully_priced, "one lot has no price");
+    let page = html::render(&p);
+    assert!(page.contains("prix du membre") && page.contains("prix de référence"), "the page says which price");
+}
+
+#[test]
+fn totals_excluding_vat_vat_and_including_vat_add_up_from_the_lots() {
+    let mut inputs = inputs().expect("inputs");
+    inputs.suppliers[0].prices.insert(sector("nettoyage"), 26.35);
+    // Laundry at the reduced rate; the other lines take the configured default.
+    inputs.tender.lines[2].vat_rate = Some(0.1);
+    let bid = BidSettings { vat_rate: 0.2, ..BidSettings::default() };
+    let p = with_bid(&inputs, &bid);
+    let (mut ht, mut vat) = (0.0, 0.0);
+    for line in &p.lines {
+        let rate = if line.id == "L3" { 0.1 } else { 0.2 };
+        assert_eq!(line.vat_rate, rate, "{}", line.id);
+        let (mut line_ht, mut line_vat) = (0.0, 0.0);
+        for lot in &line.lots {
+            let amount = lot.amount.expect("every lot is priced");
+            assert!(close(amount, lot.quantity * lot.unit_price.expect("price")), "offer {}", lot.offer);
+            assert!(close(lot.vat.expect("vat"), amount * rate), "offer {}", lot.offer);
+            assert!(close(lot.amount_incl_vat.expect("ttc"), amount * (1.0 + rate)), "offer {}", lot.offer);
+            line_ht += amount;
+            line_vat += lot.vat.expect("vat");
+        }
+        assert!(close(line.amount.unwrap_or(0.0), line_ht) && close(line.vat.unwrap_or(0.0), line_vat), "{}", line.id);
+        ht += line_ht;
+        vat += line_vat;
+    }
+    let t = &p.totals;
+    assert!(close(t.amount.expect("HT"), ht) && close(t.vat.expect("TVA"), vat));
+    assert!(close(t.amount_incl_vat.expect("TTC"), ht + vat));
+    for m in &p.members {
+        let own: f64 = p.lots().filter(|l| l.supplier == m.siret).filter_map(|l| l.amount).sum();
+        let own_vat: f64 = p.lots().filter(|l| l.supplier == m.siret).filter_map(|l| l.vat).sum();
+        assert!(close(m.amount.unwrap_or(0.0), own) && close(m.vat.unwrap_or(0.0), own_vat), "{}", m.name);
+    }
+    let repartition: f64 = p.repartition.iter().filter_map(|r| r.amount).sum();
+    assert!(close(repartition, ht), "the répartition table adds up to the bid");
+    let page = html::render(&p);
+    for figure in [ht, vat, ht + vat] {
+        let shown = crate::format_number(figure, 2, Lang::Fr);
+        assert!(page.contains(&shown), "{shown} on the page");
+    }
+}
+
+#[test]
+fn the_oeth_estimate_follows_its_formula_for_a_public_and_a_private_buyer() {
+    let mut inputs = inputs().expect("inputs");
+    let mut bid = BidSettings::default();
+    bid.labour_share.insert(sector("espaces_verts"), 0.75);
+    // Lots of the ESAT (EA, EATT, ESAT, TIH are deductible; the EI and the ACI are not).
+    let expected = |p: &Proposal| -> (usize, f64, f64) {
+        let esat = inputs.suppliers[2].siret.as_str();
+        let lots: Vec<&ProposalLot> = p.lots().filter(|l| l.supplier == esat).collect();
+        let amount: f64 = lots.iter().filter_map(|l| l.amount).sum();
+        let labour: f64 = lots.iter().map(|l| l.amount.unwrap_or(0.0) * if l.line == "L2" { 0.75 } else { 0.7 }).sum();
+        (lots.len(), amount, labour)
+    };
+
+    inputs.tender.buyer.kind = Some(crate::BuyerKind::Public);
+    inputs.tender.buyer.oeth_contribution = Some(800.0);
+    inputs.tender.buyer.direct_employment_rate = Some(0.02);
+    let p = with_bid(&inputs, &bid);
+    let o = p.oeth.as_ref().expect("the ESAT holds lots");
+    let (lots, amount, labour) = expected(&p);
+    assert_eq!(o.lots, lots);
+    assert!(close(o.amount, amount) && close(o.labour_cost, labour));
+    assert!(close(o.deductible, 0.3 * labour));
+    assert_eq!((o.fund.as_deref(), o.cap_share), (Some("FIPHFP"), 0.5));
+    assert!(close(o.cap.expect("cap"), 400.0));
+    assert!(close(o.deductible_capped.expect("capped"), (0.3 * labour).min(400.0)));
+    assert!(html::render(&p).contains("FIPHFP"));
+
+    inputs.tender.buyer.kind = Some(crate::BuyerKind::Private);
+    inputs.tender.buyer.direct_employment_rate = Some(0.035);
+    let p = with_bid(&inputs, &bid);
+    let o = p.oeth.as_ref().expect("the ESAT holds lots");
+    assert_eq!((o.fund.as_deref(), o.cap_share), (Some("AGEFIPH"), 0.75), "3 % of direct employment: 75 %");
+    assert!(close(o.cap.expect("cap"), 600.0));
+    assert!(close(o.deductible_capped.expect("capped"), (0.3 * labour).min(600.0)));
+    assert!(html::render(&p).contains("AGEFIPH"));
+
+    // Without the contribution, the cap is stated in words only.
+    inputs.tender.buyer.oeth_contribution = None;
+    let o = with_bid(&inputs, &bid).oeth.expect("estimate");
+    assert_eq!((o.cap, o.deductible_capped), (None, None));
+
+    // No lot of a deductible kind: no estimate.
+    inputs.suppliers[2].kind = SupplierKind::Ei;
+    assert_eq!(with_bid(&inputs, &bid).oeth, None);
+}
+
+#[test]
+fn the_clause_target_is_set_against_the_hours_projected_by_the_lots() {
+    let mut inputs = inputs().expect("inputs");
+    inputs.tender.lines[0].insertion_hours_min = Some(300.0);
+    inputs.tender.lines[1].insertion_hours_min = Some(450.0);
+    inputs.suppliers[3].insertion_rate = Some(0.9);
+    let p = with_bid(&inputs, &BidSettings::default());
+    let rates = ImpactSettings::default().insertion_rate;
+    let (mut target, mut projected, mut gap) = (0.0, 0.0, 0.0);
+    for (line, tender_line) in p.lines.iter().zip(&inputs.tender.lines) {
+        let Some(want) = tender_line.insertion_hours_min else {
+            assert_eq!(line.clause, None, "{}: no clause", line.id);
+            continue;
+        };
+        let hours: f64 = line
+            .lots
+            .iter()
+            .map(|l| {
+                let s = inputs.suppliers.iter().find(|s| s.siret.as_str() == l.supplier).expect("member");
+                l.quantity * s.insertion_rate.unwrap_or(rates[&s.kind])
+            })
+            .sum();
+        let c = line.clause.as_ref().expect("a clause");
+        assert!(close(c.target, want) && close(c.projected, hours), "{}: {c:?} vs {hours}", line.id);
+        assert!(close(c.gap, (want - hours).max(0.0)), "{}", line.id);
+        target += want;
+        projected += hours;
+        gap += (want - hours).max(0.0);
+    }
+    assert!(close(p.clauses.target, target) && close(p.clauses.projected, projected) && close(p.clauses.gap, gap));
+    assert!(p.clauses.gap > 0.0 || projected >= target);
+}
+
+#[test]
+fn a_line_covered_in_part_is_marked_or_left_out_as_the_facilitator_chose() {
+    let inputs = inputs().expect("inputs");
+    let marked = with_bid(&inputs, &BidSettings { partial_lines: PartialLines::Mark, ..BidSettings::default() });
+    let partial: Vec<&str> = marked.lines.iter().filter(|l| l.partial).map(|l| l.id.as_str()).collect();
+    // L1: 700 of 1 000 h; L3: 100 of 400 kg. L2 is covered in full.
+    assert_eq!(partial, vec!["L1", "L3"]);
+    assert!(marked.has_partial_lines());
+    assert!(html::render(&marked).contains("offre partielle"));
+
+    let omitted = with_bid(&inputs, &BidSettings { partial_lines: PartialLines::Omit, ..BidSettings::default() });
+    let left_out: Vec<&str> = omitted.lines.iter().filter(|l| l.omitted).map(|l| l.id.as_str()).collect();
+    assert_eq!(left_out, vec!["L1", "L3"]);
+    assert!(omitted.lines.iter().filter(|l| l.omitted).all(|l| l.lots.is_empty() && l.amount.is_none()));
+    let l2: f64 = marked.lines[1].lots.iter().filter_map(|l| l.amount).sum();
+    assert!(close(omitted.totals.amount.expect("L2 is priced"), l2), "only L2 is offered");
+    assert_eq!(omitted.totals.lots, marked.lines[1].lots.len());
+    for id in ["L1", "L3"] {
+        let s = omitted.shortfall.iter().find(|s| s.line == id).expect("stated as not offered");
+        let line = omitted.lines.iter().find(|l| l.id == id).expect("line");
+        assert_eq!(s.quantity, line.quantity, "the whole line is not offered");
+        assert!(s.reason.contains("non offerte"), "{}", s.reason);
+    }
+    // A member that held lots only on left-out lines is not in the bid.
+    assert!(omitted.members.iter().all(|m| m.lead || omitted.lots().any(|l| l.supplier == m.siret)));
+}
+
+#[test]
+fn the_offer_is_valid_for_the_configured_days_and_dated_in_the_campaigns_time_zone() {
+    let inputs = inputs().expect("inputs");
+    let bid = BidSettings { validity_days: 90, time_zone: chrono_tz::America::Martinique, ..BidSettings::default() };
+    let p = with_bid(&inputs, &bid);
+    assert_eq!(p.validity_days, 90);
+    assert_eq!(p.valid_until, p.generated_at + chrono::Duration::days(90));
+    assert_eq!(p.time_zone, "America/Martinique");
+    // Generated on 2 December 2026 at 17:00 UTC: 13:00 in Martinique (UTC−4).
+    let page = html::render(&p);
+    assert!(page.contains("13:00") || page.contains("13 h 00"), "local time on the page");
+    assert!(!page.contains("17:00"), "not UTC");
+}
+
+#[test]
+fn the_buyer_never_sees_a_chat_account() {
+    let inputs = inputs().expect("inputs");
+    let p = with_bid(&inputs, &BidSettings::default());
+    let json = serde_json::to_string(&p).expect("JSON");
+    let page = html::render(&p);
+    assert!(!json.contains("user_id") && !json.contains("chat_id"));
+    // The example's accounts: Telegram 1001, 2001, 2002; Discord 3001, 3002.
+    for account in ["1001", "2001", "2002", "3001", "3002"] {
+        assert!(!json.contains(&format!("\"{account}\"")), "account {account} in the JSON");
+        assert!(!page.contains(account), "account {account} on the page");
+    }
+    // The person who confirmed is named, for the structure.
+    assert!(page.contains("Nadia Benali") && page.contains("Élodie"));
+}
