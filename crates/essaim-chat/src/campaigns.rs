@@ -883,7 +883,7 @@ pub async fn add_supplier(
     if loaded.suppliers.iter().any(|s| s.siret == supplier.siret) {
         return Ok(Err(AddRefusal::AlreadyMember(supplier.name)));
     }
-    if !loaded.tender.lines.iter().any(|l| supplier.capacity(&l.sector) > 0.0 && l.admits(supplier.kind)) {
+    if !can_take_a_line(&loaded.tender, &supplier) {
         return Ok(Err(AddRefusal::CannotTakeAnyLine(supplier.name)));
     }
     let mut joined = loaded.clone();
@@ -899,6 +899,11 @@ pub async fn add_supplier(
     let text = progress.render(&note, &Texts::new(settings.default_lang, settings.time_zone));
     progress.facilitator_notes.insert(0, note);
     Ok(Ok((progress.into_changes().await?, text)))
+}
+
+/// Whether a structure has capacity in the sector of a line that admits its kind.
+fn can_take_a_line(tender: &essaim_core::Tender, supplier: &essaim_core::Supplier) -> bool {
+    tender.lines.iter().any(|l| supplier.capacity(&l.sector) > 0.0 && l.admits(supplier.kind))
 }
 
 /// Why a mandataire cannot be designated.
@@ -921,14 +926,19 @@ pub async fn designate_lead(
     by: Actor,
     now: DateTime<Utc>,
 ) -> Result<Result<(Changeset, String), LeadRefusal>, EngineError> {
-    let Some(campaign) = loaded.campaign.clone() else { return Ok(Err(LeadRefusal::NoCampaign)) };
     if let Some(code) = &loaded.tender.groupement
         && let Some(g) = store.groupement(code).await?
     {
         return Ok(Err(LeadRefusal::FromGroupement(loaded.supplier_name(g.lead.as_str()))));
     }
+    let Some(campaign) = loaded.campaign.clone() else { return Ok(Err(LeadRefusal::NoCampaign)) };
     let Some(supplier) = store.supplier(siret).await? else { return Ok(Err(LeadRefusal::UnknownSupplier)) };
-    if !loaded.suppliers.iter().any(|s| s.siret == supplier.siret) {
+    // The mandataire is a member of the grouping (R2142-24): a structure that was offered a lot of this
+    // tender, or could be. Without a groupement every structure of the directory is a candidate, not a member.
+    let offered = campaign.offers.values().any(|o| o.terms.supplier == siret.as_str());
+    let candidate = loaded.suppliers.iter().any(|s| s.siret == supplier.siret);
+    let member = offered || (candidate && can_take_a_line(&loaded.tender, &supplier));
+    if !member {
         return Ok(Err(LeadRefusal::NotAMember(supplier.name)));
     }
     let mut progress = Progress::new(store, settings, loaded, campaign, now);

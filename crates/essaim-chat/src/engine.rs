@@ -522,7 +522,12 @@ impl Engine {
             chat_id: incoming.chat_id.clone(),
             lang: texts.lang,
         };
-        let key = format!("send:{}:{}", incoming.platform, incoming.update_id);
+        // Keyed by the question, not the press: a second press on the same question (another device, a
+        // stale button) queues nothing twice. `/envoyer` asks a new question to send again.
+        let key = match message_id {
+            Some(id) => format!("bid:{}:{}:{id}", incoming.platform, incoming.chat_id),
+            None => format!("send:{}:{}", incoming.platform, incoming.update_id),
+        };
         let mut messages = campaigns::proposal_messages(
             &self.store,
             &self.settings,

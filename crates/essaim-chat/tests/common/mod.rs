@@ -72,7 +72,12 @@ impl Phone {
     }
 
     pub async fn press(&self, user: &str, data: &str) -> essaim_chat::Handled {
-        let kind = IncomingKind::Button { data: data.into(), message_id: Some("77".into()) };
+        self.press_on(user, data, "77").await
+    }
+
+    /// A press on the button of a given message (the chat's message id).
+    pub async fn press_on(&self, user: &str, data: &str, message_id: &str) -> essaim_chat::Handled {
+        let kind = IncomingKind::Button { data: data.into(), message_id: Some(message_id.into()) };
         self.engine.handle(&self.incoming(user, kind)).await.expect("handled")
     }
 
