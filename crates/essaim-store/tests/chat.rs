@@ -11,7 +11,7 @@ use essaim_core::{Buyer, Capacities, GeoPoint, Sector, Siret, Supplier, Supplier
 use essaim_store::testing::with_each_backend;
 use essaim_store::{
     AccountLink, Applied, CampaignAppend, CapacityChange, Changeset, INVITES_STREAM, InboxKey, NewEvent, NewOutgoing,
-    OutboxStatus, Store, StoreError, campaign_stream, supplier_stream,
+    OutboxStatus, PriceChange, Store, StoreError, campaign_stream, supplier_stream,
 };
 use serde_json::json;
 
@@ -464,6 +464,37 @@ async fn a_capacity_change_is_recorded_like_set_capacity() {
         let err = store.apply(&change(B, 1.0)).await.expect_err("unknown supplier");
         assert!(matches!(err, StoreError::UnknownSupplier { .. }), "{err:?}");
         assert!(!store.is_duplicate(&inbox("cap-12345678900015-1").expect("key")).await?);
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn price_updates_are_written_with_their_event_and_removed_by_none() {
+    with_each_backend(|store| async move {
+        fixtures(&store).await?;
+        let change = |s: &str, key: &str, p: Option<f64>| Changeset {
+            inbox: inbox(key),
+            price: Some(PriceChange { supplier: siret(s), sector: sector("nettoyage"), unit_price: p }),
+            ..Changeset::default()
+        };
+        assert_eq!(store.apply(&change(A, "price-1", Some(26.35))).await?, Applied::Done);
+        assert_eq!(store.supplier(&siret(A)).await?.expect("A").prices.get(&sector("nettoyage")), Some(&26.35));
+        // A second delivery of the same update changes nothing.
+        assert_eq!(store.apply(&change(A, "price-1", Some(99.0))).await?, Applied::Duplicate);
+        assert_eq!(store.supplier(&siret(A)).await?.expect("A").prices.get(&sector("nettoyage")), Some(&26.35));
+        assert_eq!(store.apply(&change(A, "price-2", Some(27.0))).await?, Applied::Done);
+        assert_eq!(store.apply(&change(A, "price-3", None)).await?, Applied::Done);
+        assert!(store.supplier(&siret(A)).await?.expect("A").prices.is_empty(), "removed");
+        let events = store.events(&supplier_stream(&siret(A))).await?;
+        let trail: Vec<(serde_json::Value, serde_json::Value)> =
+            events.iter().map(|e| (e.payload["previous"].clone(), e.payload["unit_price"].clone())).collect();
+        assert!(events.iter().all(|e| e.kind == "price_updated"));
+        assert_eq!(trail, vec![(json!(null), json!(26.35)), (json!(26.35), json!(27.0)), (json!(27.0), json!(null))]);
+
+        let err = store.apply(&change(B, "price-4", Some(1.0))).await.expect_err("unknown supplier");
+        assert!(matches!(err, StoreError::UnknownSupplier { .. }), "{err:?}");
+        assert!(!store.is_duplicate(&inbox("price-4").expect("key")).await?, "nothing of it recorded");
         Ok::<_, StoreError>(())
     })
     .await;

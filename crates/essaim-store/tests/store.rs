@@ -47,6 +47,9 @@ fn directory() -> (Vec<Supplier>, Vec<Groupement>) {
         email: Some("camille@example.org".into()),
         phone: Some("+33 4 00 00 00 00".into()),
     };
+    // The bid fields round-trip too: its own prices (one for a sector it has no capacity in) and address.
+    a.prices = [(sector("nettoyage"), 26.35), (sector("blanchisserie"), 0.1 + 0.2)].into_iter().collect();
+    a.address = Some("12 rue de l'Exemple, 69003 Lyon".into());
     let b = supplier(B, "ESAT du Rhône", SupplierKind::Esat, &[("logistique", 1e-9)]);
     let c = supplier(C, "Chantier Vert", SupplierKind::Aci, &[]);
     let g = Groupement::new(
@@ -93,6 +96,8 @@ fn tender(reference: &str, groupement: Option<&str>) -> Tender {
         .expect("clause");
     first.reserved = Some(essaim_core::Reservation::Insertion);
     first.cpv = Some(essaim_core::Cpv::parse("cpv", "90911200-8").expect("cpv"));
+    first.vat_rate = Some(0.055);
+    first.address = Some("Tour Part-Dieu, 129 rue Servient, 69003 Lyon".into());
     let mut second = line("L1", "espaces_verts", 0.1 + 0.2);
     second.unit = "m2".into();
     second.reserved = Some(essaim_core::Reservation::Handicap);
@@ -235,7 +240,11 @@ async fn tenders_read_back_as_written_with_lines_in_their_order() {
         let (suppliers, groupements) = directory();
         store.import_directory(&suppliers, &groupements).await?;
         let mut t = tender("T-2026-001", Some("G-LYON"));
-        t.groupement_kind = Some(essaim_core::GroupementKind::Solidaire);
+        t.groupement_kind = Some(essaim_core::GroupementKind::Conjoint);
+        t.mandataire_solidaire = true;
+        t.buyer.kind = Some(essaim_core::BuyerKind::Public);
+        t.buyer.oeth_contribution = Some(185_000.5);
+        t.buyer.direct_employment_rate = Some(0.041);
         store.insert_tender(&t).await?;
         let back = store.tender(&t.reference).await?.expect("tender");
         assert_eq!(back, t, "every field, the kind of groupement included");

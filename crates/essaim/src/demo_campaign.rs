@@ -52,6 +52,8 @@ struct Demo<'a> {
     dispatcher: Dispatcher,
     phones: Phones,
     names: HashMap<String, String>,
+    /// The person who answers on each phone (the directory's contact), when known.
+    people: HashMap<String, String>,
     next_update: u64,
     style: &'a Style,
 }
@@ -67,7 +69,8 @@ impl Demo<'_> {
             update_id: format!("demo-{}", self.next_update),
             user_id: user.to_owned(),
             chat_id: user.to_owned(),
-            user_name: self.names.get(user).cloned(),
+            // The person behind the phone, as their account names them: the structure's contact.
+            user_name: self.people.get(user).or_else(|| self.names.get(user)).cloned(),
             language: Some("fr".into()),
             kind,
         };
@@ -146,12 +149,16 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
     let run = format!("{:06X}", rand::random::<u32>() & 0xFF_FFFF);
     let facilitator_code = format!("DEMO-{run}-FAC");
     store.create_invite(&facilitator_code, "facilitator", None, None).await?;
-    let mut demo = Demo { engine, dispatcher, phones, names: HashMap::new(), next_update: 0, style };
+    let mut demo =
+        Demo { engine, dispatcher, phones, names: HashMap::new(), people: HashMap::new(), next_update: 0, style };
     for (i, s) in suppliers.iter().enumerate() {
         let user = (100 + i).to_string();
         let code = format!("DEMO-{run}-{i}");
         store.create_invite(&code, "supplier", Some(&s.siret), None).await?;
         names.insert(user.clone(), s.name.clone());
+        if let Some(person) = &s.contact.name {
+            demo.people.insert(user.clone(), person.clone());
+        }
         demo.names = names.clone();
         demo.command(&user, &format!("/start {code}")).await?;
     }
@@ -312,6 +319,9 @@ async fn invite_the_suggested_structure(
     let code = format!("DEMO-{run}-INVITED");
     store.create_invite(&code, "supplier", Some(&siret), None).await?;
     demo.names.insert(user.clone(), supplier.name.clone());
+    if let Some(person) = &supplier.contact.name {
+        demo.people.insert(user.clone(), person.clone());
+    }
     demo.command(&user, &format!("/start {code}")).await?;
     demo.phones.take(); // its welcome message
     demo.action(FACILITATOR, &format!("envoie « /inviter {siret} {} »", tender.reference));

@@ -71,6 +71,7 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("capacities", &["capacities", "capacites", "capacités"]),
     ("insertion_rate", &["insertion_rate", "taux_insertion"]),
     ("groupement", &["groupement"]),
+    ("groupement_name", &["groupement_name", "nom_groupement", "groupement_nom"]),
     ("groupement_lead", &["groupement_lead", "mandataire", "lead"]),
     ("contact_name", &["contact_name", "contact", "contact_nom"]),
     ("contact_email", &["contact_email", "email", "courriel"]),
@@ -95,6 +96,9 @@ fn parse_flag(text: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+/// A row's groupement: its code, whether the row is its lead, the name the row gives it (may be empty).
+type GroupementCell = (GroupementCode, bool, String);
 
 /// A groupement as seen while reading rows: its lead (with the line naming it) and members.
 type GroupementRows = (Option<(Siret, u64)>, Vec<Siret>);
@@ -156,6 +160,7 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
     let communes = communes();
     let mut seen: HashMap<Siret, u64> = HashMap::new();
     let mut groupements: BTreeMap<GroupementCode, GroupementRows> = BTreeMap::new();
+    let mut names: BTreeMap<GroupementCode, (String, u64)> = BTreeMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -168,7 +173,7 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
         out.rows += 1;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let get = |column: &str| index.get(column).and_then(|&i| record.get(i)).map(str::trim).unwrap_or("");
-        let row = (|| -> Result<(Supplier, Option<(GroupementCode, bool)>), DomainError> {
+        let row = (|| -> Result<(Supplier, Option<GroupementCell>), DomainError> {
             let siret = Siret::parse(get("siret"))?;
             let kind = SupplierKind::parse_field("kind", get("kind"))?;
             let (lat, lon, commune) = (get("latitude"), get("longitude"), get("commune"));
@@ -225,7 +230,7 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
                         field: "groupement_lead".into(),
                         message: format!("« {} » should be true or false", get("groupement_lead")),
                     })?;
-                    Some((GroupementCode::parse("groupement", code)?, lead))
+                    Some((GroupementCode::parse("groupement", code)?, lead, get("groupement_name").trim().to_owned()))
                 }
             };
             Ok((supplier, groupement))
@@ -237,7 +242,24 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
                     out.errors.push(err(line, "siret", format!("{} already appears on line {first}", supplier.siret)));
                     continue;
                 }
-                if let Some((code, lead)) = groupement {
+                if let Some((code, lead, name)) = groupement {
+                    // The groupement's name may be given on any of its rows, the same each time.
+                    if !name.is_empty() {
+                        match names.get(&code) {
+                            Some((known, first)) if *known != name => {
+                                out.errors.push(err(
+                                    line,
+                                    "groupement_name",
+                                    format!("{code} is already named « {known} » on line {first}"),
+                                ));
+                                continue;
+                            }
+                            Some(_) => {}
+                            None => {
+                                names.insert(code.clone(), (name, line));
+                            }
+                        }
+                    }
                     let entry = groupements.entry(code.clone()).or_default();
                     if lead {
                         if let Some((_, first)) = &entry.0 {
@@ -263,7 +285,12 @@ pub fn read_directory(name: &str, bytes: &[u8], taxonomy: &SectorTaxonomy) -> Di
                 "groupement_lead",
                 format!("groupement {code} has no lead: set groupement_lead=true on its mandataire's row"),
             )),
-            Some((lead, line)) => match Groupement::new(code, "", lead, members) {
+            Some((lead, line)) => match Groupement::new(
+                code.clone(),
+                names.get(&code).map_or("", |(name, _)| name.as_str()),
+                lead,
+                members,
+            ) {
                 Ok(g) => out.groupements.push(g),
                 Err(e) => out.errors.push(err(line, e.field(), strip_field(&e))),
             },
@@ -517,6 +544,12 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
                 .ok_or_else(|| format!("{name}: groupement_kind: « {k} » is not conjoint or solidaire"))?,
         ),
     };
+    if file.mandataire_solidaire && groupement_kind == Some(essaim_core::GroupementKind::Solidaire) {
+        return Err(format!(
+            "{name}: mandataire_solidaire: a solidaire groupement has no mandataire solidaire apart, every member \
+             is jointly liable (Code de la commande publique R2142-24: the option is for a conjoint groupement)"
+        ));
+    }
     let buyer_kind = match file.buyer.kind.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(k) => Some(
@@ -565,6 +598,7 @@ mod tests {
         assert!(file.errors.is_empty(), "{:?}", file.errors);
         assert!((20..=40).contains(&file.suppliers.len()));
         assert_eq!(file.groupements.len(), 1);
+        assert_eq!(file.groupements[0].name, "Groupement inclusif de l'agglomération lyonnaise");
     }
 
     #[test]
@@ -635,6 +669,95 @@ mod tests {
         let odd = format!(r#"{{"ref": "T-1", "buyer": {{"name": "B"}}, "groupement_kind": "mixte", {line}}}"#);
         let err = read_tender("t.json", &odd, &taxonomy()).unwrap_err();
         assert!(err.starts_with("t.json: groupement_kind:"), "{err}");
+    }
+
+    #[test]
+    fn prices_and_addresses_are_read_and_a_bad_price_names_file_line_and_field() {
+        let header = "siret;name;kind;latitude;longitude;commune;max_distance_km;min_lot;capacities;prices;adresse\n";
+        let text = format!(
+            "{header}73282932000074;Atelier;EI;45,75;4,85;;30;10;nettoyage:100;nettoyage:26,5|espaces_verts:31;\"3 rue A; 69003 Lyon\"\n\
+             35600000049837;Poste;ESAT;45,7;4,8;;30;0;nettoyage:10;;\n\
+             12345678900015;Cher;EI;45,7;4,8;;30;0;nettoyage:10;nettoyage:0;\n\
+             30000000000004;Inconnu;EI;45,7;4,8;;30;0;nettoyage:10;plomberie:20;\n"
+        );
+        let file = read_directory("dir.csv", text.as_bytes(), &taxonomy());
+        let errors: Vec<String> = file.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("dir.csv:4: prices.nettoyage:"), "{}", errors[0]);
+        assert!(errors[1].starts_with("dir.csv:5: prices:") && errors[1].contains("plomberie"), "{}", errors[1]);
+        let a = &file.suppliers[0];
+        let sector = |s: &str| essaim_core::Sector::parse("s", s).unwrap();
+        assert_eq!(a.prices.get(&sector("nettoyage")), Some(&26.5));
+        assert_eq!(a.prices.get(&sector("espaces_verts")), Some(&31.0), "a price without capacity is kept");
+        assert_eq!(a.address.as_deref(), Some("3 rue A; 69003 Lyon"));
+        assert!(file.suppliers[1].prices.is_empty() && file.suppliers[1].address.is_none(), "both optional");
+    }
+
+    #[test]
+    fn a_groupement_takes_its_name_from_any_of_its_rows_and_one_name_only() {
+        let header =
+            "siret,name,kind,commune,max_distance_km,min_lot,capacities,groupement,groupement_lead,groupement_name\n";
+        let text = format!(
+            "{header}73282932000074,A,EI,69123,30,10,nettoyage:10,G1,true,\n\
+             35600000049837,B,EI,69123,30,10,nettoyage:10,G1,,Groupement des Pentes\n\
+             12345678900015,C,EI,69123,30,10,nettoyage:10,G1,,Groupement des Pentes\n"
+        );
+        let file = read_directory("g.csv", text.as_bytes(), &taxonomy());
+        assert!(file.errors.is_empty(), "{:?}", file.errors);
+        assert_eq!(file.groupements[0].name, "Groupement des Pentes");
+        let text = format!("{text}30000000000004,D,EI,69123,30,10,nettoyage:10,G1,,Autre nom\n");
+        let file = read_directory("g.csv", text.as_bytes(), &taxonomy());
+        assert_eq!(
+            file.errors[0].to_string(),
+            "g.csv:5: groupement_name: G1 is already named « Groupement des Pentes » on line 3"
+        );
+        // Without a name, the groupement is called by its code.
+        let file = read_directory(
+            "g.csv",
+            format!("{header}73282932000074,A,EI,69123,30,10,nettoyage:10,G2,true,\n").as_bytes(),
+            &taxonomy(),
+        );
+        assert_eq!(file.groupements[0].name, "G2");
+    }
+
+    #[test]
+    fn buyer_and_bid_fields_are_read_and_checked() {
+        let line = r#""lines": [{"id": "L1", "sector": "nettoyage", "quantity": 1, "site": {"lat": 45, "lon": 4},
+            "vat_rate": 0.1, "address": " 1 place Bellecour, 69002 Lyon "}]"#;
+        let tender = |buyer: &str, top: &str| {
+            let text = format!(r#"{{"ref": "T-1", "buyer": {{"name": "B" {buyer}}}, {top} {line}}}"#);
+            read_tender("t.json", &text, &taxonomy())
+        };
+        let t = tender(
+            r#", "kind": "public", "oeth_contribution": 185000, "direct_employment_rate": 0.041"#,
+            r#""groupement_kind": "conjoint", "mandataire_solidaire": true,"#,
+        )
+        .unwrap();
+        assert_eq!(t.buyer.kind, Some(essaim_core::BuyerKind::Public));
+        assert_eq!((t.buyer.oeth_contribution, t.buyer.direct_employment_rate), (Some(185000.0), Some(0.041)));
+        assert!(t.mandataire_solidaire);
+        assert_eq!(t.lines[0].vat_rate, Some(0.1));
+        assert_eq!(t.lines[0].address.as_deref(), Some("1 place Bellecour, 69002 Lyon"), "trimmed");
+        let t = tender(r#", "kind": "privé""#, "").unwrap();
+        assert_eq!(t.buyer.kind, Some(essaim_core::BuyerKind::Private), "French and accents accepted");
+
+        let cases = [
+            (r#", "kind": "associatif""#, "", "t.json: buyer.kind:"),
+            (r#", "oeth_contribution": -5"#, "", "t.json: buyer.oeth_contribution:"),
+            (r#", "direct_employment_rate": 4.1"#, "", "t.json: buyer.direct_employment_rate:"),
+            ("", r#""groupement_kind": "solidaire", "mandataire_solidaire": true,"#, "t.json: mandataire_solidaire:"),
+        ];
+        for (buyer, top, starts) in cases {
+            let err = tender(buyer, top).unwrap_err();
+            assert!(err.starts_with(starts), "{buyer} {top}: {err}");
+        }
+        let percent = r#"{"ref": "T-1", "buyer": {"name": "B"}, "lines": [{"id": "L1", "sector": "nettoyage",
+            "quantity": 1, "site": {"lat": 45, "lon": 4}, "vat_rate": 20}]}"#;
+        let err = read_tender("t.json", percent, &taxonomy()).unwrap_err();
+        assert!(
+            err.starts_with("t.json: lines[0].vat_rate:") && err.contains("0..=1"),
+            "20 for 20 % is refused: {err}"
+        );
     }
 
     /// A tender with one line `L1` (100 h of cleaning) carrying `extra` fields, and `top` fields on the tender.
