@@ -194,6 +194,7 @@ td .sub { display: block; color: var(--muted); font-size: 11.5px; }
 .line-head, .specs, .line .rule { break-after: avoid; page-break-after: avoid; }
 .cover { break-inside: avoid; page-break-inside: avoid; }
 table.lots td:first-child, table.lots th:first-child { width: 44%; }
+table.evidence td:first-child, table.evidence th:first-child { width: 30%; }
 .mark { color: var(--accent); font-weight: 700; padding-left: 2px; }
 .line-head { display: flex; align-items: baseline; gap: 10px; margin-bottom: 8px; }
 .line-id {
@@ -1377,10 +1378,11 @@ impl Page<'_> {
                 .map(|l| {
                     let part = if l.commitment.answer == "accept_part" {
                         format!(
-                            " <span class=\"muted\">({} {} {})</span>",
+                            " <span class=\"muted\">({} {} {} {})</span>",
                             self.t("en partie :", "in part:"),
-                            self.qty(l.quantity),
-                            self.t_offered(l.commitment.offered, &l.unit)
+                            self.qty_unit(l.quantity, &l.unit),
+                            self.t("sur", "of"),
+                            self.qty_unit(l.commitment.offered, &l.unit)
                         )
                     } else {
                         String::new()
@@ -1618,13 +1620,6 @@ impl Page<'_> {
     /// `1 000 h`, `12,5 kg`, `300 m²` (the unit escaped; a no-break space before it).
     fn qty_unit(&self, value: f64, unit: &str) -> String {
         format!("{}\u{a0}{}", self.qty(value), Esc(&unit_display(unit)))
-    }
-
-    fn t_offered(&self, offered: f64, unit: &str) -> String {
-        match self.lang {
-            Lang::Fr => format!("{} proposées", self.qty_unit(offered, unit)),
-            Lang::En => format!("{} offered", self.qty_unit(offered, unit)),
-        }
     }
 
     /// `12 345,00 €` in French, `€12,345.00` in English; another currency by its code.
