@@ -392,13 +392,10 @@ impl Engine {
         args: &[String],
         texts: &Texts,
     ) -> Result<Decision, EngineError> {
-        let (Some(price), true) = (args.last(), args.len() >= 2) else {
-            return Ok(Decision::reply(incoming, [texts.usage(Command::Price)]));
-        };
-        let sector_name = args[..args.len() - 1].join(" ");
-        let sector: Sector = match self.settings.taxonomy.resolve("sector", &sector_name) {
-            Ok(sector) => sector,
-            Err(e) => return Ok(Decision::reply(incoming, [texts.price_invalid(&e.to_string())])),
+        let (sector, price) = match self.sector_and_value(args) {
+            SectorArgs::Usage => return Ok(Decision::reply(incoming, [texts.usage(Command::Price)])),
+            SectorArgs::UnknownSector(e) => return Ok(Decision::reply(incoming, [texts.price_invalid(&e)])),
+            SectorArgs::Parsed(sector, value) => (sector, value),
         };
         let unit_price = match price.trim().to_lowercase().as_str() {
             "aucun" | "none" | "-" => None,
@@ -470,6 +467,16 @@ impl Engine {
             })
             .collect();
         Ok(Decision::reply(incoming, [texts.capacity_overview(&rows)]))
+    }
+
+    /// `SECTEUR VALEUR` (the sector may be several words: « espaces verts 120 »), as `/capacite` and
+    /// `/tarif` take them.
+    fn sector_and_value<'a>(&self, args: &'a [String]) -> SectorArgs<'a> {
+        let (Some(value), true) = (args.last(), args.len() >= 2) else { return SectorArgs::Usage };
+        match self.settings.taxonomy.resolve("sector", &args[..args.len() - 1].join(" ")) {
+            Ok(sector) => SectorArgs::Parsed(sector, value),
+            Err(e) => SectorArgs::UnknownSector(e.to_string()),
+        }
     }
 
     fn sector_label(&self, sector: &Sector, lang: essaim_core::Lang) -> String {
@@ -637,21 +644,15 @@ impl Engine {
         args: &[String],
         texts: &Texts,
     ) -> Result<Decision, EngineError> {
-        let (Some(quantity), true) = (args.last(), args.len() >= 2) else {
-            return Ok(Decision::reply(incoming, [texts.usage(Command::Capacity)]));
-        };
-        let sector_name = args[..args.len() - 1].join(" ");
-        let sector: Sector = match self.settings.taxonomy.resolve("sector", &sector_name) {
-            Ok(sector) => sector,
-            Err(e) => return Ok(Decision::reply(incoming, [texts.capacity_invalid(&e.to_string())])),
+        let (sector, quantity) = match self.sector_and_value(args) {
+            SectorArgs::Usage => return Ok(Decision::reply(incoming, [texts.usage(Command::Capacity)])),
+            SectorArgs::UnknownSector(e) => return Ok(Decision::reply(incoming, [texts.capacity_invalid(&e)])),
+            SectorArgs::Parsed(sector, value) => (sector, value),
         };
         let Some(quantity) = parse_quantity(quantity).filter(|q| *q >= 0.0) else {
             return Ok(Decision::reply(incoming, [texts.capacity_invalid(&format!("« {quantity} »"))]));
         };
-        let label = self.settings.taxonomy.get(&sector).map_or_else(
-            || sector.to_string(),
-            |i| if texts.lang == essaim_core::Lang::En { i.label_en.clone() } else { i.label_fr.clone() },
-        );
+        let label = self.sector_label(&sector, texts.lang);
         let mut decision = Decision::reply(incoming, [texts.capacity_updated(&label, quantity)]);
         decision.changes.capacity = Some(CapacityChange { supplier: siret.clone(), sector, quantity });
         Ok(decision)
@@ -798,4 +799,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// The arguments of a command that takes a sector and a value.
+enum SectorArgs<'a> {
+    Usage,
+    UnknownSector(String),
+    Parsed(Sector, &'a String),
 }

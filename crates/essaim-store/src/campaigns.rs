@@ -344,15 +344,7 @@ impl Store {
 
             if let Some(change) = &changes.capacity {
                 let siret = change.supplier.as_str();
-                let updated = sqlx::query("UPDATE suppliers SET updated_at = $1 WHERE siret = $2")
-                    .bind(at)
-                    .bind(siret)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if updated == 0 {
-                    return Err(StoreError::UnknownSupplier { siret: siret.to_owned() });
-                }
+                touch_supplier!(&mut *tx, at, siret);
                 let previous: Option<f64> =
                     sqlx::query_scalar("SELECT quantity FROM supplier_capacities WHERE siret = $1 AND sector = $2")
                         .bind(siret)
@@ -379,15 +371,7 @@ impl Store {
 
             if let Some(change) = &changes.price {
                 let siret = change.supplier.as_str();
-                let updated = sqlx::query("UPDATE suppliers SET updated_at = $1 WHERE siret = $2")
-                    .bind(at)
-                    .bind(siret)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if updated == 0 {
-                    return Err(StoreError::UnknownSupplier { siret: siret.to_owned() });
-                }
+                touch_supplier!(&mut *tx, at, siret);
                 let previous: Option<f64> =
                     sqlx::query_scalar("SELECT unit_price FROM supplier_prices WHERE siret = $1 AND sector = $2")
                         .bind(siret)

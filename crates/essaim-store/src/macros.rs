@@ -51,6 +51,23 @@ macro_rules! insert_event {
     };
 }
 
+/// Marks a supplier as updated at `$at`, or returns [`StoreError::UnknownSupplier`] when there is none:
+/// the first statement of every change to one supplier's record.
+macro_rules! touch_supplier {
+    ($conn:expr, $at:expr, $siret:expr) => {
+        if sqlx::query("UPDATE suppliers SET updated_at = $1 WHERE siret = $2")
+            .bind($at)
+            .bind($siret)
+            .execute($conn)
+            .await?
+            .rows_affected()
+            == 0
+        {
+            return Err($crate::StoreError::UnknownSupplier { siret: $siret.to_owned() });
+        }
+    };
+}
+
 /// Evaluates `$body` with `$tx` bound to a read-only transaction that sees one snapshot of the
 /// database for all its statements (PostgreSQL `REPEATABLE READ`; SQLite's deferred transaction
 /// keeps the snapshot of its first read).

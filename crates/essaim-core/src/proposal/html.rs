@@ -31,8 +31,8 @@ pub fn escape(text: &str) -> String {
     Esc(text).to_string()
 }
 
-/// Displays a text escaped for HTML, without an intermediate string.
-struct Esc<'a>(&'a str);
+/// Displays a text escaped for HTML (and the SVG of the map), without an intermediate string.
+pub(super) struct Esc<'a>(pub(super) &'a str);
 
 impl fmt::Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
