@@ -489,6 +489,9 @@ fn write_sheet(sheet: &mut Worksheet, name: &str, header: &[(&str, f64)], rows: 
         }
     }
     sheet.set_freeze_panes(1, 0)?;
+    // Printed for the buyer's file: A4 landscape, one page wide, the header on every page.
+    sheet.set_paper_size(9).set_landscape().set_print_fit_to_pages(1, 0);
+    sheet.set_repeat_rows(0, 0)?;
     let last_row = u32::try_from(rows.len().saturating_sub(1)).map_err(|_| SheetError("too many rows".into()))?;
     sheet.autofilter(0, 0, last_row, column(header.len().saturating_sub(1))?)?;
     Ok(())
