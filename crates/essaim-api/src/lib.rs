@@ -24,7 +24,7 @@ use essaim_store::Store;
 
 pub use auth::{Access, StaticToken, hash_token, new_token};
 pub use error::ApiError;
-pub use routes::{ProposalFormat, render_proposal};
+pub use routes::{ProposalFormat, proposal_file_name, render_proposal};
 
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");

@@ -2,12 +2,12 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
-use essaim_core::proposal::{html, ocds};
+use essaim_core::proposal::{html, ocds, sheet};
 use essaim_core::{Lang, Proposal, TenderRef};
 use serde_json::{Value, json};
 
@@ -170,31 +170,73 @@ async fn tender_status(
     Ok(Json(body))
 }
 
-/// The three forms of a proposal.
+/// The forms of a proposal: the page, the JSON, the OCDS package, and the répartition as a spreadsheet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProposalFormat {
     Html,
     Json,
     Ocds,
+    Xlsx,
+    Csv,
 }
 
 impl ProposalFormat {
+    /// Every format, in the order the documentation lists them.
+    pub const ALL: [ProposalFormat; 5] = [Self::Html, Self::Json, Self::Ocds, Self::Xlsx, Self::Csv];
+
     pub fn parse(value: &str) -> Option<Self> {
         match value.trim().to_ascii_lowercase().as_str() {
             "html" => Some(Self::Html),
             "json" => Some(Self::Json),
             "ocds" => Some(Self::Ocds),
+            "xlsx" => Some(Self::Xlsx),
+            "csv" => Some(Self::Csv),
             _ => None,
         }
     }
 
-    /// From an `Accept` header: the first of HTML, OCDS or JSON it names; JSON when it names none.
+    /// Every name `parse` takes, for error messages: `html, json, ocds, xlsx, csv`.
+    pub fn names() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+
+    /// The name `parse` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Html => "html",
+            Self::Json => "json",
+            Self::Ocds => "ocds",
+            Self::Xlsx => "xlsx",
+            Self::Csv => "csv",
+        }
+    }
+
+    /// The file name extension of a proposal written in this format (`proposition-REF.<extension>`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Html => "html",
+            Self::Json => "json",
+            Self::Ocds => "ocds.json",
+            Self::Xlsx => "xlsx",
+            Self::Csv => "csv",
+        }
+    }
+
+    /// Whether a browser should save it rather than show it: the spreadsheets.
+    pub fn is_download(self) -> bool {
+        matches!(self, Self::Xlsx | Self::Csv)
+    }
+
+    /// From an `Accept` header: the first of HTML, OCDS, a spreadsheet or JSON it names; JSON when it names
+    /// none.
     fn negotiate(accept: &str) -> Self {
         for part in accept.split(',') {
             let mime = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             match mime.as_str() {
                 "text/html" | "application/xhtml+xml" => return Self::Html,
                 m if m.contains("ocds") => return Self::Ocds,
+                sheet::XLSX_CONTENT_TYPE => return Self::Xlsx,
+                "text/csv" => return Self::Csv,
                 "application/json" => return Self::Json,
                 _ => {}
             }
@@ -203,22 +245,34 @@ impl ProposalFormat {
     }
 }
 
-/// The proposal in one format: its content type and body.
+/// The proposal in one format: its content type and body. Only the workbook can fail to be written (past
+/// the limits of the format).
 pub fn render_proposal(
     proposal: &Proposal,
     format: ProposalFormat,
     ocds: &ocds::OcdsOptions,
-) -> (&'static str, String) {
-    match format {
-        ProposalFormat::Html => ("text/html; charset=utf-8", html::render(proposal)),
-        ProposalFormat::Json => {
-            ("application/json", serde_json::to_string_pretty(proposal).unwrap_or_else(|_| "{}".into()))
-        }
-        ProposalFormat::Ocds => (
-            "application/json",
-            serde_json::to_string_pretty(&ocds::release_package(proposal, ocds)).unwrap_or_else(|_| "{}".into()),
-        ),
-    }
+) -> Result<(&'static str, Vec<u8>), sheet::SheetError> {
+    Ok(match format {
+        ProposalFormat::Html => ("text/html; charset=utf-8", html::render(proposal).into_bytes()),
+        ProposalFormat::Json => ("application/json", pretty_json(proposal)),
+        ProposalFormat::Ocds => ("application/json", pretty_json(&ocds::release_package(proposal, ocds))),
+        ProposalFormat::Xlsx => (sheet::XLSX_CONTENT_TYPE, sheet::xlsx(proposal)?),
+        ProposalFormat::Csv => (sheet::CSV_CONTENT_TYPE, sheet::csv(proposal)?.into_bytes()),
+    })
+}
+
+fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// The file name a download of the proposal is saved under: `proposition-REF.xlsx`, the reference kept to
+/// characters every file system and the header take (a reference may hold `#`, `/` or quotes).
+pub fn proposal_file_name(reference: &str, format: ProposalFormat) -> String {
+    let safe: String = reference
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .collect();
+    format!("proposition-{safe}.{}", format.extension())
 }
 
 /// Builds the proposal of a tender for the API: 404 while no campaign was launched.
@@ -248,8 +302,9 @@ async fn proposal(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = match query.get("format") {
-        Some(f) => ProposalFormat::parse(f)
-            .ok_or_else(|| ApiError::bad_request(format!("format: « {f} » is not one of html, json, ocds")))?,
+        Some(f) => ProposalFormat::parse(f).ok_or_else(|| {
+            ApiError::bad_request(format!("format: « {f} » is not one of {}", ProposalFormat::names()))
+        })?,
         None => ProposalFormat::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("")),
     };
     let settings = &state.config.proposal;
@@ -265,6 +320,13 @@ async fn proposal(
     if let Some(base) = &settings.public_url {
         ocds.uri = Some(format!("{base}/proposals/{}?format=ocds", tender.reference));
     }
-    let (content_type, body) = render_proposal(&proposal, format, &ocds);
-    Ok(([(header::CONTENT_TYPE, content_type), (header::VARY, "Accept")], body).into_response())
+    let (content_type, body) = render_proposal(&proposal, format, &ocds).map_err(ApiError::internal)?;
+    let mut response = ([(header::CONTENT_TYPE, content_type), (header::VARY, "Accept")], body).into_response();
+    if format.is_download() {
+        let disposition = format!("attachment; filename=\"{}\"", proposal_file_name(tender.reference.as_str(), format));
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
 }

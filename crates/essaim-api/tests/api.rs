@@ -201,6 +201,54 @@ async fn the_proposal_comes_in_three_formats_by_query_or_accept_header() {
 }
 
 #[tokio::test]
+async fn the_repartition_downloads_as_a_workbook_and_as_csv() {
+    with_each_backend(|store| async move {
+        let url = serve(store, Arc::default()).await?;
+        let proposal = format!("{url}/proposals/T-2026-014");
+        let json: Value = serde_json::from_str(&get(&format!("{proposal}?format=json"), Some(BUYER)).await?.1)?;
+        let lots = json["totals"]["lots"].as_u64().ok_or("lots")? as usize;
+
+        let response = client().get(format!("{proposal}?format=xlsx")).bearer_auth(BUYER).send().await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers().clone();
+        assert_eq!(headers["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+        assert_eq!(headers["content-disposition"], "attachment; filename=\"proposition-T-2026-014.xlsx\"");
+        let bytes = response.bytes().await?;
+        let mut workbook: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))?;
+        use calamine::Reader;
+        assert_eq!(workbook.sheet_names(), ["Répartition", "Membres"]);
+        let range = workbook.worksheet_range("Répartition")?;
+        let rows: Vec<_> = range.rows().collect();
+        // The header, a row per lot (those with a SIRET, column E), a subtotal per line, the total.
+        let lot_rows = rows.iter().skip(1).filter(|r| !r[4].to_string().is_empty()).count();
+        assert_eq!(lot_rows, lots);
+        let total = rows.last().ok_or("a total row")?;
+        assert_eq!(total[0].to_string(), "Total");
+        // Numbers, not texts: the total HT and TTC are the proposal's.
+        let number = |v: &Value| v.as_f64().map(calamine::Data::Float).ok_or("a number");
+        assert_eq!(total[11], number(&json["totals"]["amount"])?);
+        assert_eq!(total[14], number(&json["totals"]["amount_incl_vat"])?);
+
+        let response = client().get(format!("{proposal}?format=csv&lang=en")).bearer_auth(BUYER).send().await?;
+        assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+        assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"proposition-T-2026-014.csv\"");
+        let text = response.text().await?;
+        let body = text.strip_prefix('\u{feff}').ok_or("a byte-order mark")?;
+        let records: Vec<csv::StringRecord> =
+            csv::Reader::from_reader(body.as_bytes()).records().collect::<Result<_, _>>()?;
+        assert_eq!(records.iter().filter(|r| !r[4].is_empty()).count(), lots, "English CSV: RFC 4180, a row per lot");
+        let total = records.last().ok_or("a total row")?;
+        assert_eq!(total[11].parse::<f64>().ok(), json["totals"]["amount"].as_f64());
+
+        // Asked by the Accept header, as a spreadsheet program would.
+        let csv = client().get(&proposal).bearer_auth(BUYER).header("Accept", "text/csv").send().await?;
+        assert!(csv.text().await?.starts_with("\u{feff}Ligne;"), "French CSV by default");
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn status_shows_every_line_and_a_tender_without_campaign_has_no_proposal_yet() {
     with_each_backend(|store| async move {
         let url = serve(store, Arc::default()).await?;
@@ -278,5 +326,18 @@ fn the_openapi_document_describes_every_route() -> TestResult {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    // Every format the route serves is documented, with its media type.
+    let get = &doc["paths"]["/proposals/{reference}"]["get"];
+    let format = get["parameters"].as_array().ok_or("parameters")?.iter().find(|p| p["name"] == "format");
+    let names: Vec<&str> = essaim_api::ProposalFormat::ALL.iter().map(|f| f.as_str()).collect();
+    assert_eq!(format.ok_or("format parameter")?["schema"]["enum"], json!(names));
+    for media in [
+        "text/html",
+        "application/json",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/csv",
+    ] {
+        assert!(get["responses"]["200"]["content"].get(media).is_some(), "{media} is documented");
+    }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use chrono::Utc;
 use essaim_core::proposal::example::{self, ExampleInputs};
 use essaim_core::proposal::ocds::{OcdsOptions, party_id, release_package};
-use essaim_core::{CampaignEvent, GroupementKind, Lang, Proposal, ProposalStatus, TenderRef};
+use essaim_core::{CampaignEvent, Cpv, GroupementKind, Lang, Proposal, ProposalStatus, TenderRef};
 use serde_json::{Value, json};
 
 const PACKAGE_SCHEMA: &str = include_str!("ocds/release-package-schema.json");
@@ -81,6 +81,23 @@ fn bid_quantities(bid: &Value) -> BTreeMap<String, f64> {
     out
 }
 
+/// The (scheme, id) pairs a line's item should carry, main classification first: its CPV code (eight
+/// digits, no check digit) then its sector, or its sector alone.
+fn classifications(line: &essaim_core::proposal::ProposalLine) -> Vec<(String, String)> {
+    let sector = ("x_essaim_sector".to_owned(), line.sector.clone());
+    match &line.cpv {
+        Some(cpv) => vec![("CPV".to_owned(), cpv.as_str()[..8].to_owned()), sector],
+        None => vec![sector],
+    }
+}
+
+fn item_classifications(item: &Value) -> Vec<(String, String)> {
+    let pair = |c: &Value| (c["scheme"].as_str().unwrap_or("").to_owned(), c["id"].as_str().unwrap_or("").to_owned());
+    let mut out = vec![pair(&item["classification"])];
+    out.extend(item["additionalClassifications"].as_array().into_iter().flatten().map(pair));
+    out
+}
+
 /// What a reader checks, on any package built from `proposal`.
 #[track_caller]
 fn assert_says_what_the_proposal_says(proposal: &Proposal, package: &Value, options: &OcdsOptions) {
@@ -127,6 +144,7 @@ fn assert_says_what_the_proposal_says(proposal: &Proposal, package: &Value, opti
         assert_eq!(item["unit"]["value"]["amount"].as_f64(), line.unit_price);
         assert_eq!(item["relatedLot"], line.id.as_str());
         assert!(lots.iter().any(|l| l["id"] == line.id.as_str()), "a lot per line");
+        assert_eq!(item_classifications(item), classifications(line), "item {}", line.id);
     }
 
     // Bids: the grouped bid first, then one per micro-lot.
@@ -157,6 +175,8 @@ fn assert_says_what_the_proposal_says(proposal: &Proposal, package: &Value, opti
         assert_eq!(bid["tenderers"][0]["id"], party_id(&lot.supplier));
         assert_eq!(bid["relatedLots"], json!([lot.line]));
         assert_eq!(bid["value"]["amount"].as_f64(), lot.amount);
+        let line = proposal.lines.iter().find(|l| l.id == lot.line).expect("the lot's line");
+        assert_eq!(item_classifications(&bid["items"][0]), classifications(line), "offer {}", lot.offer);
     }
     let status = if proposal.status == ProposalStatus::Final { json!("pending") } else { Value::Null };
     assert!(details.iter().all(|b| b.get("status").cloned().unwrap_or(Value::Null) == status));
@@ -408,6 +428,46 @@ fn odd_names_and_references_validate() {
         |code: &str| r["parties"].as_array().expect("parties").iter().any(|p| p["details"]["communeCode"] == code);
     assert!(by_commune("69387"), "an INSEE code is not a locality");
     assert_eq!(r["tender"]["items"][1]["unit"]["id"], "MTK");
+}
+
+#[test]
+fn a_line_with_a_cpv_code_is_classified_by_it_and_keeps_its_sector() {
+    let mut inputs = inputs();
+    inputs.tender.lines[0].cpv = Some(Cpv::parse("cpv", "90911200-8").expect("cpv"));
+    inputs.tender.lines[2].cpv = Some(Cpv::parse("cpv", "98310000").expect("cpv"));
+    for lang in [Lang::Fr, Lang::En] {
+        let proposal = build(&inputs, &inputs.events, true, lang);
+        let package = check(&proposal);
+        let items = array(&release(&package)["tender"]["items"], "items");
+        assert_eq!(items[0]["classification"], json!({"scheme": "CPV", "id": "90911200"}));
+        assert_eq!(items[0]["additionalClassifications"], json!([{"scheme": "x_essaim_sector", "id": "nettoyage"}]));
+        // L2 has none: its sector stays the classification, with nothing beside it.
+        assert_eq!(items[1]["classification"], json!({"scheme": "x_essaim_sector", "id": "espaces_verts"}));
+        assert!(items[1].get("additionalClassifications").is_none());
+        assert_eq!(items[2]["classification"], json!({"scheme": "CPV", "id": "98310000"}));
+    }
+}
+
+#[test]
+fn every_party_is_identified_by_its_siret_under_fr_rcs() {
+    // An association-run AI and ACI, an ESAT and a public buyer: org-id.guide points every SIREN/SIRET to
+    // FR-RCS (FR-INSEE is deprecated in its favour), so the scheme does not depend on the legal form.
+    let mut inputs = inputs();
+    inputs.suppliers[1].kind = essaim_core::SupplierKind::Ai;
+    inputs.tender.buyer.kind = Some(essaim_core::BuyerKind::Public);
+    let proposal = build(&inputs, &inputs.events, true, Lang::Fr);
+    let package = check(&proposal);
+    let parties = array(&release(&package)["parties"], "parties");
+    let mut sirets: Vec<&str> = proposal.members.iter().map(|m| m.siret.as_str()).collect();
+    sirets.extend(proposal.tender.buyer.siret.as_ref().map(|s| s.as_str()));
+    assert_eq!(parties.len(), sirets.len(), "the buyer and every member");
+    for siret in sirets {
+        let party = parties.iter().find(|p| p["identifier"]["id"] == siret).expect("a party per SIRET");
+        assert_eq!(party["identifier"]["scheme"], "FR-RCS");
+        assert_eq!(party["id"], format!("FR-RCS-{siret}"));
+        assert_eq!(party["id"], party_id(siret));
+        assert!(siret.len() == 14 && siret.bytes().all(|b| b.is_ascii_digit()), "the 14-digit SIRET: {siret}");
+    }
 }
 
 #[test]

@@ -86,7 +86,8 @@ pub enum Command {
     Proposal {
         /// The tender reference.
         reference: String,
-        /// html (printable page), json, or ocds (OCDS 1.1 release package).
+        /// html (printable page), json, ocds (OCDS 1.1 release package), xlsx or csv (the répartition as a
+        /// spreadsheet: one row per lot, with the totals).
         #[arg(long, default_value = "html")]
         format: String,
         /// fr or en (default: campaign.language).
@@ -445,8 +446,9 @@ async fn proposal(
     lang: Option<&str>,
     output: Option<&Path>,
 ) -> Result<()> {
-    let format = essaim_api::ProposalFormat::parse(format)
-        .ok_or_else(|| BadInput(format!("--format: « {format} » is not html, json or ocds")))?;
+    let format = essaim_api::ProposalFormat::parse(format).ok_or_else(|| {
+        BadInput(format!("--format: « {format} » is not one of {}", essaim_api::ProposalFormat::names()))
+    })?;
     let lang = match lang {
         None => config.proposal_settings()?.default_lang,
         Some("fr") => essaim_core::Lang::Fr,
@@ -454,7 +456,7 @@ async fn proposal(
         Some(other) => return Err(anyhow::Error::new(BadInput(format!("--lang: « {other} » is not fr or en")))),
     };
     let proposal = build_proposal(store, config, reference, lang, chrono::Utc::now()).await?;
-    let (_, body) = essaim_api::render_proposal(&proposal, format, &config.proposal_settings()?.ocds);
+    let (_, body) = essaim_api::render_proposal(&proposal, format, &config.proposal_settings()?.ocds)?;
     match output {
         Some(path) => {
             std::fs::write(path, body).with_context(|| format!("cannot write {}", path.display()))?;
@@ -462,7 +464,7 @@ async fn proposal(
         }
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(body.as_bytes())?;
+            out.write_all(&body)?;
             out.flush()?;
         }
     }

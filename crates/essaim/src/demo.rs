@@ -63,19 +63,17 @@ pub async fn run(global: &Global, config: &Config, no_color: bool) -> Result<()>
     let ended = crate::demo_campaign::play(&store, config, &tender, &style).await?;
     let dir: PathBuf = global.data_dir.clone().unwrap_or_default();
 
-    // The grouped bid, as the buyer receives it: HTML, and JSON and OCDS beside it.
+    // The grouped bid, as the buyer receives it: HTML, and JSON, OCDS and the répartition as a workbook
+    // beside it.
     let proposal =
         crate::cli::build_proposal(&store, config, tender.reference.as_str(), essaim_core::Lang::Fr, ended).await?;
     let ocds = config.proposal_settings()?.ocds;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
-    for (format, extension) in [
-        (essaim_api::ProposalFormat::Html, "html"),
-        (essaim_api::ProposalFormat::Json, "json"),
-        (essaim_api::ProposalFormat::Ocds, "ocds.json"),
-    ] {
-        let path = dir.join(format!("proposition-{}.{extension}", tender.reference));
-        let (_, body) = essaim_api::render_proposal(&proposal, format, &ocds);
+    use essaim_api::ProposalFormat::{Html, Json, Ocds, Xlsx};
+    for format in [Html, Json, Ocds, Xlsx] {
+        let path = dir.join(essaim_api::proposal_file_name(tender.reference.as_str(), format));
+        let (_, body) = essaim_api::render_proposal(&proposal, format, &ocds)?;
         std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
@@ -83,6 +81,7 @@ pub async fn run(global: &Global, config: &Config, no_color: bool) -> Result<()>
     println!("{}", style.bold("Proposition du groupement pour l'acheteur"));
     println!("  {}", written[0].display());
     println!("  {}", style.dim(&format!("JSON : {} · OCDS : {}", written[1].display(), written[2].display())));
+    println!("  {}", style.dim(&format!("Tableur de la répartition : {}", written[3].display())));
     println!();
     println!(
         "{}",

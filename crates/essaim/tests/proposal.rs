@@ -178,6 +178,29 @@ async fn a_ready_campaign_reaches_the_buyer_and_the_api_serves_it_to_the_buyer_o
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
         assert_eq!(written["releases"][0]["tender"]["id"], TENDER);
+        // The répartition as a workbook: a row per lot of the JSON proposal, the total its totals.
+        let file = bench.dir.path().join("bid.xlsx");
+        let out = bench.essaim(&["proposal", TENDER, "--format", "xlsx", "--output", &file.display().to_string()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(&file).expect("an XLSX workbook");
+        let range = calamine::Reader::worksheet_range(&mut workbook, "Répartition").expect("the répartition sheet");
+        let rows: Vec<&[calamine::Data]> = range.rows().collect();
+        let mut offers: Vec<f64> = rows
+            .iter()
+            .skip(1)
+            .filter(|r| !r[4].to_string().is_empty())
+            .map(|r| match r[17] {
+                calamine::Data::Float(n) => n,
+                ref other => panic!("offer number {other:?}"),
+            })
+            .collect();
+        offers.sort_by(f64::total_cmp);
+        let mut expected: Vec<f64> = lots.iter().map(|l| l["offer"].as_f64().expect("offer")).collect();
+        expected.sort_by(f64::total_cmp);
+        assert_eq!(offers, expected, "one row per lot");
+        let total = rows.last().expect("a total row");
+        assert_eq!(total[0].to_string(), "Total");
+        assert_eq!(total[11], calamine::Data::Float(proposal["totals"]["amount"].as_f64().expect("priced")));
         let out = bench.essaim(&["proposal", "T-NOPE", "--format", "json"]);
         assert_eq!(out.status.code(), Some(2));
         let out = bench.essaim(&["proposal", TENDER, "--format", "pdf"]);

@@ -10,6 +10,7 @@ pub mod example;
 pub mod html;
 pub mod map;
 pub mod ocds;
+pub mod sheet;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -5,7 +5,8 @@
 //! - `parties`: the buyer (role `buyer`) and every member of the groupement (role `tenderer`, plus
 //!   `leadTenderer` for the mandataire), identified by SIRET under the `FR-RCS` scheme (see [`IDENTIFIER_SCHEME`]);
 //! - `tender`: one item and one lot per tender line (lots extension), with quantities, unit prices and
-//!   contract periods;
+//!   contract periods; an item is classified by the line's CPV code when it has one (scheme `CPV`, the
+//!   sector then in `additionalClassifications`), else by its sector (see [`SECTOR_SCHEME`]);
 //! - `bids.details` (bid extension): the grouped bid first (all tenderers, the lead named in `leadTenderer`
 //!   and in words, per-item quantities = what the groupement covers), then one bid per micro-lot with the
 //!   commitment behind it.
@@ -27,13 +28,35 @@ pub const BID_EXTENSION: &str =
 /// Lots extension: `tender.lots`, `items.relatedLot`, `bids.details.relatedLots` (not in the 1.1 core).
 pub const LOTS_EXTENSION: &str =
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json";
-/// The org-id.guide list used for French organisations, with the 14-digit SIRET as identifier (party id
-/// `FR-RCS-<siret>`). org-id.guide has no list of its own for SIRET; `FR-RCS` is the French register list and
-/// the one the French open procurement data (DECP) uses for SIRETs in its OCDS conversion, so ids match across
-/// both. The SIREN (the legal unit) is the SIRET's first nine digits.
+/// The org-id.guide list every party with a SIRET is identified under, the 14-digit SIRET as `identifier.id`
+/// (party id `FR-RCS-<siret>`), whatever the body: company, association (an AI, most ACI and ESAT), public
+/// body (most buyers) or individual entrepreneur (a TIH).
+///
+/// Why this list for all of them, from org-id.guide's own register (github.com/org-id/register, `lists/fr/`,
+/// read at its commit f500b45 of July 2026; the French lists last changed on 5 February 2025), which has three
+/// French lists:
+/// - `fr-rcs.json`, code `FR-RCS` (« Trade and Companies Register », `listType` secondary, `deprecated`
+///   false): its description defines both the SIREN (9 digits, the legal unit) and the SIRET (14 digits, an
+///   establishment of it), says that what it holds on bodies outside the RCS comes from INSEE's SIRENE
+///   directory, points to the SIRENE open data, and gives SIREN and SIRET alike in `exampleIdentifiers`;
+/// - `fr-insee.json`, code `FR-INSEE` (INSEE's SIRENE, « companies and associations »): `deprecated` true,
+///   `listType` deprecated, « deprecated in favour of FR-RCS »;
+/// - `fr-coa.json`, code `FR-COA` (government chart of accounts): no codes extracted for France, not a SIRET.
+///
+/// There is no list for the RNA (associations' register) or for SIRENE apart. So org-id.guide points every
+/// SIREN/SIRET-numbered body to `FR-RCS`, the name notwithstanding, and the French open procurement data
+/// (DECP) does the same in its OCDS conversion, for buyers (public bodies) and suppliers alike; our ids match
+/// theirs. We know the SIRET of every party, never the legal form for sure, so no party is given another
+/// scheme on a guess. The SIRET, not the SIREN, because the establishment is what bids (the SIREN is its first
+/// nine digits).
 pub const IDENTIFIER_SCHEME: &str = "FR-RCS";
+/// Item classification scheme of a line's CPV code (OCDS codelist `itemClassificationScheme`). The id is the
+/// eight digits without the check digit, as the UK's Find a Tender and eForms write it; the codelist allows
+/// both and the check digit adds nothing a reader cannot compute.
+pub const CPV_SCHEME: &str = "CPV";
 /// Item classification scheme for essaim's sector taxonomy (`nettoyage`, `espaces_verts`…): a local scheme,
-/// `x_`-prefixed as OCDS asks for codes outside its codelists. Lines carry no CPV code.
+/// `x_`-prefixed as OCDS asks for codes outside its codelists. The classification of a line without a CPV
+/// code; an additional classification of one with it.
 pub const SECTOR_SCHEME: &str = "x_essaim_sector";
 /// Party id of a buyer without a SIRET.
 pub const BUYER_WITHOUT_SIRET: &str = "buyer";
@@ -222,10 +245,16 @@ fn item(line: &ProposalLine, quantity: f64) -> Value {
         Some(code) => (Some("UNCEFACT"), Some(code)),
         None => (None, None),
     };
+    let sector = json!({ "scheme": SECTOR_SCHEME, "id": line.sector });
+    let (classification, additional) = match &line.cpv {
+        Some(cpv) => (json!({ "scheme": CPV_SCHEME, "id": cpv.code() }), Some(json!([sector]))),
+        None => (sector, None),
+    };
     json!({
         "id": line.id,
         "description": line_description(line),
-        "classification": { "scheme": SECTOR_SCHEME, "id": line.sector },
+        "classification": classification,
+        "additionalClassifications": additional,
         "quantity": quantity,
         "unit": {
             "scheme": scheme,
