@@ -207,10 +207,16 @@ pub struct Recipient {
     pub lang: Lang,
 }
 
-/// The accounts linked to a supplier.
-pub async fn supplier_recipients(store: &Store, siret: &str, default: Lang) -> Result<Vec<Recipient>, EngineError> {
+/// Where a supplier is reached: its linked chat accounts; with none and the e-mail channel configured,
+/// its directory contact address (the user id is then its SIRET, which its signed links speak for).
+pub async fn supplier_recipients(
+    store: &Store,
+    siret: &str,
+    settings: &EngineSettings,
+) -> Result<Vec<Recipient>, EngineError> {
     let Ok(siret) = essaim_core::Siret::parse(siret) else { return Ok(Vec::new()) };
-    Ok(store
+    let default = settings.default_lang;
+    let linked: Vec<Recipient> = store
         .accounts_for_supplier(&siret)
         .await?
         .into_iter()
@@ -222,7 +228,23 @@ pub async fn supplier_recipients(store: &Store, siret: &str, default: Lang) -> R
                 chat_id: a.chat_id,
             })
         })
+        .collect();
+    if !linked.is_empty() || !settings.email {
+        return Ok(linked);
+    }
+    let address = store.supplier(&siret).await?.and_then(|s| s.contact.email).filter(|e| is_mail_address(e));
+    Ok(address
+        .map(|chat_id| Recipient { platform: Platform::Email, user_id: siret.to_string(), chat_id, lang: default })
+        .into_iter()
         .collect())
+}
+
+/// An address a mail can be sent to: one `@` with text on both sides, no space or control character
+/// (a CR/LF would let a directory row write mail headers).
+pub fn is_mail_address(address: &str) -> bool {
+    let ok_chars = !address.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
+    matches!(address.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@'))
+        && ok_chars
 }
 
 /// Where to tell the facilitator who launched the campaign, when they launched it from a chat.
@@ -413,7 +435,7 @@ impl<'a> Progress<'a> {
     /// Sends one offer (or its reminder) to every account of its supplier.
     pub async fn send_offer(&mut self, id: OfferId, reminder: bool) -> Result<usize, EngineError> {
         let Some(offer) = self.campaign.offers.get(&id).cloned() else { return Ok(0) };
-        let recipients = supplier_recipients(self.store, &offer.terms.supplier, self.settings.default_lang).await?;
+        let recipients = supplier_recipients(self.store, &offer.terms.supplier, self.settings).await?;
         for to in &recipients {
             let texts = Texts::new(to.lang, self.settings.time_zone);
             if let Some(message) = offer_message(&texts, to, self.loaded, &self.campaign, &offer, reminder) {
@@ -808,7 +830,7 @@ pub async fn launch(
     suppliers.dedup();
     let mut unlinked = Vec::new();
     for s in &suppliers {
-        if supplier_recipients(store, s, settings.default_lang).await?.is_empty() {
+        if supplier_recipients(store, s, settings).await?.is_empty() {
             unlinked.push(loaded.supplier_name(s));
         }
     }
@@ -894,7 +916,7 @@ pub async fn add_supplier(
     progress.record(CampaignEvent::SupplierAdded { at: now, by, supplier: siret.to_string() })?;
     progress.follow_up().await?;
     let offers = progress.campaign.offers.range(before..).filter(|(_, o)| o.terms.supplier == siret.as_str()).count();
-    let linked = !supplier_recipients(store, siret.as_str(), settings.default_lang).await?.is_empty();
+    let linked = !supplier_recipients(store, siret.as_str(), settings).await?.is_empty();
     let note = Note::SupplierAdded { name: supplier.name.clone(), linked, offers, running };
     let text = progress.render(&note, &Texts::new(settings.default_lang, settings.time_zone));
     progress.facilitator_notes.insert(0, note);

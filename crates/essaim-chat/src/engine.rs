@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use crate::EngineError;
 use crate::campaigns::{self, AddRefusal, AnswerOutcome, LaunchRefusal, LeadRefusal, Loaded, Messages};
 use crate::command::{BidButton, Command, OfferAction, OfferButton, parse_quantity};
-use crate::message::{Incoming, IncomingKind, Outgoing};
+use crate::message::{Incoming, IncomingKind, Outgoing, Platform};
 use crate::settings::EngineSettings;
 use crate::texts::{Role, Texts, lang_of};
 
@@ -143,8 +143,31 @@ impl Engine {
         Err(EngineError::Busy)
     }
 
+    /// Who is speaking. An e-mail answer comes from a signed link whose signature the mail adapter has
+    /// checked: it speaks for the structure the offer was made to (its SIRET is the user id), reached at
+    /// its directory address; there is no account row to link.
+    async fn account_of(&self, incoming: &Incoming) -> Result<Option<ChatAccount>, EngineError> {
+        if incoming.platform != Platform::Email {
+            return Ok(self.store.account(incoming.platform.as_str(), &incoming.user_id).await?);
+        }
+        let Ok(siret) = Siret::parse(&incoming.user_id) else { return Ok(None) };
+        let Some(supplier) = self.store.supplier(&siret).await? else { return Ok(None) };
+        Ok(Some(ChatAccount {
+            platform: Platform::Email.as_str().to_owned(),
+            user_id: incoming.user_id.clone(),
+            chat_id: supplier.contact.email.unwrap_or_else(|| incoming.chat_id.clone()),
+            role: Role::Supplier.as_str().to_owned(),
+            supplier: Some(siret),
+            buyer: None,
+            language: incoming.language.clone(),
+            display_name: supplier.contact.name,
+            awaiting: None,
+            linked_at: self.now(),
+        }))
+    }
+
     async fn decide(&self, incoming: &Incoming) -> Result<Decision, EngineError> {
-        let account = self.store.account(incoming.platform.as_str(), &incoming.user_id).await?;
+        let account = self.account_of(incoming).await?;
         let lang = lang_of(
             account.as_ref().and_then(|a| a.language.as_deref()),
             incoming.language.as_deref(),
@@ -188,6 +211,11 @@ impl Engine {
                     return Ok(Decision::notice(texts.offer_not_open()));
                 };
                 match (&account, role) {
+                    (Some(account), Some(Role::Supplier)) if button.action == OfferAction::Decline => {
+                        // A decline given with its reason (the e-mail page's form).
+                        let reason = Some(value.trim()).filter(|r| !r.is_empty()).map(str::to_owned);
+                        self.answer(incoming, account, &button, Answer::Decline { reason }, None, &texts).await
+                    }
                     (Some(account), Some(Role::Supplier)) => {
                         self.part_quantity(incoming, account, &button, value, None, &texts).await
                     }

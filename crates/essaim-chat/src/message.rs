@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub enum Platform {
     Telegram,
     Discord,
+    /// E-mail: the "chat" is the structure's address; answers come back through signed links to
+    /// pages served by `essaim serve` (the `essaim-mail` crate).
+    Email,
 }
 
 impl Platform {
@@ -20,6 +23,7 @@ impl Platform {
         match self {
             Self::Telegram => "telegram",
             Self::Discord => "discord",
+            Self::Email => "email",
         }
     }
 }
@@ -36,7 +40,8 @@ impl FromStr for Platform {
         match s {
             "telegram" => Ok(Self::Telegram),
             "discord" => Ok(Self::Discord),
-            other => Err(format!("unknown chat platform `{other}` (expected telegram or discord)")),
+            "email" => Ok(Self::Email),
+            other => Err(format!("unknown chat platform `{other}` (expected telegram, discord or email)")),
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct EngineSettings {
     pub solve: SolveSettings,
     pub taxonomy: SectorTaxonomy,
     pub proposal: ProposalDelivery,
+    /// The e-mail channel is configured: a structure with no linked chat account is reached at its
+    /// directory contact address.
+    pub email: bool,
 }
 
 /// How the consolidated proposal is built and linked when it goes to the buyer.

@@ -28,7 +28,39 @@ pub struct Config {
     pub impact: ImpactConfig,
     pub proposal: ProposalConfig,
     pub api: ApiConfig,
+    pub mail: MailConfig,
     pub sectors: Vec<SectorConfig>,
+}
+
+/// The e-mail channel (`[mail]`): on when `smtp_host` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub security: String,
+    pub from: String,
+    pub link_valid_days: u32,
+    pub timeout_s: f64,
+    pub per_second: u32,
+}
+
+/// SMTP credentials and the key of the one-click links: from the environment only.
+pub const SMTP_USERNAME_VAR: &str = "ESSAIM_SMTP_USERNAME";
+pub const SMTP_PASSWORD_VAR: &str = "ESSAIM_SMTP_PASSWORD";
+pub const LINK_KEY_VAR: &str = "ESSAIM_MAIL_LINK_KEY";
+
+impl MailConfig {
+    pub fn enabled(&self) -> bool {
+        !self.smtp_host.trim().is_empty()
+    }
+
+    /// The sender's address (`[mail] from`).
+    pub fn from_mailbox(&self) -> Result<essaim_mail::Mailbox> {
+        self.from.trim().parse().map_err(|e| {
+            anyhow::Error::new(BadInput(format!("configuration: mail.from: « {} » is not an address ({e})", self.from)))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -285,6 +317,45 @@ impl Config {
             .collect()
     }
 
+    /// How buttons become links in mails: the key from the environment, the base URL of `serve`.
+    pub fn mail_links(&self, key: &[u8]) -> Result<essaim_mail::Links> {
+        let key = essaim_mail::LinkKey::new(key.to_vec())
+            .map_err(|e| anyhow::Error::new(BadInput(format!("{LINK_KEY_VAR}: {e}"))))?;
+        let Some(base_url) = self.public_url() else {
+            bail!(BadInput("the e-mail channel needs proposal.public_url: its links lead to `essaim serve`".into()))
+        };
+        Ok(essaim_mail::Links {
+            key,
+            base_url,
+            valid_for: chrono::Duration::days(i64::from(self.mail.link_valid_days)),
+        })
+    }
+
+    /// The SMTP server, when `[mail] smtp_host` is set; credentials from the environment.
+    pub fn smtp_settings(&self, env: impl Fn(&str) -> Option<String>) -> Result<Option<essaim_mail::SmtpSettings>> {
+        let m = &self.mail;
+        if !m.enabled() {
+            return Ok(None);
+        }
+        let security = m.security.parse().map_err(|e| BadInput(format!("configuration: mail.security: {e}")))?;
+        if !m.timeout_s.is_finite() || m.timeout_s <= 0.0 {
+            bail!(BadInput(format!("configuration: mail.timeout_s: {} must be a positive number", m.timeout_s)));
+        }
+        let credentials = match (env(SMTP_USERNAME_VAR), env(SMTP_PASSWORD_VAR)) {
+            (Some(user), Some(password)) => Some((user, password)),
+            (None, None) => None,
+            _ => bail!(BadInput(format!("set both {SMTP_USERNAME_VAR} and {SMTP_PASSWORD_VAR}, or neither"))),
+        };
+        Ok(Some(essaim_mail::SmtpSettings {
+            host: m.smtp_host.trim().to_owned(),
+            port: m.smtp_port,
+            security,
+            credentials,
+            from: m.from_mailbox()?,
+            timeout: Duration::from_secs_f64(m.timeout_s),
+        }))
+    }
+
     /// `proposal.public_url` without its trailing `/`; `None` when not set.
     fn public_url(&self) -> Option<String> {
         Some(self.proposal.public_url.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty())
@@ -374,6 +445,7 @@ impl Config {
                 groupement_kind: self.groupement_kind()?,
                 public_url: self.public_url(),
             },
+            email: self.mail.enabled(),
         };
         essaim_chat::scheduler::parse_schedule(&settings.reminder_schedule)
             .map_err(|e| BadInput(format!("configuration: campaign.reminder_schedule: {e}")))?;

@@ -28,7 +28,7 @@ pub const WEBHOOK_SECRET_VAR: &str = "ESSAIM_TELEGRAM_WEBHOOK_SECRET";
 /// The Discord bot token: from the environment only.
 pub const DISCORD_TOKEN_VAR: &str = "ESSAIM_DISCORD_TOKEN";
 
-fn secret_from_env(name: &str) -> Option<String> {
+pub(crate) fn secret_from_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|t| !t.trim().is_empty())
 }
 
@@ -149,6 +149,18 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             health.set("discord", true);
             bots.push("Discord (HTTP interactions)");
         }
+    }
+
+    if let Some(smtp) = config.smtp_settings(secret_from_env)? {
+        let Some(key) = secret_from_env(crate::config::LINK_KEY_VAR) else {
+            bail!(BadInput(format!("the e-mail channel ([mail] smtp_host) needs {}", crate::config::LINK_KEY_VAR)));
+        };
+        let links = config.mail_links(key.as_bytes())?;
+        let sender = essaim_mail::SmtpSender::new(&smtp, links.clone()).map_err(BadInput)?;
+        let limits = Limits { global_per_second: config.mail.per_second, ..Limits::none() };
+        dispatcher = dispatcher.with_sender(Platform::Email, sender, limits);
+        router = router.merge(essaim_mail::answer_router(engine.clone(), links.key));
+        bots.push("e-mail");
     }
 
     let listener = tokio::net::TcpListener::bind(&config.serve.listen)

@@ -36,6 +36,7 @@ pub fn settings() -> EngineSettings {
             unit: "h".into(),
         }]),
         proposal: essaim_chat::ProposalDelivery::default(),
+        email: false,
     }
 }
 
