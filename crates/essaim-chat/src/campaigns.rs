@@ -435,7 +435,17 @@ impl<'a> Progress<'a> {
     /// Sends one offer (or its reminder) to every account of its supplier.
     pub async fn send_offer(&mut self, id: OfferId, reminder: bool) -> Result<usize, EngineError> {
         let Some(offer) = self.campaign.offers.get(&id).cloned() else { return Ok(0) };
-        let recipients = supplier_recipients(self.store, &offer.terms.supplier, self.settings).await?;
+        let mut recipients = supplier_recipients(self.store, &offer.terms.supplier, self.settings).await?;
+        if reminder {
+            // A reminder is the one non-essential mail: a mailbox that asked (List-Unsubscribe) gets none.
+            let mut kept = Vec::with_capacity(recipients.len());
+            for to in recipients {
+                if to.platform != Platform::Email || self.store.wants_reminder_mail(&to.chat_id).await? {
+                    kept.push(to);
+                }
+            }
+            recipients = kept;
+        }
         for to in &recipients {
             let texts = Texts::new(to.lang, self.settings.time_zone);
             if let Some(message) = offer_message(&texts, to, self.loaded, &self.campaign, &offer, reminder) {

@@ -811,9 +811,16 @@ impl Engine {
                             texts.offer_answered(&offer_text, &outcome),
                         )
                     };
-                    // With no message to edit (a typed quantity), the confirmation comes as a new message.
+                    // With no message to edit (a typed quantity), the confirmation comes as a new message;
+                    // a mail cannot be edited, so the receipt repeats the offer under what was recorded.
                     let text_only = if message.edit_message_id.is_some() {
                         message
+                    } else if incoming.platform == Platform::Email {
+                        Outgoing::text(
+                            incoming.platform,
+                            incoming.chat_id.clone(),
+                            format!("{outcome}\n\n{offer_text}"),
+                        )
                     } else {
                         Outgoing::text(incoming.platform, incoming.chat_id.clone(), outcome.clone())
                     };

@@ -66,17 +66,14 @@ impl Sender for MemoryMailbox {
         if let Err(e) = compose(key, message, &self.from, &self.links, now) {
             return SendOutcome::Permanent(e.to_string());
         }
-        let links: Vec<(String, String)> =
-            message.buttons.iter().flatten().map(|b| (b.label.clone(), self.links.url(b, now))).collect();
-        let mut text = message.text.clone();
-        for (label, url) in &links {
-            text.push_str(&format!("\n{label} : {url}"));
-        }
+        let buttons: Vec<(&essaim_chat::Button, String)> =
+            message.buttons.iter().flatten().map(|b| (b, self.links.url(b, now))).collect();
+        let text = render::plain(&message.text, &buttons, &self.links.quiet_url(&message.chat_id, now));
         let delivered = Delivered {
             to: message.chat_id.clone(),
             subject: subject(&message.text),
             text,
-            links,
+            links: buttons.iter().map(|(b, url)| (b.label.clone(), url.clone())).collect(),
             message_id: message_id(key, &self.from),
             attachment: message.document.as_ref().map(|d| d.file_name.clone()),
         };

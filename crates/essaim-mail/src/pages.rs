@@ -16,12 +16,12 @@ use essaim_chat::campaigns::{self, Loaded};
 use essaim_chat::command::{OfferAction, OfferButton};
 use essaim_chat::texts::Texts;
 use essaim_chat::{Engine, Incoming, IncomingKind, Platform};
-use essaim_core::{Lang, Offer, OfferState};
+use essaim_core::{Lang, Offer, OfferState, Siret};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::link::{LinkError, LinkKey};
-use crate::render::escape;
+use crate::render::{QUIET, escape};
 
 /// Largest form accepted: a reason and a quantity fit in far less.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -48,6 +48,7 @@ struct PageState {
 pub fn answer_router(engine: Engine, key: LinkKey) -> Router {
     Router::new()
         .route("/reponse/{token}", get(show).post(submit))
+        .route("/courriel/{token}", get(show_quiet).post(submit_quiet))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .with_state(PageState { engine, key })
 }
@@ -84,9 +85,9 @@ fn refusal(lang: Lang, status: StatusCode, title: &str, body: &str) -> Response 
     page(lang, status, title, &format!("<p>{}</p>", escape(body)))
 }
 
-async fn open(state: &PageState, token: &str, lang: Lang) -> Result<Opened, Response> {
-    let now = state.engine.now();
-    let data = state.key.verify(token, now).map_err(|e| match e {
+/// The page saying why a link cannot be used.
+fn link_refused(state: &PageState, error: LinkError, lang: Lang) -> Response {
+    match error {
         LinkError::Expired(at) => refusal(
             lang,
             StatusCode::GONE,
@@ -114,7 +115,11 @@ async fn open(state: &PageState, token: &str, lang: Lang) -> Result<Opened, Resp
                  is in the e-mail.",
             ),
         ),
-    })?;
+    }
+}
+
+async fn open(state: &PageState, token: &str, lang: Lang) -> Result<Opened, Response> {
+    let data = state.key.verify(token, state.engine.now()).map_err(|e| link_refused(state, e, lang))?;
     let not_found = || {
         refusal(
             lang,
@@ -355,11 +360,19 @@ async fn submit(
     // after a refused one is a new answer.
     let digest = Sha256::digest(format!("{token}\n{value}").as_bytes());
     let update_id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    // The receipt goes where the offer went: the structure's directory address.
+    let address = match Siret::parse(&offer.terms.supplier) {
+        Ok(siret) => match state.engine.store().supplier(&siret).await {
+            Ok(supplier) => supplier.and_then(|s| s.contact.email).unwrap_or_default(),
+            Err(e) => return unavailable(lang, &e),
+        },
+        Err(_) => String::new(),
+    };
     let incoming = Incoming {
         platform: Platform::Email,
         update_id,
         user_id: offer.terms.supplier.clone(),
-        chat_id: String::new(),
+        chat_id: address,
         user_name: None,
         language: Some(match lang {
             Lang::Fr => "fr".into(),
@@ -384,6 +397,111 @@ async fn submit(
         return render_offer(&state, &reopened, lang, StatusCode::UNPROCESSABLE_ENTITY, Some(&why), false);
     }
     render_offer(&state, &reopened, lang, StatusCode::OK, None, !handled.duplicate)
+}
+
+/// The mailbox a « stop reminders » link stands for, or the page saying why not.
+fn quiet_address(state: &PageState, token: &str, lang: Lang) -> Result<String, Box<Response>> {
+    let data = state.key.verify(token, state.engine.now()).map_err(|e| Box::new(link_refused(state, e, lang)))?;
+    data.strip_prefix(QUIET).map(str::to_owned).ok_or_else(|| {
+        Box::new(refusal(
+            lang,
+            StatusCode::NOT_FOUND,
+            &say(lang, "Lien non valide", "Invalid link"),
+            &say(lang, "Ce lien ne règle pas les courriels.", "This link does not set e-mail choices."),
+        ))
+    })
+}
+
+/// The mailbox's choice about reminders, and the one button that changes it.
+fn quiet_page(lang: Lang, address: &str, wanted: bool, changed: bool) -> Response {
+    let (title, state, button, value) = match (wanted, lang) {
+        (true, Lang::Fr) => (
+            "Relances par courriel",
+            "Vous recevez les relances des offres restées sans réponse.",
+            "Ne plus recevoir les relances",
+            "0",
+        ),
+        (true, Lang::En) => {
+            ("Reminder e-mails", "You receive reminders of unanswered offers.", "Stop reminder e-mails", "0")
+        }
+        (false, Lang::Fr) => (
+            "Relances par courriel",
+            "Vous ne recevez plus les relances. Les offres, les confirmations et les avis du facilitateur \
+             continuent d'arriver : elles engagent votre structure.",
+            "Recevoir à nouveau les relances",
+            "1",
+        ),
+        (false, Lang::En) => (
+            "Reminder e-mails",
+            "You no longer receive reminders. Offers, receipts and the facilitator's notices still come: \
+             they commit your structure.",
+            "Receive reminders again",
+            "1",
+        ),
+    };
+    let done = if changed {
+        format!("<p class=\"recorded\" id=\"recorded\">{}</p>", say(lang, "C'est noté.", "Noted."))
+    } else {
+        String::new()
+    };
+    page(
+        lang,
+        StatusCode::OK,
+        title,
+        &format!(
+            "{done}<p>{}</p><p><strong>{}</strong></p><form method=\"post\"><input type=\"hidden\" \
+             name=\"reminders\" value=\"{value}\"><button type=\"submit\" id=\"confirm\">{button}</button></form>",
+            escape(state),
+            escape(address)
+        ),
+    )
+}
+
+async fn show_quiet(State(state): State<PageState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let lang = lang(&headers);
+    let address = match quiet_address(&state, &token, lang) {
+        Ok(address) => address,
+        Err(page) => return *page,
+    };
+    match state.engine.store().wants_reminder_mail(&address).await {
+        Ok(wanted) => quiet_page(lang, &address, wanted, false),
+        Err(e) => unavailable(lang, &e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct QuietForm {
+    /// `1` to receive reminders again, `0` to stop them.
+    reminders: Option<String>,
+    /// A mail client's one-click request (RFC 8058 sends `List-Unsubscribe=One-Click`).
+    #[serde(rename = "List-Unsubscribe")]
+    one_click: Option<String>,
+}
+
+async fn submit_quiet(
+    State(state): State<PageState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<QuietForm>, FormRejection>,
+) -> Response {
+    let lang = lang(&headers);
+    let address = match quiet_address(&state, &token, lang) {
+        Ok(address) => address,
+        Err(page) => return *page,
+    };
+    let Ok(Form(form)) = form else {
+        return refusal(
+            lang,
+            StatusCode::BAD_REQUEST,
+            &say(lang, "Formulaire illisible", "Unreadable form"),
+            &say(lang, "Rien n'a été enregistré.", "Nothing was recorded."),
+        );
+    };
+    let wanted = form.one_click.is_none() && form.reminders.as_deref() == Some("1");
+    match state.engine.store().set_reminder_mail(&address, wanted).await {
+        Ok(_) => quiet_page(lang, &address, wanted, true),
+        Err(e) => unavailable(lang, &e),
+    }
 }
 
 /// The stored reason of a refusal: the chosen reason, and the details typed, on one line.

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use essaim_chat::{Button, Outgoing};
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use sha2::{Digest, Sha256};
@@ -29,6 +29,21 @@ impl Links {
     pub fn url(&self, button: &Button, now: DateTime<Utc>) -> String {
         let token = self.key.sign(&button.data, now + self.valid_for);
         format!("{}/reponse/{token}", self.base_url.trim_end_matches('/'))
+    }
+}
+
+/// How long a « stop reminders » link works: long, a mail is read months later.
+const QUIET_LINK_DAYS: i64 = 366;
+
+/// The prefix of the data a « stop reminders » link signs, before the address.
+pub(crate) const QUIET: &str = "quiet:";
+
+impl Links {
+    /// The signed address where `address` stops (or resumes) non-essential mail: the `List-Unsubscribe`
+    /// header (RFC 2369, one click by RFC 8058) and the mail's footer.
+    pub fn quiet_url(&self, address: &str, now: DateTime<Utc>) -> String {
+        let token = self.key.sign(&format!("{QUIET}{}", address.trim()), now + chrono::Duration::days(QUIET_LINK_DAYS));
+        format!("{}/courriel/{token}", self.base_url.trim_end_matches('/'))
     }
 }
 
@@ -79,10 +94,21 @@ pub fn compose(
         .subject(subject(&message.text))
         .message_id(Some(message_id(key, from)))
         .date(now.into());
+    // Mail clients show « Se désabonner » from these and may post to the link in one click (RFC 8058).
+    let quiet = links.quiet_url(&message.chat_id, now);
+    builder = builder
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{quiet}>")))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".into(),
+        ));
     if let Some(earlier) = &message.edit_message_id {
         builder = builder.in_reply_to(earlier.clone()).references(earlier.clone());
     }
-    let body = MultiPart::alternative_plain_html(plain(&message.text, &buttons), html(&message.text, &buttons));
+    let body = MultiPart::alternative_plain_html(
+        plain(&message.text, &buttons, &quiet),
+        html(&message.text, &buttons, &quiet),
+    );
     let mail = match &message.document {
         None => builder.multipart(body),
         Some(document) => {
@@ -96,18 +122,23 @@ pub fn compose(
     mail.map_err(|e| ComposeError::Build(e.to_string()))
 }
 
-/// The text part: the message, then each link on its own line under its label.
-fn plain(text: &str, buttons: &[(&Button, String)]) -> String {
+/// The footer's words: the recipient's language is not known to the mail, so the link in both, short.
+const FOOTER_WHY: &str = "Vous recevez ce courriel comme contact de votre structure dans l'annuaire du réseau.";
+const FOOTER_STOP_FR: &str = "Ne plus recevoir les relances";
+const FOOTER_STOP_EN: &str = "Stop reminder e-mails";
+
+/// The text part: the message, then each link on its own line under its label, then the footer.
+pub(crate) fn plain(text: &str, buttons: &[(&Button, String)], quiet: &str) -> String {
     let mut out = text.to_owned();
     for (button, url) in buttons {
         out.push_str(&format!("\n\n{} :\n{url}", button.label));
     }
-    out.push('\n');
+    out.push_str(&format!("\n\n-- \n{FOOTER_WHY}\n{FOOTER_STOP_FR} / {FOOTER_STOP_EN} :\n{quiet}\n"));
     out
 }
 
 /// The HTML part: the same text, escaped, and the links as large buttons (a thumb on a phone).
-fn html(text: &str, buttons: &[(&Button, String)]) -> String {
+fn html(text: &str, buttons: &[(&Button, String)], quiet: &str) -> String {
     let paragraphs: String = text
         .split("\n\n")
         .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
@@ -128,7 +159,10 @@ fn html(text: &str, buttons: &[(&Button, String)]) -> String {
         "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"></head>\
          <body style=\"font-family:system-ui,sans-serif;font-size:16px;line-height:1.5;color:#111;max-width:36em\">\
-         {paragraphs}<p>{links}</p></body></html>"
+         {paragraphs}<p>{links}</p>\
+         <p style=\"font-size:13px;color:#555\">{FOOTER_WHY} <a href=\"{quiet}\" style=\"color:#555\">\
+         {FOOTER_STOP_FR}</a> / <a href=\"{quiet}\" style=\"color:#555\">{FOOTER_STOP_EN}</a></p></body></html>",
+        quiet = escape(quiet),
     )
 }
 

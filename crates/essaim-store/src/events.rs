@@ -70,3 +70,39 @@ impl Store {
             .collect()
     }
 }
+
+/// The stream of one mailbox's choices (`mailbox:direction@atelier.example`): the e-mail channel has no
+/// account row, the address is the identity.
+pub fn mailbox_stream(address: &str) -> String {
+    format!("mailbox:{}", address.trim().to_lowercase())
+}
+
+/// The event kind of a mailbox's choice about non-essential mail.
+pub const MAIL_PREFERENCE: &str = "mail_preference";
+
+impl Store {
+    /// Whether `address` still takes non-essential mail (reminders): yes until it says otherwise; the
+    /// latest choice wins.
+    #[tracing::instrument(skip(self))]
+    pub async fn wants_reminder_mail(&self, address: &str) -> Result<bool, StoreError> {
+        let events = self.events(&mailbox_stream(address)).await?;
+        Ok(events
+            .iter()
+            .rev()
+            .filter(|e| e.kind == MAIL_PREFERENCE)
+            .find_map(|e| e.payload.get("reminders").and_then(serde_json::Value::as_bool))
+            .unwrap_or(true))
+    }
+
+    /// Records a mailbox's choice about reminders (the event is the state). Returns whether it changed
+    /// anything: the same choice twice is recorded once.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_reminder_mail(&self, address: &str, wanted: bool) -> Result<bool, StoreError> {
+        if self.wants_reminder_mail(address).await? == wanted {
+            return Ok(false);
+        }
+        let payload = serde_json::json!({ "address": address.trim().to_lowercase(), "reminders": wanted });
+        self.append_event(&mailbox_stream(address), MAIL_PREFERENCE, &payload).await?;
+        Ok(true)
+    }
+}

@@ -50,7 +50,7 @@ pub use campaigns::{
 pub use chat::{ACCOUNTS_STREAM, AccountLink, ChatAccount, INVITES_STREAM, InboxKey, Invite};
 pub use directory::ImportSummary;
 pub use error::StoreError;
-pub use events::{DIRECTORY_STREAM, Event, supplier_stream, tender_stream};
+pub use events::{DIRECTORY_STREAM, Event, MAIL_PREFERENCE, mailbox_stream, supplier_stream, tender_stream};
 pub use holdings::CapacityContext;
 pub use outbox::{NewOutgoing, OutboxMessage, OutboxStatus};
 pub use proposals::ProposalSources;

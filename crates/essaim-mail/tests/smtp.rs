@@ -1,0 +1,438 @@
+//! The e-mail channel end to end, with real parts: the campaign is launched through the engine, the
+//! dispatcher sends its offers by SMTP (lettre) to a real SMTP server on loopback (aiosmtpd, which
+//! writes a maildir), the mails are parsed as a mail client would, and their links are followed over
+//! HTTP against the answer pages served by axum. On every backend.
+//!
+//! aiosmtpd comes from PyPI (`pip install aiosmtpd`); without it the test says so and passes, unless
+//! `ESSAIM_TEST_REQUIRE_SMTP=1` (CI sets it) makes its absence a failure.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use essaim_chat::{
+    Dispatcher, Engine, EngineSettings, Incoming, IncomingKind, Limits, Outgoing, Platform, ProposalDelivery,
+};
+use essaim_core::{
+    Buyer, Capacities, Contact, GeoPoint, Groupement, GroupementCode, Lang, OfferState, Sector, SectorInfo,
+    SectorTaxonomy, Siret, Supplier, SupplierKind, Tender, TenderLine, TenderRef,
+};
+use essaim_mail::{LinkKey, Links, Mailbox, Security, SmtpSender, SmtpSettings, message_id};
+use essaim_store::Store;
+use essaim_store::testing::with_each_backend;
+use tokio::sync::Notify;
+
+const A: &str = "73282932000074";
+const B: &str = "12345678900015";
+const C: &str = "30000000000004";
+const KEY: &[u8] = b"a test key of at least thirty-two bytes, never used in production";
+
+fn sector() -> Sector {
+    Sector::parse("sector", "nettoyage").expect("sector")
+}
+
+fn settings() -> EngineSettings {
+    EngineSettings {
+        default_lang: Lang::Fr,
+        time_zone: chrono_tz::Europe::Paris,
+        response_time: chrono::Duration::hours(48),
+        campaign_duration: chrono::Duration::hours(168),
+        reminder_schedule: "0 9 * * 1-5".into(),
+        tick: Duration::from_secs(30),
+        weights: essaim_solver::Weights::default(),
+        solve: essaim_solver::SolveSettings::default(),
+        taxonomy: SectorTaxonomy::new([SectorInfo {
+            slug: sector(),
+            label_fr: "Nettoyage".into(),
+            label_en: "Cleaning".into(),
+            unit: "h".into(),
+        }]),
+        proposal: ProposalDelivery::default(),
+        email: true,
+    }
+}
+
+/// Three structures 20 km apart, each the only one within reach of its own line of 50 h; none has a
+/// chat account, each has a contact e-mail in the directory.
+async fn territory(store: &Store) {
+    let sites = [(A, "Atelier A", 45.70), (B, "Brigade B", 45.88), (C, "Chantier C", 46.06)];
+    let suppliers: Vec<Supplier> = sites
+        .iter()
+        .map(|(siret, name, lat)| {
+            let capacities: Capacities = [(sector(), 60.0)].into_iter().collect();
+            let at = GeoPoint::new(*lat, 4.85).expect("point");
+            let mut s = Supplier::new(parse_siret(siret), name, SupplierKind::Ei, at, 5.0, 10.0, capacities, None)
+                .expect("supplier");
+            let local = name.split_whitespace().last().unwrap_or("x").to_lowercase();
+            s.contact = Contact {
+                name: Some(format!("Direction {name}")),
+                email: Some(format!("direction-{local}@structures.example")),
+                phone: None,
+            };
+            s
+        })
+        .collect();
+    let code = GroupementCode::parse("g", "G-MAIL").expect("code");
+    let members = sites.iter().map(|(s, _, _)| parse_siret(s)).collect();
+    let g = Groupement::new(code.clone(), "Groupement par courriel", parse_siret(A), members).expect("groupement");
+    store.import_directory(&suppliers, &[g]).await.expect("directory");
+    let lines = sites
+        .iter()
+        .enumerate()
+        .map(|(i, (_, name, lat))| {
+            let site = GeoPoint::new(*lat + 0.005, 4.85).expect("site");
+            let mut line =
+                TenderLine::new(&format!("lines[{i}]"), &format!("L{}", i + 1), sector(), 50.0, "h", site, None, None)
+                    .expect("line");
+            line.title = Some(format!("Nettoyage près de {name}"));
+            line
+        })
+        .collect();
+    let tender = Tender::new(
+        TenderRef::parse("ref", "T-MAIL").expect("ref"),
+        "Marché par courriel",
+        Buyer::named("Ville test", None),
+        None,
+        Some(code),
+        lines,
+    )
+    .expect("tender");
+    store.insert_tender(&tender).await.expect("tender");
+}
+
+fn parse_siret(s: &str) -> Siret {
+    Siret::parse(s).expect("SIRET")
+}
+
+/// aiosmtpd on a free loopback port, writing every mail it accepts into a maildir.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+    seen: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+}
+
+impl SmtpServer {
+    fn start() -> Option<Self> {
+        let available = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !available {
+            assert!(
+                std::env::var("ESSAIM_TEST_REQUIRE_SMTP").as_deref() != Ok("1"),
+                "ESSAIM_TEST_REQUIRE_SMTP=1 but aiosmtpd is not installed (pip install aiosmtpd)"
+            );
+            eprintln!("skipped: aiosmtpd is not installed (pip install aiosmtpd)");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let maildir = tempfile::tempdir().expect("maildir");
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir(maildir.path().join(sub)).expect("maildir folder");
+        }
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts");
+        let server = Self { child, port, maildir, seen: Default::default() };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("aiosmtpd did not listen on port {port}");
+    }
+
+    /// The mails received since the last call, parsed (a maildir's file names do not sort by time).
+    fn new_mails(&self) -> Vec<Mail> {
+        let dir: PathBuf = self.maildir.path().join("new");
+        let files: Vec<PathBuf> =
+            std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        let mut seen = self.seen.lock().expect("seen");
+        files.iter().filter(|f| seen.insert((*f).clone())).map(|f| Mail::read(f)).collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A received mail as a mail client shows it.
+struct Mail {
+    to: String,
+    subject: String,
+    message_id: String,
+    text: String,
+    html: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Mail {
+    fn read(path: &Path) -> Self {
+        let raw = std::fs::read(path).expect("mail file");
+        let parsed = mailparse::parse_mail(&raw).expect("a well-formed mail");
+        let header =
+            |name: &str| parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case(name)).map(|h| h.get_value());
+        let mut text = String::new();
+        let mut html = String::new();
+        for part in parsed.parts() {
+            match part.ctype.mimetype.as_str() {
+                "text/plain" => text = part.get_body().expect("text body"),
+                "text/html" => html = part.get_body().expect("html body"),
+                _ => {}
+            }
+        }
+        Mail {
+            to: header("To").unwrap_or_default(),
+            subject: header("Subject").unwrap_or_default(),
+            message_id: header("Message-ID").unwrap_or_default(),
+            text,
+            html,
+            headers: parsed.headers.iter().map(|h| (h.get_key(), h.get_value())).collect(),
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    }
+
+    /// The link printed under `label` in the text part (« Accepter : » then the address).
+    fn link(&self, label: &str) -> String {
+        let mut lines = self.text.lines();
+        lines
+            .find(|l| l.trim() == format!("{label} :"))
+            .and_then(|_| lines.next())
+            .map(|url| url.trim().to_owned())
+            .unwrap_or_else(|| panic!("no « {label} » link in:\n{}", self.text))
+    }
+}
+
+/// The answer pages on a loopback port, as `essaim serve` mounts them.
+async fn serve_pages(engine: Engine) -> String {
+    let router = essaim_mail::answer_router(engine, LinkKey::new(KEY).expect("key"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}")
+}
+
+async fn offer_state(store: &Store, supplier: &str) -> OfferState {
+    let (_, campaign) = store.campaign(&TenderRef::parse("r", "T-MAIL").expect("ref")).await.expect("campaign");
+    let campaign = campaign.expect("a campaign");
+    campaign.offers.values().find(|o| o.terms.supplier == supplier).map(|o| o.state.clone()).expect("offer")
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> (u16, String) {
+    let response = client.get(url).header("Accept-Language", "fr-FR,fr;q=0.9").send().await.expect("GET");
+    (response.status().as_u16(), response.text().await.expect("body"))
+}
+
+async fn post(client: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let response = client.post(url).form(form).send().await.expect("POST");
+    (response.status().as_u16(), response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn offers_reach_structures_by_mail_and_their_links_answer_once() {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let smtp = Arc::new(smtp);
+    with_each_backend(|store| {
+        let smtp = smtp.clone();
+        async move {
+            territory(&store).await;
+            let engine = Engine::new(store.clone(), settings(), Arc::new(Notify::new()));
+            let base = serve_pages(engine.clone()).await;
+            let links = Links { key: LinkKey::new(KEY).expect("key"), base_url: base.clone(), valid_for: days(14) };
+            let from: Mailbox = "essaim <campagnes@essaim.example>".parse().expect("from");
+            let sender = SmtpSender::new(
+                &SmtpSettings {
+                    host: "127.0.0.1".into(),
+                    port: smtp.port,
+                    security: Security::Plain,
+                    credentials: None,
+                    from: from.clone(),
+                    timeout: Duration::from_secs(10),
+                },
+                links.clone(),
+            )
+            .expect("sender");
+            let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Email, sender, Limits::none());
+
+            // The facilitator (a Telegram account) launches; nobody is « without a linked account »: all
+            // three are reached at their directory address.
+            store.create_invite("FAC-MAIL", "facilitator", None, None).await?;
+            let fac = |n: u64, kind: IncomingKind| Incoming {
+                platform: Platform::Telegram,
+                update_id: format!("u{n}"),
+                user_id: "fac".into(),
+                chat_id: "fac".into(),
+                user_name: None,
+                language: Some("fr".into()),
+                kind,
+            };
+            let command = |name: &str, arg: &str| IncomingKind::Command { name: name.into(), args: vec![arg.into()] };
+            engine.handle(&fac(1, command("start", "FAC-MAIL"))).await.expect("start");
+            engine.handle(&fac(2, command("repartir", "T-MAIL"))).await.expect("launch");
+            let to_fac = |outbox: Vec<essaim_store::OutboxMessage>| -> String {
+                outbox
+                    .into_iter()
+                    .filter(|m| m.chat_id == "fac")
+                    .filter_map(|m| serde_json::from_value::<Outgoing>(m.payload).ok())
+                    .map(|m| m.text)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let launch = to_fac(store.outbox().await?);
+            assert!(launch.contains("3 offre(s) envoyée(s) à 3 structure(s)"), "{launch}");
+            assert!(!launch.contains("Sans compte relié"), "every structure is reachable by mail: {launch}");
+
+            smtp.new_mails();
+            while dispatcher.run_once().await? > 0 {}
+            let mails = smtp.new_mails();
+            assert_eq!(mails.len(), 3, "one offer mail per structure");
+            let mail_to = |local: &str| {
+                mails.iter().find(|m| m.to.contains(&format!("direction-{local}@"))).expect("a mail to the structure")
+            };
+            let (a, b, c) = (mail_to("a"), mail_to("b"), mail_to("c"));
+
+            // A mail client's view: a subject, both parts, the amount, and a Message-ID from the outbox key.
+            assert!(a.subject.contains("T-MAIL") || a.subject.contains("offre"), "subject: {}", a.subject);
+            assert!(a.text.contains("50 h") && a.html.contains("50 h"), "{}", a.text);
+            assert!(a.html.contains(&format!("href=\"{base}/reponse/")), "{}", a.html);
+            let offer_row = store
+                .outbox()
+                .await?
+                .into_iter()
+                .find(|m| m.platform == "email" && m.chat_id.starts_with("direction-a@"))
+                .expect("A's outbox row");
+            assert_eq!(a.message_id, message_id(&offer_row.key, &from));
+
+            let client = reqwest::Client::new();
+
+            // B stops reminders in one click from its mail client (List-Unsubscribe, RFC 8058); a relance
+            // then reaches A and C, not B. Offers and receipts still reach B: they are not optional.
+            let quiet = b.header("List-Unsubscribe").expect("List-Unsubscribe");
+            assert_eq!(b.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+            let quiet = quiet.trim_matches(|c| c == '<' || c == '>').to_owned();
+            assert!(b.text.contains(&quiet), "the footer carries the same link: {}", b.text);
+            let (status, page) = get(&client, &quiet).await;
+            assert_eq!(status, 200);
+            assert!(page.contains("direction-b@structures.example") && page.contains("Ne plus recevoir"), "{page}");
+            assert!(store.wants_reminder_mail("direction-b@structures.example").await?, "a GET changes nothing");
+            let (status, page) = post(&client, &quiet, &[("List-Unsubscribe", "One-Click")]).await;
+            assert_eq!(status, 200, "{page}");
+            assert!(page.contains("Recevoir à nouveau"), "{page}");
+            assert!(!store.wants_reminder_mail("direction-b@structures.example").await?);
+            engine.handle(&fac(3, command("relancer", "T-MAIL"))).await.expect("remind");
+            while dispatcher.run_once().await? > 0 {}
+            let reminded: Vec<String> = smtp.new_mails().into_iter().map(|m| m.to).collect();
+            assert_eq!(reminded.len(), 2, "{reminded:?}");
+            assert!(reminded.iter().all(|to| !to.contains("direction-b@")), "{reminded:?}");
+
+            // A opens « Accepter »: the page shows the offer and asks to confirm; opening records nothing
+            // (mail scanners open links too).
+            let accept = a.link("Accepter");
+            let (status, page) = get(&client, &accept).await;
+            assert_eq!(status, 200);
+            assert!(page.contains("id=\"confirm\"") && page.contains("50 h"), "{page}");
+            assert_eq!(offer_state(&store, A).await, OfferState::Open);
+            let (status, page) = post(&client, &accept, &[]).await;
+            assert_eq!(status, 200, "{page}");
+            assert!(page.contains("id=\"recorded\"") && page.contains("Vous avez accepté 50 h"), "{page}");
+            assert!(matches!(offer_state(&store, A).await, OfferState::Accepted { quantity, .. } if quantity == 50.0));
+            // A second click shows what was recorded and records nothing more.
+            let events = store.campaign_log(&TenderRef::parse("r", "T-MAIL").expect("ref")).await?.events.len();
+            let (status, page) = post(&client, &accept, &[]).await;
+            assert_eq!(status, 200);
+            assert!(page.contains("id=\"recorded\"") && page.contains("Vous avez accepté 50 h"), "{page}");
+            let (_, page) = get(&client, &a.link("Refuser")).await;
+            assert!(page.contains("id=\"recorded\"") && !page.contains("<form"), "{page}");
+            let after = store.campaign_log(&TenderRef::parse("r", "T-MAIL").expect("ref")).await?.events.len();
+            assert_eq!(after, events, "a second click records nothing");
+
+            // B declines with a reason and a word: both are stored with the refusal and told to the facilitator.
+            let decline = b.link("Refuser");
+            let (_, page) = get(&client, &decline).await;
+            assert!(page.contains("name=\"reason\"") && page.contains("value=\"capacité\""), "{page}");
+            let huge = "x".repeat(5 * 1024 * 1024);
+            let (status, _) = post(&client, &decline, &[("reason", "capacité"), ("detail", &huge)]).await;
+            assert_eq!(status, 413, "a 5 MB form is refused");
+            assert_eq!(offer_state(&store, B).await, OfferState::Open, "and records nothing");
+            let (status, page) =
+                post(&client, &decline, &[("reason", "capacité"), ("detail", "équipe prise jusqu'en mars")]).await;
+            assert_eq!(status, 200, "{page}");
+            match offer_state(&store, B).await {
+                OfferState::Declined { reason: Some(reason), .. } => {
+                    assert!(reason.contains("capacité") && reason.contains("équipe prise jusqu'en mars"), "{reason}");
+                }
+                other => panic!("B's offer should be declined with a reason, is {other:?}"),
+            }
+            assert!(to_fac(store.outbox().await?).contains("Brigade B refuse"));
+
+            // C accepts part: a quantity out of bounds is explained and keeps the form; 30 is taken.
+            let part = c.link("Accepter une partie");
+            let (_, page) = get(&client, &part).await;
+            assert!(page.contains("name=\"quantity\""), "{page}");
+            let (status, page) = post(&client, &part, &[("quantity", "500")]).await;
+            assert_eq!(status, 422, "{page}");
+            assert!(page.contains("name=\"quantity\""), "the form stays: {page}");
+            assert_eq!(offer_state(&store, C).await, OfferState::Open);
+            let (status, page) = post(&client, &part, &[("quantity", "30")]).await;
+            assert_eq!(status, 200, "{page}");
+            assert!(matches!(offer_state(&store, C).await, OfferState::Accepted { quantity, .. } if quantity == 30.0));
+
+            // A forged link and an expired one show a page and change nothing.
+            let token = accept.rsplit('/').next().expect("token");
+            let mut forged = token.to_owned();
+            let last = forged.pop().expect("a character");
+            forged.push(if last == 'A' { 'B' } else { 'A' });
+            let (status, page) = get(&client, &format!("{base}/reponse/{forged}")).await;
+            assert_eq!(status, 400, "{page}");
+            let expired = Links { valid_for: -days(1), ..links.clone() };
+            let button = essaim_chat::Button {
+                label: "Accepter".into(),
+                data: data_of(&store, C, "ok").await,
+                asks_quantity: false,
+            };
+            let (status, page) = get(&client, &expired.url(&button, chrono::Utc::now())).await;
+            assert_eq!(status, 410, "{page}");
+            assert!(page.contains("expiré"), "{page}");
+
+            // The notices of each answer went by mail too (the edited offer, the reallocation).
+            while dispatcher.run_once().await? > 0 {}
+            let later = smtp.new_mails();
+            // Each structure keeps a receipt of its answer, the offer repeated under it; the failures of
+            // none of these mails reached the facilitator.
+            let receipt = later.iter().find(|m| m.to.contains("direction-a@")).expect("A's receipt");
+            assert!(receipt.subject.starts_with("Accepté : 50 h"), "{}", receipt.subject);
+            assert!(receipt.text.contains("Nettoyage près de Atelier A (L1) : 50 h"), "{}", receipt.text);
+            assert!(later.iter().any(|m| m.to.contains("direction-c@") && m.text.contains("30 h sur 50")));
+            let failed = store.outbox().await?.into_iter().filter(|m| m.last_error.is_some()).count();
+            assert_eq!(failed, 0, "every mail was accepted by the SMTP server");
+            Ok::<_, essaim_store::StoreError>(())
+        }
+    })
+    .await;
+}
+
+fn days(n: i64) -> chrono::Duration {
+    chrono::Duration::days(n)
+}
+
+/// The button data of `supplier`'s offer for `action` (`ok` accept, `no` decline, `pt` part).
+async fn data_of(store: &Store, supplier: &str, action: &str) -> String {
+    let (_, campaign) = store.campaign(&TenderRef::parse("r", "T-MAIL").expect("ref")).await.expect("campaign");
+    let campaign = campaign.expect("campaign");
+    let offer = campaign.offers.values().find(|o| o.terms.supplier == supplier).expect("offer");
+    format!("{action}:{}:T-MAIL", offer.terms.id)
+}
