@@ -742,7 +742,22 @@ pub fn status_text(
         .filter(|l| l.insertion_hours_min.is_some())
         .map(|l| (l.id.clone(), clause_hours(settings, loaded, campaign, &l.id)))
         .collect();
-    texts.status(&loaded.tender, campaign.is_running(), &coverage, &name, &campaign.uncovered, &clauses, suggestions)
+    let mut refusals: BTreeMap<String, Vec<(String, Option<String>)>> = BTreeMap::new();
+    for offer in campaign.offers.values() {
+        if let essaim_core::OfferState::Declined { reason, .. } = &offer.state {
+            refusals.entry(offer.terms.line.clone()).or_default().push((name(&offer.terms.supplier), reason.clone()));
+        }
+    }
+    texts.status(
+        &loaded.tender,
+        campaign.is_running(),
+        &coverage,
+        &name,
+        &campaign.uncovered,
+        &clauses,
+        &refusals,
+        suggestions,
+    )
 }
 
 /// The clause hours a line's accepted and pending offers bring: Σ quantity × the structure's insertion rate

@@ -7,8 +7,8 @@ pub use essaim_core::Lang;
 use std::collections::BTreeMap;
 
 use essaim_core::{
-    Holding, HoldingState, LineCoverage, Offer, ShortfallCause, Tender, TenderLine, Uncovered, format_number,
-    format_quantity,
+    Holding, HoldingState, LineCoverage, Offer, OfferState, ShortfallCause, Tender, TenderLine, Uncovered,
+    format_number, format_quantity,
 };
 
 use crate::campaigns::Suggestion;
@@ -722,7 +722,7 @@ impl Texts {
     }
 
     pub fn supplier_declined(&self, supplier: &str, offer: &Offer, line: &TenderLine) -> String {
-        say!(
+        let mut text = say!(
             self,
             format!(
                 "❌ {supplier} refuse l'offre n° {} ({} {}, {}).",
@@ -738,7 +738,11 @@ impl Texts {
                 line.unit,
                 self.line_name(line)
             )
-        )
+        );
+        if let OfferState::Declined { reason: Some(reason), .. } = &offer.state {
+            text.push_str(&say!(self, format!(" Motif : {reason}."), format!(" Reason: {reason}.")));
+        }
+        text
     }
 
     pub fn supplier_accepted_part(&self, supplier: &str, offer: &Offer, q: f64, line: &TenderLine) -> String {
@@ -810,6 +814,7 @@ impl Texts {
         name: &dyn Fn(&str) -> String,
         uncovered: &[Uncovered],
         clauses: &BTreeMap<String, f64>,
+        refusals: &BTreeMap<String, Vec<(String, Option<String>)>>,
         suggestions: &BTreeMap<String, Vec<Suggestion>>,
     ) -> String {
         let mut out = vec![match (running, self.lang) {
@@ -840,6 +845,21 @@ impl Texts {
                     self.qty(c.uncovered)
                 )
             ));
+            // Who declined and why: what the facilitator needs to choose whom to call.
+            if let Some(declined) = refusals.get(&line.id).filter(|r| !r.is_empty()) {
+                let who: Vec<String> = declined
+                    .iter()
+                    .map(|(name, reason)| match reason {
+                        Some(reason) => format!("{name} ({reason})"),
+                        None => say!(self, format!("{name} (sans motif)"), format!("{name} (no reason given)")),
+                    })
+                    .collect();
+                out.push(say!(
+                    self,
+                    format!("   Refus : {}", who.join(" ; ")),
+                    format!("   Declined by: {}", who.join("; "))
+                ));
+            }
             if let (Some(target), Some(reached)) = (line.insertion_hours_min, clauses.get(&line.id)) {
                 let mark = if *reached + 1e-6 >= target { "✓" } else { "⚠️" };
                 out.push(say!(

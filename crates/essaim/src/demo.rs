@@ -60,7 +60,19 @@ pub async fn run(global: &Global, config: &Config, no_color: bool) -> Result<()>
     print_allocation(&tender, &result, &by_siret, config, &style);
     print_suppliers(&tender, &result, &by_siret, &style);
     print_impact(&tender, &result, &by_siret, config, &style);
-    let ended = crate::demo_campaign::play(&store, config, &tender, &style).await?;
+    // One structure with a lot has no phone linked: it is reached at its directory address and answers
+    // from the mail's links (it declines, with a reason). Not the lead (it signs the bid), one with a
+    // single lot, on a line the others can still cover.
+    let lead = groupement.map(|g| g.lead.as_str());
+    let short: Vec<&str> = result.shortfall.iter().map(|s| s.line.as_str()).collect();
+    let by_mail = result
+        .lots
+        .iter()
+        .filter(|l| !short.contains(&l.line.as_str()))
+        .map(|l| l.supplier.as_str())
+        .filter(|s| Some(*s) != lead && result.lots.iter().filter(|l| l.supplier == *s).count() == 1)
+        .find(|s| by_siret.get(*s).is_some_and(|x| x.contact.email.is_some()));
+    let ended = crate::demo_campaign::play(&store, config, &tender, by_mail, &style).await?;
     let dir: PathBuf = global.data_dir.clone().unwrap_or_default();
 
     // The grouped bid, as the buyer receives it: HTML, and JSON, OCDS and the répartition as a workbook

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Duration, Utc};
 use essaim_chat::{Dispatcher, Engine, Incoming, IncomingKind, Limits, Outgoing, Platform, SendOutcome, Sender};
 use essaim_core::Tender;
+use essaim_mail::{Delivered, MemoryMailbox};
 use essaim_store::Store;
 use tokio::sync::Notify;
 
@@ -51,6 +52,10 @@ struct Demo<'a> {
     engine: Engine,
     dispatcher: Dispatcher,
     phones: Phones,
+    /// The mailbox of the structure that has no chat account, reached at its directory address.
+    mailbox: MemoryMailbox,
+    /// The answer pages its links open, as `essaim serve` mounts them.
+    pages: axum::Router,
     names: HashMap<String, String>,
     /// The person who answers on each phone (the directory's contact), when known.
     people: HashMap<String, String>,
@@ -111,9 +116,65 @@ impl Demo<'_> {
         }
     }
 
+    /// Prints a mail as its recipient's mail client lists it: subject, text, links.
+    fn show_mail(&self, mail: &Delivered, name: &str) {
+        let s = self.style;
+        println!();
+        println!("  {} {}", s.cyan(&format!("📧 {name}")), s.dim(&format!("· reçoit un courriel à {}", mail.to)));
+        println!("  {} {}", s.dim("│"), s.bold(&format!("Objet : {}", mail.subject)));
+        // The text up to its links; the links as the buttons a mail client shows.
+        let body = mail.text.split("\n\n-- \n").next().unwrap_or_default();
+        let body = match mail.links.first() {
+            Some((label, _)) => body.split(&format!("\n\n{label} :\n")).next().unwrap_or(body),
+            None => body,
+        };
+        for line in body.lines() {
+            println!("  {} {line}", s.dim("│"));
+        }
+        if let Some((_, url)) = mail.links.first() {
+            let labels: Vec<String> = mail.links.iter().map(|(label, _)| format!("[ {label} ]")).collect();
+            println!("  {} {}", s.dim("│"), s.bold(&labels.join("  ")));
+            let shown: String = url.chars().take(40).collect();
+            println!("  {} {}", s.dim("│"), s.dim(&format!("liens signés, valables 14 jours : {shown}…")));
+        }
+    }
+
+    /// Opens a mail's link and sends its form, as the structure does in its browser; returns what the
+    /// page says was recorded.
+    async fn click(&self, url: &str, form: &[(&str, &str)]) -> Result<String> {
+        use tower::ServiceExt;
+        let path = url.find("/reponse/").map_or(url, |i| &url[i..]);
+        let body: String =
+            form.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect::<Vec<_>>().join("&");
+        let request = axum::http::Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body))
+            .context("answer request")?;
+        let response = self.pages.clone().oneshot(request).await.context("answer page")?;
+        let bytes = http_body_util::BodyExt::collect(response.into_body()).await.context("answer page")?.to_bytes();
+        let page = String::from_utf8_lossy(&bytes);
+        let recorded = page
+            .split("id=\"recorded\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap_or("(rien d'enregistré)");
+        Ok(recorded.replace("&#39;", "'").replace("&quot;", "\"").replace("&amp;", "&"))
+    }
+
     fn action(&self, who: &str, what: &str) {
         println!("  {}", self.style.yellow(&format!("  ↳ {} {what}", self.name(who))));
     }
+}
+
+/// `application/x-www-form-urlencoded` for one key or value.
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 fn button(message: &Outgoing, label: &str) -> Option<(String, String)> {
@@ -121,8 +182,16 @@ fn button(message: &Outgoing, label: &str) -> Option<(String, String)> {
 }
 
 /// Plays the campaign; returns the (simulated) time it ended at.
-pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style) -> Result<DateTime<Utc>> {
-    let settings = config.engine_settings()?;
+pub async fn play(
+    store: &Store,
+    config: &Config,
+    tender: &Tender,
+    by_mail: Option<&str>,
+    style: &Style,
+) -> Result<DateTime<Utc>> {
+    let mut settings = config.engine_settings()?;
+    // One structure has no chat account: the engine reaches it at its directory address.
+    settings.email = true;
     // Two weeks before the deadline, 9:00 in Paris (or now, for a tender without deadline).
     let paris = chrono_tz::Europe::Paris;
     let start: DateTime<Utc> = tender
@@ -137,7 +206,24 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
         Engine::new(store.clone(), settings, notify).with_clock(move || clock.lock().map(|c| *c).unwrap_or(start))
     };
     let phones = Phones::default();
-    let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, phones.clone(), Limits::none());
+    // Links signed with a key of this run only, to the address `essaim serve` would have.
+    let key: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+    let links = essaim_mail::Links {
+        key: essaim_mail::LinkKey::new(key.clone()).map_err(|e| anyhow!(e))?,
+        base_url: Some(config.proposal.public_url.trim().trim_end_matches('/'))
+            .filter(|u| !u.is_empty())
+            .unwrap_or("http://localhost:8080")
+            .to_owned(),
+        valid_for: Duration::days(14),
+    };
+    let mailbox = {
+        let clock = clock.clone();
+        MemoryMailbox::new(config.mail.from_mailbox()?, links, move || clock.lock().map(|c| *c).unwrap_or(start))
+    };
+    let pages = essaim_mail::answer_router(engine.clone(), essaim_mail::LinkKey::new(key).map_err(|e| anyhow!(e))?);
+    let dispatcher = Dispatcher::new(store.clone())
+        .with_sender(Platform::Telegram, phones.clone(), Limits::none())
+        .with_sender(Platform::Email, mailbox.clone(), Limits::none());
 
     // Accounts: the facilitator, and one phone per member of the groupement.
     let suppliers = store.eligible_suppliers(tender).await?.ok_or_else(|| anyhow!("sample groupement missing"))?;
@@ -149,9 +235,25 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
     let run = format!("{:06X}", rand::random::<u32>() & 0xFF_FFFF);
     let facilitator_code = format!("DEMO-{run}-FAC");
     store.create_invite(&facilitator_code, "facilitator", None, None).await?;
-    let mut demo =
-        Demo { engine, dispatcher, phones, names: HashMap::new(), people: HashMap::new(), next_update: 0, style };
+    let mut demo = Demo {
+        engine,
+        dispatcher,
+        phones,
+        mailbox,
+        pages,
+        names: HashMap::new(),
+        people: HashMap::new(),
+        next_update: 0,
+        style,
+    };
+    let mut mail_names: HashMap<String, String> = HashMap::new();
     for (i, s) in suppliers.iter().enumerate() {
+        if Some(s.siret.as_str()) == by_mail {
+            if let Some(address) = &s.contact.email {
+                mail_names.insert(address.clone(), s.name.clone());
+            }
+            continue;
+        }
         let user = (100 + i).to_string();
         let code = format!("DEMO-{run}-{i}");
         store.create_invite(&code, "supplier", Some(&s.siret), None).await?;
@@ -188,8 +290,9 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
     println!(
         "{}",
         style.dim(&format!(
-            "{} comptes Telegram simulés · horloge fixée au {}",
-            suppliers.len() + 1,
+            "{} comptes Telegram simulés, {} structure(s) jointe(s) par courriel · horloge fixée au {}",
+            suppliers.len() + 1 - mail_names.len(),
+            mail_names.len(),
             start.with_timezone(&paris).format("%d/%m/%Y %H:%M")
         ))
     );
@@ -211,7 +314,16 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
     let mut quiet_accepts = 0usize;
     let mut launch_note = String::new();
     let mut bid_question: Option<(u64, Outgoing)> = None;
+    let mut mail_offers: std::collections::VecDeque<Delivered> = std::collections::VecDeque::new();
+    let mut mail_declined = false;
     loop {
+        for mail in demo.mailbox.take() {
+            let name = mail_names.get(&mail.to).cloned().unwrap_or_else(|| mail.to.clone());
+            demo.show_mail(&mail, &name);
+            if !mail.links.is_empty() {
+                mail_offers.push_back(mail);
+            }
+        }
         for (id, message) in demo.phones.take() {
             if !launched && message.chat_id == FACILITATOR {
                 launch_note = message.text.clone();
@@ -247,6 +359,28 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
                 continue;
             }
         }
+        // The structure reached by e-mail opens its link: it declines its first offer with a reason
+        // (a GET shows the form, the POST records it), and accepts any later one.
+        if let Some(mail) = mail_offers.pop_front() {
+            let name = mail_names.get(&mail.to).cloned().unwrap_or_else(|| mail.to.clone());
+            let (label, form): (&str, &[(&str, &str)]) = if mail_declined {
+                ("Accepter", &[])
+            } else {
+                ("Refuser", &[("reason", "capacité"), ("detail", "équipe déjà prise sur un chantier jusqu'en mars")])
+            };
+            mail_declined = true;
+            let Some((_, url)) = mail.links.iter().find(|(l, _)| l == label) else { continue };
+            let what = if form.is_empty() {
+                format!("clique « {label} » dans le courriel et confirme")
+            } else {
+                format!("clique « {label} » dans le courriel, motif « capacité » et une précision")
+            };
+            println!("  {}", style.yellow(&format!("  ↳ {name} {what}")));
+            let recorded = demo.click(url, form).await?;
+            println!("  {}", style.dim(&format!("    page : ✅ {recorded}")));
+            while demo.dispatcher.run_once().await? > 0 {}
+            continue;
+        }
         let Some((id, offer, visible)) = to_answer.pop_front() else {
             // Every offer is answered. A bid with a line covered in part only waits for the facilitator:
             // they send it with that line marked « offre partielle ».
@@ -258,8 +392,9 @@ pub async fn play(store: &Store, config: &Config, tender: &Tender, style: &Style
         };
         let user = offer.chat_id.clone();
         answered += 1;
+        // The second offer is declined on the phone when no structure declines by e-mail.
         let label = match answered {
-            2 => "Refuser",
+            2 if !mail_declined => "Refuser",
             3 => "Accepter une partie",
             _ => "Accepter",
         };

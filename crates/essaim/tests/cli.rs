@@ -234,7 +234,13 @@ async fn demo_runs_offline_and_shows_lots_shortfall_and_impact() {
             "ETP",
             // The campaign, played on simulated phones.
             "[ Accepter ]  [ Refuser ]",
-            "appuie sur « Refuser »",
+            // One structure without a chat account answers from its mail's link, with a reason.
+            "📧",
+            "reçoit un courriel à",
+            "clique « Refuser » dans le courriel",
+            "page : ✅ Vous avez refusé cette offre (capacité",
+            "Motif : capacité",
+            "Refus : ",
             "Accepté en partie",
             "Réaffectation",
             "campagne terminée",
