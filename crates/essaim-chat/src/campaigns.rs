@@ -329,6 +329,11 @@ pub enum Note {
         supplier: String,
         offer: OfferId,
     },
+    /// A structure says why it declined.
+    Explained {
+        supplier: String,
+        offer: OfferId,
+    },
     AcceptedPart {
         supplier: String,
         offer: OfferId,
@@ -512,6 +517,9 @@ impl<'a> Progress<'a> {
             Note::Reopened => texts.reopened(reference, self.campaign.deadline),
             Note::Declined { supplier, offer } => {
                 offer_and_line(offer).map_or_else(String::new, |(o, line)| texts.supplier_declined(supplier, o, line))
+            }
+            Note::Explained { supplier, offer } => {
+                offer_and_line(offer).map_or_else(String::new, |(o, line)| texts.decline_explained(supplier, o, line))
             }
             Note::AcceptedPart { supplier, offer, quantity } => offer_and_line(offer)
                 .map_or_else(String::new, |(o, line)| texts.supplier_accepted_part(supplier, o, *quantity, line)),
@@ -1045,6 +1053,30 @@ pub async fn answer(
     progress.record(event)?;
     progress.follow_up().await?;
     Ok(AnswerOutcome::Recorded { outcome, changes: Box::new(progress.into_changes().await?) })
+}
+
+/// Records why a structure declined one of its offers, and tells the facilitator. The refusal itself was
+/// recorded (and what it freed reallocated) when it was pressed.
+#[allow(clippy::too_many_arguments)]
+pub async fn explain(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    offer: OfferId,
+    supplier: &str,
+    reason: &str,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Result<Changeset, CampaignError>, EngineError> {
+    let Some(campaign) = loaded.campaign.clone() else { return Ok(Err(CampaignError::OfferNotOpen { offer })) };
+    let event = match campaign.explain_decline(offer, supplier, reason, by, now) {
+        Ok(event) => event,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let mut progress = Progress::new(store, settings, loaded, campaign, now);
+    progress.record(event)?;
+    progress.facilitator_notes.push(Note::Explained { supplier: loaded.supplier_name(supplier), offer });
+    Ok(Ok(progress.into_changes().await?))
 }
 
 /// Reminds the suppliers of every open offer made before `made_before`. Returns the changes and

@@ -81,6 +81,70 @@ pub enum OfferAction {
     Decline,
     /// Accept part: asks for the quantity.
     Part,
+    /// Why the offer was declined (the buttons under a recorded refusal).
+    Because(DeclineReason),
+}
+
+/// Longest reason kept with a refusal, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// Why a structure declines an offer: what a facilitator can act on (find capacity elsewhere, a closer
+/// structure, discuss the price or the dates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclineReason {
+    Capacity,
+    Distance,
+    Price,
+    Time,
+    /// Anything else: the structure is asked to say it in a few words.
+    Other,
+}
+
+impl DeclineReason {
+    pub const ALL: [DeclineReason; 5] = [Self::Capacity, Self::Distance, Self::Price, Self::Time, Self::Other];
+
+    /// As stored with the refusal (French: the facilitator's language), and as the e-mail form sends it.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Capacity => "capacité",
+            Self::Distance => "distance",
+            Self::Price => "prix",
+            Self::Time => "délai",
+            Self::Other => "autre",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.slug() == slug)
+    }
+
+    /// Its code in button data (`n1:7:T-1`): two characters like the other actions, so the longest
+    /// reference that fits an offer button fits these too.
+    fn code(self) -> &'static str {
+        match self {
+            Self::Capacity => "n1",
+            Self::Distance => "n2",
+            Self::Price => "n3",
+            Self::Time => "n4",
+            Self::Other => "n5",
+        }
+    }
+
+    pub fn label(self, lang: essaim_core::Lang) -> &'static str {
+        use essaim_core::Lang::{En, Fr};
+        match (self, lang) {
+            (Self::Capacity, Fr) => "Pas la capacité sur cette période",
+            (Self::Capacity, En) => "No capacity over this period",
+            (Self::Distance, Fr) => "Site trop loin",
+            (Self::Distance, En) => "Site too far",
+            (Self::Price, Fr) => "Prix trop bas",
+            (Self::Price, En) => "Price too low",
+            (Self::Time, Fr) => "Délai trop court",
+            (Self::Time, En) => "Too little time",
+            (Self::Other, Fr) => "Autre raison",
+            (Self::Other, En) => "Another reason",
+        }
+    }
 }
 
 /// The data of an offer button: `ok:7:T-2026-014`. The offer number is never reused within a campaign,
@@ -101,6 +165,7 @@ impl OfferButton {
             OfferAction::Accept => "ok",
             OfferAction::Decline => "no",
             OfferAction::Part => "pt",
+            OfferAction::Because(reason) => reason.code(),
         };
         format!("{action}:{}:{}", self.offer, self.tender)
     }
@@ -112,7 +177,7 @@ impl OfferButton {
             "ok" => OfferAction::Accept,
             "no" => OfferAction::Decline,
             "pt" => OfferAction::Part,
-            _ => return None,
+            code => OfferAction::Because(DeclineReason::ALL.into_iter().find(|r| r.code() == code)?),
         };
         let offer = parts.next()?.parse().ok()?;
         let tender = TenderRef::parse("tender", parts.next()?).ok()?;

@@ -9,13 +9,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use essaim_core::{Actor, Answer, CampaignError, Sector, Siret, TenderRef};
+use essaim_core::{Actor, Answer, CampaignError, OfferState, Sector, Siret, TenderRef};
 use essaim_store::{AccountLink, Applied, CapacityChange, Changeset, ChatAccount, InboxKey, Store};
 use tokio::sync::Notify;
 
 use crate::EngineError;
 use crate::campaigns::{self, AddRefusal, AnswerOutcome, LaunchRefusal, LeadRefusal, Loaded, Messages};
-use crate::command::{BidButton, Command, OfferAction, OfferButton, parse_quantity};
+use crate::command::{BidButton, Command, DeclineReason, MAX_REASON_CHARS, OfferAction, OfferButton, parse_quantity};
 use crate::message::{Incoming, IncomingKind, Outgoing, Platform};
 use crate::settings::EngineSettings;
 use crate::texts::{Role, Texts, lang_of};
@@ -225,6 +225,16 @@ impl Engine {
             }
             IncomingKind::Text(text) => match account.as_ref().and_then(|a| a.awaiting.clone().map(|w| (a, w))) {
                 Some((account, awaiting)) => match OfferButton::parse(&awaiting) {
+                    Some(button) if button.action == OfferAction::Because(DeclineReason::Other) => {
+                        // The words of « Autre raison », on one line and bounded; « - » says nothing more.
+                        let words: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                        let words: String = words.chars().take(MAX_REASON_CHARS).collect();
+                        let reason = match words.as_str() {
+                            "" | "-" => DeclineReason::Other.slug().to_owned(),
+                            said => format!("{} — {said}", DeclineReason::Other.slug()),
+                        };
+                        self.explain(incoming, account, &button, &reason, None, &texts).await
+                    }
                     Some(button) => self.part_quantity(incoming, account, &button, text, None, &texts).await,
                     None => Ok(Decision::reply(incoming, [texts.not_understood(role)])),
                 },
@@ -699,6 +709,33 @@ impl Engine {
             OfferAction::Decline => {
                 self.answer(incoming, account, button, Answer::Decline { reason: None }, message_id, texts).await
             }
+            OfferAction::Because(DeclineReason::Other) => {
+                // Ask for the words; the next text message of this account is the reason.
+                let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
+                    return Ok(Decision::notice(texts.offer_not_open()));
+                };
+                let offer = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer));
+                let supplier = account.supplier.as_ref().map(|s| s.as_str());
+                match offer {
+                    Some(o) if supplier != Some(o.terms.supplier.as_str()) => {
+                        Ok(Decision::notice(texts.offer_not_yours()))
+                    }
+                    Some(o) if matches!(o.state, OfferState::Declined { reason: None, .. }) => {
+                        let mut decision = Decision::reply(incoming, [texts.ask_other_reason(o)]);
+                        decision.changes.awaiting = Some((
+                            incoming.platform.as_str().to_owned(),
+                            incoming.user_id.clone(),
+                            Some(button.data()),
+                        ));
+                        decision.notice = Some(texts.noted());
+                        Ok(decision)
+                    }
+                    _ => Ok(Decision::notice(texts.offer_not_open())),
+                }
+            }
+            OfferAction::Because(reason) => {
+                self.explain(incoming, account, button, reason.slug(), message_id, texts).await
+            }
             OfferAction::Part => {
                 // Ask for the quantity; the next text message of this account answers it.
                 let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
@@ -725,6 +762,59 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Records why the account's structure declined an offer; the offer's message shows it.
+    async fn explain(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        button: &OfferButton,
+        reason: &str,
+        message_id: Option<&str>,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
+            return Ok(Decision::notice(texts.offer_not_open()));
+        };
+        let Some(supplier) = account.supplier.as_ref() else { return Ok(Decision::notice(texts.suppliers_only())) };
+        let outcome = campaigns::explain(
+            &self.store,
+            &self.settings,
+            &loaded,
+            button.offer,
+            supplier.as_str(),
+            reason,
+            Self::actor(incoming),
+            self.now(),
+        )
+        .await?;
+        let mut changes = match outcome {
+            Ok(changes) => changes,
+            Err(CampaignError::NotYourOffer { .. }) => return Ok(Decision::notice(texts.offer_not_yours())),
+            // Already explained, or not a refusal: nothing to add.
+            Err(_) => return Ok(Decision::notice(texts.offer_not_open())),
+        };
+        let offer = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer));
+        let offer_text = offer
+            .zip(loaded.campaign.as_ref())
+            .and_then(|(o, c)| campaigns::offer_text(texts, &loaded, c, o, false))
+            .unwrap_or_default();
+        let text = texts.offer_answered(&offer_text, &format!("{}\n{}", texts.declined(), texts.reason_noted(reason)));
+        let message = match message_id {
+            Some(id) => Outgoing {
+                edit_message_id: Some(id.to_owned()),
+                ..Outgoing::text(incoming.platform, incoming.chat_id.clone(), text)
+            },
+            None => Outgoing::text(incoming.platform, incoming.chat_id.clone(), texts.reason_noted(reason)),
+        };
+        let mut messages = Messages::default();
+        messages.push(format!("explained:{}:{}", incoming.platform, incoming.update_id), message);
+        changes.outbox.splice(0..0, messages.items);
+        if account.awaiting.is_some() {
+            changes.awaiting = Some((incoming.platform.as_str().to_owned(), incoming.user_id.clone(), None));
+        }
+        Ok(Decision { changes, notice: Some(texts.noted()) })
     }
 
     async fn part_quantity(
@@ -759,6 +849,9 @@ impl Engine {
         texts: &Texts,
     ) -> Result<Decision, EngineError> {
         let typed = matches!(answer, Answer::AcceptPart { .. });
+        // A refusal pressed in a chat is recorded at once; the reason buttons come under it (a mail's
+        // form asks for the reason with the refusal).
+        let ask_reason = matches!(answer, Answer::Decline { reason: None }) && incoming.platform != Platform::Email;
         let clear_awaiting = || Some((incoming.platform.as_str().to_owned(), incoming.user_id.clone(), None));
         let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
             return Ok(Decision::notice(texts.offer_not_open()));
@@ -823,6 +916,21 @@ impl Engine {
                         )
                     } else {
                         Outgoing::text(incoming.platform, incoming.chat_id.clone(), outcome.clone())
+                    };
+                    let text_only = if ask_reason {
+                        let reason = |r: DeclineReason| {
+                            let data = OfferButton { action: OfferAction::Because(r), ..button.clone() }.data();
+                            crate::message::Button { label: r.label(texts.lang).to_owned(), data, asks_quantity: false }
+                        };
+                        let Outgoing { text, .. } = &text_only;
+                        let text = format!("{text}\n{}", texts.why_declined());
+                        Outgoing { text, ..text_only }.with_buttons(vec![
+                            vec![reason(DeclineReason::Capacity), reason(DeclineReason::Distance)],
+                            vec![reason(DeclineReason::Price), reason(DeclineReason::Time)],
+                            vec![reason(DeclineReason::Other)],
+                        ])
+                    } else {
+                        text_only
                     };
                     messages.push(format!("answer:{}:{}", incoming.platform, incoming.update_id), text_only);
                     changes.outbox.splice(0..0, messages.items);

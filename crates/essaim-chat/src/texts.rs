@@ -745,6 +745,50 @@ impl Texts {
         text
     }
 
+    pub fn decline_explained(&self, supplier: &str, offer: &Offer, line: &TenderLine) -> String {
+        let reason = match &offer.state {
+            OfferState::Declined { reason: Some(reason), .. } => reason.as_str(),
+            _ => "",
+        };
+        say!(
+            self,
+            format!(
+                "💬 {supplier} précise son refus de l'offre n° {} ({}) : {reason}.",
+                offer.terms.id,
+                self.line_name(line)
+            ),
+            format!("💬 {supplier} explains declining offer #{} ({}): {reason}.", offer.terms.id, self.line_name(line))
+        )
+    }
+
+    /// Under a refusal recorded in a chat: the question the reason buttons answer.
+    pub fn why_declined(&self) -> String {
+        say!(
+            self,
+            "Pourquoi ? (facultatif — le facilitateur en tient compte pour la suite)".to_owned(),
+            "Why? (optional — the facilitator takes it into account)".to_owned()
+        )
+    }
+
+    pub fn ask_other_reason(&self, offer: &Offer) -> String {
+        say!(
+            self,
+            format!(
+                "En quelques mots, pourquoi refusez-vous l'offre n° {} ? (« - » pour ne rien préciser)",
+                offer.terms.id
+            ),
+            format!("In a few words, why did you decline offer #{}? (« - » to say nothing more)", offer.terms.id)
+        )
+    }
+
+    pub fn reason_noted(&self, reason: &str) -> String {
+        say!(
+            self,
+            format!("Merci, motif noté : {reason}. Le facilitateur en est informé."),
+            format!("Thank you, reason noted: {reason}. The facilitator has been told.")
+        )
+    }
+
     pub fn supplier_accepted_part(&self, supplier: &str, offer: &Offer, q: f64, line: &TenderLine) -> String {
         say!(
             self,

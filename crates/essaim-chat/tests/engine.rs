@@ -156,14 +156,31 @@ async fn a_campaign_from_launch_to_ready_with_part_decline_and_stale_presses() {
         assert!(notes.contains("Brigade B accepte 20 h sur 40"), "{notes}");
         assert!(notes.contains("1 nouvelle(s) offre(s)"), "{notes}");
 
-        // C declines: nobody is left, the campaign is ready with 20 h uncovered.
-        phone.press("c", &button_data(&offer_c, "Refuser")).await;
+        // C declines: nobody is left, the campaign is ready with 20 h uncovered. The refusal is recorded
+        // at once; its message then asks why, and the reason pressed reaches the facilitator and /etat.
+        phone.press_on("c", &button_data(&offer_c, "Refuser"), "9").await;
         let fac = phone.to("fac").await.iter().map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
         assert!(fac.contains("Chantier C refuse"), "{fac}");
         assert!(fac.contains("Campagne T-1 terminée"), "{fac}");
+        let asked =
+            phone.to("c").await.into_iter().rfind(|m| m.edit_message_id.as_deref() == Some("9")).expect("edited");
+        assert!(asked.text.contains("❌ Refusé") && asked.text.contains("Pourquoi ?"), "{}", asked.text);
+        let far = button_data(&asked, "Site trop loin");
+        let foreign = phone.press_on("a", &far, "9").await;
+        assert!(
+            foreign.notice.as_deref().is_some_and(|n| n.contains("pas adressée à votre structure")),
+            "A cannot explain C's refusal: {:?}",
+            foreign.notice
+        );
+        phone.press_on("c", &far, "9").await;
+        let explained = phone.last_to("fac").await;
+        assert!(explained.contains("💬 Chantier C précise son refus") && explained.contains("distance"), "{explained}");
+        let again = phone.press_on("c", &button_data(&asked, "Prix trop bas"), "9").await;
+        assert_eq!(again.notice.as_deref(), Some("Cette offre n'est plus ouverte."), "a reason is given once");
         phone.send("fac", "/etat T-1").await;
         let status = phone.last_to("fac").await;
         assert!(status.contains("✅ 80 acceptées") && status.contains("⚠️ 20 non couvertes"), "{status}");
+        assert!(status.contains("Refus : Chantier C (distance)"), "{status}");
 
         // A late press on a closed campaign changes nothing.
         let late = phone.press("b", &button_data(&offer_b, "Accepter")).await;
@@ -172,8 +189,49 @@ async fn a_campaign_from_launch_to_ready_with_part_decline_and_stale_presses() {
         let kinds: Vec<&str> = log.events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(
             kinds,
-            ["launched", "offers_made", "answered", "answered", "offers_made", "answered", "offers_made", "ready"]
+            [
+                "launched",
+                "offers_made",
+                "answered",
+                "answered",
+                "offers_made",
+                "answered",
+                "offers_made",
+                "ready",
+                "decline_explained"
+            ]
         );
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_reason_is_asked_in_words_and_stored_with_the_refusal() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        let offer_a = phone.to("a").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("A has an offer");
+        phone.press_on("a", &button_data(&offer_a, "Refuser"), "4").await;
+        let asked =
+            phone.to("a").await.into_iter().rfind(|m| m.edit_message_id.as_deref() == Some("4")).expect("edited");
+        phone.press_on("a", &button_data(&asked, "Autre raison"), "4").await;
+        assert!(phone.last_to("a").await.contains("En quelques mots"), "{}", phone.last_to("a").await);
+        phone.send("a", "  le site ferme\nle samedi  ").await;
+        assert!(phone.last_to("a").await.contains("motif noté : autre — le site ferme le samedi"));
+        let tender = TenderRef::parse("r", "T-1").expect("ref");
+        let (_, campaign) = phone.engine.store().campaign(&tender).await?;
+        let campaign = campaign.expect("campaign");
+        let declined = campaign.offers.values().find(|o| o.terms.supplier == A).expect("A's offer");
+        assert!(
+            matches!(&declined.state, essaim_core::OfferState::Declined { reason: Some(r), .. } if r == "autre — le site ferme le samedi"),
+            "{:?}",
+            declined.state
+        );
+        // The next text is no longer taken as a reason.
+        phone.send("a", "autre chose").await;
+        assert!(!phone.last_to("a").await.contains("motif noté"));
         Ok::<_, essaim_store::StoreError>(())
     })
     .await;

@@ -154,6 +154,14 @@ pub enum CampaignEvent {
         /// Its SIRET.
         supplier: String,
     },
+    /// A structure says why it declined an offer, after the decline (a chat decline is recorded at once,
+    /// so that what it frees is reallocated without waiting; the reason follows, if it is given).
+    DeclineExplained {
+        at: DateTime<Utc>,
+        offer: OfferId,
+        reason: String,
+        by: Actor,
+    },
 }
 
 impl CampaignEvent {
@@ -169,6 +177,7 @@ impl CampaignEvent {
             Self::SupplierAdded { .. } => "supplier_added",
             Self::Reopened { .. } => "reopened",
             Self::LeadDesignated { .. } => "lead_designated",
+            Self::DeclineExplained { .. } => "decline_explained",
         }
     }
 }
@@ -464,6 +473,10 @@ impl Campaign {
                 self.needs_reallocation = self.is_running();
             }
             CampaignEvent::LeadDesignated { supplier, .. } => self.designated_lead = Some(supplier.clone()),
+            CampaignEvent::DeclineExplained { offer, reason: given, .. } => match self.offers.get_mut(offer) {
+                Some(Offer { state: OfferState::Declined { reason, .. }, .. }) => *reason = Some(given.clone()),
+                _ => return inconsistent(format!("a reason for offer {offer}, which is not declined")),
+            },
             CampaignEvent::Reopened { by, deadline, .. } => {
                 if self.is_running() {
                     return inconsistent("`reopened` on a running campaign".into());
@@ -521,6 +534,28 @@ impl Campaign {
 
     pub fn open_offers(&self) -> impl Iterator<Item = &Offer> {
         self.offers.values().filter(|o| o.is_open())
+    }
+
+    /// Records why a structure declined one of its offers: only its own, only once, only a declined one
+    /// (an offer declined with its reason already has it).
+    pub fn explain_decline(
+        &self,
+        offer: OfferId,
+        supplier: &str,
+        reason: &str,
+        by: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, CampaignError> {
+        let o = self.offers.get(&offer).ok_or(CampaignError::OfferNotOpen { offer })?;
+        if o.terms.supplier != supplier {
+            return Err(CampaignError::NotYourOffer { offer });
+        }
+        match &o.state {
+            OfferState::Declined { reason: None, .. } => {
+                Ok(CampaignEvent::DeclineExplained { at: now, offer, reason: reason.to_owned(), by })
+            }
+            _ => Err(CampaignError::OfferNotOpen { offer }),
+        }
     }
 
     /// Decides on a supplier's answer to one of its offers. `supplier` is the SIRET the answering
@@ -753,6 +788,26 @@ mod tests {
         assert_eq!(c.answer(1, "A", Answer::Accept, actor("a"), t(2)), Err(CampaignError::OfferNotOpen { offer: 1 }));
         assert_eq!(c.answer(2, "A", Answer::Accept, actor("a"), t(2)), Err(CampaignError::NotYourOffer { offer: 2 }));
         assert_eq!(c.answer(99, "A", Answer::Accept, actor("a"), t(2)), Err(CampaignError::OfferNotOpen { offer: 99 }));
+    }
+
+    #[test]
+    fn a_reason_follows_a_decline_once_and_only_from_its_structure() {
+        let (mut events, c) = started();
+        assert_eq!(
+            c.explain_decline(2, "B", "distance", actor("b"), t(1)),
+            Err(CampaignError::OfferNotOpen { offer: 2 }),
+            "an open offer has no refusal to explain"
+        );
+        let e = c.answer(2, "B", Answer::Decline { reason: None }, actor("b"), t(1)).expect("decline");
+        let c = push(&mut events, e);
+        assert_eq!(
+            c.explain_decline(2, "A", "distance", actor("a"), t(2)),
+            Err(CampaignError::NotYourOffer { offer: 2 })
+        );
+        let e = c.explain_decline(2, "B", "distance", actor("b"), t(2)).expect("explained");
+        let c = push(&mut events, e);
+        assert!(matches!(&c.offers[&2].state, OfferState::Declined { reason: Some(r), .. } if r == "distance"));
+        assert!(c.explain_decline(2, "B", "prix", actor("b"), t(3)).is_err(), "once");
     }
 
     #[test]

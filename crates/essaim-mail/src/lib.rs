@@ -18,7 +18,7 @@ use essaim_chat::{Outgoing, SendOutcome, Sender};
 pub use lettre::message::Mailbox;
 
 pub use link::{LinkError, LinkKey};
-pub use pages::{DECLINE_REASONS, answer_router};
+pub use pages::answer_router;
 pub use render::{ComposeError, Links, compose, message_id, subject};
 pub use sender::{Security, SmtpSender, SmtpSettings};
 

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use essaim_chat::campaigns::{self, Loaded};
-use essaim_chat::command::{OfferAction, OfferButton};
+use essaim_chat::command::{DeclineReason, MAX_REASON_CHARS, OfferAction, OfferButton};
 use essaim_chat::texts::Texts;
 use essaim_chat::{Engine, Incoming, IncomingKind, Platform};
 use essaim_core::{Lang, Offer, OfferState, Siret};
@@ -25,18 +25,6 @@ use crate::render::{QUIET, escape};
 
 /// Largest form accepted: a reason and a quantity fit in far less.
 const MAX_FORM_BYTES: usize = 16 * 1024;
-
-/// Longest reason kept, in characters.
-const MAX_REASON_CHARS: usize = 500;
-
-/// Reasons offered for a refusal, as stored (French, the facilitator's language) and shown.
-pub const DECLINE_REASONS: [(&str, &str, &str); 5] = [
-    ("capacité", "Pas la capacité sur cette période", "No capacity over this period"),
-    ("distance", "Site trop loin", "Site too far"),
-    ("prix", "Prix trop bas", "Price too low"),
-    ("délai", "Délai trop court", "Too little time"),
-    ("autre", "Autre raison", "Another reason"),
-];
 
 #[derive(Clone)]
 struct PageState {
@@ -233,16 +221,16 @@ impl Opened {
                 say(lang, "Confirmer : j'accepte", "Confirm: I accept"),
                 texts.qty(offer.terms.quantity)
             ),
-            OfferAction::Decline => {
-                let reasons: String = DECLINE_REASONS
+            OfferAction::Decline | OfferAction::Because(_) => {
+                let reasons: String = DeclineReason::ALL
                     .iter()
                     .enumerate()
-                    .map(|(i, (value, fr, en))| {
+                    .map(|(i, reason)| {
                         let checked = if i == 0 { " checked" } else { "" };
                         format!(
                             "<label class=\"choice\"><input type=\"radio\" name=\"reason\" value=\"{}\"{checked}> {}</label>",
-                            escape(value),
-                            escape(&say(lang, fr, en))
+                            escape(reason.slug()),
+                            escape(reason.label(lang))
                         )
                     })
                     .collect();
@@ -292,7 +280,7 @@ fn render_offer(
     if opened.answerable() {
         let title = match opened.button.action {
             OfferAction::Accept => say(lang, "Accepter l'offre", "Accept the offer"),
-            OfferAction::Decline => say(lang, "Refuser l'offre", "Decline the offer"),
+            OfferAction::Decline | OfferAction::Because(_) => say(lang, "Refuser l'offre", "Decline the offer"),
             OfferAction::Part => say(lang, "Accepter une partie", "Accept part of it"),
         };
         return page(lang, status, &title, &format!("{summary}{}", opened.form(&texts, lang, error)));
@@ -347,7 +335,7 @@ async fn submit(
     let data = opened.button.data();
     let (kind, value) = match opened.button.action {
         OfferAction::Accept => (IncomingKind::Button { data: data.clone(), message_id: None }, String::new()),
-        OfferAction::Decline => {
+        OfferAction::Decline | OfferAction::Because(_) => {
             let reason = decline_reason(form.reason.as_deref(), form.detail.as_deref());
             (IncomingKind::Form { data: data.clone(), value: reason.clone() }, reason)
         }
@@ -506,7 +494,7 @@ async fn submit_quiet(
 
 /// The stored reason of a refusal: the chosen reason, and the details typed, on one line.
 fn decline_reason(reason: Option<&str>, detail: Option<&str>) -> String {
-    let chosen = reason.and_then(|r| DECLINE_REASONS.iter().find(|(v, _, _)| *v == r)).map_or("autre", |(v, _, _)| v);
+    let chosen = reason.and_then(DeclineReason::from_slug).unwrap_or(DeclineReason::Other).slug();
     let detail: String = detail
         .unwrap_or("")
         .chars()
