@@ -239,6 +239,57 @@ pub async fn supplier_recipients(
         .collect())
 }
 
+/// How a structure is reached, as `/membres` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Linked chat accounts, by platform.
+    Chat(Vec<Platform>),
+    /// Its directory address; `reminders` false when the mailbox stopped them.
+    Email {
+        address: String,
+        reminders: bool,
+    },
+    /// An address in the directory, but no e-mail channel configured.
+    EmailNotConfigured(String),
+    Unreachable,
+}
+
+/// How the structure `siret` is reached now.
+pub async fn reach(store: &Store, siret: &essaim_core::Siret, settings: &EngineSettings) -> Result<Reach, EngineError> {
+    let mut platforms: Vec<Platform> =
+        store.accounts_for_supplier(siret).await?.iter().filter_map(|a| a.platform.parse().ok()).collect();
+    platforms.sort_by_key(|p| p.as_str());
+    platforms.dedup();
+    if !platforms.is_empty() {
+        return Ok(Reach::Chat(platforms));
+    }
+    let address = store.supplier(siret).await?.and_then(|s| s.contact.email).filter(|e| is_mail_address(e));
+    Ok(match address {
+        Some(address) if settings.email => {
+            let reminders = store.wants_reminder_mail(&address).await?;
+            Reach::Email { address, reminders }
+        }
+        Some(address) => Reach::EmailNotConfigured(address),
+        None => Reach::Unreachable,
+    })
+}
+
+/// `/membres REF`: every structure the tender's campaign can offer lots to, its channel, and which cannot
+/// be reached (with what to do about it).
+pub async fn members_text(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    texts: &Texts,
+) -> Result<String, EngineError> {
+    let mut rows = Vec::with_capacity(loaded.suppliers.len());
+    for s in &loaded.suppliers {
+        rows.push((s.name.clone(), s.kind.code(), reach(store, &s.siret, settings).await?));
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(texts.members(loaded.tender.reference.as_str(), &rows))
+}
+
 /// An address a mail can be sent to: one `@` with text on both sides, no space or control character
 /// (a CR/LF would let a directory row write mail headers).
 pub fn is_mail_address(address: &str) -> bool {
@@ -705,6 +756,30 @@ pub async fn proposal_messages(
         messages.push(format!("{key}:buyer:{}:{}", account.platform, account.user_id), message);
         delivered += 1;
     }
+    // The purchasing officer by e-mail: the page attached, and the répartition as a workbook.
+    if let Some(address) = tender.buyer.email.as_deref().filter(|a| settings.email && is_mail_address(a)) {
+        let lang = settings.default_lang;
+        let (proposal, document) = page(lang)?;
+        let mut message = Outgoing::text(
+            Platform::Email,
+            address,
+            Texts::new(lang, settings.time_zone).proposal_for_buyer(&proposal),
+        );
+        let workbook = essaim_core::proposal::sheet::xlsx(&proposal);
+        match workbook {
+            Ok(bytes) => message.attachments.push(crate::message::Document {
+                file_name: document.file_name.replace(".html", ".xlsx"),
+                mime_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
+                content: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes),
+                base64: true,
+            }),
+            // The page carries every figure; the mail goes without the workbook rather than not at all.
+            Err(e) => tracing::warn!(tender = %tender.reference, error = %e, "proposal workbook not built"),
+        }
+        message.document = Some(document);
+        messages.push(format!("{key}:buyer:email"), message);
+        delivered += 1;
+    }
     if let Some(to) = to {
         let texts = Texts::new(to.lang, settings.time_zone);
         let link =
@@ -728,6 +803,7 @@ fn proposal_document(proposal: &essaim_core::Proposal) -> crate::message::Docume
         file_name: format!("proposition-{}{draft}.html", proposal.tender.reference),
         mime_type: "text/html".into(),
         content: essaim_core::proposal::html::render(proposal),
+        base64: false,
     }
 }
 

@@ -22,11 +22,13 @@ pub enum Command {
     Price,
     /// The facilitator designates the mandataire of an ad hoc grouping (`/mandataire REF SIRET`).
     Lead,
+    /// Each structure of a tender's groupement, its channel and whether it can be reached (`/membres REF`).
+    Members,
 }
 
 impl Command {
     /// Every command with its names: the English name first, then the French aliases.
-    pub const ALL: [(Command, &'static [&'static str]); 12] = [
+    pub const ALL: [(Command, &'static [&'static str]); 13] = [
         (Command::Start, &["start", "demarrer"]),
         (Command::Help, &["help", "aide"]),
         (Command::Tenders, &["tenders", "appels"]),
@@ -39,6 +41,7 @@ impl Command {
         (Command::Invite, &["invite", "inviter"]),
         (Command::Price, &["price", "tarif"]),
         (Command::Lead, &["lead", "mandataire"]),
+        (Command::Members, &["members", "membres"]),
     ];
 
     /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).

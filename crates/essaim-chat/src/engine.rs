@@ -316,7 +316,7 @@ impl Engine {
                 }
                 Ok(Decision::reply(incoming, [lines.join("\n")]))
             }
-            Command::Allocate | Command::Status | Command::Remind | Command::Send => {
+            Command::Allocate | Command::Status | Command::Remind | Command::Send | Command::Members => {
                 if !facilitator {
                     return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
                 }
@@ -340,6 +340,10 @@ impl Engine {
                         }
                     },
                     Command::Send => self.send_proposal(incoming, &loaded, texts).await,
+                    Command::Members => {
+                        let text = campaigns::members_text(&self.store, &self.settings, &loaded, texts).await?;
+                        Ok(Decision::reply(incoming, [text]))
+                    }
                     _ => {
                         if loaded.campaign.is_none() {
                             return Ok(Decision::reply(incoming, [texts.no_campaign(reference.as_str())]));

@@ -97,7 +97,10 @@ pub struct Button {
 pub struct Document {
     pub file_name: String,
     pub mime_type: String,
+    /// The text itself, or base64 when `base64` (a spreadsheet).
     pub content: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub base64: bool,
 }
 
 /// A message the engine wants delivered. Stored as JSON in the outbox, so field names are stable.
@@ -115,6 +118,9 @@ pub struct Outgoing {
     pub edit_message_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<Document>,
+    /// More files, for the channels that carry several (a mail: the proposal's spreadsheet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Document>,
 }
 
 impl Outgoing {
@@ -126,6 +132,7 @@ impl Outgoing {
             buttons: Vec::new(),
             edit_message_id: None,
             document: None,
+            attachments: Vec::new(),
         }
     }
 

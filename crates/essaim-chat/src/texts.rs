@@ -183,6 +183,11 @@ impl Texts {
                 ));
                 lines.push(say!(
                     self,
+                    format!("{} REF — les structures de l'appel et comment les joindre", c(Command::Members)),
+                    format!("{} REF — the tender's structures and how to reach them", c(Command::Members))
+                ));
+                lines.push(say!(
+                    self,
                     format!(
                         "{} REF SIRET — désigner le mandataire d'un groupement constitué pour l'appel",
                         c(Command::Lead)
@@ -826,6 +831,71 @@ impl Texts {
             (n, Lang::Fr) => format!("🔁 Réaffectation : {n} nouvelle(s) offre(s) envoyée(s)."),
             (n, Lang::En) => format!("🔁 Reallocation: {n} new offer(s) sent."),
         }
+    }
+
+    /// `/membres`: one line per structure with its channel; the unreachable counted at the end.
+    pub fn members(&self, reference: &str, rows: &[(String, &str, crate::campaigns::Reach)]) -> String {
+        use crate::campaigns::Reach;
+        let mut out = vec![say!(
+            self,
+            format!("👥 Structures de {reference} ({}) et comment les joindre", rows.len()),
+            format!("👥 Structures of {reference} ({}) and how to reach them", rows.len())
+        )];
+        let mut unreachable = 0;
+        for (name, kind, reach) in rows {
+            let how = match reach {
+                Reach::Chat(platforms) => {
+                    let names: Vec<&str> = platforms
+                        .iter()
+                        .map(|p| match p {
+                            crate::Platform::Telegram => "Telegram",
+                            crate::Platform::Discord => "Discord",
+                            crate::Platform::Email => "e-mail",
+                        })
+                        .collect();
+                    format!("✅ {}", names.join(" + "))
+                }
+                Reach::Email { address, reminders: true } => {
+                    say!(self, format!("✅ courriel ({address})"), format!("✅ e-mail ({address})"))
+                }
+                Reach::Email { address, reminders: false } => say!(
+                    self,
+                    format!("✅ courriel ({address}, sans relances)"),
+                    format!("✅ e-mail ({address}, no reminders)")
+                ),
+                Reach::EmailNotConfigured(address) => {
+                    unreachable += 1;
+                    say!(
+                        self,
+                        format!("⚠️ injoignable : {address} dans l'annuaire, mais le courriel n'est pas configuré"),
+                        format!("⚠️ unreachable: {address} in the directory, but e-mail is not configured")
+                    )
+                }
+                Reach::Unreachable => {
+                    unreachable += 1;
+                    say!(
+                        self,
+                        "⚠️ injoignable : ni compte relié ni adresse dans l'annuaire".to_owned(),
+                        "⚠️ unreachable: no linked account and no address in the directory".to_owned()
+                    )
+                }
+            };
+            out.push(format!("• {name} ({kind}) — {how}"));
+        }
+        if unreachable > 0 {
+            out.push(say!(
+                self,
+                format!(
+                    "{unreachable} injoignable(s) : un code d'invitation (essaim invite --supplier SIRET) ou une \
+                     adresse dans l'annuaire."
+                ),
+                format!(
+                    "{unreachable} unreachable: an invite code (essaim invite --supplier SIRET) or an address in \
+                     the directory."
+                )
+            ));
+        }
+        out.join("\n")
     }
 
     pub fn reminded(&self, reference: &str, offers: usize, suppliers: usize) -> String {

@@ -207,6 +207,46 @@ async fn a_campaign_from_launch_to_ready_with_part_decline_and_stale_presses() {
 }
 
 #[tokio::test]
+async fn members_shows_how_each_structure_is_reached_and_the_launch_note_only_the_unreachable() {
+    with_each_backend(|store| async move {
+        let mut settings = common::settings();
+        settings.email = true;
+        let phone = Phone::with_settings(store, settings);
+        territory(phone.engine.store()).await;
+        // A is on Telegram, B only has an address in the directory, C has neither.
+        let mut b = supplier(B, "Brigade B", 45.795);
+        b.contact.email = Some("direction@brigade-b.example".into());
+        phone.engine.store().import_directory(&[b], &[]).await?;
+        phone.invite("FAC1", None).await;
+        phone.invite("SUPA", Some(A)).await;
+        phone.send("fac", "/start FAC1").await;
+        phone.send("a", "/start SUPA").await;
+
+        phone.send("a", "/membres T-1").await;
+        assert!(phone.last_to("a").await.contains("réservée aux facilitateurs"), "{}", phone.last_to("a").await);
+        phone.send("fac", "/membres T-1").await;
+        let members = phone.last_to("fac").await;
+        assert!(members.contains("• Atelier A (EI) — ✅ Telegram"), "{members}");
+        assert!(members.contains("• Brigade B (EI) — ✅ courriel (direction@brigade-b.example)"), "{members}");
+        assert!(members.contains("• Chantier C (EI) — ⚠️ injoignable"), "{members}");
+        assert!(members.contains("1 injoignable(s)"), "{members}");
+        phone.engine.store().set_reminder_mail("direction@brigade-b.example", false).await?;
+        phone.send("fac", "/members T-1").await;
+        assert!(phone.last_to("fac").await.contains("sans relances"));
+
+        // A and B get offers; B's goes by mail, so the launch note names nobody as unreachable.
+        phone.send("fac", "/repartir T-1").await;
+        let launched = phone.last_to("fac").await;
+        assert!(launched.contains("2 offre(s) envoyée(s) à 2 structure(s)"), "{launched}");
+        assert!(!launched.contains("Sans compte relié"), "{launched}");
+        let mailed = phone.to("direction@brigade-b.example").await;
+        assert!(mailed.iter().any(|m| m.platform == essaim_chat::Platform::Email && !m.buttons.is_empty()));
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn another_reason_is_asked_in_words_and_stored_with_the_refusal() {
     with_each_backend(|store| async move {
         let phone = Phone::new(store);

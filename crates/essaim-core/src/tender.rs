@@ -54,6 +54,9 @@ pub struct Buyer {
     /// contribution from 3 %, else 50 %.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direct_employment_rate: Option<f64>,
+    /// The purchasing officer's address: the proposal is mailed there when the e-mail channel is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl Buyer {

@@ -140,6 +140,13 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         description_en: "Name the lead of a groupement formed for the tender",
         options: &[REF, text("siret", "siret", "Le SIRET du mandataire", "The lead's SIRET")],
     },
+    CommandSpec {
+        name: "members",
+        french: "membres",
+        description_fr: "Les structures d'un appel et comment les joindre",
+        description_en: "A tender's structures and how to reach them",
+        options: &[REF],
+    },
 ];
 
 /// The command invoked as `name` (English or French).
@@ -149,9 +156,9 @@ pub(crate) fn spec(name: &str) -> Option<&'static CommandSpec> {
 
 /// The slash commands (DESIGN §4): `start(code)`, `help`, `tenders`, `allocate(ref)`,
 /// `status(ref)`, `lots`, `capacity([sector, quantity])`, `remind(ref)`, `send(ref)`, `invite(siret, ref)`,
-/// `price(sector, price)`, `lead(ref, siret)`. English names with French `name_localizations` (`demarrer`,
+/// `price(sector, price)`, `lead(ref, siret)`, `members(ref)`. English names with French `name_localizations` (`demarrer`,
 /// `aide`, `appels`, `repartir`, `etat`, `mes_lots`, `capacite`, `relancer`, `envoyer`, `inviter`, `tarif`,
-/// `mandataire`) and French descriptions with English
+/// `mandataire`, `membres`) and French descriptions with English
 /// `description_localizations`. Every option is required but capacity's.
 pub fn commands() -> Vec<CreateCommand> {
     COMMANDS

@@ -109,6 +109,7 @@ async fn document_is_attached() {
         file_name: "proposition.html".into(),
         mime_type: "text/html".into(),
         content: "<h1>Proposition</h1>".into(),
+        base64: false,
     });
     let outcome = sender.send("doc", &message).await;
     let posts = fake.posts();

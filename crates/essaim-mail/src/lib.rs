@@ -42,7 +42,8 @@ pub struct Delivered {
     /// The signed links, in the order of the buttons.
     pub links: Vec<(String, String)>,
     pub message_id: String,
-    pub attachment: Option<String>,
+    /// The names of the attached files.
+    pub attachments: Vec<String>,
 }
 
 impl MemoryMailbox {
@@ -75,7 +76,7 @@ impl Sender for MemoryMailbox {
             text,
             links: buttons.iter().map(|(b, url)| (b.label.clone(), url.clone())).collect(),
             message_id: message_id(key, &self.from),
-            attachment: message.document.as_ref().map(|d| d.file_name.clone()),
+            attachments: message.document.iter().chain(&message.attachments).map(|d| d.file_name.clone()).collect(),
         };
         let id = delivered.message_id.clone();
         self.mails.lock().unwrap_or_else(PoisonError::into_inner).push(delivered);

@@ -3,7 +3,7 @@
 //! after a crash is recognisably the same mail.
 
 use chrono::{DateTime, Utc};
-use essaim_chat::{Button, Outgoing};
+use essaim_chat::{Button, Document, Outgoing};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
@@ -109,17 +109,30 @@ pub fn compose(
         plain(&message.text, &buttons, &quiet),
         html(&message.text, &buttons, &quiet),
     );
-    let mail = match &message.document {
-        None => builder.multipart(body),
-        Some(document) => {
-            let content_type = ContentType::parse(&document.mime_type)
-                .map_err(|e| ComposeError::Build(format!("document type « {} »: {e}", document.mime_type)))?;
-            let attachment: SinglePart =
-                Attachment::new(document.file_name.clone()).body(document.content.clone(), content_type);
-            builder.multipart(MultiPart::mixed().multipart(body).singlepart(attachment))
+    let files: Vec<&Document> = message.document.iter().chain(&message.attachments).collect();
+    let mail = if files.is_empty() {
+        builder.multipart(body)
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for file in files {
+            mixed = mixed.singlepart(attachment(file)?);
         }
+        builder.multipart(mixed)
     };
     mail.map_err(|e| ComposeError::Build(e.to_string()))
+}
+
+/// One attached file: text as it is, a spreadsheet decoded from its base64.
+fn attachment(file: &Document) -> Result<SinglePart, ComposeError> {
+    let content_type = ContentType::parse(&file.mime_type)
+        .map_err(|e| ComposeError::Build(format!("document type « {} »: {e}", file.mime_type)))?;
+    let body: Vec<u8> = if file.base64 {
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &file.content)
+            .map_err(|e| ComposeError::Build(format!("document {}: not base64: {e}", file.file_name)))?
+    } else {
+        file.content.clone().into_bytes()
+    };
+    Ok(Attachment::new(file.file_name.clone()).body(body, content_type))
 }
 
 /// The footer's words: the recipient's language is not known to the mail, so the link in both, short.
@@ -257,6 +270,7 @@ mod tests {
             file_name: "proposition-T-1.html".into(),
             mime_type: "text/html".into(),
             content: "<html>bid</html>".into(),
+            base64: false,
         });
         let now = DateTime::from_timestamp(1_800_000_000, 0).expect("valid");
         let raw =

@@ -93,7 +93,7 @@ async fn territory(store: &Store) {
     let tender = Tender::new(
         TenderRef::parse("ref", "T-MAIL").expect("ref"),
         "Marché par courriel",
-        Buyer::named("Ville test", None),
+        Buyer { email: Some("achats@ville-test.example".into()), ..Buyer::named("Ville test", None) },
         None,
         Some(code),
         lines,
@@ -174,6 +174,8 @@ struct Mail {
     message_id: String,
     text: String,
     html: String,
+    /// File name, type and decoded bytes of each attached file.
+    attachments: Vec<(String, String, Vec<u8>)>,
     headers: Vec<(String, String)>,
 }
 
@@ -185,7 +187,14 @@ impl Mail {
             |name: &str| parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case(name)).map(|h| h.get_value());
         let mut text = String::new();
         let mut html = String::new();
+        let mut attachments = Vec::new();
         for part in parsed.parts() {
+            let disposition = part.get_content_disposition();
+            if disposition.disposition == mailparse::DispositionType::Attachment {
+                let name = disposition.params.get("filename").cloned().unwrap_or_default();
+                attachments.push((name, part.ctype.mimetype.clone(), part.get_body_raw().expect("attachment")));
+                continue;
+            }
             match part.ctype.mimetype.as_str() {
                 "text/plain" => text = part.get_body().expect("text body"),
                 "text/html" => html = part.get_body().expect("html body"),
@@ -198,6 +207,7 @@ impl Mail {
             message_id: header("Message-ID").unwrap_or_default(),
             text,
             html,
+            attachments,
             headers: parsed.headers.iter().map(|h| (h.get_key(), h.get_value())).collect(),
         }
     }
@@ -417,6 +427,22 @@ async fn offers_reach_structures_by_mail_and_their_links_answer_once() {
             assert!(receipt.subject.starts_with("Accepté : 50 h"), "{}", receipt.subject);
             assert!(receipt.text.contains("Nettoyage près de Atelier A (L1) : 50 h"), "{}", receipt.text);
             assert!(later.iter().any(|m| m.to.contains("direction-c@") && m.text.contains("30 h sur 50")));
+
+            // Every offer is answered and a line is covered in part: the facilitator chooses, then the
+            // purchasing officer receives the proposal by mail, the page and the workbook attached.
+            engine
+                .handle(&fac(4, IncomingKind::Button { data: "bm:T-MAIL".into(), message_id: Some("1".into()) }))
+                .await
+                .expect("send partial");
+            while dispatcher.run_once().await? > 0 {}
+            let bid = smtp.new_mails().into_iter().find(|m| m.to.contains("achats@ville-test.example"));
+            let bid = bid.expect("the buyer's mail");
+            assert!(bid.subject.contains("Proposition du groupement"), "{}", bid.subject);
+            let names: Vec<&str> = bid.attachments.iter().map(|(n, _, _)| n.as_str()).collect();
+            assert_eq!(names, ["proposition-T-MAIL.html", "proposition-T-MAIL.xlsx"], "{names:?}");
+            let page = String::from_utf8_lossy(&bid.attachments[0].2);
+            assert!(page.contains("Atelier A") && page.contains("Chantier C"), "the page lists the members");
+            assert!(bid.attachments[1].2.starts_with(b"PK"), "the workbook is a real XLSX (a zip)");
             let failed = store.outbox().await?.into_iter().filter(|m| m.last_error.is_some()).count();
             assert_eq!(failed, 0, "every mail was accepted by the SMTP server");
             Ok::<_, essaim_store::StoreError>(())

@@ -34,6 +34,7 @@ struct TenderRow {
     buyer_oeth_contribution: Option<f64>,
     buyer_direct_employment_rate: Option<f64>,
     mandataire_solidaire: bool,
+    buyer_email: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -121,7 +122,7 @@ impl Store {
                     "UPDATE tenders SET title = $2, buyer_name = $3, buyer_siret = $4, \
                      deadline = $5, groupement = $6, updated_at = $7, groupement_kind = $8, buyer_kind = $9, \
                      buyer_oeth_contribution = $10, buyer_direct_employment_rate = $11, \
-                     mandataire_solidaire = $12 WHERE reference = $1",
+                     mandataire_solidaire = $12, buyer_email = $13 WHERE reference = $1",
                 )
                 .bind(reference)
                 .bind(&tender.title)
@@ -135,6 +136,7 @@ impl Store {
                 .bind(tender.buyer.oeth_contribution)
                 .bind(tender.buyer.direct_employment_rate)
                 .bind(tender.mandataire_solidaire)
+                .bind(tender.buyer.email.as_deref())
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM tender_lines WHERE tender_ref = $1").bind(reference).execute(&mut *tx).await?;
@@ -142,8 +144,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO tenders (reference, title, buyer_name, buyer_siret, deadline, \
                      groupement, created_at, updated_at, groupement_kind, buyer_kind, buyer_oeth_contribution, \
-                     buyer_direct_employment_rate, mandataire_solidaire) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
+                     buyer_direct_employment_rate, mandataire_solidaire, buyer_email) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(reference)
                 .bind(&tender.title)
@@ -157,6 +159,7 @@ impl Store {
                 .bind(tender.buyer.oeth_contribution)
                 .bind(tender.buyer.direct_employment_rate)
                 .bind(tender.mandataire_solidaire)
+                .bind(tender.buyer.email.as_deref())
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| match e {
@@ -213,8 +216,8 @@ impl Store {
         let (row, line_rows) = with_pool!(self, |pool| {
             let row: Option<TenderRow> = sqlx::query_as(
                 "SELECT reference, title, buyer_name, buyer_siret, deadline, groupement, groupement_kind, \
-                 buyer_kind, buyer_oeth_contribution, buyer_direct_employment_rate, mandataire_solidaire \
-                 FROM tenders WHERE reference = $1",
+                 buyer_kind, buyer_oeth_contribution, buyer_direct_employment_rate, mandataire_solidaire, \
+                 buyer_email FROM tenders WHERE reference = $1",
             )
             .bind(reference.as_str())
             .fetch_optional(pool)
@@ -260,6 +263,7 @@ impl Store {
                 },
                 oeth_contribution: row.buyer_oeth_contribution,
                 direct_employment_rate: row.buyer_direct_employment_rate,
+                email: row.buyer_email,
             },
             mandataire_solidaire: row.mandataire_solidaire,
             lines,

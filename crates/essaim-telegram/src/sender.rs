@@ -496,8 +496,12 @@ mod tests {
         assert_eq!(plan(&text), Ok(vec![Part::Text { text: "hello".into(), keyboard: true }]));
 
         let mut doc = outgoing("Votre proposition");
-        doc.document =
-            Some(Document { file_name: "p.html".into(), mime_type: "text/html".into(), content: "<p>".into() });
+        doc.document = Some(Document {
+            file_name: "p.html".into(),
+            mime_type: "text/html".into(),
+            content: "<p>".into(),
+            base64: false,
+        });
         assert_eq!(plan(&doc), Ok(vec![Part::Document { caption: Some("Votre proposition".into()), keyboard: true }]));
         doc.text = "a\n".repeat(600);
         let parts = plan(&doc).expect("plan");

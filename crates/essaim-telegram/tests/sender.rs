@@ -97,6 +97,7 @@ fn proposal(text: &str) -> Outgoing {
         file_name: "proposition-T-2026-001.html".into(),
         mime_type: "text/html".into(),
         content: "<h1>Proposition groupée</h1>".into(),
+        base64: false,
     });
     message.with_buttons(vec![vec![button("Envoyer", "send:T-2026-001")]])
 }

@@ -131,6 +131,9 @@ impl Demo<'_> {
         for line in body.lines() {
             println!("  {} {line}", s.dim("│"));
         }
+        if !mail.attachments.is_empty() {
+            println!("  {} {}", s.dim("│"), s.bold(&format!("📎 {}", mail.attachments.join(", "))));
+        }
         if let Some((_, url)) = mail.links.first() {
             let labels: Vec<String> = mail.links.iter().map(|(label, _)| format!("[ {label} ]")).collect();
             println!("  {} {}", s.dim("│"), s.bold(&labels.join("  ")));
@@ -247,6 +250,9 @@ pub async fn play(
         style,
     };
     let mut mail_names: HashMap<String, String> = HashMap::new();
+    if let Some(address) = &tender.buyer.email {
+        mail_names.insert(address.clone(), format!("{} (acheteur)", tender.buyer.name));
+    }
     for (i, s) in suppliers.iter().enumerate() {
         if Some(s.siret.as_str()) == by_mail {
             if let Some(address) = &s.contact.email {
@@ -291,8 +297,8 @@ pub async fn play(
         "{}",
         style.dim(&format!(
             "{} comptes Telegram simulés, {} structure(s) jointe(s) par courriel · horloge fixée au {}",
-            suppliers.len() + 1 - mail_names.len(),
-            mail_names.len(),
+            suppliers.len() + 1 - by_mail.iter().count(),
+            by_mail.iter().count(),
             start.with_timezone(&paris).format("%d/%m/%Y %H:%M")
         ))
     );

@@ -400,6 +400,9 @@ struct BuyerFile {
     oeth_contribution: Option<f64>,
     #[serde(default)]
     direct_employment_rate: Option<f64>,
+    /// The purchasing officer's e-mail: the proposal is mailed there.
+    #[serde(default)]
+    email: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -567,7 +570,13 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
     {
         return Err(format!("{name}: buyer.direct_employment_rate: {r} must be within 0..=1 (e.g. 0.035 for 3.5 %)"));
     }
+    let email = match file.buyer.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(e) if essaim_chat::campaigns::is_mail_address(e) => Some(e.to_owned()),
+        Some(e) => return Err(format!("{name}: buyer.email: « {} » is not an e-mail address", e.escape_debug())),
+    };
     let buyer = Buyer {
+        email,
         name: file.buyer.name,
         siret: buyer_siret,
         kind: buyer_kind,
@@ -669,6 +678,12 @@ mod tests {
         let odd = format!(r#"{{"ref": "T-1", "buyer": {{"name": "B"}}, "groupement_kind": "mixte", {line}}}"#);
         let err = read_tender("t.json", &odd, &taxonomy()).unwrap_err();
         assert!(err.starts_with("t.json: groupement_kind:"), "{err}");
+        let mailed = format!(r#"{{"ref": "T-1", "buyer": {{"name": "B", "email": " achats@b.fr "}}, {line}}}"#);
+        assert_eq!(read_tender("t.json", &mailed, &taxonomy()).unwrap().buyer.email.as_deref(), Some("achats@b.fr"));
+        let injected =
+            format!(r#"{{"ref": "T-1", "buyer": {{"name": "B", "email": "a@b.fr\r\nBcc: x@y.z"}}, {line}}}"#);
+        let err = read_tender("t.json", &injected, &taxonomy()).unwrap_err();
+        assert!(err.starts_with("t.json: buyer.email:"), "{err}");
     }
 
     #[test]

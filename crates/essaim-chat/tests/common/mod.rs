@@ -47,7 +47,11 @@ pub struct Phone {
 
 impl Phone {
     pub fn new(store: Store) -> Self {
-        Self { engine: Engine::new(store, settings(), Arc::new(Notify::new())), next_update: 1.into() }
+        Self::with_settings(store, settings())
+    }
+
+    pub fn with_settings(store: Store, settings: EngineSettings) -> Self {
+        Self { engine: Engine::new(store, settings, Arc::new(Notify::new())), next_update: 1.into() }
     }
 
     pub fn incoming(&self, user: &str, kind: IncomingKind) -> Incoming {
