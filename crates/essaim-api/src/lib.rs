@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use essaim_core::proposal::ocds::OcdsOptions;
-use essaim_core::{GroupementKind, ImpactSettings, Lang, Tender};
+use essaim_core::{GroupementKind, ImpactSettings, Lang, Tender, TenderRef};
 use essaim_store::Store;
 
 pub use auth::{Access, StaticToken, hash_token, new_token};
@@ -46,6 +46,46 @@ pub struct ProposalSettings {
     pub public_url: Option<String>,
 }
 
+/// A facilitator's action on a campaign (`POST /tenders/{ref}/campaign/{action}`), carried out by the
+/// conversation engine the binary wires in: this crate only authorises and relays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignAction {
+    Launch,
+    Status,
+    Remind,
+    Send,
+    Close,
+    Members,
+}
+
+impl CampaignAction {
+    pub const ALL: [CampaignAction; 6] =
+        [Self::Launch, Self::Status, Self::Remind, Self::Send, Self::Close, Self::Members];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Launch => "launch",
+            Self::Status => "status",
+            Self::Remind => "remind",
+            Self::Send => "send",
+            Self::Close => "close",
+            Self::Members => "members",
+        }
+    }
+}
+
+/// Runs a campaign action for `reference` in `lang`; returns the replies the facilitator would read in
+/// a chat, or why it could not run.
+pub type Steer = Arc<
+    dyn Fn(
+            CampaignAction,
+            TenderRef,
+            Lang,
+        ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// The API's configuration.
 #[derive(Clone)]
 pub struct ApiConfig {
@@ -56,6 +96,8 @@ pub struct ApiConfig {
     /// Longest a request may take (503 beyond).
     pub timeout: Duration,
     pub read_tender: TenderReader,
+    /// The campaign actions, when an engine runs beside the API.
+    pub steer: Option<Steer>,
 }
 
 /// Which parts of the process are up, for `/readyz` (the bots report here; the database is pinged).

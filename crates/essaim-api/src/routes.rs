@@ -22,6 +22,7 @@ pub(crate) fn router(state: AppState) -> axum::Router {
         .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON) }))
         .route("/tenders", get(list_tenders).post(create_tender))
         .route("/tenders/{reference}/status", get(tender_status))
+        .route("/tenders/{reference}/campaign/{action}", axum::routing::post(campaign_action))
         .route("/proposals/{reference}", get(proposal))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
@@ -131,6 +132,43 @@ async fn create_tender(State(state): State<AppState>, access: Access, body: Stri
     let location = format!("/tenders/{}/status", tender.reference);
     let body = json!({ "reference": tender.reference.as_str(), "lines": tender.lines.len(), "status": location });
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+/// A facilitator steers a campaign without chat: the same engine, events and messages as the chat
+/// commands; the replies a chat would show come back in `messages`.
+async fn campaign_action(
+    State(state): State<AppState>,
+    access: Access,
+    Path((reference, action)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    if access != Access::Facilitator {
+        return Err(ApiError::forbidden("only a facilitator token may steer a campaign"));
+    }
+    let Some(action) = crate::CampaignAction::ALL.into_iter().find(|a| a.as_str() == action) else {
+        return Err(ApiError::not_found(format!(
+            "no campaign action « {} » (launch, status, remind, send, close, members)",
+            action.escape_debug()
+        )));
+    };
+    let tender = visible_tender(&state, &access, &reference).await?;
+    let lang = match query.get("lang").map(String::as_str) {
+        None => state.config.proposal.default_lang,
+        Some("fr") => Lang::Fr,
+        Some("en") => Lang::En,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("lang: « {} » is not fr or en", other.escape_debug())));
+        }
+    };
+    let Some(steer) = &state.config.steer else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_engine",
+            "campaigns are not run by this server",
+        ));
+    };
+    let messages = steer(action, tender.reference.clone(), lang).await.map_err(ApiError::internal)?;
+    Ok(Json(json!({ "reference": tender.reference.as_str(), "action": action.as_str(), "messages": messages })))
 }
 
 async fn tender_status(

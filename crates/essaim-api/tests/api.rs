@@ -28,6 +28,45 @@ fn read_tender(text: &str) -> Result<Tender, String> {
 
 /// The example campaign of `essaim_core::proposal::example` in the store, and a served router.
 async fn serve(store: Store, health: Arc<Health>) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    serve_with(store, health, None).await
+}
+
+/// The same, with the campaign actions run by a real engine on the same store.
+async fn serve_steered(store: Store) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let settings = essaim_chat::EngineSettings {
+        default_lang: Lang::Fr,
+        time_zone: chrono_tz::Europe::Paris,
+        response_time: chrono::Duration::hours(48),
+        campaign_duration: chrono::Duration::hours(168),
+        reminder_schedule: "0 9 * * 1-5".into(),
+        tick: Duration::from_secs(30),
+        weights: essaim_solver::Weights::default(),
+        solve: essaim_solver::SolveSettings::default(),
+        taxonomy: essaim_core::SectorTaxonomy::new([]),
+        proposal: essaim_chat::ProposalDelivery::default(),
+        email: false,
+    };
+    let engine = essaim_chat::Engine::new(store.clone(), settings, Arc::default());
+    let steer: essaim_api::Steer = Arc::new(move |action, reference, lang| {
+        let engine = engine.clone();
+        Box::pin(async move {
+            let command = match action {
+                essaim_api::CampaignAction::Status => essaim_chat::Command::Status,
+                essaim_api::CampaignAction::Close => essaim_chat::Command::Close,
+                essaim_api::CampaignAction::Members => essaim_chat::Command::Members,
+                other => return Err(format!("{} is not used by this test", other.as_str())),
+            };
+            engine.steer("api", command, reference.as_str(), lang).await.map_err(|e| e.to_string())
+        })
+    });
+    serve_with(store, Arc::default(), Some(steer)).await
+}
+
+async fn serve_with(
+    store: Store,
+    health: Arc<Health>,
+    steer: Option<essaim_api::Steer>,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let inputs = example::inputs()?;
     store.import_directory(&inputs.suppliers, std::slice::from_ref(&inputs.groupement)).await?;
     store.insert_tender(&inputs.tender).await?;
@@ -69,6 +108,7 @@ async fn serve(store: Store, health: Arc<Health>) -> Result<String, Box<dyn std:
         max_body_bytes: 64 * 1024,
         timeout: Duration::from_secs(10),
         read_tender: Arc::new(read_tender),
+        steer,
     };
     let app = essaim_api::router(store, config, health);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -125,6 +165,40 @@ async fn without_a_valid_token_nothing_is_given_away() {
         // Health and the API description are public.
         assert_eq!(get(&format!("{url}/healthz"), None).await?.0, StatusCode::OK);
         assert_eq!(get(&format!("{url}/openapi.json"), None).await?.0, StatusCode::OK);
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+}
+
+async fn post(url: &str, token: &str) -> Result<(StatusCode, Value), Box<dyn std::error::Error + Send + Sync>> {
+    let response = client().post(url).bearer_auth(token).send().await?;
+    let status = response.status();
+    Ok((status, serde_json::from_str(&response.text().await?)?))
+}
+
+#[tokio::test]
+async fn a_facilitator_token_steers_a_campaign_through_the_engine_and_nobody_else_does() {
+    with_each_backend(|store| async move {
+        let url = serve_steered(store).await?;
+        let campaign = |action: &str| format!("{url}/tenders/T-2026-014/campaign/{action}");
+        let (status, body) = post(&campaign("status"), FACILITATOR).await?;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["action"], "status");
+        let text = body["messages"].as_array().and_then(|m| m.first()).and_then(Value::as_str).unwrap_or_default();
+        assert!(text.contains("📊 T-2026-014 — campagne terminée"), "{body}");
+        let (_, body) = post(&format!("{}?lang=en", campaign("close")), FACILITATOR).await?;
+        assert!(body["messages"][0].as_str().is_some_and(|m| m.contains("is not running")), "{body}");
+        let (_, body) = post(&campaign("members"), FACILITATOR).await?;
+        assert!(body["messages"][0].as_str().is_some_and(|m| m.contains("👥")), "{body}");
+
+        let (status, body) = post(&campaign("status"), BUYER).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+        let (status, body) = post(&campaign("explode"), FACILITATOR).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{body}");
+        let (status, _) = post(&format!("{url}/tenders/NOPE-1/campaign/status"), FACILITATOR).await?;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let response = client().post(campaign("status")).send().await?;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
     })
     .await;

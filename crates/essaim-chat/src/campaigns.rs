@@ -392,9 +392,7 @@ pub enum Note {
     },
     Expired(usize),
     Reallocated(usize),
-    Ready {
-        deadline_passed: bool,
-    },
+    Ready(ReadyCause),
     /// Where the campaign stands, with who could fill each uncovered line.
     Status(BTreeMap<String, Vec<Suggestion>>),
 }
@@ -526,9 +524,21 @@ impl<'a> Progress<'a> {
             self.facilitator_notes.push(Note::Reallocated(made));
         }
         if let Some(ready) = self.campaign.close_if_done(self.now) {
-            let deadline_passed = matches!(ready, CampaignEvent::Ready { cause: ReadyCause::DeadlinePassed, .. });
+            self.settle(ready).await?;
+        }
+        Ok(())
+    }
+
+    /// Records the event that makes the campaign ready, then what follows: the facilitator's status and
+    /// the proposal (or the question of how to send it).
+    pub async fn settle(&mut self, ready: CampaignEvent) -> Result<(), EngineError> {
+        {
+            let cause = match &ready {
+                CampaignEvent::Ready { cause, .. } => *cause,
+                _ => ReadyCause::AllAnswered,
+            };
             self.record(ready)?;
-            self.facilitator_notes.push(Note::Ready { deadline_passed });
+            self.facilitator_notes.push(Note::Ready(cause));
             let suggestions = shortfall_suggestions(self.store, self.loaded, &self.campaign).await?;
             self.facilitator_notes.push(Note::Status(suggestions));
             // The buyer receives the proposal in the same transaction as the event that made it final —
@@ -576,7 +586,7 @@ impl<'a> Progress<'a> {
                 .map_or_else(String::new, |(o, line)| texts.supplier_accepted_part(supplier, o, *quantity, line)),
             Note::Expired(n) => texts.offers_expired(*n),
             Note::Reallocated(n) => texts.reallocated(*n),
-            Note::Ready { deadline_passed } => texts.ready(reference, *deadline_passed),
+            Note::Ready(cause) => texts.ready(reference, *cause),
             Note::Status(suggestions) => status_text(texts, self.settings, self.loaded, &self.campaign, suggestions),
         }
     }
@@ -1129,6 +1139,23 @@ pub async fn answer(
     progress.record(event)?;
     progress.follow_up().await?;
     Ok(AnswerOutcome::Recorded { outcome, changes: Box::new(progress.into_changes().await?) })
+}
+
+/// Closes a running campaign now (`/clore`, `essaim campaign close`): open offers are withdrawn and what
+/// follows a ready campaign follows. `None` when it is not running.
+pub async fn close(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    now: DateTime<Utc>,
+) -> Result<Option<(Changeset, String)>, EngineError> {
+    let Some(campaign) = loaded.campaign.clone() else { return Ok(None) };
+    let Some(ready) = campaign.close(now) else { return Ok(None) };
+    let mut progress = Progress::new(store, settings, loaded, campaign, now);
+    progress.settle(ready).await?;
+    let summary = progress.notes_text(&Texts::new(settings.default_lang, settings.time_zone));
+    progress.facilitator_notes.clear();
+    Ok(Some((progress.into_changes().await?, summary)))
 }
 
 /// Records why a structure declined one of its offers, and tells the facilitator. The refusal itself was

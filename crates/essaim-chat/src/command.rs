@@ -24,11 +24,13 @@ pub enum Command {
     Lead,
     /// Each structure of a tender's groupement, its channel and whether it can be reached (`/membres REF`).
     Members,
+    /// Close a running campaign now: open offers are withdrawn, the proposal follows (`/clore REF`).
+    Close,
 }
 
 impl Command {
     /// Every command with its names: the English name first, then the French aliases.
-    pub const ALL: [(Command, &'static [&'static str]); 13] = [
+    pub const ALL: [(Command, &'static [&'static str]); 14] = [
         (Command::Start, &["start", "demarrer"]),
         (Command::Help, &["help", "aide"]),
         (Command::Tenders, &["tenders", "appels"]),
@@ -42,6 +44,7 @@ impl Command {
         (Command::Price, &["price", "tarif"]),
         (Command::Lead, &["lead", "mandataire"]),
         (Command::Members, &["members", "membres"]),
+        (Command::Close, &["close", "clore"]),
     ];
 
     /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).

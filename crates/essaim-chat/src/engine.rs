@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use essaim_core::{Actor, Answer, CampaignError, OfferState, Sector, Siret, TenderRef};
+use essaim_core::{Actor, Answer, CampaignError, Lang, OfferState, Sector, Siret, TenderRef};
 use essaim_store::{AccountLink, Applied, CapacityChange, Changeset, ChatAccount, InboxKey, Store};
 use tokio::sync::Notify;
 
@@ -116,6 +116,52 @@ impl Engine {
         Err(EngineError::Busy)
     }
 
+    /// A facilitator's action from a desk (command line, HTTP API): the same command through the same
+    /// code as in a chat — same events, same messages to the structures — but the replies meant for the
+    /// desk are returned instead of queued. `operator` names who acts, for the campaign log.
+    pub async fn steer(
+        &self,
+        operator: &str,
+        command: Command,
+        reference: &str,
+        lang: Lang,
+    ) -> Result<Vec<String>, EngineError> {
+        let incoming = Incoming {
+            platform: Platform::Desk,
+            // Every desk action is a new one: a script that runs `remind` twice reminds twice.
+            update_id: format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>()),
+            user_id: operator.to_owned(),
+            chat_id: operator.to_owned(),
+            user_name: Some(operator.to_owned()),
+            language: Some(match lang {
+                Lang::Fr => "fr".to_owned(),
+                Lang::En => "en".to_owned(),
+            }),
+            kind: IncomingKind::Command { name: command.english().to_owned(), args: vec![reference.to_owned()] },
+        };
+        let key = InboxKey { platform: incoming.platform.as_str().to_owned(), update_id: incoming.update_id.clone() };
+        for _ in 0..MAX_ATTEMPTS {
+            let mut decision = self.decide(&incoming).await?;
+            let (desk, queued): (Vec<_>, Vec<_>) = std::mem::take(&mut decision.changes.outbox)
+                .into_iter()
+                .partition(|m| m.platform == Platform::Desk.as_str());
+            decision.changes.outbox = queued;
+            decision.changes.inbox = Some(key.clone());
+            let notify = !decision.changes.outbox.is_empty();
+            match self.store.apply(&decision.changes).await? {
+                Applied::Done | Applied::Duplicate => {
+                    if notify {
+                        self.outbox_ready.notify_one();
+                    }
+                    let text = |m: &essaim_store::NewOutgoing| m.payload.get("text")?.as_str().map(str::to_owned);
+                    return Ok(desk.iter().filter_map(text).chain(decision.notice).collect());
+                }
+                Applied::Conflict => tracing::debug!("state changed while deciding; deciding again"),
+            }
+        }
+        Err(EngineError::Busy)
+    }
+
     /// Applies a changeset made outside a chat update (scheduler, command line), retrying with `make`
     /// on conflicts. Returns whether something was applied.
     pub async fn apply_with_retry<F, Fut>(&self, mut make: F) -> Result<bool, EngineError>
@@ -147,6 +193,22 @@ impl Engine {
     /// checked: it speaks for the structure the offer was made to (its SIRET is the user id), reached at
     /// its directory address; there is no account row to link.
     async fn account_of(&self, incoming: &Incoming) -> Result<Option<ChatAccount>, EngineError> {
+        if incoming.platform == Platform::Desk {
+            // The desk's caller was authorised before: database access (command line) or a facilitator
+            // token (HTTP API).
+            return Ok(Some(ChatAccount {
+                platform: Platform::Desk.as_str().to_owned(),
+                user_id: incoming.user_id.clone(),
+                chat_id: incoming.chat_id.clone(),
+                role: Role::Facilitator.as_str().to_owned(),
+                supplier: None,
+                buyer: None,
+                language: incoming.language.clone(),
+                display_name: incoming.user_name.clone(),
+                awaiting: None,
+                linked_at: self.now(),
+            }));
+        }
         if incoming.platform != Platform::Email {
             return Ok(self.store.account(incoming.platform.as_str(), &incoming.user_id).await?);
         }
@@ -248,7 +310,8 @@ impl Engine {
         Actor {
             channel: incoming.platform.as_str().to_owned(),
             user_id: incoming.user_id.clone(),
-            chat_id: Some(incoming.chat_id.clone()),
+            // Nothing can be sent to a desk later: its notes are read with `campaign status`.
+            chat_id: Some(incoming.chat_id.clone()).filter(|_| incoming.platform != Platform::Desk),
             name: incoming.user_name.clone(),
         }
     }
@@ -316,7 +379,12 @@ impl Engine {
                 }
                 Ok(Decision::reply(incoming, [lines.join("\n")]))
             }
-            Command::Allocate | Command::Status | Command::Remind | Command::Send | Command::Members => {
+            Command::Allocate
+            | Command::Status
+            | Command::Remind
+            | Command::Send
+            | Command::Members
+            | Command::Close => {
                 if !facilitator {
                     return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
                 }
@@ -340,6 +408,19 @@ impl Engine {
                         }
                     },
                     Command::Send => self.send_proposal(incoming, &loaded, texts).await,
+                    Command::Close => match campaigns::close(&self.store, &self.settings, &loaded, self.now()).await? {
+                        None => Ok(Decision::reply(incoming, [texts.not_running(reference.as_str())])),
+                        Some((changes, summary)) => {
+                            let reply = Decision::reply(incoming, [summary]);
+                            Ok(Decision {
+                                changes: Changeset {
+                                    outbox: [reply.changes.outbox, changes.outbox].concat(),
+                                    ..changes
+                                },
+                                notice: None,
+                            })
+                        }
+                    },
                     Command::Members => {
                         let text = campaigns::members_text(&self.store, &self.settings, &loaded, texts).await?;
                         Ok(Decision::reply(incoming, [text]))
@@ -611,6 +692,14 @@ impl Engine {
     async fn allocate(&self, incoming: &Incoming, loaded: &Loaded, texts: &Texts) -> Result<Decision, EngineError> {
         let reference = loaded.tender.reference.as_str();
         match campaigns::launch(&self.store, &self.settings, loaded, Self::actor(incoming), self.now()).await? {
+            // In a chat the launch notes are queued to the facilitator; a desk reads them in the reply.
+            Ok((changes, summary)) if incoming.platform == Platform::Desk => {
+                let reply = Decision::reply(incoming, [summary]);
+                Ok(Decision {
+                    changes: Changeset { outbox: [reply.changes.outbox, changes.outbox].concat(), ..changes },
+                    notice: None,
+                })
+            }
             Ok((changes, _summary)) => Ok(Decision { changes, notice: None }),
             Err(LaunchRefusal::AlreadyRunning) => Ok(Decision::reply(incoming, [texts.campaign_exists(reference)])),
             Err(LaunchRefusal::DeadlinePassed(at)) => {

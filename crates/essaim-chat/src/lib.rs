@@ -16,6 +16,7 @@ pub mod scheduler;
 pub mod settings;
 pub mod texts;
 
+pub use command::Command;
 pub use dispatch::{Dispatcher, FAILURE_NOTICE_PREFIX, Limits, SendOutcome, Sender};
 pub use engine::{Engine, Handled};
 pub use message::{Button, Document, Incoming, IncomingKind, Outgoing, Platform};

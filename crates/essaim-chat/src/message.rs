@@ -16,6 +16,9 @@ pub enum Platform {
     /// E-mail: the "chat" is the structure's address; answers come back through signed links to
     /// pages served by `essaim serve` (the `essaim-mail` crate).
     Email,
+    /// A facilitator at a desk: the command line (`essaim campaign …`) and the HTTP API. Its replies are
+    /// returned to the caller, never queued.
+    Desk,
 }
 
 impl Platform {
@@ -24,6 +27,7 @@ impl Platform {
             Self::Telegram => "telegram",
             Self::Discord => "discord",
             Self::Email => "email",
+            Self::Desk => "desk",
         }
     }
 }
@@ -41,6 +45,7 @@ impl FromStr for Platform {
             "telegram" => Ok(Self::Telegram),
             "discord" => Ok(Self::Discord),
             "email" => Ok(Self::Email),
+            "desk" => Ok(Self::Desk),
             other => Err(format!("unknown chat platform `{other}` (expected telegram, discord or email)")),
         }
     }

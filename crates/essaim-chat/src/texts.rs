@@ -183,6 +183,14 @@ impl Texts {
                 ));
                 lines.push(say!(
                     self,
+                    format!(
+                        "{} REF — clore la campagne maintenant (les offres sans réponse sont retirées)",
+                        c(Command::Close)
+                    ),
+                    format!("{} REF — close the campaign now (unanswered offers are withdrawn)", c(Command::Close))
+                ));
+                lines.push(say!(
+                    self,
                     format!("{} REF — les structures de l'appel et comment les joindre", c(Command::Members)),
                     format!("{} REF — the tender's structures and how to reach them", c(Command::Members))
                 ));
@@ -851,6 +859,7 @@ impl Texts {
                             crate::Platform::Telegram => "Telegram",
                             crate::Platform::Discord => "Discord",
                             crate::Platform::Email => "e-mail",
+                            crate::Platform::Desk => "desk",
                         })
                         .collect();
                     format!("✅ {}", names.join(" + "))
@@ -1020,17 +1029,32 @@ impl Texts {
         out.join("\n")
     }
 
-    pub fn ready(&self, reference: &str, deadline_passed: bool) -> String {
-        match (deadline_passed, self.lang) {
-            (false, Lang::Fr) => format!("🏁 Campagne {reference} terminée : toutes les offres ont une réponse."),
-            (false, Lang::En) => format!("🏁 Campaign {reference} ready: every offer has an answer."),
-            (true, Lang::Fr) => format!(
+    pub fn ready(&self, reference: &str, cause: essaim_core::ReadyCause) -> String {
+        use essaim_core::ReadyCause::{AllAnswered, Closed, DeadlinePassed};
+        match (cause, self.lang) {
+            (AllAnswered, Lang::Fr) => format!("🏁 Campagne {reference} terminée : toutes les offres ont une réponse."),
+            (AllAnswered, Lang::En) => format!("🏁 Campaign {reference} ready: every offer has an answer."),
+            (DeadlinePassed, Lang::Fr) => format!(
                 "🏁 Campagne {reference} terminée : la date limite est passée, les offres sans réponse sont retirées."
             ),
-            (true, Lang::En) => {
+            (DeadlinePassed, Lang::En) => {
                 format!("🏁 Campaign {reference} ready: the deadline passed, unanswered offers are withdrawn.")
             }
+            (Closed, Lang::Fr) => {
+                format!("🏁 Campagne {reference} close par le facilitateur : les offres sans réponse sont retirées.")
+            }
+            (Closed, Lang::En) => {
+                format!("🏁 Campaign {reference} closed by the facilitator: unanswered offers are withdrawn.")
+            }
         }
+    }
+
+    pub fn not_running(&self, reference: &str) -> String {
+        say!(
+            self,
+            format!("La campagne {reference} n'est pas en cours : rien à clore."),
+            format!("Campaign {reference} is not running: nothing to close.")
+        )
     }
 
     /// Who outside the groupement could take part of an uncovered line.

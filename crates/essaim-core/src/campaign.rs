@@ -97,6 +97,8 @@ pub enum ReadyCause {
     AllAnswered,
     /// The campaign deadline passed; offers still open were withdrawn.
     DeadlinePassed,
+    /// The facilitator closed it before its deadline; offers still open were withdrawn.
+    Closed,
 }
 
 /// One transition of a campaign. Stored as JSON in the event log (field names are stable).
@@ -611,6 +613,12 @@ impl Campaign {
 
     /// The campaign ends when its deadline has passed, or when nothing is open and nothing waits to be
     /// reallocated.
+    /// The event that closes a running campaign now, at the facilitator's word (`None` when it is not
+    /// running).
+    pub fn close(&self, now: DateTime<Utc>) -> Option<CampaignEvent> {
+        self.is_running().then_some(CampaignEvent::Ready { at: now, cause: ReadyCause::Closed })
+    }
+
     pub fn close_if_done(&self, now: DateTime<Utc>) -> Option<CampaignEvent> {
         if !self.is_running() {
             return None;

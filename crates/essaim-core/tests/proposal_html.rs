@@ -190,7 +190,8 @@ fn run_browser_with(browser: &Path, dir: &Path, extra: &[String], page: &Path, s
             Some(status) => break status,
             None if started.elapsed() > BROWSER_TIMEOUT => {
                 #[cfg(unix)]
-                let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+                // `kill -KILL -PGID` is read by procps as « signal 9 to group KILL… »: spell it out.
+                let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", child.id())]).status();
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!("{} did not finish within {BROWSER_TIMEOUT:?} (args {extra:?})", browser.display());

@@ -141,6 +141,13 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         options: &[REF, text("siret", "siret", "Le SIRET du mandataire", "The lead's SIRET")],
     },
     CommandSpec {
+        name: "close",
+        french: "clore",
+        description_fr: "Clore la campagne maintenant (les offres sans réponse sont retirées)",
+        description_en: "Close the campaign now (unanswered offers are withdrawn)",
+        options: &[REF],
+    },
+    CommandSpec {
         name: "members",
         french: "membres",
         description_fr: "Les structures d'un appel et comment les joindre",
@@ -202,16 +209,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn twelve_commands_with_french_names() {
+    fn every_engine_command_with_its_french_name() {
         let json = serde_json::to_value(commands()).expect("serialisable");
         let names: Vec<_> = json.as_array().into_iter().flatten().map(|c| c["name"].clone()).collect();
         assert_eq!(
             names,
             [
                 "start", "help", "tenders", "allocate", "status", "lots", "capacity", "remind", "send", "invite",
-                "price", "lead"
+                "price", "lead", "close", "members"
             ]
         );
+        // One slash command per engine command, under the same names: Discord only translates.
+        for (command, names) in essaim_chat::Command::ALL {
+            let found = spec(command.english()).unwrap_or_else(|| panic!("no slash command for {names:?}"));
+            assert_eq!(found.french, command.french(), "{names:?}");
+        }
         assert_eq!(json[9]["name_localizations"]["fr"], "inviter");
         assert_eq!(json[9]["options"][0]["required"], true);
         assert_eq!(json[6]["options"][0]["required"], false, "/capacite alone lists what is free");

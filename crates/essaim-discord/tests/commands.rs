@@ -32,6 +32,8 @@ async fn registration_overwrites_the_global_commands_with_french_names() {
             ("invite", "inviter"),
             ("price", "tarif"),
             ("lead", "mandataire"),
+            ("close", "clore"),
+            ("members", "membres"),
         ]
     );
     for command in commands {

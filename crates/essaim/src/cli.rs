@@ -100,6 +100,50 @@ pub enum Command {
     /// Bearer tokens of the HTTP API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Steer a tender's campaign from the desk, through the same engine as the chat commands (same events,
+    /// same messages to the structures, delivered by `essaim serve`).
+    Campaign {
+        action: CampaignAction,
+        /// The tender reference.
+        reference: String,
+        /// Who acts, as the campaign log records it (default: $USER).
+        #[arg(long = "as")]
+        operator: Option<String>,
+        /// fr or en (default: campaign.language).
+        #[arg(long)]
+        lang: Option<String>,
+    },
+}
+
+/// What a facilitator does to a campaign from the desk.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CampaignAction {
+    /// Allocate the tender and send the offers (`/repartir`); on a ready campaign, a new round.
+    Launch,
+    /// Where each line stands (`/etat`).
+    Status,
+    /// Remind the structures that have not answered (`/relancer`).
+    Remind,
+    /// Send the groupement's proposal to the buyer (`/envoyer`).
+    Send,
+    /// Close the campaign now (`/clore`).
+    Close,
+    /// The structures and how they are reached (`/membres`).
+    Members,
+}
+
+impl CampaignAction {
+    fn command(self) -> essaim_chat::Command {
+        use essaim_api::CampaignAction as A;
+        crate::serve::command_of(match self {
+            Self::Launch => A::Launch,
+            Self::Status => A::Status,
+            Self::Remind => A::Remind,
+            Self::Send => A::Send,
+            Self::Close => A::Close,
+            Self::Members => A::Members,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -209,7 +253,48 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
             invite(&store, supplier.as_deref(), valid_hours).await
         }
         Command::Serve => crate::serve::run(&global, &config).await,
+        Command::Campaign { action, reference, operator, lang } => {
+            let store = open_store(&global, &config).await?;
+            steer(store, &config, action, &reference, operator, lang.as_deref()).await
+        }
     }
+}
+
+/// `essaim campaign ACTION REF`: the engine's reply on standard output; what it queued for the structures
+/// and the buyer waits in the outbox for `essaim serve`'s dispatcher.
+async fn steer(
+    store: essaim_store::Store,
+    config: &Config,
+    action: CampaignAction,
+    reference: &str,
+    operator: Option<String>,
+    lang: Option<&str>,
+) -> Result<()> {
+    let tender = essaim_core::TenderRef::parse("REF", reference).map_err(|e| BadInput(e.to_string()))?;
+    if store.tender(&tender).await?.is_none() {
+        return Err(anyhow::Error::new(BadInput(format!("no tender {reference} (essaim import tender FILE.json)"))));
+    }
+    let lang = match lang {
+        None => config.engine_settings()?.default_lang,
+        Some("fr") => essaim_core::Lang::Fr,
+        Some("en") => essaim_core::Lang::En,
+        Some(other) => return Err(anyhow::Error::new(BadInput(format!("--lang: « {other} » is not fr or en")))),
+    };
+    let operator = operator.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "desk".to_owned());
+    let before = store.outbox().await?.len();
+    let engine = essaim_chat::Engine::new(
+        store.clone(),
+        config.engine_settings()?,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    );
+    for text in engine.steer(&operator, action.command(), reference, lang).await? {
+        println!("{text}");
+    }
+    let queued = store.outbox().await?.len().saturating_sub(before);
+    if queued > 0 {
+        eprintln!("{queued} message(s) queued for the structures and the buyer: `essaim serve` delivers them.");
+    }
+    Ok(())
 }
 
 /// The database URL: `--database-url`, then the config file, then `essaim.db` in the data dir.

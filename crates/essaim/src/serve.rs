@@ -32,6 +32,30 @@ pub(crate) fn secret_from_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|t| !t.trim().is_empty())
 }
 
+/// The chat command a desk's campaign action is (the command line's and the API's).
+pub(crate) fn command_of(action: essaim_api::CampaignAction) -> essaim_chat::Command {
+    use essaim_api::CampaignAction as A;
+    use essaim_chat::Command as C;
+    match action {
+        A::Launch => C::Allocate,
+        A::Status => C::Status,
+        A::Remind => C::Remind,
+        A::Send => C::Send,
+        A::Close => C::Close,
+        A::Members => C::Members,
+    }
+}
+
+/// The API's campaign actions, run by the engine as a facilitator at a desk (operator « api »).
+fn steer(engine: Engine) -> essaim_api::Steer {
+    Arc::new(move |action, reference, lang| {
+        let engine = engine.clone();
+        Box::pin(async move {
+            engine.steer("api", command_of(action), reference.as_str(), lang).await.map_err(|e| e.to_string())
+        })
+    })
+}
+
 pub async fn run(global: &Global, config: &Config) -> Result<()> {
     let telegram_token = secret_from_env(TOKEN_VAR);
     let discord_token = secret_from_env(DISCORD_TOKEN_VAR);
@@ -40,6 +64,9 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
     }
     let store = open_store(global, config).await?;
     let health = Arc::new(essaim_api::Health::default());
+    let settings = config.engine_settings()?;
+    let outbox_ready = Arc::new(Notify::new());
+    let engine = Engine::new(store.clone(), settings, outbox_ready.clone());
     let api = {
         let taxonomy = config.taxonomy()?;
         essaim_api::ApiConfig {
@@ -48,11 +75,9 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             max_body_bytes: config.api.max_body_bytes,
             timeout: Duration::from_secs_f64(config.api.timeout_s),
             read_tender: Arc::new(move |text: &str| crate::import::read_tender("request body", text, &taxonomy)),
+            steer: Some(steer(engine.clone())),
         }
     };
-    let settings = config.engine_settings()?;
-    let outbox_ready = Arc::new(Notify::new());
-    let engine = Engine::new(store.clone(), settings, outbox_ready.clone());
     let mut dispatcher = Dispatcher::new(store.clone())
         .with_notify(outbox_ready)
         .with_lease(Duration::from_secs_f64(config.outbox.lease_s));

@@ -291,3 +291,51 @@ fn an_unsupported_database_url_is_a_bad_input() {
     let out = essaim(&["migrate"], Some("mysql://root@localhost/x"), dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[tokio::test]
+async fn a_campaign_is_steered_from_the_command_line_through_the_engine() {
+    with_each_database_url(|backend, url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+        std::fs::copy(data.join("suppliers.csv"), dir.path().join("suppliers.csv")).unwrap();
+        // The sample tender without its deadline, so the test does not age.
+        let mut tender: Value =
+            serde_json::from_str(&std::fs::read_to_string(data.join("tender.json")).unwrap()).unwrap();
+        tender.as_object_mut().unwrap().remove("deadline");
+        std::fs::write(dir.path().join("tender.json"), tender.to_string()).unwrap();
+        for args in [["import", "suppliers", "suppliers.csv"], ["import", "tender", "tender.json"]] {
+            let out = essaim(&args, Some(&url), dir.path());
+            assert!(out.status.success(), "[{backend}] {}", text(&out.stderr));
+        }
+        let campaign =
+            |action: &str| essaim(&["campaign", action, "T-2026-014", "--as", "claire"], Some(&url), dir.path());
+
+        let out = campaign("launch");
+        assert!(out.status.success(), "[{backend}] {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Campagne T-2026-014 lancée"), "[{backend}] {}", text(&out.stdout));
+        // Nobody in the sample has an account or the e-mail channel: the desk is told who to reach.
+        assert!(text(&out.stdout).contains("Sans compte relié"), "[{backend}] {}", text(&out.stdout));
+        let again = campaign("launch");
+        assert!(
+            text(&again.stdout).contains("déjà"),
+            "[{backend}] a second launch is refused: {}",
+            text(&again.stdout)
+        );
+        let status = text(&campaign("status").stdout);
+        assert!(status.contains("campagne en cours") && status.contains("⏳"), "[{backend}] {status}");
+        let members = text(&campaign("members").stdout);
+        assert!(members.contains("👥 Structures de T-2026-014"), "[{backend}] {members}");
+        assert!(text(&campaign("remind").stdout).contains("T-2026-014"), "[{backend}]");
+        let closed = text(&campaign("close").stdout);
+        assert!(closed.contains("close par le facilitateur"), "[{backend}] {closed}");
+        let status = text(&campaign("status").stdout);
+        assert!(status.contains("campagne terminée"), "[{backend}] {status}");
+        assert!(text(&campaign("close").stdout).contains("n'est pas en cours"), "[{backend}]");
+
+        let out = essaim(&["campaign", "status", "NOPE-1"], Some(&url), dir.path());
+        assert_eq!(out.status.code(), Some(2), "[{backend}] an unknown tender is bad input");
+        assert!(text(&out.stderr).contains("no tender NOPE-1"), "[{backend}] {}", text(&out.stderr));
+        Ok::<(), String>(())
+    })
+    .await;
+}

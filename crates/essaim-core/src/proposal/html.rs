@@ -1336,6 +1336,10 @@ impl Page<'_> {
                         " : échéance atteinte, les offres sans réponse ont été retirées",
                         ": deadline reached, unanswered offers were withdrawn",
                     ),
+                    Some(ReadyCause::Closed) => self.t(
+                        " par le facilitateur, les offres sans réponse ont été retirées",
+                        " by the facilitator, unanswered offers were withdrawn",
+                    ),
                     None => "",
                 };
                 let _ = write!(intro, "{} {}{why}.", self.t(", close le", ", closed on"), self.date_time(at));
