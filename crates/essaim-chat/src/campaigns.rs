@@ -290,6 +290,64 @@ pub async fn members_text(
     Ok(texts.members(loaded.tender.reference.as_str(), &rows))
 }
 
+/// Ten characters without look-alikes (no 0/O, 1/I/L): about 50 bits, typed on a phone if need be.
+pub fn invite_code() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..10).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+}
+
+/// What inviting a groupement by mail did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupementInvites {
+    /// Structures invited (names).
+    pub invited: Vec<String>,
+    /// Already linked to a chat account: nothing sent.
+    pub linked: usize,
+    /// No address in the directory: they need another way (names).
+    pub without_address: Vec<String>,
+}
+
+/// Invites by mail every member of groupement `code` that has no linked account: a one-time code to link
+/// Telegram or Discord, or nothing to do to stay by e-mail. The codes and their mails in one changeset.
+/// `None` when the groupement is unknown.
+pub async fn invite_groupement_by_mail(
+    store: &Store,
+    settings: &EngineSettings,
+    code: &essaim_core::GroupementCode,
+    expires_at: DateTime<Utc>,
+) -> Result<Option<(Changeset, GroupementInvites)>, EngineError> {
+    let Some(groupement) = store.groupement(code).await? else { return Ok(None) };
+    let mut changes = Changeset::default();
+    let mut messages = Messages::default();
+    let mut summary = GroupementInvites::default();
+    let texts = Texts::new(settings.default_lang, settings.time_zone);
+    for siret in &groupement.members {
+        if !store.accounts_for_supplier(siret).await?.is_empty() {
+            summary.linked += 1;
+            continue;
+        }
+        let Some(supplier) = store.supplier(siret).await? else { continue };
+        let Some(address) = supplier.contact.email.clone().filter(|a| is_mail_address(a)) else {
+            summary.without_address.push(supplier.name.clone());
+            continue;
+        };
+        let invite = invite_code();
+        let text = texts.invitation(&supplier.name, &groupement.name, &invite, expires_at);
+        messages.push(format!("invite:{code}:{siret}:{invite}"), Outgoing::text(Platform::Email, address, text));
+        changes.new_invites.push(essaim_store::NewInvite {
+            code: invite,
+            role: "supplier".into(),
+            supplier: Some(siret.clone()),
+            expires_at: Some(expires_at),
+        });
+        summary.invited.push(supplier.name.clone());
+    }
+    changes.outbox = messages.items;
+    Ok(Some((changes, summary)))
+}
+
 /// An address a mail can be sent to: one `@` with text on both sides, no space or control character
 /// (a CR/LF would let a directory row write mail headers).
 pub fn is_mail_address(address: &str) -> bool {

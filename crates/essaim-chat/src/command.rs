@@ -26,11 +26,13 @@ pub enum Command {
     Members,
     /// Close a running campaign now: open offers are withdrawn, the proposal follows (`/clore REF`).
     Close,
+    /// Invite by mail every structure of a groupement that has no linked account (`/inviter_tous G`).
+    InviteAll,
 }
 
 impl Command {
     /// Every command with its names: the English name first, then the French aliases.
-    pub const ALL: [(Command, &'static [&'static str]); 14] = [
+    pub const ALL: [(Command, &'static [&'static str]); 15] = [
         (Command::Start, &["start", "demarrer"]),
         (Command::Help, &["help", "aide"]),
         (Command::Tenders, &["tenders", "appels"]),
@@ -45,6 +47,7 @@ impl Command {
         (Command::Lead, &["lead", "mandataire"]),
         (Command::Members, &["members", "membres"]),
         (Command::Close, &["close", "clore"]),
+        (Command::InviteAll, &["invite_all", "inviter_tous"]),
     ];
 
     /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).

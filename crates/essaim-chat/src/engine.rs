@@ -62,6 +62,9 @@ impl Decision {
     }
 }
 
+/// How long the codes of a groupement's invitations by mail stay valid.
+pub const INVITATION_DAYS: i64 = 14;
+
 impl Engine {
     pub fn new(store: Store, settings: EngineSettings, outbox_ready: Arc<Notify>) -> Self {
         Self { store, settings: Arc::new(settings), outbox_ready, clock: Arc::new(Utc::now) }
@@ -451,6 +454,12 @@ impl Engine {
                     return self.capacity_overview(incoming, &siret, texts).await;
                 }
                 self.capacity(incoming, &siret, args, texts)
+            }
+            Command::InviteAll => {
+                if !facilitator {
+                    return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
+                }
+                self.invite_all(incoming, args, texts).await
             }
             Command::Invite => {
                 if !facilitator {
@@ -853,6 +862,26 @@ impl Engine {
                     }
                     _ => Ok(Decision::notice(texts.offer_not_open())),
                 }
+            }
+        }
+    }
+
+    /// `/inviter_tous G`: an invitation by mail to every structure of the groupement without an account.
+    async fn invite_all(&self, incoming: &Incoming, args: &[String], texts: &Texts) -> Result<Decision, EngineError> {
+        let Some(code) = args.first() else { return Ok(Decision::reply(incoming, [texts.usage(Command::InviteAll)])) };
+        if !self.settings.email {
+            return Ok(Decision::reply(incoming, [texts.mail_not_configured()]));
+        }
+        let Ok(code) = essaim_core::GroupementCode::parse("groupement", code) else {
+            return Ok(Decision::reply(incoming, [texts.unknown_groupement_code(code)]));
+        };
+        let expires_at = self.now() + chrono::Duration::days(INVITATION_DAYS);
+        match campaigns::invite_groupement_by_mail(&self.store, &self.settings, &code, expires_at).await? {
+            None => Ok(Decision::reply(incoming, [texts.unknown_groupement_code(code.as_str())])),
+            Some((mut changes, done)) => {
+                let reply = Decision::reply(incoming, [texts.groupement_invited(code.as_str(), &done)]);
+                changes.outbox.extend(reply.changes.outbox);
+                Ok(Decision { changes, notice: None })
             }
         }
     }

@@ -184,6 +184,17 @@ impl Texts {
                 lines.push(say!(
                     self,
                     format!(
+                        "{} GROUPEMENT — inviter par courriel les structures sans compte relié",
+                        c(Command::InviteAll)
+                    ),
+                    format!(
+                        "{} GROUPEMENT — invite by e-mail the structures without a linked account",
+                        c(Command::InviteAll)
+                    )
+                ));
+                lines.push(say!(
+                    self,
+                    format!(
                         "{} REF — clore la campagne maintenant (les offres sans réponse sont retirées)",
                         c(Command::Close)
                     ),
@@ -262,6 +273,11 @@ impl Texts {
                 self,
                 format!("Usage : {cmd} SECTEUR PRIX, par exemple {cmd} nettoyage 26,50 (€ HT par heure)"),
                 format!("Usage: {cmd} SECTOR PRICE, for example {cmd} nettoyage 26.50 (€ excl. VAT per hour)")
+            ),
+            Command::InviteAll => say!(
+                self,
+                format!("Usage : {cmd} GROUPEMENT, par exemple {cmd} G-LYON"),
+                format!("Usage: {cmd} GROUPEMENT, for example {cmd} G-LYON")
             ),
             Command::Lead => say!(
                 self,
@@ -839,6 +855,73 @@ impl Texts {
             (n, Lang::Fr) => format!("🔁 Réaffectation : {n} nouvelle(s) offre(s) envoyée(s)."),
             (n, Lang::En) => format!("🔁 Reallocation: {n} new offer(s) sent."),
         }
+    }
+
+    /// The mail that invites a structure of a groupement: its code for a chat account, or nothing to do.
+    pub fn invitation(&self, structure: &str, groupement: &str, code: &str, until: DateTime<Utc>) -> String {
+        let until = self.date(until);
+        say!(
+            self,
+            format!(
+                "👋 Invitation — {groupement}\n\
+                 Bonjour {structure},\n\
+                 le groupement {groupement} répond aux marchés avec clauses sociales avec essaim : chaque structure \
+                 reçoit les lots qui lui conviennent et les accepte, refuse ou en prend une partie.\n\n\
+                 • Rester par courriel : rien à faire. Les offres arrivent à cette adresse, un clic suffit pour \
+                 répondre.\n\
+                 • Les recevoir sur votre téléphone : envoyez « /start {code} » au bot Telegram du réseau, ou \
+                 « /demarrer {code} » sur son serveur Discord.\n\n\
+                 Ce code est personnel et valable jusqu'au {until}."
+            ),
+            format!(
+                "👋 Invitation — {groupement}\n\
+                 Hello {structure},\n\
+                 the groupement {groupement} answers tenders with social clauses with essaim: each structure \
+                 receives the lots that suit it and accepts, declines or takes part of them.\n\n\
+                 • To stay by e-mail: nothing to do. Offers come to this address; one click answers.\n\
+                 • To get them on your phone: send « /start {code} » to the network's Telegram bot, or \
+                 « /start {code} » on its Discord server.\n\n\
+                 This code is personal and valid until {until}."
+            )
+        )
+    }
+
+    pub fn mail_not_configured(&self) -> String {
+        say!(
+            self,
+            "Le courriel n'est pas configuré sur ce service ([mail] smtp_host) : invitez avec essaim invite --supplier SIRET.".to_owned(),
+            "E-mail is not configured on this service ([mail] smtp_host): invite with essaim invite --supplier SIRET.".to_owned()
+        )
+    }
+
+    pub fn unknown_groupement_code(&self, code: &str) -> String {
+        say!(self, format!("Groupement inconnu : {code}."), format!("Unknown groupement: {code}."))
+    }
+
+    /// What inviting a groupement by mail did.
+    pub fn groupement_invited(&self, code: &str, done: &crate::campaigns::GroupementInvites) -> String {
+        let mut text = say!(
+            self,
+            format!(
+                "✉️ {code} : {} invitation(s) envoyée(s) par courriel, {} structure(s) déjà reliée(s).",
+                done.invited.len(),
+                done.linked
+            ),
+            format!(
+                "✉️ {code}: {} invitation(s) sent by e-mail, {} structure(s) already linked.",
+                done.invited.len(),
+                done.linked
+            )
+        );
+        if !done.without_address.is_empty() {
+            text.push('\n');
+            text.push_str(&say!(
+                self,
+                format!("⚠️ Sans adresse dans l'annuaire : {}", done.without_address.join(", ")),
+                format!("⚠️ No address in the directory: {}", done.without_address.join(", "))
+            ));
+        }
+        text
     }
 
     /// `/membres`: one line per structure with its channel; the unreachable counted at the end.

@@ -247,6 +247,54 @@ async fn members_shows_how_each_structure_is_reached_and_the_launch_note_only_th
 }
 
 #[tokio::test]
+async fn a_groupement_is_invited_by_mail_and_an_invited_structure_links_its_phone_with_the_code() {
+    with_each_backend(|store| async move {
+        let mut settings = common::settings();
+        settings.email = true;
+        let phone = Phone::with_settings(store, settings);
+        territory(phone.engine.store()).await;
+        let mut b = supplier(B, "Brigade B", 45.795);
+        b.contact.email = Some("direction@brigade-b.example".into());
+        phone.engine.store().import_directory(&[b], &[]).await?;
+        phone.invite("FAC1", None).await;
+        phone.invite("SUPA", Some(A)).await;
+        phone.send("fac", "/start FAC1").await;
+        phone.send("a", "/start SUPA").await;
+
+        phone.send("a", "/inviter_tous G-TEST").await;
+        assert!(phone.last_to("a").await.contains("réservée aux facilitateurs"));
+        phone.send("fac", "/inviter_tous G-NOPE").await;
+        assert!(phone.last_to("fac").await.contains("Groupement inconnu"));
+        phone.send("fac", "/inviter_tous G-TEST").await;
+        let done = phone.last_to("fac").await;
+        assert!(done.contains("1 invitation(s) envoyée(s) par courriel, 1 structure(s) déjà reliée(s)"), "{done}");
+        assert!(done.contains("Sans adresse dans l'annuaire : Chantier C"), "{done}");
+        let mail = phone.to("direction@brigade-b.example").await.pop().expect("B's invitation");
+        assert_eq!(mail.platform, essaim_chat::Platform::Email);
+        assert!(mail.text.contains("Rester par courriel : rien à faire"), "{}", mail.text);
+        let code = mail
+            .text
+            .split("« /start ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .expect("a code in the mail")
+            .to_owned();
+        // Its director links Telegram with it: B is then reached there.
+        phone.send("b", &format!("/start {code}")).await;
+        phone.send("fac", "/membres T-1").await;
+        assert!(
+            phone.last_to("fac").await.contains("• Brigade B (EI) — ✅ Telegram"),
+            "{}",
+            phone.last_to("fac").await
+        );
+        phone.send("c", &format!("/start {code}")).await;
+        assert!(!phone.last_to("c").await.contains("Bienvenue"), "a code works once");
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn another_reason_is_asked_in_words_and_stored_with_the_refusal() {
     with_each_backend(|store| async move {
         let phone = Phone::new(store);

@@ -148,6 +148,18 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         options: &[REF],
     },
     CommandSpec {
+        name: "invite_all",
+        french: "inviter_tous",
+        description_fr: "Inviter par courriel les structures d'un groupement sans compte relié",
+        description_en: "Invite by e-mail a groupement's structures without a linked account",
+        options: &[text(
+            "groupement",
+            "groupement",
+            "Le code du groupement (ex. G-LYON)",
+            "The groupement's code (e.g. G-LYON)",
+        )],
+    },
+    CommandSpec {
         name: "members",
         french: "membres",
         description_fr: "Les structures d'un appel et comment les joindre",
@@ -215,8 +227,21 @@ mod tests {
         assert_eq!(
             names,
             [
-                "start", "help", "tenders", "allocate", "status", "lots", "capacity", "remind", "send", "invite",
-                "price", "lead", "close", "members"
+                "start",
+                "help",
+                "tenders",
+                "allocate",
+                "status",
+                "lots",
+                "capacity",
+                "remind",
+                "send",
+                "invite",
+                "price",
+                "lead",
+                "close",
+                "invite_all",
+                "members"
             ]
         );
         // One slash command per engine command, under the same names: Discord only translates.

@@ -33,6 +33,7 @@ async fn registration_overwrites_the_global_commands_with_french_names() {
             ("price", "tarif"),
             ("lead", "mandataire"),
             ("close", "clore"),
+            ("invite_all", "inviter_tous"),
             ("members", "membres"),
         ]
     );

@@ -551,20 +551,31 @@ async fn clicks_table(args: &Args, backends: &[(Backend, Option<&str>)]) -> Resu
     println!();
     println!("### 2. Link click → answer recorded (HTTP on loopback, one click at a time)");
     println!();
-    println!("| backend | offers | launch (/repartir) | request | p50 | p99 | max |");
-    println!("|---|---:|---:|---|---:|---:|---:|");
+    println!("| backend | offers | launch (/repartir) | request | p50 | p99 | max | p50 first 20 | p50 last 20 |");
+    println!("|---|---:|---:|---|---:|---:|---:|---:|---:|");
     for (backend, postgres) in backends {
         let c = clicks(*postgres, args.offers).await?;
         for (request, samples) in
             [("GET link (opens, records nothing)", &c.opened), ("POST form → recorded", &c.recorded)]
         {
+            let sorted = |part: &[Duration]| {
+                let mut part = part.to_vec();
+                part.sort();
+                part
+            };
+            let edge = samples.len().min(20);
+            let first = percentile(&sorted(&samples[..edge]), 50.0);
+            let last = percentile(&sorted(&samples[samples.len() - edge..]), 50.0);
+            let all = sorted(samples);
             println!(
-                "| {backend} | {} | {} | {request} | {} | {} | {} |",
+                "| {backend} | {} | {} | {request} | {} | {} | {} | {} | {} |",
                 c.offers,
                 ms(c.launch),
-                ms(percentile(samples, 50.0)),
-                ms(percentile(samples, 99.0)),
-                ms(samples.last().copied().unwrap_or_default())
+                ms(percentile(&all, 50.0)),
+                ms(percentile(&all, 99.0)),
+                ms(all.last().copied().unwrap_or_default()),
+                ms(first),
+                ms(last)
             );
         }
     }

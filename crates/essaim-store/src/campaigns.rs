@@ -2,7 +2,7 @@
 //! [`Store::apply`]: the one transaction in which the chat engine records a decision with everything
 //! it causes (the update handled, the campaign events, the account linked, the messages to send).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use essaim_core::{Sector, Siret, TenderRef};
 use serde_json::json;
 
@@ -77,6 +77,18 @@ pub struct Changeset {
     pub awaiting: Option<(String, String, Option<String>)>,
     pub capacity: Option<CapacityChange>,
     pub price: Option<PriceChange>,
+    /// Invite codes to create (a groupement invited by mail: the codes and their mails in one write).
+    pub new_invites: Vec<NewInvite>,
+}
+
+/// An invite code to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInvite {
+    pub code: String,
+    /// `supplier` or `facilitator`.
+    pub role: String,
+    pub supplier: Option<Siret>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// What [`Store::apply`] did.
@@ -285,7 +297,36 @@ impl Store {
                 insert_event!(&mut *tx, INVITES_STREAM, "invite_used", payload);
             }
 
-            // 4. Accounts, capacity, other events, messages.
+            // 4. Accounts, invites, capacity, other events, messages.
+            for invite in &changes.new_invites {
+                if let Some(siret) = &invite.supplier {
+                    let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
+                        .bind(siret.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if known == 0 {
+                        return Err(StoreError::UnknownSupplier { siret: siret.to_string() });
+                    }
+                }
+                let expires_at = invite.expires_at.map(|t| t.trunc_subsecs(6));
+                sqlx::query(
+                    "INSERT INTO invites (code, role, supplier_siret, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&invite.code)
+                .bind(&invite.role)
+                .bind(invite.supplier.as_ref().map(Siret::as_str))
+                .bind(at)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+                let payload = json!({
+                    "role": invite.role,
+                    "supplier": invite.supplier.as_ref().map(Siret::as_str),
+                    "expires_at": expires_at,
+                });
+                insert_event!(&mut *tx, crate::chat::INVITES_STREAM, "invite_created", payload);
+            }
             if let Some(link) = &changes.link {
                 if let Some(siret) = &link.supplier {
                     let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")

@@ -191,37 +191,10 @@ impl Store {
         supplier: Option<&Siret>,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        let at = now();
-        let expires_at = expires_at.map(|t| t.trunc_subsecs(6));
-        in_transaction!(self, |tx| {
-            if let Some(siret) = supplier {
-                let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
-                    .bind(siret.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if known == 0 {
-                    return Err(StoreError::UnknownSupplier { siret: siret.to_string() });
-                }
-            }
-            sqlx::query(
-                "INSERT INTO invites (code, role, supplier_siret, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(code)
-            .bind(role)
-            .bind(supplier.map(Siret::as_str))
-            .bind(at)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-            let payload = json!({
-                "role": role,
-                "supplier": supplier.map(Siret::as_str),
-                "expires_at": expires_at,
-            });
-            insert_event!(&mut *tx, INVITES_STREAM, "invite_created", payload);
-        });
-        Ok(())
+        // One code path with the invites of a whole groupement, written with their mails.
+        let invite =
+            crate::NewInvite { code: code.to_owned(), role: role.to_owned(), supplier: supplier.cloned(), expires_at };
+        self.apply(&crate::Changeset { new_invites: vec![invite], ..crate::Changeset::default() }).await.map(|_| ())
     }
 
     /// One invite code, used or not, or `None` when unknown.

@@ -44,7 +44,7 @@ pub mod testing;
 pub use access::{ApiToken, TOKENS_STREAM};
 pub use allocations::AllocationRecord;
 pub use campaigns::{
-    Applied, CampaignAppend, CampaignLog, CampaignSummary, CapacityChange, Changeset, NewEvent, PriceChange,
+    Applied, CampaignAppend, CampaignLog, CampaignSummary, CapacityChange, Changeset, NewEvent, NewInvite, PriceChange,
     campaign_stream,
 };
 pub use chat::{ACCOUNTS_STREAM, AccountLink, ChatAccount, INVITES_STREAM, InboxKey, Invite};

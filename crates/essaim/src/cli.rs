@@ -67,8 +67,15 @@ pub enum Command {
     /// buyer (who receives the proposals of its tenders) or grants the facilitator role.
     Invite {
         /// The supplier (SIRET) the account will answer for.
-        #[arg(long, required_unless_present_any = ["facilitator", "buyer"], conflicts_with_all = ["facilitator", "buyer"])]
+        #[arg(long, required_unless_present_any = ["facilitator", "buyer", "groupement"], conflicts_with_all = ["facilitator", "buyer", "groupement"])]
         supplier: Option<String>,
+        /// Every structure of this groupement that has no linked account (with --by-email).
+        #[arg(long, requires = "by_email", conflicts_with_all = ["facilitator", "buyer"])]
+        groupement: Option<String>,
+        /// Send each one its code by e-mail (queued; `essaim serve` delivers), with how to link a chat
+        /// account or stay by e-mail.
+        #[arg(long, requires = "groupement")]
+        by_email: bool,
         /// The buyer (SIRET, as its tenders name it) the account will speak for.
         #[arg(long, conflicts_with = "facilitator")]
         buyer: Option<String>,
@@ -223,6 +230,10 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
             let store = open_store(&global, &config).await?;
             import_tender(&store, &file, replace, &config).await
         }
+        Command::Invite { groupement: Some(code), valid_hours, .. } => {
+            let store = open_store(&global, &config).await?;
+            invite_groupement(store, &config, &code, valid_hours).await
+        }
         Command::Invite { buyer: Some(buyer), valid_hours, .. } => {
             let store = open_store(&global, &config).await?;
             buyer_invite(&store, &buyer, valid_hours).await
@@ -248,7 +259,7 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
                 Err(anyhow::Error::new(BadInput(format!("no live token {id}"))))
             }
         }
-        Command::Invite { supplier, facilitator: _, buyer: None, valid_hours } => {
+        Command::Invite { supplier, facilitator: _, buyer: None, groupement: None, valid_hours, .. } => {
             let store = open_store(&global, &config).await?;
             invite(&store, supplier.as_deref(), valid_hours).await
         }
@@ -444,6 +455,33 @@ async fn import_tender(store: &Store, path: &Path, replace: bool, config: &Confi
 }
 
 /// `essaim invite`: a one-time code for `/start CODE`.
+/// `essaim invite --groupement G --by-email`: the invitations and their mails in one write.
+async fn invite_groupement(store: Store, config: &Config, code: &str, valid_hours: f64) -> Result<()> {
+    if !valid_hours.is_finite() || valid_hours <= 0.0 {
+        return Err(anyhow::Error::new(BadInput(format!("--valid-hours: {valid_hours} must be a positive number"))));
+    }
+    let settings = config.engine_settings()?;
+    if !settings.email {
+        return Err(anyhow::Error::new(BadInput(
+            "--by-email: the e-mail channel is not configured ([mail] smtp_host, see docs/email.md)".into(),
+        )));
+    }
+    let code = essaim_core::GroupementCode::parse("--groupement", code).map_err(|e| BadInput(e.to_string()))?;
+    let expires_at = chrono::Utc::now() + chrono::Duration::milliseconds((valid_hours * 3_600_000.0) as i64);
+    let Some((changes, done)) =
+        essaim_chat::campaigns::invite_groupement_by_mail(&store, &settings, &code, expires_at).await?
+    else {
+        return Err(anyhow::Error::new(BadInput(format!("--groupement: no groupement {code} in the directory"))));
+    };
+    store.apply(&changes).await?;
+    let texts = essaim_chat::texts::Texts::new(settings.default_lang, settings.time_zone);
+    println!("{}", texts.groupement_invited(code.as_str(), &done));
+    if !done.invited.is_empty() {
+        eprintln!("The mails are queued: `essaim serve` delivers them.");
+    }
+    Ok(())
+}
+
 async fn invite(store: &Store, supplier: Option<&str>, valid_hours: f64) -> Result<()> {
     if !valid_hours.is_finite() || valid_hours <= 0.0 {
         return Err(anyhow::Error::new(BadInput(format!("--valid-hours: {valid_hours} must be a positive number"))));
@@ -556,10 +594,6 @@ async fn proposal(
     Ok(())
 }
 
-/// Ten characters without look-alikes (no 0/O, 1/I/L): about 50 bits, typed on a phone if need be.
 fn invite_code() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..10).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    essaim_chat::campaigns::invite_code()
 }
