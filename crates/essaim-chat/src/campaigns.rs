@@ -1216,6 +1216,90 @@ pub async fn close(
     Ok(Some((progress.into_changes().await?, summary)))
 }
 
+/// A structure asks to give back an accepted lot: recorded, and the facilitator who launched the campaign
+/// is asked to confirm (buttons).
+#[allow(clippy::too_many_arguments)]
+pub async fn ask_withdrawal(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    offer: OfferId,
+    supplier: &str,
+    reason: &str,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Result<Changeset, CampaignError>, EngineError> {
+    let Some(campaign) = loaded.campaign.clone() else { return Ok(Err(CampaignError::OfferNotOpen { offer })) };
+    let event = match campaign.ask_withdrawal(offer, supplier, reason, by, now) {
+        Ok(event) => event,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let launched_by = campaign.launched_by.clone();
+    let mut progress = Progress::new(store, settings, loaded, campaign, now);
+    progress.record(event)?;
+    if let Some(to) = facilitator_recipient(store, &launched_by, settings.default_lang).await?
+        && let Some(o) = progress.campaign.offers.get(&offer)
+        && let Some(line) = loaded.line(&o.terms.line)
+    {
+        let texts = Texts::new(to.lang, settings.time_zone);
+        let button = |confirm: bool, label: String| crate::message::Button {
+            label,
+            data: crate::command::WithdrawalButton { confirm, offer, tender: loaded.tender.reference.clone() }.data(),
+            asks_quantity: false,
+        };
+        let message = Outgoing::text(
+            to.platform,
+            to.chat_id.clone(),
+            texts.withdrawal_asked(&loaded.supplier_name(supplier), o, line, reason),
+        )
+        .with_buttons(vec![vec![
+            button(true, texts.button_confirm_withdrawal()),
+            button(false, texts.button_refuse_withdrawal()),
+        ]]);
+        let key = progress.key("withdrawal");
+        progress.messages.push(key, message);
+    }
+    Ok(Ok(progress.into_changes().await?))
+}
+
+/// The facilitator's decision on a withdrawal: recorded; confirmed, what the lot held is reallocated;
+/// the structure is told. `None` when no withdrawal of that offer is pending (a second press).
+pub async fn settle_withdrawal(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    offer: OfferId,
+    confirmed: bool,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<(Changeset, String)>, EngineError> {
+    let Some(campaign) = loaded.campaign.clone() else { return Ok(None) };
+    let Some(event) = campaign.settle_withdrawal(offer, confirmed, by, now) else { return Ok(None) };
+    let mut progress = Progress::new(store, settings, loaded, campaign, now);
+    progress.record(event)?;
+    let texts = Texts::new(settings.default_lang, settings.time_zone);
+    let Some(o) = progress.campaign.offers.get(&offer).cloned() else { return Ok(None) };
+    for to in supplier_recipients(store, &o.terms.supplier, settings).await? {
+        let texts = Texts::new(to.lang, settings.time_zone);
+        let key = format!("{}:{}", progress.key("withdrawal-settled"), to.user_id);
+        progress.messages.push(
+            key,
+            Outgoing::text(to.platform, to.chat_id.clone(), texts.withdrawal_settled(o.terms.id, confirmed)),
+        );
+    }
+    if confirmed {
+        progress.follow_up().await?;
+    }
+    let mut summary = texts.withdrawal_decided(&loaded.supplier_name(&o.terms.supplier), o.terms.id, confirmed);
+    let notes = progress.notes_text(&texts);
+    if !notes.is_empty() {
+        summary.push('\n');
+        summary.push_str(&notes);
+    }
+    progress.facilitator_notes.clear();
+    Ok(Some((progress.into_changes().await?, summary)))
+}
+
 /// Records why a structure declined one of its offers, and tells the facilitator. The refusal itself was
 /// recorded (and what it freed reallocated) when it was pressed.
 #[allow(clippy::too_many_arguments)]

@@ -28,11 +28,13 @@ pub enum Command {
     Close,
     /// Invite by mail every structure of a groupement that has no linked account (`/inviter_tous G`).
     InviteAll,
+    /// A structure asks to give back a lot it accepted (`/retirer REF N motif`).
+    Withdraw,
 }
 
 impl Command {
     /// Every command with its names: the English name first, then the French aliases.
-    pub const ALL: [(Command, &'static [&'static str]); 15] = [
+    pub const ALL: [(Command, &'static [&'static str]); 16] = [
         (Command::Start, &["start", "demarrer"]),
         (Command::Help, &["help", "aide"]),
         (Command::Tenders, &["tenders", "appels"]),
@@ -48,6 +50,7 @@ impl Command {
         (Command::Members, &["members", "membres"]),
         (Command::Close, &["close", "clore"]),
         (Command::InviteAll, &["invite_all", "inviter_tous"]),
+        (Command::Withdraw, &["withdraw", "retirer"]),
     ];
 
     /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).
@@ -219,6 +222,32 @@ impl BidButton {
             _ => return None,
         };
         Some(BidButton { partial_lines, tender: TenderRef::parse("tender", tender).ok()? })
+    }
+}
+
+/// The facilitator's buttons on a structure's request to give back a lot: confirm (`wy:N:REF`) or refuse
+/// (`wn:N:REF`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalButton {
+    pub confirm: bool,
+    pub offer: OfferId,
+    pub tender: TenderRef,
+}
+
+impl WithdrawalButton {
+    pub fn data(&self) -> String {
+        format!("{}:{}:{}", if self.confirm { "wy" } else { "wn" }, self.offer, self.tender)
+    }
+
+    pub fn parse(data: &str) -> Option<WithdrawalButton> {
+        let mut parts = data.splitn(3, ':');
+        let confirm = match parts.next()? {
+            "wy" => true,
+            "wn" => false,
+            _ => return None,
+        };
+        let offer = parts.next()?.parse().ok()?;
+        Some(WithdrawalButton { confirm, offer, tender: TenderRef::parse("tender", parts.next()?).ok()? })
     }
 }
 

@@ -15,7 +15,9 @@ use tokio::sync::Notify;
 
 use crate::EngineError;
 use crate::campaigns::{self, AddRefusal, AnswerOutcome, LaunchRefusal, LeadRefusal, Loaded, Messages};
-use crate::command::{BidButton, Command, DeclineReason, MAX_REASON_CHARS, OfferAction, OfferButton, parse_quantity};
+use crate::command::{
+    BidButton, Command, DeclineReason, MAX_REASON_CHARS, OfferAction, OfferButton, WithdrawalButton, parse_quantity,
+};
 use crate::message::{Incoming, IncomingKind, Outgoing, Platform};
 use crate::settings::EngineSettings;
 use crate::texts::{Role, Texts, lang_of};
@@ -251,6 +253,15 @@ impl Engine {
                 },
             },
             IncomingKind::Button { data, message_id } => {
+                if let Some(choice) = WithdrawalButton::parse(data) {
+                    return match (&account, role) {
+                        (Some(_), Some(Role::Facilitator)) => {
+                            self.settle_withdrawal(incoming, &choice, message_id.as_deref(), &texts).await
+                        }
+                        (None, _) => Ok(Decision::notice(texts.not_linked())),
+                        _ => Ok(Decision::notice(texts.facilitators_only())),
+                    };
+                }
                 if let Some(choice) = BidButton::parse(data) {
                     return match (&account, role) {
                         (Some(_), Some(Role::Facilitator)) => {
@@ -454,6 +465,12 @@ impl Engine {
                     return self.capacity_overview(incoming, &siret, texts).await;
                 }
                 self.capacity(incoming, &siret, args, texts)
+            }
+            Command::Withdraw => {
+                let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
+                    return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
+                };
+                self.withdraw(incoming, &siret, args, texts).await
             }
             Command::InviteAll => {
                 if !facilitator {
@@ -811,59 +828,132 @@ impl Engine {
             OfferAction::Decline => {
                 self.answer(incoming, account, button, Answer::Decline { reason: None }, message_id, texts).await
             }
+            // Ask for the words; the next text message of this account is the reason.
             OfferAction::Because(DeclineReason::Other) => {
-                // Ask for the words; the next text message of this account is the reason.
-                let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
-                    return Ok(Decision::notice(texts.offer_not_open()));
-                };
-                let offer = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer));
-                let supplier = account.supplier.as_ref().map(|s| s.as_str());
-                match offer {
-                    Some(o) if supplier != Some(o.terms.supplier.as_str()) => {
-                        Ok(Decision::notice(texts.offer_not_yours()))
-                    }
-                    Some(o) if matches!(o.state, OfferState::Declined { reason: None, .. }) => {
-                        let mut decision = Decision::reply(incoming, [texts.ask_other_reason(o)]);
-                        decision.changes.awaiting = Some((
-                            incoming.platform.as_str().to_owned(),
-                            incoming.user_id.clone(),
-                            Some(button.data()),
-                        ));
-                        decision.notice = Some(texts.noted());
-                        Ok(decision)
-                    }
-                    _ => Ok(Decision::notice(texts.offer_not_open())),
-                }
+                self.ask(incoming, account, button, texts, |o, _| {
+                    matches!(o.state, OfferState::Declined { reason: None, .. }).then(|| texts.ask_other_reason(o))
+                })
+                .await
             }
             OfferAction::Because(reason) => {
                 self.explain(incoming, account, button, reason.slug(), message_id, texts).await
             }
+            // Ask for the quantity; the next text message of this account answers it.
             OfferAction::Part => {
-                // Ask for the quantity; the next text message of this account answers it.
-                let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
-                    return Ok(Decision::notice(texts.offer_not_open()));
-                };
-                let offer = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer));
-                let supplier = account.supplier.as_ref().map(|s| s.as_str());
-                match offer {
-                    Some(o) if supplier != Some(o.terms.supplier.as_str()) => {
-                        Ok(Decision::notice(texts.offer_not_yours()))
-                    }
-                    Some(o) if o.is_open() && loaded.campaign.as_ref().is_some_and(|c| c.is_running()) => {
-                        let unit = loaded.line(&o.terms.line).map_or("h", |l| l.unit.as_str());
-                        let mut decision = Decision::reply(incoming, [texts.ask_quantity(o, unit)]);
-                        decision.changes.awaiting = Some((
-                            incoming.platform.as_str().to_owned(),
-                            incoming.user_id.clone(),
-                            Some(button.data()),
-                        ));
-                        decision.notice = Some(texts.noted());
-                        Ok(decision)
-                    }
-                    _ => Ok(Decision::notice(texts.offer_not_open())),
-                }
+                self.ask(incoming, account, button, texts, |o, loaded| {
+                    let running = loaded.campaign.as_ref().is_some_and(|c| c.is_running());
+                    (o.is_open() && running)
+                        .then(|| texts.ask_quantity(o, loaded.line(&o.terms.line).map_or("h", |l| l.unit.as_str())))
+                })
+                .await
             }
         }
+    }
+
+    /// Asks the account's structure something about its offer (`question` says what, or `None` when the
+    /// offer is past asking); its next text message answers (the button is kept as what it awaits).
+    async fn ask(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        button: &OfferButton,
+        texts: &Texts,
+        question: impl Fn(&essaim_core::Offer, &Loaded) -> Option<String>,
+    ) -> Result<Decision, EngineError> {
+        let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
+            return Ok(Decision::notice(texts.offer_not_open()));
+        };
+        let Some(offer) = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer)) else {
+            return Ok(Decision::notice(texts.offer_not_open()));
+        };
+        if account.supplier.as_ref().map(|s| s.as_str()) != Some(offer.terms.supplier.as_str()) {
+            return Ok(Decision::notice(texts.offer_not_yours()));
+        }
+        let Some(question) = question(offer, &loaded) else { return Ok(Decision::notice(texts.offer_not_open())) };
+        let mut decision = Decision::reply(incoming, [question]);
+        decision.changes.awaiting =
+            Some((incoming.platform.as_str().to_owned(), incoming.user_id.clone(), Some(button.data())));
+        decision.notice = Some(texts.noted());
+        Ok(decision)
+    }
+
+    /// `/retirer REF N motif`: the request is recorded and put to the facilitator; the lot stays the
+    /// structure's until they confirm.
+    async fn withdraw(
+        &self,
+        incoming: &Incoming,
+        siret: &Siret,
+        args: &[String],
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let offer = args.get(1).and_then(|n| n.trim_start_matches("n°").parse().ok());
+        let (Some(reference), Some(offer)) = (args.first(), offer) else {
+            return Ok(Decision::reply(incoming, [texts.usage(Command::Withdraw)]));
+        };
+        let words: String = args[2..].join(" ").chars().take(MAX_REASON_CHARS).collect();
+        let reason = if words.trim().is_empty() { texts.no_reason_given() } else { words.trim().to_owned() };
+        let Ok(reference) = TenderRef::parse("ref", reference) else {
+            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
+        };
+        let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
+            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+        };
+        let outcome = campaigns::ask_withdrawal(
+            &self.store,
+            &self.settings,
+            &loaded,
+            offer,
+            siret.as_str(),
+            &reason,
+            Self::actor(incoming),
+            self.now(),
+        )
+        .await?;
+        match outcome {
+            Ok(mut changes) => {
+                let reply = Decision::reply(incoming, [texts.withdrawal_sent(offer)]);
+                changes.outbox.extend(reply.changes.outbox);
+                Ok(Decision { changes, notice: None })
+            }
+            Err(CampaignError::NotYourOffer { .. }) => Ok(Decision::reply(incoming, [texts.offer_not_yours()])),
+            Err(_) => Ok(Decision::reply(incoming, [texts.nothing_to_withdraw(offer)])),
+        }
+    }
+
+    /// The facilitator's press on a withdrawal request.
+    async fn settle_withdrawal(
+        &self,
+        incoming: &Incoming,
+        choice: &WithdrawalButton,
+        message_id: Option<&str>,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let Some(loaded) = campaigns::load(&self.store, &choice.tender).await? else {
+            return Ok(Decision::notice(texts.unknown_tender(choice.tender.as_str())));
+        };
+        let decided = campaigns::settle_withdrawal(
+            &self.store,
+            &self.settings,
+            &loaded,
+            choice.offer,
+            choice.confirm,
+            Self::actor(incoming),
+            self.now(),
+        )
+        .await?;
+        let Some((mut changes, summary)) = decided else { return Ok(Decision::notice(texts.offer_not_open())) };
+        // The question loses its buttons: the decision is made.
+        let message = match message_id {
+            Some(id) => Outgoing {
+                edit_message_id: Some(id.to_owned()),
+                ..Outgoing::text(incoming.platform, incoming.chat_id.clone(), summary)
+            },
+            None => Outgoing::text(incoming.platform, incoming.chat_id.clone(), summary),
+        };
+        let mut messages = Messages::default();
+        messages.push(format!("withdrawal:{}:{}", incoming.platform, incoming.update_id), message);
+        changes.outbox.splice(0..0, messages.items);
+        Ok(Decision { changes, notice: Some(texts.noted()) })
     }
 
     /// `/inviter_tous G`: an invitation by mail to every structure of the groupement without an account.

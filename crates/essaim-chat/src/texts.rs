@@ -109,6 +109,11 @@ impl Texts {
             Some(Role::Supplier) => {
                 lines.push(say!(
                     self,
+                    format!("{} REF N MOTIF — demander à rendre un lot accepté", c(Command::Withdraw)),
+                    format!("{} REF N REASON — ask to give back an accepted lot", c(Command::Withdraw))
+                ));
+                lines.push(say!(
+                    self,
                     format!(
                         "{} — vos engagements sur tous les appels, et vos offres en attente avec les boutons",
                         c(Command::Lots)
@@ -273,6 +278,11 @@ impl Texts {
                 self,
                 format!("Usage : {cmd} SECTEUR PRIX, par exemple {cmd} nettoyage 26,50 (€ HT par heure)"),
                 format!("Usage: {cmd} SECTOR PRICE, for example {cmd} nettoyage 26.50 (€ excl. VAT per hour)")
+            ),
+            Command::Withdraw => say!(
+                self,
+                format!("Usage : {cmd} REF N MOTIF, par exemple {cmd} T-2026-014 7 véhicule en panne"),
+                format!("Usage: {cmd} REF N REASON, for example {cmd} T-2026-014 7 van broken down")
             ),
             Command::InviteAll => say!(
                 self,
@@ -788,6 +798,86 @@ impl Texts {
             ),
             format!("💬 {supplier} explains declining offer #{} ({}): {reason}.", offer.terms.id, self.line_name(line))
         )
+    }
+
+    pub fn withdrawal_asked(&self, supplier: &str, offer: &Offer, line: &TenderLine, reason: &str) -> String {
+        say!(
+            self,
+            format!(
+                "↩️ {supplier} demande à retirer le lot n° {} ({} {}, {}) qu'elle avait accepté. Motif : {reason}.\n\
+                 Confirmer le libère et le propose à d'autres structures.",
+                offer.terms.id,
+                self.qty(offer.held_quantity()),
+                line.unit,
+                self.line_name(line)
+            ),
+            format!(
+                "↩️ {supplier} asks to give back lot #{} ({} {}, {}) it had accepted. Reason: {reason}.\n\
+                 Confirming frees it and offers it to other structures.",
+                offer.terms.id,
+                self.qty(offer.held_quantity()),
+                line.unit,
+                self.line_name(line)
+            )
+        )
+    }
+
+    pub fn button_confirm_withdrawal(&self) -> String {
+        say!(self, "Confirmer le retrait".to_owned(), "Confirm the withdrawal".to_owned())
+    }
+
+    pub fn button_refuse_withdrawal(&self) -> String {
+        say!(self, "Maintenir l'engagement".to_owned(), "Keep the commitment".to_owned())
+    }
+
+    pub fn no_reason_given(&self) -> String {
+        say!(self, "sans motif".to_owned(), "no reason given".to_owned())
+    }
+
+    pub fn nothing_to_withdraw(&self, offer: u32) -> String {
+        say!(
+            self,
+            format!(
+                "Le lot n° {offer} n'est pas un lot accepté par votre structure (ou un retrait est déjà demandé) : rien n'a été modifié. /mes_lots liste vos engagements."
+            ),
+            format!(
+                "Lot #{offer} is not a lot your structure accepted (or a withdrawal is already asked): nothing was changed. /lots lists your commitments."
+            )
+        )
+    }
+
+    pub fn withdrawal_sent(&self, offer: u32) -> String {
+        say!(
+            self,
+            format!(
+                "Demande de retrait du lot n° {offer} transmise au facilitateur : le lot reste à vous tant qu'il ne l'a pas confirmée."
+            ),
+            format!(
+                "Request to give back lot #{offer} sent to the facilitator: the lot stays yours until they confirm."
+            )
+        )
+    }
+
+    pub fn withdrawal_settled(&self, offer: u32, confirmed: bool) -> String {
+        match (confirmed, self.lang) {
+            (true, Lang::Fr) => {
+                format!("↩️ Retrait du lot n° {offer} confirmé : il est proposé à d'autres structures.")
+            }
+            (true, Lang::En) => format!("↩️ Withdrawal of lot #{offer} confirmed: it is offered to other structures."),
+            (false, Lang::Fr) => {
+                format!("Le facilitateur maintient votre engagement sur le lot n° {offer} : contactez-le.")
+            }
+            (false, Lang::En) => format!("The facilitator keeps your commitment on lot #{offer}: please contact them."),
+        }
+    }
+
+    pub fn withdrawal_decided(&self, supplier: &str, offer: u32, confirmed: bool) -> String {
+        match (confirmed, self.lang) {
+            (true, Lang::Fr) => format!("✓ Retrait du lot n° {offer} de {supplier} confirmé."),
+            (true, Lang::En) => format!("✓ Withdrawal of lot #{offer} by {supplier} confirmed."),
+            (false, Lang::Fr) => format!("✓ Engagement de {supplier} sur le lot n° {offer} maintenu."),
+            (false, Lang::En) => format!("✓ {supplier}'s commitment on lot #{offer} kept."),
+        }
     }
 
     /// Under a refusal recorded in a chat: the question the reason buttons answer.

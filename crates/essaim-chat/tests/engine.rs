@@ -295,6 +295,56 @@ async fn a_groupement_is_invited_by_mail_and_an_invited_structure_links_its_phon
 }
 
 #[tokio::test]
+async fn an_accepted_lot_is_given_back_when_the_facilitator_confirms_and_is_reallocated() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        let offer_a = phone.to("a").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("A has an offer");
+        let id: String = button_data(&offer_a, "Accepter").split(':').nth(1).expect("offer id").to_owned();
+        phone.send("a", &format!("/retirer T-1 {id} trop tôt")).await;
+        assert!(
+            phone.last_to("a").await.contains("n'est pas un lot accepté"),
+            "an open offer is declined, not withdrawn"
+        );
+        phone.press("a", &button_data(&offer_a, "Accepter")).await;
+
+        phone.send("a", &format!("/retirer T-1 {id} véhicule en panne")).await;
+        assert!(phone.last_to("a").await.contains("transmise au facilitateur"), "{}", phone.last_to("a").await);
+        let asked =
+            phone.to("fac").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("the facilitator is asked");
+        assert!(
+            asked.text.contains("Atelier A demande à retirer le lot") && asked.text.contains("véhicule en panne"),
+            "{}",
+            asked.text
+        );
+        let confirm = button_data(&asked, "Confirmer le retrait");
+        let stranger = phone.press_on("b", &confirm, "12").await;
+        assert!(stranger.notice.is_some_and(|n| n.contains("réservée aux facilitateurs")));
+
+        phone.press_on("fac", &confirm, "12").await;
+        assert!(
+            phone.last_to("a").await.contains("Retrait du lot n° ") && phone.last_to("a").await.contains("confirmé")
+        );
+        let decided =
+            phone.to("fac").await.into_iter().rfind(|m| m.edit_message_id.as_deref() == Some("12")).expect("edited");
+        assert!(decided.text.contains("confirmé") && decided.buttons.is_empty(), "{}", decided.text);
+        // The 60 h A gave back are offered again (A excluded): to C, and B may take more within its share.
+        assert!(decided.text.contains("Réaffectation"), "{}", decided.text);
+        let offer_c =
+            phone.to("c").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("C gets part of what A gave back");
+        assert!(offer_c.text.contains("Nettoyage des bureaux (L1)"), "{}", offer_c.text);
+        let again = phone.press_on("fac", &confirm, "12").await;
+        assert_eq!(again.notice.as_deref(), Some("Cette offre n'est plus ouverte."), "a second press changes nothing");
+        let log = phone.engine.store().campaign_log(&TenderRef::parse("r", "T-1").expect("ref")).await?;
+        let kinds: Vec<&str> = log.events.iter().map(|e| e.kind.as_str()).collect();
+        assert!(kinds.ends_with(&["withdrawal_asked", "withdrawal_settled", "offers_made"]), "{kinds:?}");
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn another_reason_is_asked_in_words_and_stored_with_the_refusal() {
     with_each_backend(|store| async move {
         let phone = Phone::new(store);

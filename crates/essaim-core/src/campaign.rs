@@ -156,6 +156,21 @@ pub enum CampaignEvent {
         /// Its SIRET.
         supplier: String,
     },
+    /// A structure asks to give back a lot it accepted (`/retirer`): the facilitator decides.
+    WithdrawalAsked {
+        at: DateTime<Utc>,
+        offer: OfferId,
+        reason: String,
+        by: Actor,
+    },
+    /// The facilitator's decision on a withdrawal: confirmed, the lot is freed and reallocated; refused,
+    /// the commitment stands.
+    WithdrawalSettled {
+        at: DateTime<Utc>,
+        offer: OfferId,
+        confirmed: bool,
+        by: Actor,
+    },
     /// A structure says why it declined an offer, after the decline (a chat decline is recorded at once,
     /// so that what it frees is reallocated without waiting; the reason follows, if it is given).
     DeclineExplained {
@@ -180,6 +195,8 @@ impl CampaignEvent {
             Self::Reopened { .. } => "reopened",
             Self::LeadDesignated { .. } => "lead_designated",
             Self::DeclineExplained { .. } => "decline_explained",
+            Self::WithdrawalAsked { .. } => "withdrawal_asked",
+            Self::WithdrawalSettled { .. } => "withdrawal_settled",
         }
     }
 }
@@ -216,6 +233,9 @@ pub struct Offer {
     pub made_at: DateTime<Utc>,
     pub state: OfferState,
     pub reminders: u32,
+    /// An accepted lot its structure asked to give back (`/retirer`), with why, until the facilitator
+    /// confirms or refuses.
+    pub withdrawal: Option<String>,
 }
 
 impl Offer {
@@ -403,6 +423,7 @@ impl Campaign {
                             made_at: *at,
                             state: OfferState::Open,
                             reminders: 0,
+                            withdrawal: None,
                         },
                     );
                 }
@@ -475,6 +496,26 @@ impl Campaign {
                 self.needs_reallocation = self.is_running();
             }
             CampaignEvent::LeadDesignated { supplier, .. } => self.designated_lead = Some(supplier.clone()),
+            CampaignEvent::WithdrawalAsked { offer, reason, .. } => match self.offers.get_mut(offer) {
+                Some(o) if matches!(o.state, OfferState::Accepted { .. }) && o.withdrawal.is_none() => {
+                    o.withdrawal = Some(reason.clone());
+                }
+                _ => return inconsistent(format!("a withdrawal of offer {offer}, which is not an accepted lot")),
+            },
+            CampaignEvent::WithdrawalSettled { at, offer, confirmed, by } => {
+                let Some(o) = self.offers.get_mut(offer) else {
+                    return inconsistent(format!("a withdrawal decision on unknown offer {offer}"));
+                };
+                let Some(reason) = o.withdrawal.take() else {
+                    return inconsistent(format!("a withdrawal decision on offer {offer}, with none asked"));
+                };
+                if *confirmed {
+                    // The lot is given back: what it held is open again, reallocated while the campaign runs.
+                    o.state =
+                        OfferState::Declined { reason: Some(format!("retrait — {reason}")), by: by.clone(), at: *at };
+                    self.needs_reallocation = self.is_running();
+                }
+            }
             CampaignEvent::DeclineExplained { offer, reason: given, .. } => match self.offers.get_mut(offer) {
                 Some(Offer { state: OfferState::Declined { reason, .. }, .. }) => *reason = Some(given.clone()),
                 _ => return inconsistent(format!("a reason for offer {offer}, which is not declined")),
@@ -536,6 +577,38 @@ impl Campaign {
 
     pub fn open_offers(&self) -> impl Iterator<Item = &Offer> {
         self.offers.values().filter(|o| o.is_open())
+    }
+
+    /// A structure asks to give back a lot it accepted: only its own, an accepted one, one request at a time.
+    pub fn ask_withdrawal(
+        &self,
+        offer: OfferId,
+        supplier: &str,
+        reason: &str,
+        by: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, CampaignError> {
+        let o = self.offers.get(&offer).ok_or(CampaignError::OfferNotOpen { offer })?;
+        if o.terms.supplier != supplier {
+            return Err(CampaignError::NotYourOffer { offer });
+        }
+        if !matches!(o.state, OfferState::Accepted { .. }) || o.withdrawal.is_some() {
+            return Err(CampaignError::OfferNotOpen { offer });
+        }
+        Ok(CampaignEvent::WithdrawalAsked { at: now, offer, reason: reason.to_owned(), by })
+    }
+
+    /// The facilitator confirms or refuses a pending withdrawal (`None` when none is pending: a second
+    /// press changes nothing).
+    pub fn settle_withdrawal(
+        &self,
+        offer: OfferId,
+        confirmed: bool,
+        by: Actor,
+        now: DateTime<Utc>,
+    ) -> Option<CampaignEvent> {
+        let o = self.offers.get(&offer)?;
+        o.withdrawal.as_ref().map(|_| CampaignEvent::WithdrawalSettled { at: now, offer, confirmed, by })
     }
 
     /// Records why a structure declined one of its offers: only its own, only once, only a declined one
@@ -796,6 +869,28 @@ mod tests {
         assert_eq!(c.answer(1, "A", Answer::Accept, actor("a"), t(2)), Err(CampaignError::OfferNotOpen { offer: 1 }));
         assert_eq!(c.answer(2, "A", Answer::Accept, actor("a"), t(2)), Err(CampaignError::NotYourOffer { offer: 2 }));
         assert_eq!(c.answer(99, "A", Answer::Accept, actor("a"), t(2)), Err(CampaignError::OfferNotOpen { offer: 99 }));
+    }
+
+    #[test]
+    fn an_accepted_lot_is_given_back_only_when_the_facilitator_confirms() {
+        let (mut events, c) = started();
+        assert!(c.ask_withdrawal(1, "A", "panne", actor("a"), t(1)).is_err(), "an open offer is not a commitment");
+        let e = c.answer(1, "A", Answer::Accept, actor("a"), t(1)).expect("accept");
+        let c = push(&mut events, e);
+        assert_eq!(c.ask_withdrawal(1, "B", "x", actor("b"), t(2)), Err(CampaignError::NotYourOffer { offer: 1 }));
+        let e = c.ask_withdrawal(1, "A", "véhicule en panne", actor("a"), t(2)).expect("asked");
+        let c = push(&mut events, e);
+        assert!(c.ask_withdrawal(1, "A", "encore", actor("a"), t(2)).is_err(), "one request at a time");
+        let refused = c.settle_withdrawal(1, false, actor("fac"), t(3)).expect("pending");
+        let kept = push(&mut events.clone(), refused);
+        assert!(matches!(kept.offers[&1].state, OfferState::Accepted { .. }) && kept.offers[&1].withdrawal.is_none());
+        let e = c.settle_withdrawal(1, true, actor("fac"), t(3)).expect("pending");
+        let c = push(&mut events, e);
+        assert!(
+            matches!(&c.offers[&1].state, OfferState::Declined { reason: Some(r), .. } if r == "retrait — véhicule en panne")
+        );
+        assert!(c.needs_reallocation);
+        assert!(c.settle_withdrawal(1, true, actor("fac"), t(4)).is_none(), "a second press changes nothing");
     }
 
     #[test]

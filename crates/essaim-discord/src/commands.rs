@@ -160,6 +160,17 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         )],
     },
     CommandSpec {
+        name: "withdraw",
+        french: "retirer",
+        description_fr: "Demander à rendre un lot accepté (le facilitateur confirme)",
+        description_en: "Ask to give back an accepted lot (the facilitator confirms)",
+        options: &[
+            REF,
+            text("lot", "lot", "Le numéro du lot (offre n°)", "The lot's number (offer #)"),
+            text("reason", "motif", "Pourquoi", "Why"),
+        ],
+    },
+    CommandSpec {
         name: "members",
         french: "membres",
         description_fr: "Les structures d'un appel et comment les joindre",
@@ -241,6 +252,7 @@ mod tests {
                 "lead",
                 "close",
                 "invite_all",
+                "withdraw",
                 "members"
             ]
         );

@@ -34,6 +34,7 @@ async fn registration_overwrites_the_global_commands_with_french_names() {
             ("lead", "mandataire"),
             ("close", "clore"),
             ("invite_all", "inviter_tous"),
+            ("withdraw", "retirer"),
             ("members", "membres"),
         ]
     );
