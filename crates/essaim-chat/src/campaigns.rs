@@ -412,7 +412,11 @@ pub fn offer_message(
             button(OfferAction::Accept, texts.button_accept(), false),
             button(OfferAction::Decline, texts.button_decline(), false),
         ],
-        vec![button(OfferAction::Part, texts.button_part(), true)],
+        vec![
+            button(OfferAction::Part, texts.button_part(), true),
+            // A form on Discord as for the quantity: the interactions endpoint sees no typed message.
+            button(OfferAction::Ask, texts.button_ask(), true),
+        ],
     ]))
 }
 
@@ -1214,6 +1218,65 @@ pub async fn close(
     let summary = progress.notes_text(&Texts::new(settings.default_lang, settings.time_zone));
     progress.facilitator_notes.clear();
     Ok(Some((progress.into_changes().await?, summary)))
+}
+
+/// A structure's question about one of its offers: recorded and relayed to the facilitator who launched
+/// the campaign, with how to answer.
+#[allow(clippy::too_many_arguments)]
+pub async fn ask_question(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    offer: OfferId,
+    supplier: &str,
+    text: &str,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Result<Changeset, CampaignError>, EngineError> {
+    let Some(campaign) = loaded.campaign.clone() else { return Ok(Err(CampaignError::OfferNotOpen { offer })) };
+    let event = match campaign.ask_question(offer, supplier, text, by, now) {
+        Ok(event) => event,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let launched_by = campaign.launched_by.clone();
+    let mut progress = Progress::new(store, settings, loaded, campaign, now);
+    progress.record(event)?;
+    if let Some(to) = facilitator_recipient(store, &launched_by, settings.default_lang).await?
+        && let Some(o) = progress.campaign.offers.get(&offer)
+        && let Some(line) = loaded.line(&o.terms.line)
+    {
+        let texts = Texts::new(to.lang, settings.time_zone);
+        let relay =
+            texts.question_asked(&loaded.supplier_name(supplier), o, line, text, loaded.tender.reference.as_str());
+        let key = progress.key("question");
+        progress.messages.push(key, Outgoing::text(to.platform, to.chat_id.clone(), relay));
+    }
+    Ok(Ok(progress.into_changes().await?))
+}
+
+/// A facilitator's answer to a structure's question: recorded and relayed to the structure. `None` when
+/// the campaign made no such offer.
+pub async fn answer_question(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    offer: OfferId,
+    text: &str,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<(Changeset, String)>, EngineError> {
+    let Some(campaign) = loaded.campaign.clone() else { return Ok(None) };
+    let Some(event) = campaign.answer_question(offer, text, by, now) else { return Ok(None) };
+    let Some(supplier) = campaign.offers.get(&offer).map(|o| o.terms.supplier.clone()) else { return Ok(None) };
+    let mut progress = Progress::new(store, settings, loaded, campaign, now);
+    progress.record(event)?;
+    for to in supplier_recipients(store, &supplier, settings).await? {
+        let texts = Texts::new(to.lang, settings.time_zone);
+        let key = format!("{}:{}", progress.key("question-answered"), to.user_id);
+        let message = texts.question_answered(offer, loaded.tender.reference.as_str(), text);
+        progress.messages.push(key, Outgoing::text(to.platform, to.chat_id.clone(), message));
+    }
+    Ok(Some((progress.into_changes().await?, loaded.supplier_name(&supplier))))
 }
 
 /// A structure asks to give back an accepted lot: recorded, and the facilitator who launched the campaign

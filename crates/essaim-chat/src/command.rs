@@ -30,11 +30,13 @@ pub enum Command {
     InviteAll,
     /// A structure asks to give back a lot it accepted (`/retirer REF N motif`).
     Withdraw,
+    /// A facilitator answers a structure's question about an offer (`/repondre REF N texte`).
+    Reply,
 }
 
 impl Command {
     /// Every command with its names: the English name first, then the French aliases.
-    pub const ALL: [(Command, &'static [&'static str]); 16] = [
+    pub const ALL: [(Command, &'static [&'static str]); 17] = [
         (Command::Start, &["start", "demarrer"]),
         (Command::Help, &["help", "aide"]),
         (Command::Tenders, &["tenders", "appels"]),
@@ -51,6 +53,7 @@ impl Command {
         (Command::Close, &["close", "clore"]),
         (Command::InviteAll, &["invite_all", "inviter_tous"]),
         (Command::Withdraw, &["withdraw", "retirer"]),
+        (Command::Reply, &["reply", "repondre"]),
     ];
 
     /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).
@@ -95,6 +98,8 @@ pub enum OfferAction {
     Part,
     /// Why the offer was declined (the buttons under a recorded refusal).
     Because(DeclineReason),
+    /// Ask the facilitators a question about the offer (the next message, or the form, is the question).
+    Ask,
 }
 
 /// Longest reason kept with a refusal, in characters.
@@ -177,6 +182,7 @@ impl OfferButton {
             OfferAction::Accept => "ok",
             OfferAction::Decline => "no",
             OfferAction::Part => "pt",
+            OfferAction::Ask => "qa",
             OfferAction::Because(reason) => reason.code(),
         };
         format!("{action}:{}:{}", self.offer, self.tender)
@@ -189,6 +195,7 @@ impl OfferButton {
             "ok" => OfferAction::Accept,
             "no" => OfferAction::Decline,
             "pt" => OfferAction::Part,
+            "qa" => OfferAction::Ask,
             code => OfferAction::Because(DeclineReason::ALL.into_iter().find(|r| r.code() == code)?),
         };
         let offer = parts.next()?.parse().ok()?;

@@ -287,6 +287,9 @@ impl Engine {
                     return Ok(Decision::notice(texts.offer_not_open()));
                 };
                 match (&account, role) {
+                    (Some(account), Some(Role::Supplier)) if button.action == OfferAction::Ask => {
+                        self.question(incoming, account, &button, value, &texts).await
+                    }
                     (Some(account), Some(Role::Supplier)) if button.action == OfferAction::Decline => {
                         // A decline given with its reason (the e-mail page's form).
                         let reason = Some(value.trim()).filter(|r| !r.is_empty()).map(str::to_owned);
@@ -301,6 +304,9 @@ impl Engine {
             }
             IncomingKind::Text(text) => match account.as_ref().and_then(|a| a.awaiting.clone().map(|w| (a, w))) {
                 Some((account, awaiting)) => match OfferButton::parse(&awaiting) {
+                    Some(button) if button.action == OfferAction::Ask => {
+                        self.question(incoming, account, &button, text, &texts).await
+                    }
                     Some(button) if button.action == OfferAction::Because(DeclineReason::Other) => {
                         // The words of « Autre raison », on one line and bounded; « - » says nothing more.
                         let words: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -349,7 +355,8 @@ impl Engine {
             (Some(Role::Buyer), _) => texts.help(Some(Role::Buyer)),
             _ => return Ok(Decision::reply(incoming, [texts.invite_invalid()])),
         };
-        let mut decision = Decision::reply(incoming, [welcome]);
+        // What is kept and why, the first time an account is linked (RGPD art. 13: information at collection).
+        let mut decision = Decision::reply(incoming, [format!("{welcome}\n\n{}", texts.privacy_notice())]);
         decision.changes.consume_invite = Some(invite.code.clone());
         decision.changes.link = Some(AccountLink {
             platform: incoming.platform.as_str().to_owned(),
@@ -465,6 +472,12 @@ impl Engine {
                     return self.capacity_overview(incoming, &siret, texts).await;
                 }
                 self.capacity(incoming, &siret, args, texts)
+            }
+            Command::Reply => {
+                if !facilitator {
+                    return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
+                }
+                self.reply_to_question(incoming, args, texts).await
             }
             Command::Withdraw => {
                 let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
@@ -838,6 +851,10 @@ impl Engine {
             OfferAction::Because(reason) => {
                 self.explain(incoming, account, button, reason.slug(), message_id, texts).await
             }
+            // Ask for the question; the next text message of this account is it.
+            OfferAction::Ask => {
+                self.ask(incoming, account, button, texts, |o, _| Some(texts.ask_question_text(o))).await
+            }
             // Ask for the quantity; the next text message of this account answers it.
             OfferAction::Part => {
                 self.ask(incoming, account, button, texts, |o, loaded| {
@@ -917,6 +934,93 @@ impl Engine {
             }
             Err(CampaignError::NotYourOffer { .. }) => Ok(Decision::reply(incoming, [texts.offer_not_yours()])),
             Err(_) => Ok(Decision::reply(incoming, [texts.nothing_to_withdraw(offer)])),
+        }
+    }
+
+    /// A structure's question about its offer, typed after « Poser une question » (or sent by the form).
+    async fn question(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        button: &OfferButton,
+        text: &str,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let text: String =
+            text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(MAX_REASON_CHARS).collect();
+        let clear = Some((incoming.platform.as_str().to_owned(), incoming.user_id.clone(), None));
+        if text.is_empty() {
+            return Ok(Decision::reply(incoming, [texts.not_understood(Some(Role::Supplier))]));
+        }
+        let (Some(supplier), Some(loaded)) =
+            (account.supplier.as_ref(), campaigns::load(&self.store, &button.tender).await?)
+        else {
+            return Ok(Decision::notice(texts.offer_not_open()));
+        };
+        let outcome = campaigns::ask_question(
+            &self.store,
+            &self.settings,
+            &loaded,
+            button.offer,
+            supplier.as_str(),
+            &text,
+            Self::actor(incoming),
+            self.now(),
+        )
+        .await?;
+        let mut decision = match outcome {
+            Ok(mut changes) => {
+                let reply = Decision::reply(incoming, [texts.question_sent()]);
+                changes.outbox.extend(reply.changes.outbox);
+                Decision { changes, notice: Some(texts.noted()) }
+            }
+            Err(CampaignError::NotYourOffer { .. }) => Decision::reply(incoming, [texts.offer_not_yours()]),
+            Err(_) => Decision::reply(incoming, [texts.offer_not_open()]),
+        };
+        if account.awaiting.is_some() {
+            decision.changes.awaiting = clear;
+        }
+        Ok(decision)
+    }
+
+    /// `/repondre REF N texte`: the facilitator's answer goes to the structure the offer was made to.
+    async fn reply_to_question(
+        &self,
+        incoming: &Incoming,
+        args: &[String],
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let offer = args.get(1).and_then(|n| n.trim_start_matches("n°").parse().ok());
+        let text = args.get(2..).map(|words| words.join(" ")).unwrap_or_default();
+        let (Some(reference), Some(offer)) = (args.first(), offer) else {
+            return Ok(Decision::reply(incoming, [texts.usage(Command::Reply)]));
+        };
+        if text.trim().is_empty() {
+            return Ok(Decision::reply(incoming, [texts.usage(Command::Reply)]));
+        }
+        let Ok(reference) = TenderRef::parse("ref", reference) else {
+            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
+        };
+        let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
+            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+        };
+        let answered = campaigns::answer_question(
+            &self.store,
+            &self.settings,
+            &loaded,
+            offer,
+            text.trim(),
+            Self::actor(incoming),
+            self.now(),
+        )
+        .await?;
+        match answered {
+            None => Ok(Decision::reply(incoming, [texts.offer_not_open()])),
+            Some((mut changes, supplier)) => {
+                let reply = Decision::reply(incoming, [texts.reply_sent(&supplier)]);
+                changes.outbox.extend(reply.changes.outbox);
+                Ok(Decision { changes, notice: None })
+            }
         }
     }
 

@@ -188,6 +188,11 @@ impl Texts {
                 ));
                 lines.push(say!(
                     self,
+                    format!("{} REF N TEXTE — répondre à la question d'une structure sur une offre", c(Command::Reply)),
+                    format!("{} REF N TEXT — answer a structure's question about an offer", c(Command::Reply))
+                ));
+                lines.push(say!(
+                    self,
                     format!(
                         "{} GROUPEMENT — inviter par courriel les structures sans compte relié",
                         c(Command::InviteAll)
@@ -278,6 +283,11 @@ impl Texts {
                 self,
                 format!("Usage : {cmd} SECTEUR PRIX, par exemple {cmd} nettoyage 26,50 (€ HT par heure)"),
                 format!("Usage: {cmd} SECTOR PRICE, for example {cmd} nettoyage 26.50 (€ excl. VAT per hour)")
+            ),
+            Command::Reply => say!(
+                self,
+                format!("Usage : {cmd} REF N RÉPONSE, par exemple {cmd} T-2026-014 7 oui, le matériel est fourni"),
+                format!("Usage: {cmd} REF N ANSWER, for example {cmd} T-2026-014 7 yes, equipment is provided")
             ),
             Command::Withdraw => say!(
                 self,
@@ -462,6 +472,23 @@ impl Texts {
         )
     }
 
+    /// What essaim keeps about a linked account, why, for how long, and whom to ask.
+    pub fn privacy_notice(&self) -> String {
+        say!(
+            self,
+            "🔒 Vos données : essaim garde l'identifiant de ce compte, son nom affiché et sa langue, et vos réponses \
+             aux offres, pour organiser les réponses groupées du réseau. Vos réponses restent dans l'historique des \
+             campagnes, comme preuve des engagements pris, le temps du marché et de son contrôle. Pour une \
+             question, une copie ou une suppression : le facilitateur du réseau."
+                .to_owned(),
+            "🔒 Your data: essaim keeps this account's id, display name and language, and your answers to offers, \
+             to organise the network's grouped bids. Your answers stay in the campaigns' history, as evidence of \
+             the commitments made, for the contract and its audit. For a question, a copy or erasure: the \
+             network's facilitator."
+                .to_owned()
+        )
+    }
+
     pub fn linked_facilitator(&self) -> String {
         say!(
             self,
@@ -613,6 +640,68 @@ impl Texts {
     pub fn button_decline(&self) -> String {
         say!(self, "Refuser".to_owned(), "Decline".to_owned())
     }
+    pub fn button_ask(&self) -> String {
+        say!(self, "Poser une question".to_owned(), "Ask a question".to_owned())
+    }
+
+    pub fn ask_question_text(&self, offer: &Offer) -> String {
+        say!(
+            self,
+            format!(
+                "Votre question sur l'offre n° {}, en un message : elle est transmise au facilitateur.",
+                offer.terms.id
+            ),
+            format!("Your question about offer #{}, in one message: it goes to the facilitator.", offer.terms.id)
+        )
+    }
+
+    pub fn question_sent(&self) -> String {
+        say!(
+            self,
+            "Question transmise au facilitateur : sa réponse vous arrivera ici.".to_owned(),
+            "Question sent to the facilitator: the answer will come here.".to_owned()
+        )
+    }
+
+    pub fn question_asked(
+        &self,
+        supplier: &str,
+        offer: &Offer,
+        line: &TenderLine,
+        text: &str,
+        reference: &str,
+    ) -> String {
+        say!(
+            self,
+            format!(
+                "❓ {supplier} demande, sur l'offre n° {} ({}) : « {text} »\nRépondez avec {} {reference} {} votre réponse",
+                offer.terms.id,
+                self.line_name(line),
+                self.command(Command::Reply),
+                offer.terms.id
+            ),
+            format!(
+                "❓ {supplier} asks, about offer #{} ({}): « {text} »\nAnswer with {} {reference} {} your answer",
+                offer.terms.id,
+                self.line_name(line),
+                self.command(Command::Reply),
+                offer.terms.id
+            )
+        )
+    }
+
+    pub fn question_answered(&self, offer: u32, reference: &str, text: &str) -> String {
+        say!(
+            self,
+            format!("💬 Réponse du facilitateur sur l'offre n° {offer} ({reference}) : {text}"),
+            format!("💬 The facilitator's answer about offer #{offer} ({reference}): {text}")
+        )
+    }
+
+    pub fn reply_sent(&self, supplier: &str) -> String {
+        say!(self, format!("Réponse transmise à {supplier}."), format!("Answer sent to {supplier}."))
+    }
+
     pub fn button_part(&self) -> String {
         say!(self, "Accepter une partie".to_owned(), "Accept part".to_owned())
     }

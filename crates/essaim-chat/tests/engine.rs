@@ -345,6 +345,44 @@ async fn an_accepted_lot_is_given_back_when_the_facilitator_confirms_and_is_real
 }
 
 #[tokio::test]
+async fn a_structure_asks_a_question_about_its_offer_and_the_facilitator_answers_it() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        let offer_a = phone.to("a").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("A has an offer");
+        let id: String = button_data(&offer_a, "Accepter").split(':').nth(1).expect("offer id").to_owned();
+        let foreign = phone.press("b", &button_data(&offer_a, "Poser une question")).await;
+        assert!(foreign.notice.is_some_and(|n| n.contains("pas adressée")), "B cannot ask about A's offer");
+        phone.press("a", &button_data(&offer_a, "Poser une question")).await;
+        assert!(phone.last_to("a").await.contains("Votre question sur l'offre n°"));
+        phone.send("a", "Le matériel est-il fourni ?").await;
+        assert!(phone.last_to("a").await.contains("Question transmise"));
+        let relayed = phone.last_to("fac").await;
+        assert!(
+            relayed.contains("❓ Atelier A demande") && relayed.contains("« Le matériel est-il fourni ? »"),
+            "{relayed}"
+        );
+        assert!(relayed.contains(&format!("/repondre T-1 {id}")), "{relayed}");
+
+        phone.send("b", &format!("/repondre T-1 {id} non")).await;
+        assert!(phone.last_to("b").await.contains("réservée aux facilitateurs"));
+        phone.send("fac", &format!("/repondre T-1 {id} Oui, autolaveuse fournie sur site")).await;
+        assert!(phone.last_to("fac").await.contains("Réponse transmise à Atelier A"));
+        let answer = phone.last_to("a").await;
+        assert!(answer.contains("💬 Réponse du facilitateur") && answer.contains("autolaveuse fournie"), "{answer}");
+        // The offer itself is untouched: A can still accept it.
+        let accepted = phone.press("a", &button_data(&offer_a, "Accepter")).await;
+        assert_eq!(accepted.notice.as_deref(), Some("C'est noté."));
+        let log = phone.engine.store().campaign_log(&TenderRef::parse("r", "T-1").expect("ref")).await?;
+        let kinds: Vec<&str> = log.events.iter().map(|e| e.kind.as_str()).collect();
+        assert!(kinds.contains(&"question_asked") && kinds.contains(&"question_answered"), "{kinds:?}");
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn another_reason_is_asked_in_words_and_stored_with_the_refusal() {
     with_each_backend(|store| async move {
         let phone = Phone::new(store);
@@ -426,7 +464,7 @@ async fn a_supplier_lists_its_open_offers_with_buttons() {
         let listed = phone.to("a").await;
         let n = listed.len();
         assert!(listed[n - 2].text.contains("1 offre(s) en attente"), "{}", listed[n - 2].text);
-        assert!(listed[n - 1].text.contains("60 h") && listed[n - 1].buttons.concat().len() == 3);
+        assert!(listed[n - 1].text.contains("60 h") && listed[n - 1].buttons.concat().len() == 4);
         phone.send("fac", "/mes_lots").await;
         assert!(phone.last_to("fac").await.contains("réservée aux structures"));
         phone.send("fac", "/etat T-404").await;

@@ -171,6 +171,20 @@ pub enum CampaignEvent {
         confirmed: bool,
         by: Actor,
     },
+    /// A structure asks the facilitators a question about one of its offers (« Poser une question »).
+    QuestionAsked {
+        at: DateTime<Utc>,
+        offer: OfferId,
+        text: String,
+        by: Actor,
+    },
+    /// A facilitator's answer, relayed to the structure (`/repondre`).
+    QuestionAnswered {
+        at: DateTime<Utc>,
+        offer: OfferId,
+        text: String,
+        by: Actor,
+    },
     /// A structure says why it declined an offer, after the decline (a chat decline is recorded at once,
     /// so that what it frees is reallocated without waiting; the reason follows, if it is given).
     DeclineExplained {
@@ -196,6 +210,8 @@ impl CampaignEvent {
             Self::LeadDesignated { .. } => "lead_designated",
             Self::DeclineExplained { .. } => "decline_explained",
             Self::WithdrawalAsked { .. } => "withdrawal_asked",
+            Self::QuestionAsked { .. } => "question_asked",
+            Self::QuestionAnswered { .. } => "question_answered",
             Self::WithdrawalSettled { .. } => "withdrawal_settled",
         }
     }
@@ -496,6 +512,12 @@ impl Campaign {
                 self.needs_reallocation = self.is_running();
             }
             CampaignEvent::LeadDesignated { supplier, .. } => self.designated_lead = Some(supplier.clone()),
+            // A conversation about an offer: recorded for the history, it changes no quantity.
+            CampaignEvent::QuestionAsked { offer, .. } | CampaignEvent::QuestionAnswered { offer, .. } => {
+                if !self.offers.contains_key(offer) {
+                    return inconsistent(format!("a question about unknown offer {offer}"));
+                }
+            }
             CampaignEvent::WithdrawalAsked { offer, reason, .. } => match self.offers.get_mut(offer) {
                 Some(o) if matches!(o.state, OfferState::Accepted { .. }) && o.withdrawal.is_none() => {
                     o.withdrawal = Some(reason.clone());
@@ -577,6 +599,32 @@ impl Campaign {
 
     pub fn open_offers(&self) -> impl Iterator<Item = &Offer> {
         self.offers.values().filter(|o| o.is_open())
+    }
+
+    /// A structure's question about one of its own offers, whatever it stands at.
+    pub fn ask_question(
+        &self,
+        offer: OfferId,
+        supplier: &str,
+        text: &str,
+        by: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, CampaignError> {
+        let o = self.offers.get(&offer).ok_or(CampaignError::OfferNotOpen { offer })?;
+        if o.terms.supplier != supplier {
+            return Err(CampaignError::NotYourOffer { offer });
+        }
+        Ok(CampaignEvent::QuestionAsked { at: now, offer, text: text.to_owned(), by })
+    }
+
+    /// A facilitator's answer about an offer (`None` for an offer this campaign never made).
+    pub fn answer_question(&self, offer: OfferId, text: &str, by: Actor, now: DateTime<Utc>) -> Option<CampaignEvent> {
+        self.offers.contains_key(&offer).then(|| CampaignEvent::QuestionAnswered {
+            at: now,
+            offer,
+            text: text.to_owned(),
+            by,
+        })
     }
 
     /// A structure asks to give back a lot it accepted: only its own, an accepted one, one request at a time.

@@ -171,6 +171,17 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         ],
     },
     CommandSpec {
+        name: "reply",
+        french: "repondre",
+        description_fr: "Répondre à la question d'une structure sur une offre",
+        description_en: "Answer a structure's question about an offer",
+        options: &[
+            REF,
+            text("offer", "offre", "Le numéro de l'offre", "The offer's number"),
+            text("text", "texte", "Votre réponse", "Your answer"),
+        ],
+    },
+    CommandSpec {
         name: "members",
         french: "membres",
         description_fr: "Les structures d'un appel et comment les joindre",
@@ -253,6 +264,7 @@ mod tests {
                 "close",
                 "invite_all",
                 "withdraw",
+                "reply",
                 "members"
             ]
         );

@@ -150,24 +150,31 @@ fn fit(content: &str) -> String {
     out
 }
 
-/// The form asking for a quantity, for the button whose data is `data`.
+/// The form asking for a quantity, for the button whose data is `data` — or for a question about the
+/// offer (`qa:…`, « Poser une question »): same form, a paragraph instead of a number.
 fn quantity_modal(data: &str) -> Value {
+    let question = data.starts_with("qa:");
+    let (title, label, style, max, placeholder) = if question {
+        ("Poser une question", "Votre question", 2, 500, "ex. Le matériel est-il fourni ?")
+    } else {
+        ("Accepter une partie", "Quantité", 1, 20, "ex. 12,5")
+    };
     json!({
         "type": 9,
         "data": {
             "custom_id": data,
-            "title": "Accepter une partie",
+            "title": title,
             "components": [{
                 "type": 1,
                 "components": [{
                     "type": 4,
                     "custom_id": QUANTITY_INPUT,
-                    "label": "Quantité",
-                    "style": 1,
+                    "label": label,
+                    "style": style,
                     "min_length": 1,
-                    "max_length": 20,
+                    "max_length": max,
                     "required": true,
-                    "placeholder": "ex. 12,5",
+                    "placeholder": placeholder,
                 }],
             }],
         },

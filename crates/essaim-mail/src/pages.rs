@@ -144,8 +144,11 @@ impl Opened {
         self.offer().and_then(|o| self.loaded.line(&o.terms.line)).map_or("h", |l| l.unit.as_str())
     }
 
-    /// The offer can still be answered.
+    /// The offer can still be answered (a question can be asked about any offer of the campaign).
     fn answerable(&self) -> bool {
+        if self.button.action == OfferAction::Ask {
+            return self.offer().is_some();
+        }
         self.offer().is_some_and(Offer::is_open) && self.loaded.campaign.as_ref().is_some_and(|c| c.is_running())
     }
 
@@ -216,6 +219,12 @@ impl Opened {
         let Some(offer) = self.offer() else { return String::new() };
         let unit = escape(self.unit());
         let fields = match self.button.action {
+            OfferAction::Ask => format!(
+                "<label for=\"detail\">{}</label><textarea id=\"detail\" name=\"detail\" maxlength=\"{MAX_REASON_CHARS}\" \
+                 rows=\"4\" required></textarea><button type=\"submit\" id=\"confirm\">{}</button>",
+                say(lang, "Votre question au facilitateur", "Your question to the facilitator"),
+                say(lang, "Envoyer la question", "Send the question")
+            ),
             OfferAction::Accept => format!(
                 "<button type=\"submit\" id=\"confirm\">{} {} {unit}</button>",
                 say(lang, "Confirmer : j'accepte", "Confirm: I accept"),
@@ -282,6 +291,7 @@ fn render_offer(
             OfferAction::Accept => say(lang, "Accepter l'offre", "Accept the offer"),
             OfferAction::Decline | OfferAction::Because(_) => say(lang, "Refuser l'offre", "Decline the offer"),
             OfferAction::Part => say(lang, "Accepter une partie", "Accept part of it"),
+            OfferAction::Ask => say(lang, "Poser une question", "Ask a question"),
         };
         return page(lang, status, &title, &format!("{summary}{}", opened.form(&texts, lang, error)));
     }
@@ -334,6 +344,14 @@ async fn submit(
     let Some(offer) = opened.offer() else { return render_offer(&state, &opened, lang, StatusCode::OK, None, false) };
     let data = opened.button.data();
     let (kind, value) = match opened.button.action {
+        OfferAction::Ask => {
+            let question: String = form.detail.as_deref().unwrap_or("").chars().take(MAX_REASON_CHARS).collect();
+            if question.trim().is_empty() {
+                let why = say(lang, "Écrivez votre question.", "Write your question.");
+                return render_offer(&state, &opened, lang, StatusCode::UNPROCESSABLE_ENTITY, Some(&why), false);
+            }
+            (IncomingKind::Form { data: data.clone(), value: question.clone() }, question)
+        }
         OfferAction::Accept => (IncomingKind::Button { data: data.clone(), message_id: None }, String::new()),
         OfferAction::Decline | OfferAction::Because(_) => {
             let reason = decline_reason(form.reason.as_deref(), form.detail.as_deref());
@@ -372,6 +390,15 @@ async fn submit(
         Ok(handled) => handled,
         Err(e) => return unavailable(lang, &e),
     };
+    if opened.button.action == OfferAction::Ask {
+        let done = say(
+            lang,
+            "Votre question est transmise au facilitateur : sa réponse vous arrivera par courriel.",
+            "Your question went to the facilitator: the answer will come by e-mail.",
+        );
+        let title = say(lang, "✅ Question transmise", "✅ Question sent");
+        return page(lang, StatusCode::OK, &title, &format!("<p class=\"recorded\" id=\"recorded\">{done}</p>"));
+    }
     let reopened = match open(&state, &token, lang).await {
         Ok(opened) => opened,
         Err(page) => return page,

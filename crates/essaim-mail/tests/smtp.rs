@@ -270,6 +270,15 @@ async fn offers_reach_structures_by_mail_and_their_links_answer_once() {
             let after = store.campaign_log(&TenderRef::parse("r", "T-MAIL").expect("ref")).await?.events.len();
             assert_eq!(after, events, "a second click records nothing");
 
+            // A asks a question from the mail, after accepting: it reaches the facilitator; an empty one is refused.
+            let ask = a.link("Poser une question");
+            let (status, page) = post(&client, &ask, &[("detail", "  ")]).await;
+            assert_eq!(status, 422, "{page}");
+            let (status, page) = post(&client, &ask, &[("detail", "Faut-il un badge d'accès ?")]).await;
+            assert_eq!(status, 200, "{page}");
+            assert!(page.contains("Question transmise"), "{page}");
+            assert!(to_fac(store.outbox().await?).contains("« Faut-il un badge d'accès ? »"));
+
             // B declines with a reason and a word: both are stored with the refusal and told to the facilitator.
             let decline = b.link("Refuser");
             let (_, page) = get(&client, &decline).await;
@@ -323,8 +332,10 @@ async fn offers_reach_structures_by_mail_and_their_links_answer_once() {
             let later = smtp.new_mails();
             // Each structure keeps a receipt of its answer, the offer repeated under it; the failures of
             // none of these mails reached the facilitator.
-            let receipt = later.iter().find(|m| m.to.contains("direction-a@")).expect("A's receipt");
-            assert!(receipt.subject.starts_with("Accepté : 50 h"), "{}", receipt.subject);
+            let receipt = later
+                .iter()
+                .find(|m| m.to.contains("direction-a@") && m.subject.starts_with("Accepté : 50 h"))
+                .expect("A's receipt");
             assert!(receipt.text.contains("Nettoyage près de Atelier A (L1) : 50 h"), "{}", receipt.text);
             assert!(later.iter().any(|m| m.to.contains("direction-c@") && m.text.contains("30 h sur 50")));
 
