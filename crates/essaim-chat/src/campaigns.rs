@@ -1233,8 +1233,30 @@ pub async fn ask_question(
     by: Actor,
     now: DateTime<Utc>,
 ) -> Result<Result<Changeset, CampaignError>, EngineError> {
+    let event = |c: &Campaign| c.ask_question(offer, supplier, text, by, now);
+    tell_facilitator(store, settings, loaded, offer, now, event, "question", |texts, o, line, to| {
+        let name = loaded.supplier_name(supplier);
+        let relay = texts.question_asked(&name, o, line, text, loaded.tender.reference.as_str());
+        Outgoing::text(to.platform, to.chat_id.clone(), relay)
+    })
+    .await
+}
+
+/// Records what a structure says about one of its offers (`event`) and queues `message` to the facilitator
+/// who launched the campaign. A refusal of the event records nothing.
+#[allow(clippy::too_many_arguments)]
+async fn tell_facilitator(
+    store: &Store,
+    settings: &EngineSettings,
+    loaded: &Loaded,
+    offer: OfferId,
+    now: DateTime<Utc>,
+    event: impl FnOnce(&Campaign) -> Result<CampaignEvent, CampaignError>,
+    what: &str,
+    message: impl FnOnce(&Texts, &Offer, &TenderLine, &Recipient) -> Outgoing,
+) -> Result<Result<Changeset, CampaignError>, EngineError> {
     let Some(campaign) = loaded.campaign.clone() else { return Ok(Err(CampaignError::OfferNotOpen { offer })) };
-    let event = match campaign.ask_question(offer, supplier, text, by, now) {
+    let event = match event(&campaign) {
         Ok(event) => event,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -1245,11 +1267,9 @@ pub async fn ask_question(
         && let Some(o) = progress.campaign.offers.get(&offer)
         && let Some(line) = loaded.line(&o.terms.line)
     {
-        let texts = Texts::new(to.lang, settings.time_zone);
-        let relay =
-            texts.question_asked(&loaded.supplier_name(supplier), o, line, text, loaded.tender.reference.as_str());
-        let key = progress.key("question");
-        progress.messages.push(key, Outgoing::text(to.platform, to.chat_id.clone(), relay));
+        let outgoing = message(&Texts::new(to.lang, settings.time_zone), o, line, &to);
+        let key = progress.key(what);
+        progress.messages.push(key, outgoing);
     }
     Ok(Ok(progress.into_changes().await?))
 }
@@ -1292,37 +1312,20 @@ pub async fn ask_withdrawal(
     by: Actor,
     now: DateTime<Utc>,
 ) -> Result<Result<Changeset, CampaignError>, EngineError> {
-    let Some(campaign) = loaded.campaign.clone() else { return Ok(Err(CampaignError::OfferNotOpen { offer })) };
-    let event = match campaign.ask_withdrawal(offer, supplier, reason, by, now) {
-        Ok(event) => event,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
-    let launched_by = campaign.launched_by.clone();
-    let mut progress = Progress::new(store, settings, loaded, campaign, now);
-    progress.record(event)?;
-    if let Some(to) = facilitator_recipient(store, &launched_by, settings.default_lang).await?
-        && let Some(o) = progress.campaign.offers.get(&offer)
-        && let Some(line) = loaded.line(&o.terms.line)
-    {
-        let texts = Texts::new(to.lang, settings.time_zone);
+    let event = |c: &Campaign| c.ask_withdrawal(offer, supplier, reason, by, now);
+    tell_facilitator(store, settings, loaded, offer, now, event, "withdrawal", |texts, o, line, to| {
         let button = |confirm: bool, label: String| crate::message::Button {
             label,
             data: crate::command::WithdrawalButton { confirm, offer, tender: loaded.tender.reference.clone() }.data(),
             asks_quantity: false,
         };
-        let message = Outgoing::text(
-            to.platform,
-            to.chat_id.clone(),
-            texts.withdrawal_asked(&loaded.supplier_name(supplier), o, line, reason),
-        )
-        .with_buttons(vec![vec![
+        let text = texts.withdrawal_asked(&loaded.supplier_name(supplier), o, line, reason);
+        Outgoing::text(to.platform, to.chat_id.clone(), text).with_buttons(vec![vec![
             button(true, texts.button_confirm_withdrawal()),
             button(false, texts.button_refuse_withdrawal()),
-        ]]);
-        let key = progress.key("withdrawal");
-        progress.messages.push(key, message);
-    }
-    Ok(Ok(progress.into_changes().await?))
+        ]])
+    })
+    .await
 }
 
 /// The facilitator's decision on a withdrawal: recorded; confirmed, what the lot held is reallocated;
