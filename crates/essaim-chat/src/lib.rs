@@ -20,7 +20,7 @@ pub use command::Command;
 pub use dispatch::{Dispatcher, FAILURE_NOTICE_PREFIX, Limits, SendOutcome, Sender};
 pub use engine::{Engine, Handled};
 pub use message::{Button, Document, Incoming, IncomingKind, Outgoing, Platform};
-pub use scheduler::Scheduler;
+pub use scheduler::{Retention, Scheduler};
 pub use settings::{EngineSettings, ProposalDelivery};
 
 /// Why the engine could not handle something. Nothing was recorded: the update may be delivered again.

@@ -49,16 +49,54 @@ fn day_name(token: &str) -> String {
     }
 }
 
+/// How long delivered chat traffic is kept: inbox rows (the ids of updates handled, which make a
+/// redelivery harmless) and sent or failed outbox rows (texts and chat ids). The campaign log keeps what
+/// was decided; these only serve delivery.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub inbox: Duration,
+    pub outbox: Duration,
+}
+
+impl Retention {
+    /// Shorter than this and a redelivered update (platforms retry for a day or so) or a retried decision
+    /// could act twice.
+    pub const MIN: Duration = Duration::days(7);
+}
+
+/// How often the purge runs.
+const PURGE_EVERY: Duration = Duration::hours(1);
+
 /// The scheduler of one process.
 pub struct Scheduler {
     engine: Engine,
     schedule: Schedule,
+    retention: Option<Retention>,
 }
 
 impl Scheduler {
     pub fn new(engine: Engine) -> Result<Self, EngineError> {
         let schedule = parse_schedule(&engine.settings().reminder_schedule)?;
-        Ok(Self { engine, schedule })
+        Ok(Self { engine, schedule, retention: None })
+    }
+
+    /// Purges delivered traffic older than `retention` (each period at least [`Retention::MIN`]).
+    pub fn with_retention(mut self, retention: Retention) -> Result<Self, EngineError> {
+        if retention.inbox < Retention::MIN || retention.outbox < Retention::MIN {
+            return Err(EngineError::Config(format!(
+                "retention: inbox and outbox rows must be kept at least {} days",
+                Retention::MIN.num_days()
+            )));
+        }
+        self.retention = Some(retention);
+        Ok(self)
+    }
+
+    /// Deletes what the retention allows now; returns (inbox rows, outbox rows) removed.
+    pub async fn purge(&self) -> Result<(u64, u64), EngineError> {
+        let Some(r) = self.retention else { return Ok((0, 0)) };
+        let now = self.engine.now();
+        Ok(self.engine.store().purge_delivered(now - r.inbox, now - r.outbox).await?)
     }
 
     /// The latest occurrence at or before `now` (within the last 35 days).
@@ -126,7 +164,20 @@ impl Scheduler {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let tick = self.engine.settings().tick;
+        let mut purged_at: Option<DateTime<Utc>> = None;
         loop {
+            let now = self.engine.now();
+            if self.retention.is_some() && purged_at.is_none_or(|at| now - at >= PURGE_EVERY) {
+                match self.purge().await {
+                    Ok((inbox, outbox)) => {
+                        purged_at = Some(now);
+                        if inbox + outbox > 0 {
+                            tracing::info!(inbox, outbox, "delivered traffic past its retention purged");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "retention purge failed; will retry"),
+                }
+            }
             if let Err(e) = self.remind_if_due().await {
                 tracing::error!(error = %e, "reminders failed; will retry");
             }

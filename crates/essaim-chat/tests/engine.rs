@@ -589,3 +589,58 @@ async fn without_a_linked_buyer_the_facilitator_gets_the_proposal_to_pass_on() {
     })
     .await;
 }
+
+/// Sends every message at once (the retention test needs sent rows, not a platform).
+#[derive(Clone)]
+struct Delivered;
+
+impl essaim_chat::Sender for Delivered {
+    async fn send(&self, key: &str, _message: &Outgoing) -> essaim_chat::SendOutcome {
+        essaim_chat::SendOutcome::Sent { message_id: key.to_owned() }
+    }
+}
+
+#[tokio::test]
+async fn delivered_traffic_past_its_retention_is_purged_and_pending_messages_stay() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store.clone());
+        territory(&store).await;
+        phone.invite("SUPA", Some(A)).await;
+        phone.send("a", "/start SUPA").await;
+        let dispatcher = essaim_chat::Dispatcher::new(store.clone()).with_sender(
+            essaim_chat::Platform::Telegram,
+            Delivered,
+            essaim_chat::Limits::none(),
+        );
+        while dispatcher.run_once().await? > 0 {}
+        // A message queued for a platform no sender serves stays pending, whatever its age.
+        let pending = essaim_store::NewOutgoing {
+            key: "pending:1".into(),
+            platform: "discord".into(),
+            chat_id: "c".into(),
+            payload: serde_json::to_value(Outgoing::text(essaim_chat::Platform::Discord, "c", "en attente"))
+                .expect("JSON"),
+        };
+        store.apply(&essaim_store::Changeset { outbox: vec![pending], ..Default::default() }).await?;
+
+        let later = chrono::Utc::now() + Duration::days(31);
+        let engine = essaim_chat::Engine::new(store.clone(), common::settings(), std::sync::Arc::default())
+            .with_clock(move || later);
+        let too_short = essaim_chat::Retention { inbox: Duration::days(3), outbox: Duration::days(90) };
+        assert!(essaim_chat::Scheduler::new(engine.clone()).and_then(|s| s.with_retention(too_short)).is_err());
+        let retention = essaim_chat::Retention { inbox: Duration::days(30), outbox: Duration::days(30) };
+        let scheduler = essaim_chat::Scheduler::new(engine).and_then(|s| s.with_retention(retention)).expect("valid");
+        let (inbox, outbox) = scheduler.purge().await.expect("purged");
+        assert_eq!((inbox, outbox), (1, 1), "the /start update and its welcome");
+        let left = store.outbox().await?;
+        assert_eq!(left.iter().map(|m| m.key.as_str()).collect::<Vec<_>>(), ["pending:1"]);
+        let events = store.events(essaim_store::RETENTION_STREAM).await?;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].payload["outbox"], 1);
+        assert_eq!(scheduler.purge().await.expect("again"), (0, 0), "nothing twice");
+        // The account itself is not traffic: it stays linked.
+        assert!(store.account("telegram", "a").await?.is_some());
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}

@@ -52,7 +52,7 @@ pub use directory::ImportSummary;
 pub use error::StoreError;
 pub use events::{DIRECTORY_STREAM, Event, MAIL_PREFERENCE, mailbox_stream, supplier_stream, tender_stream};
 pub use holdings::CapacityContext;
-pub use outbox::{NewOutgoing, OutboxMessage, OutboxStatus};
+pub use outbox::{NewOutgoing, OutboxMessage, OutboxStatus, RETENTION_STREAM};
 pub use proposals::ProposalSources;
 pub use store::{Backend, Store};
 pub use tenders::TenderSummary;

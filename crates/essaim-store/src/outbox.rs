@@ -378,3 +378,45 @@ fn message_from_row(row: OutboxRow) -> Result<OutboxMessage, StoreError> {
         sent_at: row.sent_at,
     })
 }
+
+/// The stream of retention purges: how many rows each removed (never what they held).
+pub const RETENTION_STREAM: &str = "retention";
+
+impl Store {
+    /// Deletes the inbox rows received before `inbox_before` and the outbox rows sent or failed before
+    /// `outbox_before` (pending ones are never touched), with a `purged` event of the counts, in one
+    /// transaction. Both hold personal data (chat ids, message texts) that the campaign log does not need:
+    /// what was decided stays in the events. Returns (inbox rows, outbox rows) removed.
+    #[tracing::instrument(skip(self))]
+    pub async fn purge_delivered(
+        &self,
+        inbox_before: DateTime<Utc>,
+        outbox_before: DateTime<Utc>,
+    ) -> Result<(u64, u64), StoreError> {
+        let removed = in_transaction!(self, |tx| {
+            let inbox = sqlx::query("DELETE FROM inbox WHERE received_at < $1")
+                .bind(inbox_before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let outbox = sqlx::query(
+                "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND COALESCE(sent_at, created_at) < $1",
+            )
+            .bind(outbox_before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inbox + outbox > 0 {
+                let payload = serde_json::json!({
+                    "inbox": inbox,
+                    "outbox": outbox,
+                    "inbox_before": inbox_before,
+                    "outbox_before": outbox_before,
+                });
+                insert_event!(&mut *tx, RETENTION_STREAM, "purged", payload);
+            }
+            (inbox, outbox)
+        });
+        Ok(removed)
+    }
+}

@@ -25,6 +25,7 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub serve: ServeConfig,
     pub outbox: OutboxConfig,
+    pub retention: RetentionConfig,
     pub impact: ImpactConfig,
     pub proposal: ProposalConfig,
     pub api: ApiConfig,
@@ -134,6 +135,22 @@ pub struct TelegramConfig {
 #[serde(deny_unknown_fields)]
 pub struct OutboxConfig {
     pub lease_s: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub inbox_days: u32,
+    pub outbox_days: u32,
+}
+
+impl RetentionConfig {
+    pub fn retention(&self) -> essaim_chat::Retention {
+        essaim_chat::Retention {
+            inbox: chrono::Duration::days(i64::from(self.inbox_days)),
+            outbox: chrono::Duration::days(i64::from(self.outbox_days)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

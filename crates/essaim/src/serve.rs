@@ -81,7 +81,9 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
     let mut dispatcher = Dispatcher::new(store.clone())
         .with_notify(outbox_ready)
         .with_lease(Duration::from_secs_f64(config.outbox.lease_s));
-    let scheduler = Scheduler::new(engine.clone()).map_err(|e| BadInput(e.to_string()))?;
+    let scheduler = Scheduler::new(engine.clone())
+        .and_then(|s| s.with_retention(config.retention.retention()))
+        .map_err(|e| BadInput(format!("configuration: {e}")))?;
 
     // One switch stops every part; each part waits on its own receiver.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
