@@ -47,7 +47,7 @@ async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses(
             .expect("offer count in the summary");
         bench.wait("every offer", WAIT, |f| offers(&f.sent()).len() == count).await;
         let first = offers(&bench.fake.sent());
-        assert!(first.iter().all(|m| m.buttons.concat().len() == 3));
+        assert!(first.iter().all(|m| m.buttons.concat().len() == 4));
         assert!(first[0].text.contains("Nouvelle offre") && first[0].text.contains(" h"));
         assert!(
             summary.text.contains("Non couvert") && summary.text.contains("(L6)"),
