@@ -292,10 +292,20 @@ pub async fn members_text(
 
 /// Ten characters without look-alikes (no 0/O, 1/I/L): about 50 bits, typed on a phone if need be.
 pub fn invite_code() -> String {
+    random_code(10)
+}
+
+/// What a forgotten person becomes in the campaign log: `anonyme-` and ten random characters, drawn
+/// afresh (nothing about the person goes in, so nothing leads back once the account is gone).
+pub fn pseudonym() -> String {
+    format!("anonyme-{}", random_code(10))
+}
+
+fn random_code(len: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..10).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    (0..len).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
 }
 
 /// What inviting a groupement by mail did.

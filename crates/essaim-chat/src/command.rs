@@ -32,11 +32,13 @@ pub enum Command {
     Withdraw,
     /// A facilitator answers a structure's question about an offer (`/repondre REF N texte`).
     Reply,
+    /// Unlink this account and erase the person's data (`/oublier`), after a confirmation button.
+    Forget,
 }
 
 impl Command {
     /// Every command with its names: the English name first, then the French aliases.
-    pub const ALL: [(Command, &'static [&'static str]); 17] = [
+    pub const ALL: [(Command, &'static [&'static str]); 18] = [
         (Command::Start, &["start", "demarrer"]),
         (Command::Help, &["help", "aide"]),
         (Command::Tenders, &["tenders", "appels"]),
@@ -54,6 +56,7 @@ impl Command {
         (Command::InviteAll, &["invite_all", "inviter_tous"]),
         (Command::Withdraw, &["withdraw", "retirer"]),
         (Command::Reply, &["reply", "repondre"]),
+        (Command::Forget, &["forget", "oublier"]),
     ];
 
     /// The command typed as `name` (case-insensitive, accents tolerated: `/capacité`, `/état`).
@@ -258,6 +261,30 @@ impl WithdrawalButton {
     }
 }
 
+/// The buttons under `/oublier`: erase (`fy:USER`) or keep (`fn:USER`) the account of `user_id`. The
+/// presser must be that user: in a group chat, a colleague's press erases nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgetButton {
+    pub confirm: bool,
+    pub user_id: String,
+}
+
+impl ForgetButton {
+    pub fn data(&self) -> String {
+        format!("{}:{}", if self.confirm { "fy" } else { "fn" }, self.user_id)
+    }
+
+    pub fn parse(data: &str) -> Option<ForgetButton> {
+        let (choice, user_id) = data.split_once(':')?;
+        let confirm = match choice {
+            "fy" => true,
+            "fn" => false,
+            _ => return None,
+        };
+        (!user_id.is_empty()).then(|| ForgetButton { confirm, user_id: user_id.to_owned() })
+    }
+}
+
 /// A quantity as people type it: `25`, `25,5`, `25.5`, `25 h`.
 pub fn parse_quantity(text: &str) -> Option<f64> {
     let cleaned: String = text
@@ -307,6 +334,20 @@ mod tests {
         assert_eq!(BidButton::parse("ok:1:T-1"), None);
         assert_eq!(Command::parse("tarif"), Some(Command::Price));
         assert_eq!(Command::parse("mandataire"), Some(Command::Lead));
+    }
+
+    #[test]
+    fn forget_buttons_name_their_user_and_do_not_read_as_other_buttons() {
+        let b = ForgetButton { confirm: true, user_id: "123456789".into() };
+        assert_eq!(b.data(), "fy:123456789");
+        assert_eq!(ForgetButton::parse(&b.data()), Some(b.clone()));
+        assert_eq!(ForgetButton::parse("fn:42"), Some(ForgetButton { confirm: false, user_id: "42".into() }));
+        for bad in ["fy", "fy:", "fx:42", "ok:1:T-1"] {
+            assert_eq!(ForgetButton::parse(bad), None, "{bad}");
+        }
+        assert_eq!(OfferButton::parse(&b.data()), None);
+        assert_eq!(WithdrawalButton::parse(&b.data()), None);
+        assert_eq!(Command::parse("oublier"), Some(Command::Forget));
     }
 
     #[test]

@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use essaim_core::{Actor, Answer, CampaignError, Lang, OfferState, Sector, Siret, TenderRef};
-use essaim_store::{AccountLink, Applied, CapacityChange, Changeset, ChatAccount, InboxKey, Store};
+use essaim_store::{AccountLink, Applied, CapacityChange, Changeset, ChatAccount, Forget, InboxKey, Store};
 use tokio::sync::Notify;
 
 use crate::EngineError;
 use crate::campaigns::{self, AddRefusal, AnswerOutcome, LaunchRefusal, LeadRefusal, Loaded, Messages};
 use crate::command::{
-    BidButton, Command, DeclineReason, MAX_REASON_CHARS, OfferAction, OfferButton, WithdrawalButton, parse_quantity,
+    BidButton, Command, DeclineReason, ForgetButton, MAX_REASON_CHARS, OfferAction, OfferButton, WithdrawalButton,
+    parse_quantity,
 };
 use crate::message::{Incoming, IncomingKind, Outgoing, Platform};
 use crate::settings::EngineSettings;
@@ -253,6 +254,16 @@ impl Engine {
                 },
             },
             IncomingKind::Button { data, message_id } => {
+                if let Some(choice) = ForgetButton::parse(data) {
+                    return match &account {
+                        Some(account) if choice.user_id == incoming.user_id => {
+                            self.forget(incoming, account, choice.confirm, message_id.as_deref(), &texts).await
+                        }
+                        // Pressed after the erasure (the account is gone): nothing left to change.
+                        None => Ok(Decision::notice(texts.not_linked())),
+                        Some(_) => Ok(Decision::notice(texts.not_your_button())),
+                    };
+                }
                 if let Some(choice) = WithdrawalButton::parse(data) {
                     return match (&account, role) {
                         (Some(_), Some(Role::Facilitator)) => {
@@ -509,7 +520,93 @@ impl Engine {
                 };
                 self.price(incoming, &siret, args, texts)
             }
+            Command::Forget => self.ask_forget(incoming, account, texts).await,
         }
+    }
+
+    /// Whom an account speaks for, as a facilitator reads it: its structure's or buyer's name, `None` for
+    /// a facilitator.
+    async fn speaks_for(&self, account: &ChatAccount) -> Result<Option<String>, EngineError> {
+        if let Some(siret) = &account.supplier {
+            let name = self.store.supplier(siret).await?.map_or_else(|| siret.to_string(), |s| s.name);
+            return Ok(Some(name));
+        }
+        Ok(account.buyer.as_ref().map(|siret| siret.to_string()))
+    }
+
+    /// `/oublier`: what erasure does, and two buttons. Nothing is erased before the press.
+    async fn ask_forget(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        // A desk or an e-mail answer has no account row to erase (the mailbox is the directory's).
+        if matches!(incoming.platform, Platform::Desk | Platform::Email) {
+            return Ok(Decision::reply(incoming, [texts.not_understood(Role::parse(&account.role))]));
+        }
+        let question = texts.forget_question(self.speaks_for(account).await?.as_deref());
+        let button = |confirm, label| crate::message::Button {
+            label,
+            data: ForgetButton { confirm, user_id: incoming.user_id.clone() }.data(),
+            asks_quantity: false,
+        };
+        let buttons = vec![vec![button(true, texts.button_forget()), button(false, texts.button_keep_account())]];
+        let mut messages = Messages::default();
+        messages.push(
+            format!("reply:{}:{}:0", incoming.platform, incoming.update_id),
+            Outgoing::text(incoming.platform, incoming.chat_id.clone(), question).with_buttons(buttons),
+        );
+        Ok(Decision { changes: Changeset { outbox: messages.items, ..Changeset::default() }, notice: None })
+    }
+
+    /// A press under `/oublier`: erase the account (RGPD art. 17) and tell the facilitators, or keep it.
+    /// The question loses its buttons either way.
+    async fn forget(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        confirm: bool,
+        message_id: Option<&str>,
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
+        let said = if confirm { texts.forgotten() } else { texts.account_kept() };
+        let reply = Outgoing {
+            edit_message_id: message_id.map(str::to_owned),
+            ..Outgoing::text(incoming.platform, incoming.chat_id.clone(), said)
+        };
+        let mut messages = Messages::default();
+        messages.push(format!("forget:{}:{}", incoming.platform, incoming.update_id), reply);
+        if !confirm {
+            let changes = Changeset { outbox: messages.items, ..Changeset::default() };
+            return Ok(Decision { changes, notice: Some(texts.noted()) });
+        }
+        let who = self.speaks_for(account).await?;
+        let still_reached = match &account.supplier {
+            Some(siret) => self.store.accounts_for_supplier(siret).await?.len() > 1,
+            None => false,
+        };
+        for to in self.store.accounts_with_role(Role::Facilitator.as_str()).await? {
+            let Ok(platform) = to.platform.parse::<Platform>() else { continue };
+            if to.platform == account.platform && to.user_id == account.user_id {
+                continue;
+            }
+            let t =
+                Texts::new(lang_of(to.language.as_deref(), None, self.settings.default_lang), self.settings.time_zone);
+            let who = who.clone().unwrap_or_else(|| t.a_facilitator());
+            let note = t.account_forgotten(incoming.platform.label(), &who, still_reached);
+            let key = format!("forgotten:{}:{}:{}:{}", incoming.platform, incoming.update_id, to.platform, to.user_id);
+            messages.push(key, Outgoing::text(platform, to.chat_id, note));
+        }
+        let forget = Forget {
+            platform: incoming.platform.as_str().to_owned(),
+            user_id: incoming.user_id.clone(),
+            pseudonym: campaigns::pseudonym(),
+        };
+        Ok(Decision {
+            changes: Changeset { forget: Some(forget), outbox: messages.items, ..Changeset::default() },
+            notice: Some(texts.noted()),
+        })
     }
 
     /// `/mandataire REF SIRET`: the facilitator names the lead of an ad hoc grouping.

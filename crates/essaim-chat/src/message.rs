@@ -30,6 +30,16 @@ impl Platform {
             Self::Desk => "desk",
         }
     }
+
+    /// As people name it in a sentence.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Telegram => "Telegram",
+            Self::Discord => "Discord",
+            Self::Email => "e-mail",
+            Self::Desk => "desk",
+        }
+    }
 }
 
 impl fmt::Display for Platform {

@@ -241,6 +241,13 @@ impl Texts {
                 "You will receive the groupement's proposal here.".to_owned()
             )),
         }
+        if role.is_some() {
+            lines.push(say!(
+                self,
+                format!("{} — délier ce compte et effacer vos données", c(Command::Forget)),
+                format!("{} — unlink this account and erase your data", c(Command::Forget))
+            ));
+        }
         lines.push(say!(
             self,
             format!("{} — cette aide", c(Command::Help)),
@@ -479,14 +486,110 @@ impl Texts {
             "🔒 Vos données : essaim garde l'identifiant de ce compte, son nom affiché et sa langue, et vos réponses \
              aux offres, pour organiser les réponses groupées du réseau. Vos réponses restent dans l'historique des \
              campagnes, comme preuve des engagements pris, le temps du marché et de son contrôle. Pour une \
-             question, une copie ou une suppression : le facilitateur du réseau."
+             question ou une copie : le facilitateur du réseau ; pour délier ce compte et effacer vos données : \
+             /oublier."
                 .to_owned(),
             "🔒 Your data: essaim keeps this account's id, display name and language, and your answers to offers, \
              to organise the network's grouped bids. Your answers stay in the campaigns' history, as evidence of \
-             the commitments made, for the contract and its audit. For a question, a copy or erasure: the \
-             network's facilitator."
+             the commitments made, for the contract and its audit. For a question or a copy: the network's \
+             facilitator; to unlink this account and erase your data: /forget."
                 .to_owned()
         )
+    }
+
+    /// `/oublier`: what erasure does, before the person confirms. `structure` is whom the account speaks
+    /// for (a structure's or buyer's name), `None` for a facilitator.
+    pub fn forget_question(&self, structure: Option<&str>) -> String {
+        let kept_fr = structure.map_or_else(
+            || "Les actions que vous avez faites restent dans l'historique des campagnes".to_owned(),
+            |s| format!("Les engagements pris restent ceux de {s}, dans l'historique des campagnes"),
+        );
+        let kept_en = structure.map_or_else(
+            || "What you did stays in the campaigns' history".to_owned(),
+            |s| format!("The commitments made stay those of {s}, in the campaigns' history"),
+        );
+        say!(
+            self,
+            format!(
+                "🔒 Délier ce compte et effacer vos données ?\n\
+                 • effacés : l'identifiant de ce compte, son nom affiché, sa langue et les messages qu'essaim lui \
+                 a envoyés ;\n\
+                 • {kept_fr}, sous un pseudonyme qui ne mène plus à vous (preuve du marché) ;\n\
+                 • ensuite vous ne recevrez plus rien ici ; pour revenir, il faudra un nouveau code d'invitation."
+            ),
+            format!(
+                "🔒 Unlink this account and erase your data?\n\
+                 • erased: this account's id, display name, language and the messages essaim sent it;\n\
+                 • {kept_en}, under a pseudonym that no longer leads to you (evidence of the bid);\n\
+                 • you will receive nothing here afterwards; coming back takes a new invite code."
+            )
+        )
+    }
+
+    pub fn button_forget(&self) -> String {
+        say!(self, "Oui, effacer mes données".to_owned(), "Yes, erase my data".to_owned())
+    }
+
+    pub fn button_keep_account(&self) -> String {
+        say!(self, "Non, garder ce compte".to_owned(), "No, keep this account".to_owned())
+    }
+
+    pub fn forgotten(&self) -> String {
+        say!(
+            self,
+            "🔒 C'est fait : ce compte est délié et vos données personnelles sont effacées. Pour revenir : \
+             /start CODE avec un nouveau code d'invitation."
+                .to_owned(),
+            "🔒 Done: this account is unlinked and your personal data erased. To come back: /start CODE with a \
+             new invite code."
+                .to_owned()
+        )
+    }
+
+    pub fn account_kept(&self) -> String {
+        say!(
+            self,
+            "Rien n'a été effacé : ce compte reste relié.".to_owned(),
+            "Nothing was erased: this account stays linked.".to_owned()
+        )
+    }
+
+    pub fn not_your_button(&self) -> String {
+        say!(
+            self,
+            "⛔ Ce bouton concerne le compte d'une autre personne. Rien n'a été modifié.".to_owned(),
+            "⛔ This button is about someone else's account. Nothing was changed.".to_owned()
+        )
+    }
+
+    /// To the facilitators: an account was unlinked at its owner's request; `who` is the structure or
+    /// buyer it spoke for, or « un facilitateur ».
+    pub fn account_forgotten(&self, platform: &str, who: &str, still_reached: bool) -> String {
+        let reach_fr = if still_reached {
+            "elle reste joignable par ses autres comptes".to_owned()
+        } else {
+            "sans autre compte relié, joignez-la autrement (/membres)".to_owned()
+        };
+        let reach_en = if still_reached {
+            "it is still reached through its other accounts".to_owned()
+        } else {
+            "with no other linked account, reach it another way (/members)".to_owned()
+        };
+        say!(
+            self,
+            format!(
+                "🔒 {who} : un compte {platform} a été délié à la demande de la personne (/oublier) et ses données \
+                 personnelles effacées. Les engagements pris restent acquis ; {reach_fr}."
+            ),
+            format!(
+                "🔒 {who}: a {platform} account was unlinked at its owner's request (/forget) and their personal \
+                 data erased. Commitments made stand; {reach_en}."
+            )
+        )
+    }
+
+    pub fn a_facilitator(&self) -> String {
+        say!(self, "Un facilitateur".to_owned(), "A facilitator".to_owned())
     }
 
     pub fn linked_facilitator(&self) -> String {
@@ -1115,15 +1218,7 @@ impl Texts {
         for (name, kind, reach) in rows {
             let how = match reach {
                 Reach::Chat(platforms) => {
-                    let names: Vec<&str> = platforms
-                        .iter()
-                        .map(|p| match p {
-                            crate::Platform::Telegram => "Telegram",
-                            crate::Platform::Discord => "Discord",
-                            crate::Platform::Email => "e-mail",
-                            crate::Platform::Desk => "desk",
-                        })
-                        .collect();
+                    let names: Vec<&str> = platforms.iter().map(|p| p.label()).collect();
                     format!("✅ {}", names.join(" + "))
                 }
                 Reach::Email { address, reminders: true } => {

@@ -345,6 +345,80 @@ async fn an_accepted_lot_is_given_back_when_the_facilitator_confirms_and_is_real
 }
 
 #[tokio::test]
+async fn a_person_who_asks_to_be_forgotten_is_erased_and_the_commitment_stays_the_structures() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        let offer_a = phone.to("a").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("A has an offer");
+        phone.press("a", &button_data(&offer_a, "Accepter")).await;
+
+        phone.send("a", "/oublier").await;
+        let question = phone.to("a").await.pop().expect("asked");
+        assert!(
+            question.text.contains("effacer vos données") && question.text.contains("Atelier A"),
+            "{}",
+            question.text
+        );
+        let erase = button_data(&question, "Oui, effacer mes données");
+        let keep = button_data(&question, "Non, garder ce compte");
+        // Not before the press, not by someone else's press, not when the person keeps the account.
+        assert!(phone.engine.store().account("telegram", "a").await?.is_some());
+        let colleague = phone.press_on("b", &erase, "31").await;
+        assert!(colleague.notice.is_some_and(|n| n.contains("autre personne")));
+        phone.press_on("a", &keep, "31").await;
+        assert!(phone.last_to("a").await.contains("Rien n'a été effacé"));
+        assert!(phone.engine.store().account("telegram", "a").await?.is_some());
+
+        phone.send("a", "/oublier").await;
+        let question = phone.to("a").await.pop().expect("asked again");
+        phone.press_on("a", &button_data(&question, "Oui, effacer mes données"), "32").await;
+
+        assert_eq!(phone.engine.store().account("telegram", "a").await?, None, "unlinked");
+        let left = phone.to("a").await;
+        assert_eq!(left.len(), 1, "only the confirmation is left for that chat: {left:?}");
+        assert!(left[0].text.contains("C'est fait") && left[0].edit_message_id.as_deref() == Some("32"));
+        let note = phone.last_to("fac").await;
+        assert!(note.contains("Atelier A") && note.contains("délié") && note.contains("/membres"), "{note}");
+
+        // The commitment stands, under a pseudonym; nothing in the log names the person any more.
+        let reference = TenderRef::parse("r", "T-1").expect("ref");
+        let (_, campaign) = phone.engine.store().campaign(&reference).await?;
+        let campaign = campaign.expect("still replays");
+        let accepted: Vec<_> = campaign
+            .offers
+            .values()
+            .filter(|o| o.terms.supplier == A && matches!(o.state, essaim_core::OfferState::Accepted { .. }))
+            .collect();
+        assert_eq!(accepted.len(), 1, "A's accepted lot is still A's");
+        for event in phone.engine.store().campaign_log(&reference).await?.events {
+            let text = event.payload.to_string();
+            assert!(!text.contains(r#""user_id":"a""#) && !text.contains(r#""chat_id":"a""#), "{text}");
+        }
+        assert!(
+            phone
+                .engine
+                .store()
+                .campaign_log(&reference)
+                .await?
+                .events
+                .iter()
+                .any(|e| e.payload.to_string().contains(r#""user_id":"anonyme-"#))
+        );
+
+        // The old buttons do nothing now: the person is a stranger.
+        let before = phone.outbox().await.len();
+        let stale = phone.press_on("a", &erase, "31").await;
+        assert!(stale.notice.is_some_and(|n| n.contains("/start CODE")));
+        assert_eq!(phone.outbox().await.len(), before);
+        phone.send("a", "/mes_lots").await;
+        assert!(phone.last_to("a").await.contains("/start CODE"), "{}", phone.last_to("a").await);
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_structure_asks_a_question_about_its_offer_and_the_facilitator_answers_it() {
     with_each_backend(|store| async move {
         let phone = Phone::new(store);

@@ -171,6 +171,13 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         ],
     },
     CommandSpec {
+        name: "forget",
+        french: "oublier",
+        description_fr: "Délier ce compte et effacer vos données (après confirmation)",
+        description_en: "Unlink this account and erase your data (after confirmation)",
+        options: &[],
+    },
+    CommandSpec {
         name: "reply",
         french: "repondre",
         description_fr: "Répondre à la question d'une structure sur une offre",
@@ -264,6 +271,7 @@ mod tests {
                 "close",
                 "invite_all",
                 "withdraw",
+                "forget",
                 "reply",
                 "members"
             ]

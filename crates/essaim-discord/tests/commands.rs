@@ -35,6 +35,7 @@ async fn registration_overwrites_the_global_commands_with_french_names() {
             ("close", "clore"),
             ("invite_all", "inviter_tous"),
             ("withdraw", "retirer"),
+            ("forget", "oublier"),
             ("reply", "repondre"),
             ("members", "membres"),
         ]

@@ -7,6 +7,7 @@ use essaim_core::{Sector, Siret, TenderRef};
 use serde_json::json;
 
 use crate::chat::{ACCOUNTS_STREAM, AccountLink, INVITES_STREAM, InboxKey};
+use crate::erasure::{ACCOUNT_FORGOTTEN, Forget, contains_pattern, redact};
 use crate::events::{Event, supplier_stream};
 use crate::outbox::NewOutgoing;
 use crate::store::now;
@@ -79,6 +80,9 @@ pub struct Changeset {
     pub price: Option<PriceChange>,
     /// Invite codes to create (a groupement invited by mail: the codes and their mails in one write).
     pub new_invites: Vec<NewInvite>,
+    /// A person who asked to be forgotten (see [`crate::erasure`]): the account must exist, else
+    /// [`Applied::Conflict`].
+    pub forget: Option<Forget>,
 }
 
 /// An invite code to create.
@@ -155,7 +159,9 @@ impl Store {
     ///    expired → [`Applied::Conflict`]. Records `invite_used`.
     /// 4. `link` (records `account_linked`; the supplier must be in the directory), `awaiting` (the
     ///    account must exist, else [`Applied::Conflict`]), `capacity` (as [`Store::set_capacity`]),
-    ///    `events`, then `outbox` (a key already queued is skipped).
+    ///    `events`, `forget` (the account deleted with the messages of its chat, its identifiers in the log
+    ///    replaced by the pseudonym, `account_forgotten` recorded), then `outbox` (a key already queued is
+    ///    skipped: a reply to a forgotten person is queued after the erasure, so it still leaves).
     ///
     /// `Duplicate` and `Conflict` write nothing. On PostgreSQL, a deadlock or serialization failure
     /// with a concurrent writer is reported as `Conflict` too.
@@ -450,6 +456,75 @@ impl Store {
 
             for (stream, event) in &changes.events {
                 insert_event!(&mut *tx, stream, &event.kind, &event.payload);
+            }
+
+            if let Some(forget) = &changes.forget {
+                let account: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT chat_id, role, supplier_siret, buyer_siret FROM chat_accounts \
+                     WHERE platform = $1 AND user_id = $2",
+                )
+                .bind(&forget.platform)
+                .bind(&forget.user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((chat_id, role, supplier, buyer)) = account else { return Ok(Applied::Conflict) };
+                sqlx::query("DELETE FROM chat_accounts WHERE platform = $1 AND user_id = $2")
+                    .bind(&forget.platform)
+                    .bind(&forget.user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                // What was queued or kept for the person's chat goes too, unless another account still
+                // reads that chat (a group).
+                let shared: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM chat_accounts WHERE platform = $1 AND chat_id = $2")
+                        .bind(&forget.platform)
+                        .bind(&chat_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let messages = if shared == 0 {
+                    sqlx::query("DELETE FROM outbox WHERE platform = $1 AND chat_id = $2")
+                        .bind(&forget.platform)
+                        .bind(&chat_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                } else {
+                    0
+                };
+                let person = format!("{}:{}", forget.platform, forget.user_id);
+                sqlx::query("UPDATE invites SET used_by = $2 WHERE used_by = $1")
+                    .bind(&person)
+                    .bind(format!("{}:{}", forget.platform, forget.pseudonym))
+                    .execute(&mut *tx)
+                    .await?;
+                // The text search only narrows the rows; `redact` decides on the parsed payload.
+                let candidates: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT seq, payload FROM events WHERE payload LIKE $1 ESCAPE '\\' ORDER BY seq")
+                        .bind(contains_pattern(&forget.user_id))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let mut redacted = Vec::new();
+                for (seq, payload) in candidates {
+                    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&payload) else { continue };
+                    if redact(&mut value, &forget.platform, &forget.user_id, &forget.pseudonym) {
+                        sqlx::query("UPDATE events SET payload = $2, redactions = redactions + 1 WHERE seq = $1")
+                            .bind(seq)
+                            .bind(value.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                        redacted.push(seq);
+                    }
+                }
+                let payload = json!({
+                    "platform": forget.platform,
+                    "user_id": forget.pseudonym,
+                    "role": role,
+                    "supplier": supplier,
+                    "buyer": buyer,
+                    "redacted_events": redacted,
+                    "messages_deleted": messages,
+                });
+                insert_event!(&mut *tx, ACCOUNTS_STREAM, ACCOUNT_FORGOTTEN, payload);
             }
 
             for message in &changes.outbox {

@@ -29,6 +29,7 @@ mod allocations;
 mod campaigns;
 mod chat;
 mod directory;
+mod erasure;
 mod error;
 mod events;
 mod holdings;
@@ -49,6 +50,7 @@ pub use campaigns::{
 };
 pub use chat::{ACCOUNTS_STREAM, AccountLink, ChatAccount, INVITES_STREAM, InboxKey, Invite};
 pub use directory::ImportSummary;
+pub use erasure::{ACCOUNT_FORGOTTEN, Forget, redact};
 pub use error::StoreError;
 pub use events::{DIRECTORY_STREAM, Event, MAIL_PREFERENCE, mailbox_stream, supplier_stream, tender_stream};
 pub use holdings::CapacityContext;

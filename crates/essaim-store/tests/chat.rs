@@ -10,8 +10,9 @@ use chrono::{TimeDelta, Utc};
 use essaim_core::{Buyer, Capacities, GeoPoint, Sector, Siret, Supplier, SupplierKind, Tender, TenderLine, TenderRef};
 use essaim_store::testing::with_each_backend;
 use essaim_store::{
-    AccountLink, Applied, CampaignAppend, CapacityChange, Changeset, INVITES_STREAM, InboxKey, NewEvent, NewOutgoing,
-    OutboxStatus, PriceChange, Store, StoreError, campaign_stream, supplier_stream,
+    ACCOUNT_FORGOTTEN, ACCOUNTS_STREAM, AccountLink, Applied, CampaignAppend, CapacityChange, Changeset, Forget,
+    INVITES_STREAM, InboxKey, NewEvent, NewOutgoing, OutboxStatus, PriceChange, Store, StoreError, campaign_stream,
+    supplier_stream,
 };
 use serde_json::json;
 
@@ -392,6 +393,85 @@ async fn two_users_racing_for_one_invite_link_one_account() {
         }
         assert_eq!(done, 1);
         assert_eq!(store.accounts_for_supplier(&siret(A)).await?.len(), 1);
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_forgotten_account_leaves_its_commitments_under_a_pseudonym_and_nothing_else() {
+    with_each_backend(|store| async move {
+        fixtures(&store).await?;
+        store.create_invite("CODE42", "supplier", Some(&siret(A)), None).await?;
+        let linked = Changeset {
+            inbox: inbox("1"),
+            consume_invite: Some("CODE42".into()),
+            link: Some(link("42", "supplier", Some(A))),
+            outbox: vec![outgoing("welcome:42", "chat-42")],
+            ..Changeset::default()
+        };
+        assert_eq!(store.apply(&linked).await?, Applied::Done);
+        // The person answered an offer: the campaign log names them as the actor.
+        let by = json!({"channel": "telegram", "user_id": "42", "chat_id": "chat-42", "name": "User 42"});
+        let answered = NewEvent {
+            kind: "answered".into(),
+            payload: json!({"type": "answered", "offer": 1, "supplier": A, "quantity": 42.0, "by": by}),
+        };
+        let other_by = json!({"channel": "telegram", "user_id": "7", "chat_id": "chat-7", "name": "Other"});
+        let launched = NewEvent { kind: "launched".into(), payload: json!({"type": "launched", "by": other_by}) };
+        let campaign =
+            CampaignAppend { events: vec![launched, answered], ..append(0, "running", &[]).expect("append") };
+        let decided = Changeset { campaign: Some(campaign), ..Changeset::default() };
+        assert_eq!(store.apply(&decided).await?, Applied::Done);
+        queue(&store, vec![outgoing("offer:42", "chat-42"), outgoing("note:7", "chat-7")]).await?;
+
+        let forget =
+            Forget { platform: "telegram".into(), user_id: "42".into(), pseudonym: "anonyme-TEST234567".into() };
+        let erase = Changeset {
+            inbox: inbox("2"),
+            forget: Some(forget.clone()),
+            outbox: vec![outgoing("forgotten:42", "chat-42")],
+            ..Changeset::default()
+        };
+        assert_eq!(store.apply(&erase).await?, Applied::Done);
+
+        assert_eq!(store.account("telegram", "42").await?, None, "the account is gone");
+        let keys: Vec<String> = store.outbox().await?.into_iter().map(|m| m.key).collect();
+        assert_eq!(keys, ["note:7", "forgotten:42"], "the chat's messages went, the erasure's reply leaves");
+        let log = store.events(&campaign_stream(&tender_ref(T))).await?;
+        assert_eq!(log[1].payload["by"], json!({"channel": "telegram", "user_id": "anonyme-TEST234567"}));
+        assert_eq!((log[1].payload["supplier"].as_str(), log[1].payload["quantity"].as_f64()), (Some(A), Some(42.0)));
+        assert_eq!(log[0].payload["by"], other_by, "someone else is left alone");
+        let everything = [ACCOUNTS_STREAM, INVITES_STREAM, &campaign_stream(&tender_ref(T))];
+        for stream in everything {
+            for event in store.events(stream).await? {
+                let text = event.payload.to_string();
+                assert!(!text.contains("chat-42") && !text.contains("User 42"), "{stream}: {text}");
+                assert!(!text.contains("\"42\"") && !text.contains("telegram:42"), "{stream}: {text}");
+            }
+        }
+        let invite = store.invite("CODE42").await?.expect("invite");
+        assert_eq!(invite.used_by.as_deref(), Some("telegram:anonyme-TEST234567"));
+        let accounts = store.events(ACCOUNTS_STREAM).await?;
+        let forgotten = accounts.iter().find(|e| e.kind == ACCOUNT_FORGOTTEN).expect("erasure recorded");
+        assert_eq!(forgotten.payload["user_id"], "anonyme-TEST234567");
+        assert_eq!(forgotten.payload["supplier"], A);
+        assert_eq!(forgotten.payload["messages_deleted"], 2, "welcome and offer");
+        assert_eq!(
+            forgotten.payload["redacted_events"].as_array().map(Vec::len),
+            Some(3),
+            "linked, invite used, answered"
+        );
+
+        // A second erasure of the same person finds no account: nothing written, not even its reply.
+        let again = Changeset {
+            inbox: inbox("3"),
+            forget: Some(forget),
+            outbox: vec![outgoing("forgotten-again:42", "chat-42")],
+            ..Changeset::default()
+        };
+        assert_eq!(store.apply(&again).await?, Applied::Conflict);
+        assert_eq!(store.outbox().await?.len(), 2);
         Ok::<_, StoreError>(())
     })
     .await;

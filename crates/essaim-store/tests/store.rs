@@ -434,6 +434,17 @@ async fn events_come_back_in_order_and_cannot_be_rewritten() {
         assert!(err.to_string().contains("append-only"), "{err}");
         let delete = execute_raw(&store, "DELETE FROM events").await;
         assert!(delete.expect_err("DELETE refused").to_string().contains("append-only"));
+        // The one rewrite an erasure may do (count a redaction, keep place, stream, kind, time) is not a
+        // way to change anything else, nor to skip the count.
+        for forged in [
+            "UPDATE events SET kind = 'forged', redactions = redactions + 1",
+            "UPDATE events SET stream = 'campaign:T-9', redactions = redactions + 1",
+            "UPDATE events SET payload = '{}', redactions = redactions + 2",
+            "UPDATE events SET payload = '{}'",
+        ] {
+            let err = execute_raw(&store, forged).await.expect_err(forged);
+            assert!(err.to_string().contains("append-only"), "{forged}: {err}");
+        }
         assert_eq!(store.events("campaign:T-1").await?, events);
         Ok::<_, StoreError>(())
     })

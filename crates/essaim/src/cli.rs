@@ -107,6 +107,16 @@ pub enum Command {
     /// Bearer tokens of the HTTP API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Unlink a chat account and erase its person's data (RGPD art. 17), for a request received by mail
+    /// or phone: the same erasure as `/oublier` — the commitments stay the structure's, under a pseudonym.
+    Forget {
+        /// telegram or discord.
+        #[arg(long)]
+        platform: String,
+        /// The account's user id on that platform.
+        #[arg(long)]
+        user_id: String,
+    },
     /// Steer a tender's campaign from the desk, through the same engine as the chat commands (same events,
     /// same messages to the structures, delivered by `essaim serve`).
     Campaign {
@@ -263,6 +273,10 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
             let store = open_store(&global, &config).await?;
             invite(&store, supplier.as_deref(), valid_hours).await
         }
+        Command::Forget { platform, user_id } => {
+            let store = open_store(&global, &config).await?;
+            forget(&store, &platform, &user_id).await
+        }
         Command::Serve => crate::serve::run(&global, &config).await,
         Command::Campaign { action, reference, operator, lang } => {
             let store = open_store(&global, &config).await?;
@@ -306,6 +320,28 @@ async fn steer(
         eprintln!("{queued} message(s) queued for the structures and the buyer: `essaim serve` delivers them.");
     }
     Ok(())
+}
+
+/// `essaim forget`: one erasure, as `/oublier` does it (the facilitators are not told: the operator is
+/// one of them).
+async fn forget(store: &essaim_store::Store, platform: &str, user_id: &str) -> Result<()> {
+    let known = ["telegram", "discord"];
+    if !known.contains(&platform) {
+        return Err(anyhow::Error::new(BadInput(format!("--platform: « {platform} » is not telegram or discord"))));
+    }
+    let forget = essaim_store::Forget {
+        platform: platform.to_owned(),
+        user_id: user_id.to_owned(),
+        pseudonym: essaim_chat::campaigns::pseudonym(),
+    };
+    let changes = essaim_store::Changeset { forget: Some(forget.clone()), ..essaim_store::Changeset::default() };
+    match store.apply(&changes).await? {
+        essaim_store::Applied::Done => {
+            println!("{platform} account {user_id} unlinked; it is {} in the campaign history.", forget.pseudonym);
+            Ok(())
+        }
+        _ => Err(anyhow::Error::new(BadInput(format!("no linked {platform} account {user_id}")))),
+    }
 }
 
 /// The database URL: `--database-url`, then the config file, then `essaim.db` in the data dir.

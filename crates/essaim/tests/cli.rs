@@ -339,3 +339,46 @@ async fn a_campaign_is_steered_from_the_command_line_through_the_engine() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_account_is_forgotten_from_the_command_line_on_a_request_made_by_mail() {
+    with_each_database_url(|backend, url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(essaim(&["migrate"], Some(&url), dir.path()).status.success(), "[{backend}]");
+        let store = essaim_store::Store::connect(&url).await.unwrap();
+        let link = essaim_store::AccountLink {
+            platform: "telegram".into(),
+            user_id: "5551234".into(),
+            chat_id: "5551234".into(),
+            role: "facilitator".into(),
+            supplier: None,
+            buyer: None,
+            language: Some("fr".into()),
+            display_name: Some("Claire Martin".into()),
+        };
+        let linked = essaim_store::Changeset { link: Some(link), ..essaim_store::Changeset::default() };
+        assert_eq!(store.apply(&linked).await.unwrap(), essaim_store::Applied::Done);
+
+        let forget = |platform: &str| {
+            essaim(&["forget", "--platform", platform, "--user-id", "5551234"], Some(&url), dir.path())
+        };
+        let out = forget("telegram");
+        assert!(out.status.success(), "[{backend}] {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("anonyme-"), "[{backend}] {}", text(&out.stdout));
+        assert_eq!(store.account("telegram", "5551234").await.unwrap(), None, "[{backend}]");
+        for event in store.events(essaim_store::ACCOUNTS_STREAM).await.unwrap() {
+            let payload = event.payload.to_string();
+            assert!(!payload.contains("5551234") && !payload.contains("Claire"), "[{backend}] {payload}");
+        }
+        let again = forget("telegram");
+        assert_eq!(again.status.code(), Some(2), "[{backend}] nothing left to forget");
+        assert!(
+            text(&again.stderr).contains("no linked telegram account 5551234"),
+            "[{backend}] {}",
+            text(&again.stderr)
+        );
+        assert_eq!(forget("fax").status.code(), Some(2), "[{backend}] an unknown platform is bad input");
+        Ok::<(), String>(())
+    })
+    .await;
+}
