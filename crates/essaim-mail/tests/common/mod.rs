@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod smtp_server;
+
 use std::time::Duration;
 
 use essaim_chat::{Engine, EngineSettings, ProposalDelivery};

@@ -20,6 +20,8 @@ pub struct Bench {
     child: Option<Child>,
     /// Telegram user id of each linked supplier, by SIRET.
     pub suppliers: Vec<(String, i64)>,
+    /// Environment of every command this bench runs (`essaim serve` and the CLI alike), on top of its own.
+    pub env: Vec<(String, String)>,
 }
 
 pub fn repo_file(relative: &str) -> PathBuf {
@@ -31,7 +33,7 @@ impl Bench {
     pub async fn new(url: &str) -> Bench {
         let dir = tempfile::tempdir().expect("temp dir");
         let fake = FakeTelegram::start().await;
-        let bench = Bench { dir, url: url.to_owned(), fake, child: None, suppliers: Vec::new() };
+        let bench = Bench { dir, url: url.to_owned(), fake, child: None, suppliers: Vec::new(), env: Vec::new() };
         for args in [
             vec!["import".to_owned(), "suppliers".to_owned(), repo_file("data/suppliers.csv").display().to_string()],
             vec!["import".to_owned(), "tender".to_owned(), repo_file("data/tender.json").display().to_string()],
@@ -56,7 +58,8 @@ impl Bench {
             .env("ESSAIM_SERVE__LISTEN", "127.0.0.1:0")
             .env("ESSAIM_CAMPAIGN__TICK_S", "1")
             // A killed server's claimed messages go out again after 2 s instead of a minute.
-            .env("ESSAIM_OUTBOX__LEASE_S", "2");
+            .env("ESSAIM_OUTBOX__LEASE_S", "2")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         command
     }
 
