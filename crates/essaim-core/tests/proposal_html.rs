@@ -86,12 +86,15 @@ fn draft(lang: Lang) -> Proposal {
     proposal
 }
 
-/// The 2 000-lot bid of the benchmark: 100 members, 20 lines.
+/// The 2 000-lot bid of the benchmark: 100 members, 20 lines; one member with the widest cells.
 fn synthetic_bid() -> Proposal {
     let inputs = essaim_core::proposal::example::synthetic(100, 20).expect("the synthetic bid");
     let at = essaim_core::proposal::example::generated_at();
-    let proposal = inputs.proposal(&inputs.events, true, GroupementKind::Conjoint, at, Lang::Fr).expect("builds");
+    let mut proposal = inputs.proposal(&inputs.events, true, GroupementKind::Conjoint, at, Lang::Fr).expect("builds");
     assert_eq!(proposal.totals.lots, 2000);
+    // The widest cells a real bid has: a long name and the tag of a structure added for this tender only.
+    proposal.members[1].name = "Propreté Solidaire de l'agglomération lyonnaise et du Beaujolais".into();
+    proposal.members[1].joined_for_this_tender = true;
     proposal
 }
 
@@ -106,8 +109,15 @@ fn check_layout(browser: &Path, dir: &Path, name: &str, page: &str) {
     let probe = r#"<script>(function () {
         var svg = document.querySelector('figure.map svg');
         var r = svg ? svg.getBoundingClientRect() : null;
+        var sheet = document.querySelector('main.sheet');
+        var inner = sheet.getBoundingClientRect().right - parseFloat(getComputedStyle(sheet).paddingRight);
+        var overflow = 0;
+        document.querySelectorAll('main.sheet table').forEach(function (t) {
+            overflow = Math.max(overflow, t.getBoundingClientRect().right - inner);
+        });
         document.body.setAttribute('data-probe', JSON.stringify({
             map: r ? [r.left, r.right, r.width, r.height] : null,
+            tables_past_margin: overflow,
             scroll: document.documentElement.scrollWidth,
             viewport: window.innerWidth
         }));
@@ -132,6 +142,8 @@ fn check_layout(browser: &Path, dir: &Path, name: &str, page: &str) {
     eprintln!("{name}: layout {probe}");
     let viewport = probe["viewport"].as_f64().expect("viewport");
     assert!(probe["scroll"].as_f64().expect("scroll width") <= viewport + 0.5, "{name}: wider than the sheet: {probe}");
+    let past = probe["tables_past_margin"].as_f64().expect("tables measured");
+    assert!(past <= 0.5, "{name}: a table runs {past} px into the sheet's right margin: {probe}");
     let map: Vec<f64> =
         probe["map"].as_array().expect("the map is on the page").iter().filter_map(|v| v.as_f64()).collect();
     let (left, right, width, height) = (map[0], map[1], map[2], map[3]);

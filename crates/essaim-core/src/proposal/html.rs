@@ -106,8 +106,11 @@ p { margin: 0 0 8px; }
 .nowrap { white-space: nowrap; }
 .tag {
   display: inline-block; padding: 0 6px; border: 1px solid var(--rule); border-radius: 3px; font-size: 11px;
-  line-height: 17px; color: var(--muted); white-space: nowrap; vertical-align: 1px; font-weight: 500;
+  line-height: 17px; color: var(--muted); vertical-align: 1px; font-weight: 500;
 }
+/* A long tag (a structure added for this tender only) wraps inside its frame rather than pushing its table
+   into the margin; a kind, a family and the lead's tag stay on one line. */
+.tag.kind, .tag.family, .tag.lead { white-space: nowrap; }
 .tag.kind { color: var(--ink); font-weight: 600; letter-spacing: .02em; }
 .tag.family { border-color: var(--accent); color: var(--accent); }
 .tag.lead { background: var(--accent); border-color: var(--accent); color: #fff; font-weight: 600; }
