@@ -571,10 +571,7 @@ impl Engine {
         texts: &Texts,
     ) -> Result<Decision, EngineError> {
         let said = if confirm { texts.forgotten() } else { texts.account_kept() };
-        let reply = Outgoing {
-            edit_message_id: message_id.map(str::to_owned),
-            ..Outgoing::text(incoming.platform, incoming.chat_id.clone(), said)
-        };
+        let reply = Outgoing::text(incoming.platform, incoming.chat_id.clone(), said).replacing(message_id);
         let mut messages = Messages::default();
         messages.push(format!("forget:{}:{}", incoming.platform, incoming.update_id), reply);
         if !confirm {
@@ -811,10 +808,8 @@ impl Engine {
                 essaim_core::proposal::PartialLines::Mark => texts.button_send_partial(),
                 essaim_core::proposal::PartialLines::Omit => texts.button_send_without(),
             };
-            let closed = Outgoing {
-                edit_message_id: Some(id.to_owned()),
-                ..Outgoing::text(incoming.platform, incoming.chat_id.clone(), format!("✓ {label}"))
-            };
+            let closed =
+                Outgoing::text(incoming.platform, incoming.chat_id.clone(), format!("✓ {label}")).replacing(Some(id));
             let mut edit = Messages::default();
             edit.push(format!("{key}:closed"), closed);
             messages.items.splice(0..0, edit.items);
@@ -1144,13 +1139,7 @@ impl Engine {
         .await?;
         let Some((mut changes, summary)) = decided else { return Ok(Decision::notice(texts.offer_not_open())) };
         // The question loses its buttons: the decision is made.
-        let message = match message_id {
-            Some(id) => Outgoing {
-                edit_message_id: Some(id.to_owned()),
-                ..Outgoing::text(incoming.platform, incoming.chat_id.clone(), summary)
-            },
-            None => Outgoing::text(incoming.platform, incoming.chat_id.clone(), summary),
-        };
+        let message = Outgoing::text(incoming.platform, incoming.chat_id.clone(), summary).replacing(message_id);
         let mut messages = Messages::default();
         messages.push(format!("withdrawal:{}:{}", incoming.platform, incoming.update_id), message);
         changes.outbox.splice(0..0, messages.items);
@@ -1215,10 +1204,7 @@ impl Engine {
             .unwrap_or_default();
         let text = texts.offer_answered(&offer_text, &format!("{}\n{}", texts.declined(), texts.reason_noted(reason)));
         let message = match message_id {
-            Some(id) => Outgoing {
-                edit_message_id: Some(id.to_owned()),
-                ..Outgoing::text(incoming.platform, incoming.chat_id.clone(), text)
-            },
+            Some(id) => Outgoing::text(incoming.platform, incoming.chat_id.clone(), text).replacing(Some(id)),
             None => Outgoing::text(incoming.platform, incoming.chat_id.clone(), texts.reason_noted(reason)),
         };
         let mut messages = Messages::default();
@@ -1309,14 +1295,9 @@ impl Engine {
                     .and_then(|(o, c)| campaigns::offer_text(texts, &loaded, c, o, false));
                 if let Some(offer_text) = text {
                     let mut messages = Messages::default();
-                    let message = Outgoing {
-                        edit_message_id: message_id.map(str::to_owned),
-                        ..Outgoing::text(
-                            incoming.platform,
-                            incoming.chat_id.clone(),
-                            texts.offer_answered(&offer_text, &outcome),
-                        )
-                    };
+                    let answered = texts.offer_answered(&offer_text, &outcome);
+                    let message =
+                        Outgoing::text(incoming.platform, incoming.chat_id.clone(), answered).replacing(message_id);
                     // With no message to edit (a typed quantity), the confirmation comes as a new message;
                     // a mail cannot be edited, so the receipt repeats the offer under what was recorded.
                     let text_only = if message.edit_message_id.is_some() {

@@ -151,6 +151,13 @@ impl Outgoing {
         }
     }
 
+    /// Replaces the earlier message `message_id` when there is one (a pressed button's message: it loses
+    /// its buttons), else is sent as a new message.
+    pub fn replacing(mut self, message_id: Option<&str>) -> Self {
+        self.edit_message_id = message_id.map(str::to_owned);
+        self
+    }
+
     pub fn with_buttons(mut self, buttons: Vec<Vec<Button>>) -> Self {
         self.buttons = buttons;
         self
