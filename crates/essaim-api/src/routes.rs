@@ -44,7 +44,76 @@ pub(crate) fn router(state: AppState) -> axum::Router {
                 .into_response(),
             }
         }))
+        .layer(middleware::from_fn(move |request: Request, next: Next| harden(request, next, limit)))
         .with_state(state)
+}
+
+/// Around every request: a declared body over the limit is refused at once (413), before anything waits
+/// for it; a rejection axum's own extractors answer in plain text (a path that is not UTF-8, a body over
+/// the limit or not UTF-8, a body that is not JSON) is answered as `{"error": {"code", "message"}}` like
+/// every other; and every answer says `X-Content-Type-Options: nosniff`, buyer data (`/tenders…`,
+/// `/proposals…`) `Cache-Control: no-store`, and the HTML page a Content-Security-Policy under which it can
+/// load and run nothing (it needs nothing: inline style, inline SVG).
+async fn harden(request: Request, next: Next, limit: usize) -> Response {
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let buyer_data = ["/tenders", "/proposals"].iter().any(|p| request.uri().path().starts_with(p));
+    let mut response = if declared.is_some_and(|n| n > limit as u64) {
+        too_large(limit).into_response()
+    } else {
+        structured(next.run(request).await, limit).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if buyer_data {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let html =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+    if html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; \
+                 frame-ancestors 'none'",
+            ),
+        );
+    }
+    response
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is over {limit} bytes"))
+}
+
+/// An error answered in plain text (axum's extractor rejections), reworded as the API's JSON error with
+/// the same status and message.
+async fn structured(response: Response, limit: usize) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large(limit).into_response();
+    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    };
+    // axum's rejection texts are short and say what was wrong; a longer body is cut.
+    let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let message = String::from_utf8_lossy(&body).trim().to_owned();
+    let message = if message.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { message };
+    ApiError::new(status, code, message).into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -103,9 +172,26 @@ async fn list_tenders(State(state): State<AppState>, access: Access) -> Result<J
     Ok(Json(json!({ "tenders": tenders })))
 }
 
-async fn create_tender(State(state): State<AppState>, access: Access, body: String) -> Result<Response, ApiError> {
+async fn create_tender(
+    State(state): State<AppState>,
+    access: Access,
+    headers: HeaderMap,
+    body: String,
+) -> Result<Response, ApiError> {
     if access != Access::Facilitator {
         return Err(ApiError::forbidden("only a facilitator token may register tenders"));
+    }
+    // A body declared as something else is not read as JSON (a form, a text file sent by mistake).
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if let Some(kind) = declared {
+        let mime = kind.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("a tender is sent as application/json, not {mime}"),
+            ));
+        }
     }
     let tender = (state.config.read_tender)(&body)
         .map_err(|message| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_tender", message))?;
@@ -265,21 +351,31 @@ impl ProposalFormat {
         matches!(self, Self::Xlsx | Self::Csv)
     }
 
-    /// From an `Accept` header: the first of HTML, OCDS, a spreadsheet or JSON it names; JSON when it names
-    /// none.
+    /// From an `Accept` header (RFC 9110 §12.5.1): the format of the most preferred media type it names,
+    /// the earlier one on a tie; a type with `q=0` is refused, not chosen; JSON when it names none.
     fn negotiate(accept: &str) -> Self {
+        let mut best: Option<(f64, Self)> = None;
         for part in accept.split(',') {
-            let mime = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            match mime.as_str() {
-                "text/html" | "application/xhtml+xml" => return Self::Html,
-                m if m.contains("ocds") => return Self::Ocds,
-                sheet::XLSX_CONTENT_TYPE => return Self::Xlsx,
-                "text/csv" => return Self::Csv,
-                "application/json" => return Self::Json,
-                _ => {}
+            let mut params = part.split(';');
+            let mime = params.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = params
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map_or(Some(1.0), |(_, v)| v.trim().parse::<f64>().ok().filter(|q| (0.0..=1.0).contains(q)));
+            let Some(q) = q.filter(|q| *q > 0.0) else { continue };
+            let format = match mime.as_str() {
+                "text/html" | "application/xhtml+xml" => Self::Html,
+                m if m.contains("ocds") => Self::Ocds,
+                sheet::XLSX_CONTENT_TYPE => Self::Xlsx,
+                "text/csv" => Self::Csv,
+                "application/json" => Self::Json,
+                _ => continue,
+            };
+            if best.is_none_or(|(q_best, _)| q > q_best) {
+                best = Some((q, format));
             }
         }
-        Self::Json
+        best.map_or(Self::Json, |(_, format)| format)
     }
 }
 

@@ -170,6 +170,74 @@ async fn without_a_valid_token_nothing_is_given_away() {
     .await;
 }
 
+#[tokio::test]
+async fn every_answer_is_hardened_and_every_rejection_structured() {
+    with_each_backend(|store| async move {
+        let url = serve(store, Arc::default()).await?;
+        // Buyer data is never cached; the page may load and run nothing; nothing is sniffed.
+        let response =
+            client().get(format!("{url}/proposals/T-2026-014?format=html")).bearer_auth(BUYER).send().await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+        let csp = header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("default-src 'none'") && csp.contains("style-src 'unsafe-inline'"), "{csp}");
+        let health = client().get(format!("{url}/healthz")).send().await?;
+        assert_eq!(health.headers().get("x-content-type-options").map(|v| v.as_bytes()), Some(&b"nosniff"[..]));
+        assert!(
+            health.headers().get("cache-control").is_none()
+                && health.headers().get("content-security-policy").is_none()
+        );
+
+        // q-values: a type refused with q=0 is never chosen; the most preferred wins.
+        for (accept, expected) in [
+            ("text/html;q=0, application/json", "application/json"),
+            ("application/json;q=0.5, text/html", "text/html"),
+            ("text/html;q=0.2, application/json;q=0.9", "application/json"),
+            ("image/png", "application/json"),
+        ] {
+            let response = client()
+                .get(format!("{url}/proposals/T-2026-014"))
+                .bearer_auth(BUYER)
+                .header("Accept", accept)
+                .send()
+                .await?;
+            let kind =
+                response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            assert!(kind.starts_with(expected), "Accept: {accept} gave {kind}");
+        }
+        // The Bearer scheme is case-insensitive.
+        let shouted =
+            client().get(format!("{url}/tenders")).header("Authorization", format!("BEARER {BUYER}")).send().await?;
+        assert_eq!(shouted.status(), StatusCode::OK);
+
+        // axum's own rejections answer like every other error.
+        let (status, body) = get(&format!("{url}/tenders/%FF%FE/status"), Some(FACILITATOR)).await?;
+        assert_eq!((status, error_code(&body).as_deref()), (StatusCode::BAD_REQUEST, Some("bad_request")), "{body}");
+        let send = |body: Vec<u8>, kind: &'static str| {
+            client()
+                .post(format!("{url}/tenders"))
+                .bearer_auth(FACILITATOR)
+                .header("Content-Type", kind)
+                .body(body)
+                .send()
+        };
+        let response = send(vec![0xff, 0xfe, b'{'], "application/json").await?;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(error_code(&response.text().await?).as_deref(), Some("bad_request"));
+        let response = send(b"ref=T-1".to_vec(), "application/x-www-form-urlencoded").await?;
+        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(error_code(&response.text().await?).as_deref(), Some("unsupported_media_type"));
+        // A declared length over the limit is refused at once (413, not the 503 of the request timeout), as JSON.
+        let response = send(vec![b' '; 200 * 1024], "application/json").await?;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(error_code(&response.text().await?).as_deref(), Some("payload_too_large"));
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+}
+
 async fn post(url: &str, token: &str) -> Result<(StatusCode, Value), Box<dyn std::error::Error + Send + Sync>> {
     let response = client().post(url).bearer_auth(token).send().await?;
     let status = response.status();
