@@ -215,7 +215,7 @@ async fn create_tender(
         }
         Err(e) => return Err(e.into()),
     }
-    let location = format!("/tenders/{}/status", tender.reference);
+    let location = format!("/tenders/{}/status", tender.reference.path_segment());
     let body = json!({ "reference": tender.reference.as_str(), "lines": tender.lines.len(), "status": location });
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }
@@ -452,7 +452,7 @@ async fn proposal(
     let proposal = build_proposal(&state, &tender.reference, settings, lang).await?;
     let mut ocds = settings.ocds.clone();
     if let Some(base) = &settings.public_url {
-        ocds.uri = Some(format!("{base}/proposals/{}?format=ocds", tender.reference));
+        ocds.uri = Some(format!("{base}/proposals/{}?format=ocds", tender.reference.path_segment()));
     }
     let (content_type, body) = render_proposal(&proposal, format, &ocds).map_err(ApiError::internal)?;
     let mut response = ([(header::CONTENT_TYPE, content_type), (header::VARY, "Accept")], body).into_response();

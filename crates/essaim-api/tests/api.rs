@@ -433,6 +433,25 @@ async fn status_shows_every_line_and_a_tender_without_campaign_has_no_proposal_y
 
         let (_, body) = get(&format!("{url}/tenders/T-2026-099/status"), Some(FACILITATOR)).await?;
         assert_eq!(serde_json::from_str::<Value>(&body)?["campaign"], Value::Null);
+
+        // References with a slash or accents come back through their Location (ASCII, one path segment).
+        for (reference, location) in
+            [("BAR/SLASH-1", "/tenders/BAR%2FSLASH-1/status"), ("ÉTÉ-2027", "/tenders/%C3%89T%C3%89-2027/status")]
+        {
+            let mut other = example::inputs()?.tender;
+            other.reference = essaim_core::TenderRef::parse("ref", reference)?;
+            let created = client()
+                .post(format!("{url}/tenders"))
+                .bearer_auth(FACILITATOR)
+                .body(serde_json::to_string(&other)?)
+                .send()
+                .await?;
+            assert_eq!(created.status(), StatusCode::CREATED, "{reference}");
+            assert_eq!(created.headers()["location"], location);
+            let (status, body) = get(&format!("{url}{location}"), Some(FACILITATOR)).await?;
+            assert_eq!(status, StatusCode::OK, "{reference}: {body}");
+            assert_eq!(serde_json::from_str::<Value>(&body)?["reference"], reference, "{body}");
+        }
         let (status, body) = get(&format!("{url}/proposals/T-2026-099"), Some(FACILITATOR)).await?;
         assert_eq!((status, error_code(&body).as_deref()), (StatusCode::NOT_FOUND, Some("no_proposal")));
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())

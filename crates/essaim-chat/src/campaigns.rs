@@ -864,8 +864,11 @@ pub async fn proposal_messages(
     }
     if let Some(to) = to {
         let texts = Texts::new(to.lang, settings.time_zone);
-        let link =
-            settings.proposal.public_url.as_ref().map(|u| format!("{u}/proposals/{}?format=html", tender.reference));
+        let link = settings
+            .proposal
+            .public_url
+            .as_ref()
+            .map(|u| format!("{u}/proposals/{}?format=html", tender.reference.path_segment()));
         let mut message = Outgoing::text(
             to.platform,
             to.chat_id.clone(),

@@ -31,6 +31,21 @@ impl TenderRef {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The reference as one segment of a URL path (RFC 3986 §3.3): unreserved characters as they are,
+    /// every other byte of its UTF-8 percent-encoded — `BAR/SLASH-1` → `BAR%2FSLASH-1`, `ÉTÉ-2027` →
+    /// `%C3%89T%C3%89-2027` — so that a `Location` header stays ASCII and leads back to this tender.
+    pub fn path_segment(&self) -> String {
+        let mut out = String::with_capacity(self.0.len());
+        for byte in self.0.bytes() {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(byte));
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    }
 }
 
 impl fmt::Display for TenderRef {
@@ -316,5 +331,19 @@ impl Tender {
 
     pub fn line(&self, id: &str) -> Option<&TenderLine> {
         self.lines.iter().find(|l| l.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_travels_in_a_url_path_as_one_segment() {
+        let r = |s: &str| TenderRef::parse("ref", s).expect("valid reference");
+        assert_eq!(r("T-2026-014").path_segment(), "T-2026-014");
+        assert_eq!(r("BAR/SLASH-1").path_segment(), "BAR%2FSLASH-1");
+        assert_eq!(r("ÉTÉ-2027").path_segment(), "%C3%89T%C3%89-2027");
+        assert_eq!(r("A?b#c%").path_segment(), "A%3Fb%23c%25");
     }
 }

@@ -328,8 +328,9 @@ fn strip_field(e: &DomainError) -> String {
 struct TenderFile {
     #[serde(rename = "ref")]
     reference: String,
+    /// Absent: the tender has no title (older files); given, it must say something.
     #[serde(default)]
-    title: String,
+    title: Option<String>,
     buyer: BuyerFile,
     #[serde(default)]
     deadline: Option<String>,
@@ -479,9 +480,23 @@ fn line_rules(file: &TenderFile, l: &LineFile, line: TenderLine, field: &str) ->
 
 /// Parses a tender file; errors read `file: field: message` (JSON syntax errors give line and column).
 pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<Tender, String> {
-    let file: TenderFile = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
-        format!("{name}:{}: {}: {e}", e.line(), if e.is_syntax() || e.is_eof() { "json" } else { "tender" })
+    // A type error names the field it is in (`lines[0].quantity`), not only a line and column.
+    let mut json = serde_json::Deserializer::from_str(text.trim_start_matches('\u{feff}'));
+    let file: TenderFile = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let field = if inner.is_syntax() || inner.is_eof() {
+            "json".to_owned()
+        } else if path == "." {
+            "tender".to_owned()
+        } else {
+            path
+        };
+        format!("{name}:{}: {field}: {inner}", inner.line())
     })?;
+    if file.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(format!("{name}: title: a tender's title cannot be blank (leave it out if it has none)"));
+    }
     let wrap = |e: DomainError| format!("{name}: {}: {}", e.field(), strip_field(&e));
     let reference = TenderRef::parse("ref", &file.reference).map_err(wrap)?;
     let buyer_siret = match file.buyer.siret.as_deref().map(str::trim) {
@@ -514,6 +529,10 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
                 l.id,
                 unit.trim()
             ));
+        }
+        if l.quantity.is_finite() && l.quantity == 0.0 {
+            // Nothing to allocate, and a line of 0 would show as « 100 % couvert » with no lot.
+            return Err(format!("{name}: {field}.quantity: line {}: a line needs a quantity above 0", l.id));
         }
         let mut line =
             TenderLine::new(&field, &l.id, sector, l.quantity, &unit, site, l.max_share, l.unit_price).map_err(wrap)?;
@@ -583,7 +602,8 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
         oeth_contribution: file.buyer.oeth_contribution,
         direct_employment_rate: file.buyer.direct_employment_rate,
     };
-    let mut tender = Tender::new(reference, &file.title, buyer, deadline, groupement, lines).map_err(wrap)?;
+    let title = file.title.as_deref().unwrap_or_default();
+    let mut tender = Tender::new(reference, title, buyer, deadline, groupement, lines).map_err(wrap)?;
     tender.groupement_kind = groupement_kind;
     tender.mandataire_solidaire = file.mandataire_solidaire;
     Ok(tender)
@@ -668,6 +688,24 @@ mod tests {
         let bad = r#"{"ref": "T-1", "buyer": {"name": "B"}, "lines": [{"id": "L1", "sector": "nettoyage", "quantity": -1, "site": {"lat": 45, "lon": 4}}]}"#;
         let err = read_tender("t.json", bad, &taxonomy()).unwrap_err();
         assert!(err.starts_with("t.json: lines[0].quantity:"), "{err}");
+        for (bad, field) in [
+            (r#"{"ref": 12345, "buyer": {"name": "B"}, "lines": []}"#, "t.json:1: ref: invalid type"),
+            (
+                r#"{"ref": "T-1", "buyer": {"name": "B"}, "lines": [{"id": "L1", "sector": "nettoyage", "quantity": "beaucoup", "site": {"lat": 45, "lon": 4}}]}"#,
+                "t.json:1: lines[0].quantity: invalid type",
+            ),
+            (
+                r#"{"ref": "T-1", "buyer": {"name": "B"}, "lines": [{"id": "L1", "sector": "nettoyage", "quantity": 0, "site": {"lat": 45, "lon": 4}}]}"#,
+                "t.json: lines[0].quantity: line L1: a line needs a quantity above 0",
+            ),
+            (
+                r#"{"ref": "T-1", "title": "  ", "buyer": {"name": "B"}, "lines": [{"id": "L1", "sector": "nettoyage", "quantity": 1, "site": {"lat": 45, "lon": 4}}]}"#,
+                "t.json: title: a tender's title cannot be blank",
+            ),
+        ] {
+            let err = read_tender("t.json", bad, &taxonomy()).expect_err(bad);
+            assert!(err.starts_with(field), "{err}");
+        }
         let err = read_tender("t.json", "{\"ref\": ", &taxonomy()).unwrap_err();
         assert!(err.starts_with("t.json:1: json:"), "{err}");
         let line = r#""lines": [{"id": "L1", "sector": "nettoyage", "quantity": 1, "site": {"lat": 45, "lon": 4}}]"#;
