@@ -285,7 +285,12 @@ impl ForgetButton {
     }
 }
 
-/// A quantity as people type it: `25`, `25,5`, `25.5`, `25 h`.
+/// The largest number anyone types in a chat (a quantity, a capacity, a price): ten million. Beyond, it
+/// is a slip (`1e308`), not a capacity, and it would swamp every sum it enters.
+pub const MAX_TYPED_NUMBER: f64 = 10_000_000.0;
+
+/// A quantity as people type it: `25`, `25,5`, `25.5`, `25 h`; `None` for anything else, or above
+/// [`MAX_TYPED_NUMBER`].
 pub fn parse_quantity(text: &str) -> Option<f64> {
     let cleaned: String = text
         .trim()
@@ -295,7 +300,7 @@ pub fn parse_quantity(text: &str) -> Option<f64> {
         .map(|c| if c == ',' { '.' } else { c })
         .collect();
     let value: f64 = cleaned.parse().ok()?;
-    value.is_finite().then_some(value)
+    (value.is_finite() && value.abs() <= MAX_TYPED_NUMBER).then_some(value)
 }
 
 #[cfg(test)]
@@ -357,5 +362,8 @@ mod tests {
         assert_eq!(parse_quantity("1 200"), Some(1200.0));
         assert_eq!(parse_quantity("beaucoup"), None);
         assert_eq!(parse_quantity("inf"), None);
+        assert_eq!(parse_quantity("1e308"), None, "a slip, not a capacity");
+        assert_eq!(parse_quantity("10000001"), None);
+        assert_eq!(parse_quantity("2 500"), Some(2500.0));
     }
 }

@@ -345,12 +345,13 @@ impl Dispatcher {
         }
     }
 
-    /// One pass: claims what is due now (on the platforms it has a sender for), sends it at the
-    /// platforms' pace and records each outcome, until nothing that was due when the pass started is
-    /// left. Messages rescheduled meanwhile (retries) wait for a later pass. Returns how many
-    /// messages were settled (sent, rescheduled or failed).
+    /// One pass: claims what is due (on the platforms it has a sender for), sends it at the platforms'
+    /// pace and records each outcome, round after round until a round settles nothing. Each round claims
+    /// afresh what is due at that moment — the oldest message of every chat — so a message queued for an
+    /// idle chat during the pass leaves with the next round instead of waiting behind another chat's
+    /// queue, and each message's lease is counted from its own claim. Returns how many messages were
+    /// settled (sent, rescheduled or failed).
     pub async fn run_once(&self) -> Result<usize, StoreError> {
-        let started = Utc::now();
         let mut handled = 0;
         loop {
             let mut tasks = JoinSet::new();
@@ -358,7 +359,7 @@ impl Dispatcher {
             for lane in &self.lanes {
                 let rows = match self
                     .store
-                    .claim_outbox_for(lane.platform.as_str(), started, BATCH, self.settings.lease)
+                    .claim_outbox_for(lane.platform.as_str(), Utc::now(), BATCH, self.settings.lease)
                     .await
                 {
                     Ok(rows) => rows,

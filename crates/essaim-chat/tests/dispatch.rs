@@ -312,6 +312,33 @@ async fn sends_to_one_chat_are_spaced_and_other_chats_are_not_held_back() {
 }
 
 #[tokio::test]
+async fn a_message_to_an_idle_chat_does_not_wait_behind_another_chats_queue() {
+    with_each_backend(|store| async move {
+        let fake = FakePlatform::default();
+        let limits =
+            Limits { global_per_second: 0, per_chat_interval: Duration::from_millis(100), group_per_minute: 0 };
+        let dispatcher = Arc::new(Dispatcher::new(store.clone()).with_sender(Platform::Telegram, fake.clone(), limits));
+        // A facilitator's burst: 15 messages to one chat, one every 100 ms.
+        queue(&store, (0..15).map(|i| message(&format!("a{i}"), "A")).collect()).await?;
+        let pass = tokio::spawn({
+            let dispatcher = dispatcher.clone();
+            async move { dispatcher.run_once().await }
+        });
+        // While that drains, a structure asks something in its own chat.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        queue(&store, vec![message("b0", "B")]).await?;
+        pass.await.expect("the pass ran")?;
+
+        let order: Vec<String> = fake.calls().into_iter().map(|c| c.key).collect();
+        let b = order.iter().position(|k| k == "b0").expect("B's reply left within the same pass");
+        let last_a = order.iter().position(|k| k == "a14").expect("A's queue drained");
+        assert!(b < last_a, "B waited behind A's whole queue: {order:?}");
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_global_rate_and_the_group_cap_hold() {
     with_each_backend(|store| async move {
         let fake = FakePlatform::default();

@@ -5,7 +5,9 @@
 //!    under Telegram's limits: messages per second, and limit violations seen by the fake;
 //! 2. press-to-answer latency: from a button press pushed to the fake until the callback answer
 //!    reaches it (long polling, engine, database, `answerCallbackQuery`), p50 / p99, for presses that
-//!    record an answer and for stale presses.
+//!    record an answer and for stale presses;
+//! 3. fairness: the reply to an idle chat while another chat has 100 messages queued, p50 / p99;
+//! 4. Discord HTTP interactions answered within Discord's 3 seconds.
 //!
 //! `cargo bench -p essaim --bench chat` (add `-- --postgres URL` to run on PostgreSQL).
 
@@ -276,7 +278,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("limit violations seen by the fake over the whole run: {}", fake.limit_violations());
 
-    // 3. Discord HTTP interactions: 50 signed interactions at once against the real endpoint.
+    // 3. Fairness: one chat has 100 messages queued (a facilitator's burst, sent at Telegram's 1/s per chat);
+    // meanwhile 20 people in other, idle chats type /aide. How long until each gets its reply?
+    let busy = 20_000i64;
+    let queued: Vec<NewOutgoing> = (0..100)
+        .map(|i| {
+            let message = Outgoing::text(Platform::Telegram, busy.to_string(), format!("Note {i}"));
+            NewOutgoing {
+                key: format!("busy:{i}"),
+                platform: "telegram".into(),
+                chat_id: busy.to_string(),
+                payload: serde_json::to_value(&message).unwrap_or_default(),
+            }
+        })
+        .collect();
+    store.apply(&Changeset { outbox: queued, ..Changeset::default() }).await?;
+    notify.notify_one();
+    let mut idle = Vec::new();
+    for i in 0..20 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let chat = 30_000 + i;
+        let started = Instant::now();
+        fake.push_command(chat, chat, "/aide");
+        answered_within(&fake, Duration::from_secs(60), |f| !f.messages_to(chat).is_empty())
+            .await
+            .ok_or("an idle chat's reply did not arrive within 60 s")?;
+        idle.push(started.elapsed());
+    }
+    idle.sort();
+    println!(
+        "reply to an idle chat while another has 100 queued ({} replies, /aide → reply received): p50 {}, p99 {}, max {}",
+        idle.len(),
+        ms(percentile(&idle, 50.0)),
+        ms(percentile(&idle, 99.0)),
+        ms(idle.last().copied().unwrap_or_default())
+    );
+
+    // 4. Discord HTTP interactions: 50 signed interactions at once against the real endpoint.
     discord_interactions(engine.clone()).await?;
 
     let _ = stop_tx.send(true);

@@ -36,19 +36,25 @@ pub(super) struct Esc<'a>(pub(super) &'a str);
 
 impl fmt::Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-            f.write_str(&rest[..i])?;
-            f.write_str(match rest.as_bytes()[i] {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                _ => "&#39;",
-            })?;
-            rest = &rest[i + 1..];
+        let text = self.0;
+        let mut start = 0;
+        for (i, c) in text.char_indices() {
+            let replacement = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                // A bidirectional override in a name (« \u{202e}ENIAL ») would turn the text around it
+                // on the buyer's page: such invisible controls are dropped, as on the map.
+                c if super::map::hidden(c) => "",
+                _ => continue,
+            };
+            f.write_str(&text[start..i])?;
+            f.write_str(replacement)?;
+            start = i + c.len_utf8();
         }
-        f.write_str(rest)
+        f.write_str(&text[start..])
     }
 }
 
@@ -1855,6 +1861,12 @@ mod tests {
 
     fn fr() -> Proposal {
         example(Lang::Fr).expect("the example builds")
+    }
+
+    #[test]
+    fn escape_drops_bidirectional_controls_from_data() {
+        assert_eq!(escape("\u{202e}ENIAL\u{202c} Intérim\u{2066} Passerelle"), "ENIAL Intérim Passerelle");
+        assert_eq!(escape("Atelier d'Élise <b>"), "Atelier d&#39;Élise &lt;b&gt;");
     }
 
     #[test]

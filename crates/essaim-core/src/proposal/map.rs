@@ -995,7 +995,7 @@ const LINKING_WORDS: &[&str] = &[
 
 /// Invisible characters that change how text around them is shown: bidirectional marks, embeddings,
 /// overrides and isolates; the byte-order mark; non-characters (not allowed in XML).
-fn hidden(c: char) -> bool {
+pub(super) fn hidden(c: char) -> bool {
     matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
         || ('\u{fdd0}'..='\u{fdef}').contains(&c)
         || (c as u32 & 0xfffe) == 0xfffe
