@@ -21,7 +21,7 @@ mod translate;
 mod webhook;
 
 pub use polling::run_polling;
-pub use sender::TelegramSender;
+pub use sender::{TelegramSender, message_parts};
 pub use translate::{Translated, translate};
 pub use webhook::{SECRET_HEADER, WEBHOOK_PATH, webhook_router};
 

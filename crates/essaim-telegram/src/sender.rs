@@ -128,7 +128,7 @@ fn plan(message: &Outgoing) -> Result<Vec<Part>, String> {
         parts.push(Part::Document { caption, keyboard: true });
         return Ok(parts);
     }
-    let chunks = split_text(&message.text, TEXT_LIMIT);
+    let chunks = message_parts(&message.text);
     let last = chunks.len().saturating_sub(1);
     parts.extend(chunks.into_iter().enumerate().map(|(i, text)| Part::Text { text, keyboard: i == last }));
     Ok(parts)
@@ -302,6 +302,12 @@ fn truncate(text: &str, max: usize) -> String {
     }
     out.push('…');
     out
+}
+
+/// The Telegram messages a text goes out as: itself when it fits in 4096 UTF-16 units, else chunks
+/// cut at line ends. Public so that a test can check that every part of a long text arrived.
+pub fn message_parts(text: &str) -> Vec<String> {
+    split_text(text, TEXT_LIMIT)
 }
 
 /// `text` in chunks of at most `max` UTF-16 units (`max` >= 2), cut at line ends; a line longer than
