@@ -5,18 +5,29 @@
 //! instance; the child prints its measurements as one JSON line. Each size runs twice: `plain` (the base model,
 //! every participation mode accepted — the ladder as it was before the procurement rules) and `rules`
 //! (`generate::procurement_instance`: reserved lines, execution-only lines, clause hours, fairness) to show what
-//! the rules cost. Options: `--sizes 20x5,100x20`, `--runs N`, `--rules plain|rules|both`; anything else (such as
-//! the `--bench` cargo passes) is ignored. Prints a Markdown table.
+//! the rules cost. Dense instances (issue 12): `--instances metro:60x12,national:3000x150` (families `plain`,
+//! `rules`, `metro` — everyone within everyone's reach around Lyon — and `national` — one giant component), or
+//! `--dense` for the issue's four. For those, each supplier holding lots in turn declines all of them and the
+//! residual is re-solved with every other lot fixed: the reallocation a campaign runs (p50 / p99). Other
+//! options: `--sizes 20x5,100x20`, `--runs N`, `--rules plain|rules|both`, `--time-limit S`, `--work-limit N`;
+//! anything else (such as the `--bench` cargo passes) is ignored. Prints a Markdown table.
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use essaim_solver::{AllocationInput, Backend, SolveSettings, Status, allocate, generate, greedy_allocate};
+use std::time::Duration;
+
+use essaim_solver::{
+    AllocationInput, Backend, ExcludedPair, FixedLot, SolveSettings, Status, allocate, generate, greedy_allocate,
+};
 use serde::{Deserialize, Serialize};
 
 /// (lines, suppliers) of the issue's sizes 20×5 … 5000×200 (suppliers × lines).
 const DEFAULT_SIZES: [(usize, usize); 5] = [(5, 20), (20, 100), (50, 500), (100, 2000), (200, 5000)];
 const SEED: u64 = 1;
+/// The dense instances of issue 12 (family, suppliers × lines).
+const DENSE: [(&str, usize, usize); 4] =
+    [("metro", 60, 12), ("metro", 150, 30), ("metro", 400, 60), ("national", 3000, 150)];
 
 /// What one child measures for one instance and backend.
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,6 +51,11 @@ struct Measure {
     /// Share of the total quantity left uncovered, exact and greedy.
     shortfall_pct: f64,
     greedy_shortfall_pct: f64,
+    stopped_by: String,
+    nodes: u64,
+    neighbourhoods: u64,
+    /// Reallocation after one supplier declines all its lots (dense families only): p50, p99, count.
+    realloc: Option<(f64, f64, usize)>,
 }
 
 struct Args {
@@ -48,6 +64,10 @@ struct Args {
     child: Option<(usize, usize)>,
     backend: String,
     rules: Vec<String>,
+    /// (family, suppliers, lines) given by `--instances` or `--dense`; replaces sizes × rules.
+    instances: Vec<(String, usize, usize)>,
+    time_limit: Option<f64>,
+    work_limit: Option<u64>,
 }
 
 fn parse_size(text: &str) -> Option<(usize, usize)> {
@@ -62,6 +82,9 @@ fn parse_args() -> Result<Args, String> {
         child: None,
         backend: "microlp".to_owned(),
         rules: vec!["plain".to_owned(), "rules".to_owned()],
+        instances: Vec::new(),
+        time_limit: None,
+        work_limit: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -89,11 +112,37 @@ fn parse_args() -> Result<Args, String> {
                 args.child = Some(parse_size(&text).ok_or(format!("--child: {text:?} is not SUPPLIERSxLINES"))?);
             }
             "--backend" => args.backend = value("--backend")?,
+            "--dense" => args.instances = DENSE.iter().map(|&(f, s, l)| (f.to_owned(), s, l)).collect(),
+            "--instances" => {
+                let text = value("--instances")?;
+                args.instances = text
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|item| {
+                        let (family, size) =
+                            item.split_once(':').ok_or(format!("--instances: {item:?} is not FAMILY:SxL"))?;
+                        let (lines, suppliers) =
+                            parse_size(size).ok_or(format!("--instances: {item:?} is not FAMILY:SxL"))?;
+                        match family {
+                            "plain" | "rules" | "metro" | "national" => Ok((family.to_owned(), suppliers, lines)),
+                            other => Err(format!("--instances: unknown family {other:?}")),
+                        }
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--time-limit" => {
+                let text = value("--time-limit")?;
+                args.time_limit = Some(text.parse().map_err(|_| format!("--time-limit: {text:?} is not a number"))?);
+            }
+            "--work-limit" => {
+                let text = value("--work-limit")?;
+                args.work_limit = Some(text.parse().map_err(|_| format!("--work-limit: {text:?} is not a number"))?);
+            }
             "--rules" => {
                 args.rules = match value("--rules")?.as_str() {
                     "both" => vec!["plain".to_owned(), "rules".to_owned()],
-                    one @ ("plain" | "rules") => vec![one.to_owned()],
-                    other => return Err(format!("--rules: {other:?} is not plain, rules or both")),
+                    one @ ("plain" | "rules" | "metro" | "national") => vec![one.to_owned()],
+                    other => return Err(format!("--rules: {other:?} is not plain, rules, metro, national or both")),
                 }
             }
             _ => {} // `--bench`, filters, …
@@ -165,14 +214,57 @@ fn peak_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn child(lines: usize, suppliers: usize, runs: usize, backend: &str, rules: &str) -> Result<Measure, String> {
-    let backend = backend_named(backend)?;
-    let input = if rules == "rules" {
-        generate::procurement_instance(suppliers, lines, SEED)
-    } else {
-        generate::instance(suppliers, lines, SEED)
+fn settings(args: &Args, backend: Backend) -> SolveSettings {
+    let mut settings = SolveSettings { backend, work_limit: args.work_limit, ..SolveSettings::default() };
+    if let Some(seconds) = args.time_limit {
+        settings.time_limit = Duration::from_secs_f64(seconds);
+    }
+    settings
+}
+
+/// Each supplier holding lots (at most 30 of them, in order) declines all of them in turn: every other lot
+/// becomes fixed, its pairs are excluded, and the residual is solved. Returns p50, p99 (ms) and the count.
+fn reallocations(
+    input: &AllocationInput,
+    result: &essaim_solver::AllocationResult,
+    settings: &SolveSettings,
+) -> Result<(f64, f64, usize), String> {
+    let mut holders: Vec<&str> = result.lots.iter().map(|l| l.supplier.as_str()).collect();
+    holders.sort_unstable();
+    holders.dedup();
+    let mut times = Vec::new();
+    for &declining in holders.iter().take(30) {
+        let mut residual = input.clone();
+        residual.fixed = result
+            .lots
+            .iter()
+            .filter(|l| l.supplier != declining)
+            .map(|l| FixedLot { line: l.line.clone(), supplier: l.supplier.clone(), quantity: l.quantity })
+            .collect();
+        residual.excluded = result
+            .lots
+            .iter()
+            .filter(|l| l.supplier == declining)
+            .map(|l| ExcludedPair { line: l.line.clone(), supplier: l.supplier.clone() })
+            .collect();
+        let started = Instant::now();
+        allocate(&residual, settings).map_err(|e| e.to_string())?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times.get(((times.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN);
+    Ok((at(0.5), at(0.99), times.len()))
+}
+
+fn child(args: &Args, lines: usize, suppliers: usize, runs: usize, rules: &str) -> Result<Measure, String> {
+    let backend = backend_named(&args.backend)?;
+    let input = match rules {
+        "rules" => generate::procurement_instance(suppliers, lines, SEED),
+        "metro" => generate::metro_instance(suppliers, lines, SEED),
+        "national" => generate::national_instance(suppliers, lines, SEED),
+        _ => generate::instance(suppliers, lines, SEED),
     };
-    let settings = SolveSettings { backend, ..SolveSettings::default() };
+    let settings = settings(args, backend);
     let mut times = Vec::with_capacity(runs);
     let mut last = None;
     for _ in 0..runs {
@@ -182,6 +274,8 @@ fn child(lines: usize, suppliers: usize, runs: usize, backend: &str, rules: &str
         last = Some(result);
     }
     let result = last.ok_or("no run")?;
+    let realloc =
+        if matches!(rules, "metro" | "national") { Some(reallocations(&input, &result, &settings)?) } else { None };
     let total: f64 = input.lines.iter().map(|l| l.quantity).sum();
     let short = |r: &essaim_solver::AllocationResult| {
         100.0 * (r.shortfall.iter().map(|s| s.quantity).sum::<f64>() + 0.0) / total.max(f64::MIN_POSITIVE)
@@ -219,24 +313,43 @@ fn child(lines: usize, suppliers: usize, runs: usize, backend: &str, rules: &str
         greedy_ms: median(greedy_times),
         shortfall_pct: short(&result),
         greedy_shortfall_pct,
+        stopped_by: serde_json::to_value(result.stats.stopped_by)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        nodes: result.stats.nodes,
+        neighbourhoods: result.stats.neighbourhoods,
+        realloc,
     })
 }
 
-fn run_child(lines: usize, suppliers: usize, runs: usize, backend: Backend, rules: &str) -> Result<Measure, String> {
+fn run_child(
+    args: &Args,
+    lines: usize,
+    suppliers: usize,
+    runs: usize,
+    backend: Backend,
+    rules: &str,
+) -> Result<Measure, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
-    let output = Command::new(exe)
-        .args([
-            "--child",
-            &format!("{suppliers}x{lines}"),
-            "--runs",
-            &runs.to_string(),
-            "--backend",
-            backend.name(),
-            "--rules",
-            rules,
-        ])
-        .output()
-        .map_err(|e| format!("cannot start the child: {e}"))?;
+    let mut command = Command::new(exe);
+    command.args([
+        "--child",
+        &format!("{suppliers}x{lines}"),
+        "--runs",
+        &runs.to_string(),
+        "--backend",
+        backend.name(),
+        "--rules",
+        rules,
+    ]);
+    if let Some(seconds) = args.time_limit {
+        command.args(["--time-limit", &seconds.to_string()]);
+    }
+    if let Some(nodes) = args.work_limit {
+        command.args(["--work-limit", &nodes.to_string()]);
+    }
+    let output = command.output().map_err(|e| format!("cannot start the child: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let json = stdout.lines().rev().find(|l| l.trim_start().starts_with('{'));
     match json {
@@ -254,8 +367,9 @@ fn run_child(lines: usize, suppliers: usize, runs: usize, backend: Backend, rule
 fn row(m: &Measure) -> String {
     let gap = m.gap.map_or("—".to_owned(), |g| format!("{:.4}%", g * 100.0));
     let ratio = if m.objective > 0.0 { m.greedy_objective / m.objective } else { f64::NAN };
+    let realloc = m.realloc.map_or("—".to_owned(), |(p50, p99, n)| format!("{p50:.0} / {p99:.0} ({n})"));
     format!(
-        "| {}×{} {} | {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {:.1} | {:.1} | {:.2} | {:.4} | {:.1}% / {:.1}% | {} |",
+        "| {}×{} {} | {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.4} | {:.1}% / {:.1}% | {} | {} |",
         m.suppliers,
         m.lines,
         m.rules,
@@ -266,13 +380,16 @@ fn row(m: &Measure) -> String {
         m.median_ms,
         m.peak_mb,
         m.status,
+        m.stopped_by,
         gap,
+        format_args!("{} / {}", m.nodes, m.neighbourhoods),
         m.objective,
         m.greedy_objective,
         m.greedy_ms,
         ratio,
         m.shortfall_pct,
         m.greedy_shortfall_pct,
+        realloc,
         m.backend
     )
 }
@@ -288,7 +405,7 @@ fn main() -> ExitCode {
     if let Some((lines, suppliers)) = args.child {
         let runs = args.runs.unwrap_or_else(|| default_runs(lines));
         let rules = args.rules.first().map_or("plain", String::as_str);
-        return match child(lines, suppliers, runs, &args.backend, rules)
+        return match child(&args, lines, suppliers, runs, rules)
             .and_then(|m| serde_json::to_string(&m).map_err(|e| e.to_string()))
         {
             Ok(json) => {
@@ -302,21 +419,27 @@ fn main() -> ExitCode {
         };
     }
 
-    let limit = SolveSettings::default().time_limit.as_secs_f64();
+    let limit = args.time_limit.unwrap_or(SolveSettings::default().time_limit.as_secs_f64());
     println!(
         "Generated instances (seed {SEED}), suppliers×lines; time limit {limit} s per run; median wall time of N runs."
     );
     println!();
     println!(
-        "| size | pairs | variables | constraints | components | median ms | peak MB | status | gap | objective | greedy objective | greedy ms | greedy/optimal | shortfall exact / greedy | backend |"
+        "| size | pairs | variables | constraints | components | median ms | peak MB | status | stopped by | gap | nodes / neighbourhoods | objective | greedy objective | greedy ms | greedy/optimal | shortfall exact / greedy | realloc p50 / p99 ms | backend |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut failed = false;
-    for &(lines, suppliers) in &args.sizes {
+    let list: Vec<(String, usize, usize)> = if args.instances.is_empty() {
+        args.sizes.iter().flat_map(|&(l, s)| args.rules.iter().map(move |r| (r.clone(), s, l))).collect()
+    } else {
+        args.instances.clone()
+    };
+    for (rules, suppliers, lines) in &list {
+        let (rules, suppliers, lines) = (rules.as_str(), *suppliers, *lines);
         let runs = args.runs.unwrap_or_else(|| default_runs(lines));
-        for rules in &args.rules {
+        {
             for backend in backends() {
-                match run_child(lines, suppliers, runs, backend, rules) {
+                match run_child(&args, lines, suppliers, runs, backend, rules) {
                     Ok(m) => println!("{}", row(&m)),
                     Err(message) => {
                         failed = true;

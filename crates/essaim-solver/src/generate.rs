@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::{AllocationInput, LineInput, Site, SupplierInput, Weights};
+use crate::rng::Rng;
+use crate::{AllocationInput, LineInput, SupplierInput, Weights};
 
 const CITIES: [(f64, f64); 8] = [
     (45.764, 4.8357),  // Lyon
@@ -30,38 +31,6 @@ const SECTORS: [&str; 11] = [
     "conciergerie",
     "blanchisserie",
 ];
-
-/// splitmix64: tiny, good enough for test data, identical on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    /// A point scattered around a city (about `km` kilometres of spread).
-    fn near(&mut self, city: (f64, f64), km: f64) -> Site {
-        let dlat = self.range(-1.0, 1.0) * km / 111.0;
-        let dlon = self.range(-1.0, 1.0) * km / (111.0 * city.0.to_radians().cos());
-        Site { lat: round4(city.0 + dlat), lon: round4(city.1 + dlon) }
-    }
-}
-
-fn round4(v: f64) -> f64 {
-    (v * 1e4).round() / 1e4
-}
 
 /// An instance of `suppliers` × `lines`, reproducible from `seed`.
 pub fn instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {
@@ -109,13 +78,7 @@ pub fn instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {
             }
         })
         .collect();
-    AllocationInput {
-        lines: line_list,
-        suppliers: supplier_list,
-        weights: Some(Weights::default()),
-        fixed: Vec::new(),
-        excluded: Vec::new(),
-    }
+    fresh(line_list, supplier_list)
 }
 
 /// The instance of [`instance`] with the procurement rules of DESIGN §3 on top: 15 % of the lines reserved
@@ -143,4 +106,88 @@ pub fn procurement_instance(suppliers: usize, lines: usize, seed: u64) -> Alloca
         w.per_unit_fairness = 2.0;
     }
     input
+}
+
+/// A dense metropolitan instance: every supplier within 12 km of central Lyon and willing to travel 30 to
+/// 60 km, so every supplier reaches every line of its sectors; three sectors, hence three large
+/// components; capacity about the demand of each sector (tight), minimum lots of 20 to 80 h and a
+/// maximum share on most lines — a territory-wide allocation without a groupement.
+pub fn metro_instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {
+    dense_instance(suppliers, lines, seed, &CITIES[..1], 12.0, (30.0, 60.0), 3, true)
+}
+
+/// A national instance with one giant component: suppliers and lines around the eight cities, one
+/// sector, travel radii of 40 to 150 km that chain the cities together, capacities of 100 to 600 h (more
+/// than the demand in all, scarce near some sites).
+pub fn national_instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {
+    dense_instance(suppliers, lines, seed, &CITIES, 25.0, (40.0, 150.0), 1, false)
+}
+
+#[allow(clippy::too_many_arguments)] // one private builder for the two public shapes
+fn dense_instance(
+    suppliers: usize,
+    lines: usize,
+    seed: u64,
+    cities: &[(f64, f64)],
+    spread_km: f64,
+    radius_km: (f64, f64),
+    sectors: usize,
+    tight: bool,
+) -> AllocationInput {
+    let mut rng = Rng(seed ^ 0xDE45E);
+    let kinds = ["EI", "ACI", "EITI", "ESAT", "EA"];
+    let line_list: Vec<LineInput> = (0..lines)
+        .map(|i| {
+            let city = cities[rng.below(cities.len())];
+            LineInput {
+                id: format!("L{}", i + 1),
+                sector: SECTORS[i % sectors].to_owned(),
+                quantity: (rng.range(150.0, 1500.0) / 10.0).round() * 10.0,
+                unit: Some("h".to_owned()),
+                site: rng.near(city, spread_km),
+                max_share: (rng.unit() < 0.8).then(|| [0.25, 0.3, 0.4, 0.5][rng.below(4)]),
+                ..LineInput::default()
+            }
+        })
+        .collect();
+    let mut demand = vec![0.0; sectors];
+    for (i, l) in line_list.iter().enumerate() {
+        demand[i % sectors] += l.quantity;
+    }
+    // Each supplier works in one sector, sometimes two; capacity shares the sector's demand about evenly.
+    let home: Vec<usize> = (0..suppliers).map(|i| i % sectors).collect();
+    let per_sector = (suppliers / sectors).max(1) as f64;
+    let supplier_list = (0..suppliers)
+        .map(|i| {
+            let city = cities[rng.below(cities.len())];
+            let mut capacity = BTreeMap::new();
+            let k = home[i];
+            let own = if tight { demand[k] / per_sector * rng.range(0.5, 1.5) } else { rng.range(100.0, 600.0) };
+            capacity.insert(SECTORS[k].to_owned(), own.round().max(20.0));
+            if sectors > 1 && rng.unit() < 0.3 {
+                let other = (k + 1 + rng.below(sectors - 1)) % sectors;
+                capacity.insert(
+                    SECTORS[other].to_owned(),
+                    (demand[other] / per_sector * rng.range(0.2, 0.6)).round().max(20.0),
+                );
+            }
+            SupplierInput {
+                id: format!("S{}", i + 1),
+                name: None,
+                kind: Some(kinds[rng.below(kinds.len())].to_owned()),
+                location: rng.near(city, spread_km),
+                max_distance_km: rng.range(radius_km.0, radius_km.1).round(),
+                min_lot: (rng.range(20.0, 80.0) / 5.0).round() * 5.0,
+                capacity,
+                insertion_rate: None,
+                recent_volume: None,
+            }
+        })
+        .collect();
+    fresh(line_list, supplier_list)
+}
+
+/// An instance of these lines and suppliers with the default weights, nothing fixed or excluded.
+fn fresh(lines: Vec<LineInput>, suppliers: Vec<SupplierInput>) -> AllocationInput {
+    AllocationInput { lines, suppliers, weights: Some(Weights::default()), fixed: Vec::new(), excluded: Vec::new() }
 }

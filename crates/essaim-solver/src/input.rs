@@ -216,6 +216,9 @@ impl Instance {
     }
 }
 
+/// Quantities are reported to 1e-6: lots read back from an earlier result may exceed a total by that much.
+const QUANTITY_TOLERANCE: f64 = 1e-6;
+
 fn bad(item: impl Into<String>, field: &str, message: impl Into<String>) -> SolverError {
     SolverError::InvalidInput { item: item.into(), field: field.to_owned(), message: message.into() }
 }
@@ -419,7 +422,7 @@ impl AllocationInput {
             }
             let on_line = fixed_per_line.entry(l).or_default();
             *on_line += quantity;
-            if *on_line > lines[l].quantity + 1e-9 {
+            if *on_line > lines[l].quantity + QUANTITY_TOLERANCE {
                 return Err(bad(
                     item,
                     "quantity",
@@ -431,7 +434,7 @@ impl AllocationInput {
             }
             let booked = fixed_per_capacity.entry((s, sector)).or_default();
             *booked += quantity;
-            if *booked > capacity + 1e-9 {
+            if *booked > capacity + QUANTITY_TOLERANCE {
                 return Err(bad(
                     item,
                     "quantity",

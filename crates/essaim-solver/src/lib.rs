@@ -2,25 +2,33 @@
 //!
 //! [`allocate`] is a pure function from an [`AllocationInput`] to an [`AllocationResult`]: the exact
 //! mixed-integer model of DESIGN.md §3 (distance cost, fixed cost per lot, shortfall penalty; capacity per
-//! sector, travel radius, minimum lot, maximum share), solved with good_lp. It does no I/O and knows
+//! sector, travel radius, minimum lot, maximum share, and the procurement rules). It does no I/O and knows
 //! nothing of databases or chat.
 //!
 //! How the model is kept small enough to prove optimality quickly (details in `model`): pairs out of reach
 //! never become variables, big-M constants are tightened per pair, pairs that can never reach the minimum
-//! lot are dropped, capacity rows that cannot bind are left out, the problem is split into independent
-//! components (lines of one sector sharing suppliers) and each component starts from the greedy solution.
+//! lot are dropped, capacity rows that cannot bind are left out, and the problem is split into independent
+//! components (lines of one sector sharing suppliers), solved in parallel. Each component starts from the
+//! greedy lots; a small one is then proven by branch and bound, a large (dense) one is improved by
+//! fix-and-optimize under a proven lower bound (`search`).
 //!
 //! Every unit left uncovered is reported per line with the reason in words. A time limit bounds the whole
-//! run: past it, the best solution found is returned with `status: feasible` and a gap.
+//! run and a work limit (nodes) makes it reproducible: past either, the best solution found is returned
+//! with `status: feasible`, its gap to the bound and `stats.stopped_by`.
 //! [`greedy_allocate`] is the nearest-first baseline, kept for benchmarks only.
 
 mod explain;
 pub mod generate;
 mod greedy;
 mod input;
+mod milp;
 mod model;
+mod rng;
+mod search;
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use essaim_core::{ClauseShortfall, Lang, MicroLot, Shortfall, ShortfallCause, round_quantity};
@@ -28,10 +36,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use input::{AllocationInput, ExcludedPair, FixedLot, LineInput, Site, SupplierInput, Weights};
-pub use model::Backend;
+pub use milp::Backend;
 
 use input::Instance;
 use model::{EPS, Residual};
+use search::{Budget, ComponentSolution, Ending, Event};
 
 /// Why an allocation could not be attempted.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -49,12 +58,59 @@ pub enum SolverError {
 pub struct SolveSettings {
     /// Wall-clock budget for the whole run; the best solution found is returned past it.
     pub time_limit: Duration,
+    /// Branch-and-bound nodes each component may spend (all its solves together). With it, the result
+    /// is the same on every run and machine, unless the time limit comes first (`stats.stopped_by`
+    /// says which). `None`: the time limit alone.
+    pub work_limit: Option<u64>,
     pub backend: Backend,
 }
 
 impl Default for SolveSettings {
     fn default() -> Self {
-        Self { time_limit: Duration::from_secs(30), backend: Backend::default() }
+        Self { time_limit: Duration::from_secs(30), work_limit: None, backend: Backend::default() }
+    }
+}
+
+/// What stopped the search (`stats.stopped_by`), the component that stopped last deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StoppedBy {
+    /// Every component proven optimal.
+    #[default]
+    ProvenOptimal,
+    /// The neighbourhood search found no better lots for many rounds (not proven; see `gap`).
+    NoImprovement,
+    /// The work limit (`--work-limit`) was spent.
+    WorkLimit,
+    /// The time limit was reached.
+    TimeLimit,
+}
+
+impl From<Ending> for StoppedBy {
+    fn from(ending: Ending) -> Self {
+        match ending {
+            Ending::ProvenOptimal => Self::ProvenOptimal,
+            Ending::NoImprovement => Self::NoImprovement,
+            Ending::WorkLimit => Self::WorkLimit,
+            Ending::TimeLimit => Self::TimeLimit,
+        }
+    }
+}
+
+/// Where a run stands, for a progress display: the cost of the best lots so far and the best proven
+/// bound (both over the whole instance), and how many components are done.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub objective: f64,
+    pub bound: f64,
+    pub components_done: usize,
+    pub components: usize,
+}
+
+impl Progress {
+    /// Relative gap between `objective` and `bound`.
+    pub fn gap(&self) -> f64 {
+        if self.objective > 0.0 { ((self.objective - self.bound) / self.objective).max(0.0) } else { 0.0 }
     }
 }
 
@@ -74,7 +130,17 @@ pub struct Stats {
     /// Independent sub-problems solved.
     pub components: usize,
     pub backend: String,
-    /// Wall-clock time of the run; the only field that differs between two runs of the same input.
+    /// Which limit ended the search.
+    #[serde(default)]
+    pub stopped_by: StoppedBy,
+    /// Branch-and-bound nodes spent, every solve included.
+    #[serde(default)]
+    pub nodes: u64,
+    /// Neighbourhoods solved by fix-and-optimize.
+    #[serde(default)]
+    pub neighbourhoods: u64,
+    /// Wall-clock time of the run; with a work limit, the only field that differs between two runs of
+    /// the same input.
     pub solve_ms: f64,
 }
 
@@ -99,46 +165,41 @@ pub struct AllocationResult {
 
 /// Solves the allocation exactly (within the time limit).
 pub fn allocate(input: &AllocationInput, settings: &SolveSettings) -> Result<AllocationResult, SolverError> {
+    allocate_observed(input, settings, &|_| {})
+}
+
+/// [`allocate`], telling `observer` each time the best lots or the bound improve.
+pub fn allocate_observed(
+    input: &AllocationInput,
+    settings: &SolveSettings,
+    observer: &(dyn Fn(&Progress) + Sync),
+) -> Result<AllocationResult, SolverError> {
     let started = Instant::now();
     let instance = input.validate()?;
     let span = tracing::info_span!("allocate", lines = instance.lines.len(), suppliers = instance.suppliers.len());
     let _guard = span.enter();
     let residual = Residual::new(&instance);
     let components = model::components(&instance, model::candidate_pairs(&instance, &residual));
-    let deadline = started + settings.time_limit;
+    let constant = fixed_cost(&instance) + uncoverable_penalty(&instance, &residual, &components);
+    let solved = solve_components(&instance, &residual, &components, settings, started, constant, observer);
 
     let mut chosen: Vec<(usize, usize, f64)> = Vec::new();
-    let (mut variables, mut constraints) = (0, 0);
-    let mut proven = true;
-    let mut bound = fixed_cost(&instance) + uncoverable_penalty(&instance, &residual, &components);
-    // Each component gets a share of the remaining time proportional to its size, so that one hard
-    // component cannot starve the others (they would fall back to the greedy lots).
-    // Smallest first: the easy ones finish early and the hardest gets all the time they leave.
-    let mut order: Vec<&model::Component> = components.iter().collect();
-    order.sort_by_key(|c| c.pairs.len());
-    let mut size_left: usize = components.iter().map(|c| c.pairs.len()).sum();
-    for component in order {
-        let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
-        let left = remaining * component.pairs.len() as f64 / size_left.max(1) as f64;
-        size_left -= component.pairs.len();
-        let solved = model::solve_component(&instance, &residual, component, left, settings.backend);
-        variables += solved.variables;
-        constraints += solved.constraints;
-        proven &= solved.proven_optimal;
-        bound += if solved.proven_optimal {
-            component_cost(&instance, &residual, component, &solved.quantities)
-        } else {
-            solved.bound.unwrap_or(0.0).max(0.0)
-        };
+    let mut bound = constant;
+    for (component, solved) in components.iter().zip(&solved) {
+        bound += if solved.proven_optimal() { solved.cost } else { solved.bound.unwrap_or(0.0).max(0.0) };
         for (p, &q) in component.pairs.iter().zip(&solved.quantities) {
             chosen.push((p.line, p.supplier, q));
         }
     }
+    let proven = solved.iter().all(ComponentSolution::proven_optimal);
     let mut result = build_result(&instance, &chosen, proven);
-    result.stats.variables = variables;
-    result.stats.constraints = constraints;
+    result.stats.variables = solved.iter().map(|s| s.variables).sum();
+    result.stats.constraints = solved.iter().map(|s| s.constraints).sum();
     result.stats.components = components.len();
     result.stats.backend = settings.backend.name().to_owned();
+    result.stats.nodes = solved.iter().map(|s| s.nodes).sum();
+    result.stats.neighbourhoods = solved.iter().map(|s| s.neighbourhoods).sum();
+    result.stats.stopped_by = solved.iter().map(|s| s.ending).max().map(StoppedBy::from).unwrap_or_default();
     if !proven {
         result.status = Status::Feasible;
         let gap = if result.objective > 0.0 { ((result.objective - bound) / result.objective).max(0.0) } else { 0.0 };
@@ -147,6 +208,74 @@ pub fn allocate(input: &AllocationInput, settings: &SolveSettings) -> Result<All
     result.stats.solve_ms = elapsed_ms(started);
     tracing::info!(status = ?result.status, objective = result.objective, ms = result.stats.solve_ms, "allocation done");
     Ok(result)
+}
+
+/// Solves every component, on as many threads as the machine has, largest first. Each gets a share of
+/// the time limit in proportion to its size (times the number of threads, as the others run beside it),
+/// so that one hard component cannot starve the rest; the easy ones finish in milliseconds and leave
+/// their time to it. With a work limit, each component has that many nodes whatever the threads.
+fn solve_components(
+    instance: &Instance,
+    residual: &Residual,
+    components: &[model::Component],
+    settings: &SolveSettings,
+    started: Instant,
+    constant: f64,
+    observer: &(dyn Fn(&Progress) + Sync),
+) -> Vec<ComponentSolution> {
+    let deadline = started + settings.time_limit;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(components.len()).max(1);
+    let total: usize = components.iter().map(|c| c.pairs.len()).sum::<usize>().max(1);
+    let mut order: Vec<usize> = (0..components.len()).collect();
+    order.sort_by_key(|&c| std::cmp::Reverse(components[c].pairs.len()));
+    let next = AtomicUsize::new(0);
+    // Per component: cost of its best lots, its bound, whether it is done.
+    let board = Mutex::new((vec![0.0; components.len()], vec![0.0; components.len()], 0usize));
+    let report = |c: usize, event: Option<Event>| {
+        let Ok(mut board) = board.lock() else { return };
+        match event {
+            Some(Event::Incumbent(cost)) => board.0[c] = cost,
+            Some(Event::Bound(bound)) => board.1[c] = bound,
+            None => board.2 += 1,
+        }
+        observer(&Progress {
+            objective: constant + board.0.iter().sum::<f64>(),
+            bound: constant + board.1.iter().sum::<f64>(),
+            components_done: board.2,
+            components: components.len(),
+        });
+    };
+    let results: Mutex<Vec<Option<ComponentSolution>>> = Mutex::new(vec![None; components.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&c) = order.get(k) else { break };
+                    let share = components[c].pairs.len() as f64 / total as f64 * threads as f64;
+                    let own = Instant::now() + settings.time_limit.mul_f64(share.min(1.0));
+                    let budget = Budget { deadline: own.min(deadline), nodes: settings.work_limit };
+                    let on_event = |event: Event| report(c, Some(event));
+                    let solved = search::solve_component(
+                        instance,
+                        residual,
+                        &components[c],
+                        budget,
+                        settings.backend,
+                        &on_event,
+                    );
+                    if let Some(bound) = solved.proven_optimal().then_some(solved.cost) {
+                        report(c, Some(Event::Bound(bound)));
+                    }
+                    report(c, None);
+                    if let Ok(mut results) = results.lock() {
+                        results[c] = Some(solved);
+                    }
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_default().into_iter().flatten().collect()
 }
 
 /// Nearest-supplier-first baseline: fast, not optimal. For benchmarks only.
@@ -200,24 +329,40 @@ fn uncoverable_penalty(instance: &Instance, residual: &Residual, components: &[m
         .sum()
 }
 
-/// The objective of one component's solution (new lots only; the fixed ones are counted apart).
-fn component_cost(instance: &Instance, residual: &Residual, component: &model::Component, quantities: &[f64]) -> f64 {
-    let w = instance.weights;
-    let mut cost = 0.0;
-    let mut covered: HashMap<usize, f64> = HashMap::new();
-    let mut reached: HashMap<usize, f64> = HashMap::new();
-    for (p, &q) in component.pairs.iter().zip(quantities) {
-        if q > EPS {
-            cost += p.unit_cost * q + w.per_lot;
-            *covered.entry(p.line).or_default() += q;
-            *reached.entry(p.line).or_default() += instance.suppliers[p.supplier].insertion_rate * q;
-        }
+/// Rounded to 1e-6 one by one, the lots of a line (or of a supplier in a sector) may add up to a hair over
+/// its quantity (or capacity): take the excess off the largest new lot, so that no total ever exceeds.
+fn trim_rounding(instance: &Instance, added: &mut HashMap<(usize, usize), f64>) {
+    let mut keys: Vec<(usize, usize)> = added.keys().copied().collect();
+    keys.sort_unstable();
+    let fixed_on = |pick: &dyn Fn(usize, usize) -> bool| -> f64 {
+        instance.fixed.iter().filter(|((l, s), _)| pick(*l, *s)).map(|(_, q)| q).sum()
+    };
+    for l in 0..instance.lines.len() {
+        let on_line: Vec<(usize, usize)> = keys.iter().copied().filter(|k| k.0 == l).collect();
+        let total = fixed_on(&|fl, _| fl == l) + on_line.iter().map(|k| added[k]).sum::<f64>();
+        trim_largest(added, &on_line, total - instance.lines[l].quantity);
     }
-    for &l in &component.lines {
-        cost += w.per_unit_shortfall * (residual.demand[l] - covered.get(&l).copied().unwrap_or(0.0)).max(0.0);
-        cost += w.per_clause_hour_shortfall * (residual.clause[l] - reached.get(&l).copied().unwrap_or(0.0)).max(0.0);
+    let mut by_capacity: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
+    for &(l, s) in &keys {
+        by_capacity.entry((s, instance.lines[l].sector)).or_default().push((l, s));
     }
-    cost
+    for ((s, k), members) in by_capacity {
+        let fixed = fixed_on(&|fl, fs| fs == s && instance.lines[fl].sector == k);
+        let total = fixed + members.iter().map(|m| added[m]).sum::<f64>();
+        trim_largest(added, &members, total - instance.capacity(s, k));
+    }
+}
+
+fn trim_largest(added: &mut HashMap<(usize, usize), f64>, among: &[(usize, usize)], excess: f64) {
+    if excess <= 0.0 {
+        return;
+    }
+    let largest = among.iter().copied().max_by(|a, b| added[a].total_cmp(&added[b]).then(b.cmp(a)));
+    if let Some(key) = largest
+        && let Some(q) = added.get_mut(&key)
+    {
+        *q = round_quantity((*q - excess).max(0.0));
+    }
 }
 
 /// Turns chosen quantities (plus the fixed lots) into the reported lots, shortfall and objective. A pair
@@ -231,6 +376,7 @@ fn build_result(instance: &Instance, chosen: &[(usize, usize, f64)], proven: boo
             *added.entry((l, s)).or_default() += q;
         }
     }
+    trim_rounding(instance, &mut added);
     let mut keys: Vec<(usize, usize)> = instance.fixed.keys().copied().chain(added.keys().copied()).collect();
     keys.sort_unstable();
     keys.dedup();
@@ -294,6 +440,15 @@ fn build_result(instance: &Instance, chosen: &[(usize, usize, f64)], proven: boo
         lots,
         shortfall,
         clause_shortfall,
-        stats: Stats { variables: 0, constraints: 0, components: 0, backend: String::new(), solve_ms: 0.0 },
+        stats: Stats {
+            variables: 0,
+            constraints: 0,
+            components: 0,
+            backend: String::new(),
+            stopped_by: StoppedBy::default(),
+            nodes: 0,
+            neighbourhoods: 0,
+            solve_ms: 0.0,
+        },
     }
 }

@@ -1,4 +1,4 @@
-//! The exact model of DESIGN.md §3, split into independent components and solved with good_lp.
+//! The exact model of DESIGN.md §3, split into independent components, as a [`Milp`] per component.
 //!
 //! Structure used (see the crate header for the why):
 //! - only pairs within reach, with capacity, eligible (participation mode, reservation) and not excluded
@@ -10,15 +10,13 @@
 //! - capacity rows that cannot bind (Σ U ≤ residual capacity) are dropped;
 //! - lines are grouped into connected components of the graph line — (supplier, sector), each solved
 //!   alone (capacity rows only couple lines of one sector sharing suppliers);
-//! - the greedy solution of each component is given as a warm start (an incumbent from node one).
+//! - the greedy solution of each component is given as a warm start (an incumbent from node one);
+//!   how a component is then searched is in `search`.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Instant;
+use std::collections::{BTreeMap, HashMap};
 
-use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, variable};
-
-use crate::greedy;
 use crate::input::Instance;
+use crate::milp::{Milp, Sense};
 
 /// Below this, a quantity is zero.
 pub(crate) const EPS: f64 = 1e-7;
@@ -41,25 +39,13 @@ pub(crate) struct Component {
     pub pairs: Vec<Pair>,
 }
 
-/// What the solver decided for one component.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ComponentSolution {
-    /// Quantity per pair, in the order of `Component::pairs`.
-    pub quantities: Vec<f64>,
-    pub proven_optimal: bool,
-    /// Best proven lower bound of the component's objective, when known.
-    pub bound: Option<f64>,
-    pub variables: usize,
-    pub constraints: usize,
-}
-
 /// The open problem once fixed lots are taken out.
 #[derive(Debug, Clone)]
 pub(crate) struct Residual {
     /// Open demand per line.
     pub demand: Vec<f64>,
     /// Remaining capacity per (supplier, sector).
-    pub capacity: std::collections::HashMap<(usize, usize), f64>,
+    pub capacity: HashMap<(usize, usize), f64>,
     /// Clause hours per line not yet secured by fixed lots: h_l − Σ r_s·f_{s,l}, at least 0.
     pub clause: Vec<f64>,
 }
@@ -70,7 +56,7 @@ impl Residual {
             .map(|l| (instance.lines[l].clause_hours - instance.fixed_clause_hours(l)).max(0.0))
             .collect();
         let mut demand: Vec<f64> = instance.lines.iter().map(|l| l.quantity).collect();
-        let mut capacity = std::collections::HashMap::new();
+        let mut capacity = HashMap::new();
         for (s, supplier) in instance.suppliers.iter().enumerate() {
             for (&k, &c) in &supplier.capacity {
                 capacity.insert((s, k), c);
@@ -133,7 +119,7 @@ pub(crate) fn components(instance: &Instance, pairs: Vec<Pair>) -> Vec<Component
         i
     }
     // The first line seen for each (supplier, sector) links every later line using it.
-    let mut first_line: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
+    let mut first_line: HashMap<(usize, usize), usize> = HashMap::new();
     for p in &pairs {
         let key = (p.supplier, instance.lines[p.line].sector);
         let other = *first_line.entry(key).or_insert(p.line);
@@ -142,7 +128,7 @@ pub(crate) fn components(instance: &Instance, pairs: Vec<Pair>) -> Vec<Component
             parent[a.max(b)] = a.min(b);
         }
     }
-    let mut index_of_root: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    let mut index_of_root: BTreeMap<usize, usize> = BTreeMap::new();
     let mut result: Vec<Component> = Vec::new();
     let mut has_pair = vec![false; n];
     for p in &pairs {
@@ -169,198 +155,143 @@ pub(crate) fn components(instance: &Instance, pairs: Vec<Pair>) -> Vec<Component
     result
 }
 
-/// Which MILP backend to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Backend {
-    /// Pure-Rust branch and bound (microlp): builds anywhere.
-    #[default]
-    Microlp,
-    /// HiGHS (feature `highs`, needs cmake and a C++ compiler to build).
-    #[cfg(feature = "highs")]
-    Highs,
+/// The MILP of one component (DESIGN.md §3) and where each variable sits in it: x_i at i and y_i at
+/// n + i for the n pairs, then u_l per line, then v_l per line whose clause is still open.
+pub(crate) struct ComponentModel {
+    pub milp: Milp,
+    pairs: usize,
+    /// Column of v_l per line of the component, when its clause is open.
+    clause_cols: Vec<Option<usize>>,
 }
 
-impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Microlp => "microlp",
-            #[cfg(feature = "highs")]
-            Self::Highs => "highs",
+impl ComponentModel {
+    pub fn build(instance: &Instance, residual: &Residual, component: &Component) -> Self {
+        let w = instance.weights;
+        let n = component.pairs.len();
+        let mut milp = Milp::default();
+        for p in &component.pairs {
+            milp.add_col(0.0, p.upper, p.unit_cost, false);
         }
+        for _ in &component.pairs {
+            milp.add_col(0.0, 1.0, w.per_lot, true);
+        }
+        let u: Vec<usize> = component
+            .lines
+            .iter()
+            .map(|&l| milp.add_col(0.0, residual.demand[l], w.per_unit_shortfall, false))
+            .collect();
+        let clause_cols: Vec<Option<usize>> = component
+            .lines
+            .iter()
+            .map(|&l| {
+                (residual.clause[l] > EPS)
+                    .then(|| milp.add_col(0.0, residual.clause[l], w.per_clause_hour_shortfall, false))
+            })
+            .collect();
+
+        let mut on_line: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, p) in component.pairs.iter().enumerate() {
+            on_line.entry(p.line).or_default().push(i);
+        }
+        for (j, &l) in component.lines.iter().enumerate() {
+            let members = on_line.get(&l).map(Vec::as_slice).unwrap_or_default();
+            let mut covered: Vec<(usize, f64)> = members.iter().map(|&i| (i, 1.0)).collect();
+            covered.push((u[j], 1.0));
+            milp.add_row(covered, Sense::Eq, residual.demand[l]);
+            if let Some(v) = clause_cols[j] {
+                // Σ r_s·x + v ≥ h − Σ r_s·f (the fixed lots' part is already in `residual.clause`).
+                let mut clause: Vec<(usize, f64)> = members
+                    .iter()
+                    .map(|&i| (i, instance.suppliers[component.pairs[i].supplier].insertion_rate))
+                    .filter(|&(_, rate)| rate > 0.0)
+                    .collect();
+                clause.push((v, 1.0));
+                milp.add_row(clause, Sense::Ge, residual.clause[l]);
+            }
+        }
+        for (i, p) in component.pairs.iter().enumerate() {
+            milp.add_row(vec![(i, 1.0), (n + i, -p.upper)], Sense::Le, 0.0);
+            let min_lot = instance.suppliers[p.supplier].min_lot;
+            if min_lot > 0.0 {
+                milp.add_row(vec![(i, 1.0), (n + i, -min_lot)], Sense::Ge, 0.0);
+            }
+        }
+        let mut by_capacity: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        for (i, p) in component.pairs.iter().enumerate() {
+            by_capacity.entry((p.supplier, instance.lines[p.line].sector)).or_default().push(i);
+        }
+        for ((s, k), members) in &by_capacity {
+            let cap = residual.capacity(*s, *k);
+            let reachable: f64 = members.iter().map(|&i| component.pairs[i].upper).sum();
+            if reachable > cap + EPS {
+                milp.add_row(members.iter().map(|&i| (i, 1.0)).collect(), Sense::Le, cap);
+            }
+        }
+        Self { milp, pairs: n, clause_cols }
+    }
+
+    /// The value of every column for the lots `quantities` (a value per pair): the start handed to the
+    /// backend.
+    pub fn start(
+        &self,
+        instance: &Instance,
+        residual: &Residual,
+        component: &Component,
+        quantities: &[f64],
+    ) -> Vec<f64> {
+        let n = self.pairs;
+        let mut values = vec![0.0; self.milp.cols.len()];
+        let mut covered: HashMap<usize, f64> = HashMap::new();
+        let mut reached: HashMap<usize, f64> = HashMap::new();
+        for (i, (p, &q)) in component.pairs.iter().zip(quantities).enumerate() {
+            values[i] = q;
+            values[n + i] = if q > EPS { 1.0 } else { 0.0 };
+            *covered.entry(p.line).or_default() += q;
+            *reached.entry(p.line).or_default() += instance.suppliers[p.supplier].insertion_rate * q;
+        }
+        for (j, &l) in component.lines.iter().enumerate() {
+            let covered = covered.get(&l).copied().unwrap_or(0.0);
+            values[2 * n + j] = (residual.demand[l] - covered).max(0.0);
+            if let Some(v) = self.clause_cols[j] {
+                values[v] = (residual.clause[l] - reached.get(&l).copied().unwrap_or(0.0)).max(0.0);
+            }
+        }
+        values
+    }
+
+    /// The quantity per pair of `component` in a backend's values, cleaned of the backend's tolerance:
+    /// a quantity whose y is 0 (or that is below EPS) is 0.
+    pub fn quantities_of(component: &Component, values: &[f64]) -> Vec<f64> {
+        let n = component.pairs.len();
+        (0..n).map(|i| if values[n + i] > 0.5 && values[i] > EPS { values[i] } else { 0.0 }).collect()
+    }
+
+    pub fn size(&self) -> (usize, usize) {
+        (self.milp.cols.len(), self.milp.rows.len())
     }
 }
 
-/// Solves one component exactly, within `seconds`. Falls back to the greedy lots (reported as not proven)
-/// when the backend finds nothing in time or fails.
-pub(crate) fn solve_component(
+/// The objective of lots `quantities` on `component` (new lots only; the fixed ones are counted apart).
+pub(crate) fn component_cost(
     instance: &Instance,
     residual: &Residual,
     component: &Component,
-    seconds: f64,
-    backend: Backend,
-) -> ComponentSolution {
-    let warm = greedy::fill_component(instance, residual, component);
+    quantities: &[f64],
+) -> f64 {
     let w = instance.weights;
-    let mut vars = ProblemVariables::new();
-    let x: Vec<Variable> = component.pairs.iter().map(|p| vars.add(variable().min(0.0).max(p.upper))).collect();
-    let y: Vec<Variable> = component.pairs.iter().map(|_| vars.add(variable().binary())).collect();
-    let u: Vec<Variable> =
-        component.lines.iter().map(|&l| vars.add(variable().min(0.0).max(residual.demand[l]))).collect();
-    // v_l: clause hours not reached, only for lines whose clause is still open.
-    let v: Vec<Option<Variable>> = component
-        .lines
-        .iter()
-        .map(|&l| (residual.clause[l] > EPS).then(|| vars.add(variable().min(0.0).max(residual.clause[l]))))
-        .collect();
-
-    let mut objective = Expression::default();
-    for (i, p) in component.pairs.iter().enumerate() {
-        objective.add_mul(p.unit_cost, x[i]);
-        objective.add_mul(w.per_lot, y[i]);
-    }
-    for &ul in &u {
-        objective.add_mul(w.per_unit_shortfall, ul);
-    }
-    for vl in v.iter().flatten() {
-        objective.add_mul(w.per_clause_hour_shortfall, *vl);
-    }
-
-    let mut constraints = Vec::new();
-    for (j, &l) in component.lines.iter().enumerate() {
-        let mut covered = Expression::from(u[j]);
-        for (i, p) in component.pairs.iter().enumerate() {
-            if p.line == l {
-                covered.add_mul(1.0, x[i]);
-            }
-        }
-        constraints.push(constraint!(covered == residual.demand[l]));
-        if let Some(vl) = v[j] {
-            // Σ r_s·x + v ≥ h − Σ r_s·f (the fixed lots' part is already in `residual.clause`).
-            let mut clause = Expression::from(vl);
-            for (i, p) in component.pairs.iter().enumerate() {
-                let rate = instance.suppliers[p.supplier].insertion_rate;
-                if p.line == l && rate > 0.0 {
-                    clause.add_mul(rate, x[i]);
-                }
-            }
-            constraints.push(constraint!(clause >= residual.clause[l]));
+    let mut cost = 0.0;
+    let mut covered: HashMap<usize, f64> = HashMap::new();
+    let mut reached: HashMap<usize, f64> = HashMap::new();
+    for (p, &q) in component.pairs.iter().zip(quantities) {
+        if q > EPS {
+            cost += p.unit_cost * q + w.per_lot;
+            *covered.entry(p.line).or_default() += q;
+            *reached.entry(p.line).or_default() += instance.suppliers[p.supplier].insertion_rate * q;
         }
     }
-    for (i, p) in component.pairs.iter().enumerate() {
-        constraints.push(constraint!(x[i] - p.upper * y[i] <= 0.0));
-        let min_lot = instance.suppliers[p.supplier].min_lot;
-        if min_lot > 0.0 {
-            constraints.push(constraint!(x[i] - min_lot * y[i] >= 0.0));
-        }
+    for &l in &component.lines {
+        cost += w.per_unit_shortfall * (residual.demand[l] - covered.get(&l).copied().unwrap_or(0.0)).max(0.0);
+        cost += w.per_clause_hour_shortfall * (residual.clause[l] - reached.get(&l).copied().unwrap_or(0.0)).max(0.0);
     }
-    let mut by_capacity: std::collections::BTreeMap<(usize, usize), Vec<usize>> = Default::default();
-    for (i, p) in component.pairs.iter().enumerate() {
-        by_capacity.entry((p.supplier, instance.lines[p.line].sector)).or_default().push(i);
-    }
-    for ((s, k), members) in &by_capacity {
-        let cap = residual.capacity(*s, *k);
-        let reachable: f64 = members.iter().map(|&i| component.pairs[i].upper).sum();
-        if reachable <= cap + EPS {
-            continue; // cannot bind
-        }
-        let mut used = Expression::default();
-        for &i in members {
-            used.add_mul(1.0, x[i]);
-        }
-        constraints.push(constraint!(used <= cap));
-    }
-
-    let variables = x.len() + y.len() + u.len() + v.iter().flatten().count();
-    let constraint_count = constraints.len();
-    let fallback = |warm: &[f64]| ComponentSolution {
-        quantities: warm.to_vec(),
-        proven_optimal: false,
-        bound: None,
-        variables,
-        constraints: constraint_count,
-    };
-
-    let mut initial: Vec<(Variable, f64)> = Vec::with_capacity(variables);
-    for (i, &q) in warm.iter().enumerate() {
-        initial.push((x[i], q));
-        initial.push((y[i], if q > EPS { 1.0 } else { 0.0 }));
-    }
-    for (j, &l) in component.lines.iter().enumerate() {
-        let on_line = || component.pairs.iter().zip(&warm).filter(|(p, _)| p.line == l);
-        let covered: f64 = on_line().map(|(_, q)| q).sum();
-        initial.push((u[j], (residual.demand[l] - covered).max(0.0)));
-        if let Some(vl) = v[j] {
-            let reached: f64 = on_line().map(|(p, q)| instance.suppliers[p.supplier].insertion_rate * q).sum();
-            initial.push((vl, (residual.clause[l] - reached).max(0.0)));
-        }
-    }
-
-    let problem = vars.minimise(objective);
-    let started = Instant::now();
-    let outcome = catch_unwind(AssertUnwindSafe(|| match backend {
-        Backend::Microlp => solve_microlp(problem, constraints, initial, seconds, &x),
-        #[cfg(feature = "highs")]
-        Backend::Highs => solve_highs(problem, constraints, initial, seconds, &x),
-    }));
-    tracing::debug!(
-        pairs = component.pairs.len(),
-        lines = component.lines.len(),
-        ms = started.elapsed().as_secs_f64() * 1e3,
-        "component solved"
-    );
-    match outcome {
-        Ok(Some((quantities, proven_optimal, bound))) => {
-            ComponentSolution { quantities, proven_optimal, bound, variables, constraints: constraint_count }
-        }
-        Ok(None) => fallback(&warm),
-        Err(_) => {
-            tracing::error!("the MILP backend panicked on a component; using the greedy lots for it");
-            fallback(&warm)
-        }
-    }
-}
-
-type Solved = Option<(Vec<f64>, bool, Option<f64>)>;
-
-fn solve_microlp(
-    problem: good_lp::variable::UnsolvedProblem,
-    constraints: Vec<good_lp::Constraint>,
-    initial: Vec<(Variable, f64)>,
-    seconds: f64,
-    x: &[Variable],
-) -> Solved {
-    use good_lp::solvers::{WithInitialSolution, WithTimeLimit};
-    let model = problem
-        .using(good_lp::microlp)
-        .with_all(constraints)
-        .with_initial_solution(initial)
-        .with_time_limit(seconds.max(0.001));
-    let solution = model.solve().ok()?;
-    let proven = matches!(solution.status(), good_lp::solvers::SolutionStatus::Optimal);
-    let values = x.iter().map(|&v| solution.value(v)).collect();
-    let bound = solution.into_inner().stats().best_bound;
-    Some((values, proven, bound))
-}
-
-#[cfg(feature = "highs")]
-fn solve_highs(
-    problem: good_lp::variable::UnsolvedProblem,
-    constraints: Vec<good_lp::Constraint>,
-    initial: Vec<(Variable, f64)>,
-    seconds: f64,
-    x: &[Variable],
-) -> Solved {
-    use good_lp::solvers::{SolutionStatus, WithInitialSolution};
-    let model = problem
-        .using(good_lp::highs)
-        .with_all(constraints)
-        .with_initial_solution(initial)
-        .set_time_limit(seconds.max(0.001))
-        .set_threads(1)
-        .set_mip_rel_gap(0.0)
-        .ok()?;
-    let solution = model.solve().ok()?;
-    let proven = matches!(solution.status(), SolutionStatus::Optimal);
-    let values = x.iter().map(|&v| solution.value(v)).collect();
-    Some((values, proven, None))
+    cost
 }

@@ -53,7 +53,7 @@ fn input(lines: Vec<LineInput>, suppliers: Vec<SupplierInput>) -> AllocationInpu
 }
 
 fn settings() -> SolveSettings {
-    SolveSettings { time_limit: Duration::from_secs(30), backend: Backend::Microlp }
+    SolveSettings { time_limit: Duration::from_secs(30), work_limit: None, backend: Backend::Microlp }
 }
 
 fn solve(input: &AllocationInput) -> AllocationResult {
@@ -507,8 +507,11 @@ fn malformed_json_is_a_json_error() {
 fn one_millisecond_limit_on_a_large_instance() {
     let input = generate::instance(100, 2000, 1);
     let started = Instant::now();
-    let result = allocate(&input, &SolveSettings { time_limit: Duration::from_millis(1), backend: Backend::Microlp })
-        .expect("generated instances are valid");
+    let result = allocate(
+        &input,
+        &SolveSettings { time_limit: Duration::from_millis(1), work_limit: None, backend: Backend::Microlp },
+    )
+    .expect("generated instances are valid");
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
     match result.status {

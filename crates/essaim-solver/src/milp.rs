@@ -1,0 +1,207 @@
+//! A mixed-integer program as plain data, and the backends that solve it.
+//!
+//! The model of a component is built once as a [`Milp`] (columns and sparse rows), then handed to a
+//! backend. microlp is driven through its own API rather than good_lp's because only there does it take
+//! a node budget: the work limit that makes a run reproducible whatever the machine's speed. HiGHS goes
+//! through good_lp.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+/// One variable: bounds, objective coefficient, and whether it is binary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Col {
+    pub lower: f64,
+    pub upper: f64,
+    pub cost: f64,
+    pub binary: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sense {
+    Le,
+    Ge,
+    Eq,
+}
+
+/// One constraint: Σ coefficient·column (sense) rhs.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub terms: Vec<(usize, f64)>,
+    pub sense: Sense,
+    pub rhs: f64,
+}
+
+/// A minimisation problem.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Milp {
+    pub cols: Vec<Col>,
+    pub rows: Vec<Row>,
+}
+
+impl Milp {
+    pub fn add_col(&mut self, lower: f64, upper: f64, cost: f64, binary: bool) -> usize {
+        self.cols.push(Col { lower, upper, cost, binary });
+        self.cols.len() - 1
+    }
+
+    pub fn add_row(&mut self, terms: Vec<(usize, f64)>, sense: Sense, rhs: f64) {
+        self.rows.push(Row { terms, sense, rhs });
+    }
+}
+
+/// What one solve may spend. The time is a safety net; the node budget, when set, is what makes the
+/// outcome the same on every run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub seconds: f64,
+    pub nodes: Option<u64>,
+}
+
+/// Why a solve ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    ProvenOptimal,
+    TimeLimit,
+    WorkLimit,
+}
+
+/// The best assignment a backend found.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    /// A value per column.
+    pub values: Vec<f64>,
+    pub stop: Stop,
+    /// Best proven lower bound of the objective, when the backend knows one.
+    pub bound: Option<f64>,
+    /// Branch-and-bound nodes used (the root relaxation counts as one).
+    pub nodes: u64,
+}
+
+/// Which MILP backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Pure-Rust branch and bound (microlp) inside essaim's neighbourhood search: builds anywhere.
+    #[default]
+    Microlp,
+    /// HiGHS (feature `highs`, needs cmake and a C++ compiler to build), on each whole component.
+    #[cfg(feature = "highs")]
+    Highs,
+}
+
+impl Backend {
+    /// Every backend this build has.
+    pub const AVAILABLE: &'static [Backend] = &[
+        Backend::Microlp,
+        #[cfg(feature = "highs")]
+        Backend::Highs,
+    ];
+
+    /// The backend called `name`, when this build has it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::AVAILABLE.iter().copied().find(|b| b.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Microlp => "microlp",
+            #[cfg(feature = "highs")]
+            Self::Highs => "highs",
+        }
+    }
+}
+
+/// Solves `milp` from the feasible start `warm` (a value per column). `None` when the backend found
+/// nothing usable or failed; a panic inside a backend is caught and logged, never propagated.
+pub(crate) fn solve(milp: &Milp, warm: &[f64], limits: Limits, backend: Backend) -> Option<Outcome> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| match backend {
+        Backend::Microlp => solve_microlp(milp, warm, limits),
+        #[cfg(feature = "highs")]
+        Backend::Highs => solve_highs(milp, warm, limits),
+    }));
+    outcome.unwrap_or_else(|_| {
+        tracing::error!("the MILP backend panicked; keeping the best lots known so far");
+        None
+    })
+}
+
+fn solve_microlp(milp: &Milp, warm: &[f64], limits: Limits) -> Option<Outcome> {
+    use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem, SolveOptions, SolveOutcome};
+    let mut problem = Problem::new(OptimizationDirection::Minimize);
+    let vars: Vec<microlp::Variable> = milp
+        .cols
+        .iter()
+        .map(|c| if c.binary { problem.add_binary_var(c.cost) } else { problem.add_var(c.cost, (c.lower, c.upper)) })
+        .collect();
+    for row in &milp.rows {
+        let mut expr = LinearExpr::empty();
+        for &(col, a) in &row.terms {
+            expr.add(vars[col], a);
+        }
+        let op = match row.sense {
+            Sense::Le => ComparisonOp::Le,
+            Sense::Ge => ComparisonOp::Ge,
+            Sense::Eq => ComparisonOp::Eq,
+        };
+        problem.add_constraint(expr, op, row.rhs);
+    }
+    let mut options = SolveOptions::default();
+    options.time_limit = Some(Duration::from_secs_f64(limits.seconds.max(0.001)));
+    options.node_limit = limits.nodes;
+    options.warm_start = Some(vars.iter().copied().zip(warm.iter().copied()).collect());
+    let SolveOutcome::Solution(solution) = problem.solve_with(options).ok()? else { return None };
+    let stop = match solution.termination_reason() {
+        microlp::TerminationReason::ProvenOptimal => Stop::ProvenOptimal,
+        microlp::TerminationReason::NodeLimit => Stop::WorkLimit,
+        // Time limit, or a reason added by a later microlp: not a proof, not the work limit.
+        _ => Stop::TimeLimit,
+    };
+    let stats = solution.stats();
+    Some(Outcome {
+        values: vars.iter().map(|&v| solution.var_value(v)).collect(),
+        stop,
+        bound: if stop == Stop::ProvenOptimal { Some(solution.objective()) } else { stats.best_bound },
+        nodes: stats.nodes_solved + 1,
+    })
+}
+
+#[cfg(feature = "highs")]
+fn solve_highs(milp: &Milp, warm: &[f64], limits: Limits) -> Option<Outcome> {
+    use good_lp::solvers::{SolutionStatus, WithInitialSolution};
+    use good_lp::{Expression, ProblemVariables, Solution, SolverModel, variable};
+    let mut vars = ProblemVariables::new();
+    let cols: Vec<good_lp::Variable> = milp
+        .cols
+        .iter()
+        .map(|c| vars.add(if c.binary { variable().binary() } else { variable().min(c.lower).max(c.upper) }))
+        .collect();
+    let mut objective = Expression::default();
+    for (c, &v) in milp.cols.iter().zip(&cols) {
+        objective.add_mul(c.cost, v);
+    }
+    let constraints = milp.rows.iter().map(|row| {
+        let mut lhs = Expression::default();
+        for &(col, a) in &row.terms {
+            lhs.add_mul(a, cols[col]);
+        }
+        match row.sense {
+            Sense::Le => lhs.leq(row.rhs),
+            Sense::Ge => lhs.geq(row.rhs),
+            Sense::Eq => lhs.eq(row.rhs),
+        }
+    });
+    let model = vars
+        .minimise(objective)
+        .using(good_lp::highs)
+        .with_all(constraints)
+        .with_initial_solution(cols.iter().copied().zip(warm.iter().copied()))
+        .set_time_limit(limits.seconds.max(0.001))
+        .set_threads(1)
+        .set_mip_rel_gap(0.0)
+        .ok()?;
+    let solution = model.solve().ok()?;
+    let stop = if matches!(solution.status(), SolutionStatus::Optimal) { Stop::ProvenOptimal } else { Stop::TimeLimit };
+    let values: Vec<f64> = cols.iter().map(|&v| solution.value(v)).collect();
+    let bound = (stop == Stop::ProvenOptimal).then(|| milp.cols.iter().zip(&values).map(|(c, v)| c.cost * v).sum());
+    Some(Outcome { values, stop, bound, nodes: 1 })
+}

@@ -1,0 +1,507 @@
+//! How one component is searched.
+//!
+//! 1. **Start**: the greedy lots, a feasible solution in microseconds.
+//! 2. **Exact**: branch and bound on the whole component from that start. A small component is given
+//!    its whole budget and is nearly always proven optimal here; a large one gets a quarter of it, enough
+//!    for the LP relaxation (the lower bound behind the reported gap) and what the tree finds early.
+//! 3. **Fix-and-optimize** (large neighbourhood search), when not proven: free the lots of a region (a
+//!    seed line, the lines nearest to it and, on a line with very many candidates, the nearest
+//!    suppliers), keep every other lot as it is, and solve that sub-problem exactly with its own node
+//!    budget, from the current lots; keep the result when it costs less. Capacity, clause hours and
+//!    demand are per line or per (supplier, sector), so the lots kept fixed simply reduce what the region
+//!    may use, and the sub-problem's optimum is a valid move. Two disjoint regions are solved at once
+//!    (one thread each), the capacity they could both use split between them. The region grows when its
+//!    sub-problems are proven quickly and shrinks when they hit their node budget; a region that spans
+//!    the whole component and is proven optimal proves the component.
+//!
+//! Every choice is drawn from a seeded [`Rng`] and every sub-problem has a node budget, so with a work
+//! limit (nodes per component) the result is the same on every run and machine; the time limit is only
+//! a safety net then, and the result says which of the two stopped the search.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use essaim_core::haversine_km;
+
+use crate::greedy;
+use crate::input::Instance;
+use crate::milp::{self, Backend, Limits, Stop};
+use crate::model::{Component, ComponentModel, EPS, Pair, Residual, component_cost};
+use crate::rng::Rng;
+
+/// Up to this many pairs, a component is given its whole budget for branch and bound.
+const EXACT_ALONE_PAIRS: usize = 400;
+/// Share of a large component's budget given to branch and bound on the whole of it, and its node
+/// budget there (the tree of a large component holds a copy of the LP per open node: memory).
+const EXACT_SHARE: f64 = 0.25;
+const EXACT_NODES: u64 = 10_000;
+/// Above this many pairs, even the LP relaxation of the whole component is too slow to be worth its
+/// time: its bound comes from the per-line relaxation alone and the search starts at once.
+const EXACT_MAX_PAIRS: usize = 20_000;
+/// Node budget of one neighbourhood's sub-problem.
+const NEIGHBOURHOOD_NODES: u64 = 400;
+/// Initial, smallest and largest number of free pairs in a neighbourhood.
+const REGION_START: f64 = 120.0;
+const REGION_MIN: f64 = 24.0;
+const REGION_MAX: f64 = 1500.0;
+/// Rounds without improvement after which the search stops as a local optimum, per line of the
+/// component (at least `STALL_MIN`).
+const STALL_PER_LINE: usize = 4;
+const STALL_MIN: usize = 10;
+/// An improvement smaller than this (relative) does not count.
+const IMPROVEMENT: f64 = 1e-9;
+
+/// What one component may spend.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub deadline: Instant,
+    /// Branch-and-bound nodes for the whole component, when a work limit is set.
+    pub nodes: Option<u64>,
+}
+
+/// Why the search of a component ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Ending {
+    ProvenOptimal,
+    /// No neighbourhood improved the lots for many rounds.
+    NoImprovement,
+    WorkLimit,
+    TimeLimit,
+}
+
+/// What the search decided for one component.
+#[derive(Debug, Clone)]
+pub(crate) struct ComponentSolution {
+    /// Quantity per pair, in the order of `Component::pairs`.
+    pub quantities: Vec<f64>,
+    /// Cost of `quantities` (`component_cost`).
+    pub cost: f64,
+    pub ending: Ending,
+    /// Best proven lower bound of the component's cost, when known.
+    pub bound: Option<f64>,
+    pub variables: usize,
+    pub constraints: usize,
+    /// Branch-and-bound nodes spent, all solves included.
+    pub nodes: u64,
+    /// Neighbourhoods solved by fix-and-optimize.
+    pub neighbourhoods: u64,
+}
+
+impl ComponentSolution {
+    pub fn proven_optimal(&self) -> bool {
+        self.ending == Ending::ProvenOptimal
+    }
+}
+
+/// What the search tells its observer as it goes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Event {
+    /// The lots of the component now cost this.
+    Incumbent(f64),
+    /// The component's cost is proven at least this.
+    Bound(f64),
+}
+
+/// Searches `component` within `budget`; `improved` hears each better cost and each bound.
+pub(crate) fn solve_component(
+    instance: &Instance,
+    residual: &Residual,
+    component: &Component,
+    budget: Budget,
+    backend: Backend,
+    improved: &(dyn Fn(Event) + Sync),
+) -> ComponentSolution {
+    let model = ComponentModel::build(instance, residual, component);
+    let (variables, constraints) = model.size();
+    let quantities = greedy::fill_component(instance, residual, component);
+    let cost = component_cost(instance, residual, component, &quantities);
+    let mut best = ComponentSolution {
+        quantities,
+        cost,
+        ending: Ending::TimeLimit,
+        bound: None,
+        variables,
+        constraints,
+        nodes: 0,
+        neighbourhoods: 0,
+    };
+    improved(Event::Incumbent(best.cost));
+
+    let lines_bound = line_relaxation_bound(instance, residual, component);
+    best.bound = Some(lines_bound);
+    improved(Event::Bound(lines_bound));
+    let alone = component.pairs.len() <= EXACT_ALONE_PAIRS || backend != Backend::Microlp;
+    let run_exact = alone || component.pairs.len() <= EXACT_MAX_PAIRS;
+    let exact = if run_exact {
+        let seconds = seconds_left(budget.deadline);
+        let limits = if alone {
+            Limits { seconds, nodes: budget.nodes }
+        } else {
+            let nodes = budget.nodes.map_or(EXACT_NODES, |n| ((n as f64 * EXACT_SHARE) as u64).min(EXACT_NODES));
+            Limits { seconds: seconds * EXACT_SHARE, nodes: Some(nodes) }
+        };
+        let start = model.start(instance, residual, component, &best.quantities);
+        milp::solve(&model.milp, &start, limits, backend)
+    } else {
+        None
+    };
+    drop(model);
+    match exact {
+        Some(outcome) => {
+            best.nodes += outcome.nodes;
+            if let Some(bound) = outcome.bound.filter(|&b| b > lines_bound) {
+                best.bound = Some(bound);
+                improved(Event::Bound(bound));
+            }
+            let quantities = ComponentModel::quantities_of(component, &outcome.values);
+            let cost = component_cost(instance, residual, component, &quantities);
+            if cost < best.cost - IMPROVEMENT * best.cost.abs().max(1.0) || outcome.stop == Stop::ProvenOptimal {
+                best.quantities = quantities;
+                best.cost = cost;
+                improved(Event::Incumbent(cost));
+            }
+            best.ending = match outcome.stop {
+                Stop::ProvenOptimal => Ending::ProvenOptimal,
+                Stop::WorkLimit => Ending::WorkLimit,
+                Stop::TimeLimit => Ending::TimeLimit,
+            };
+            if outcome.stop == Stop::ProvenOptimal || alone {
+                return best;
+            }
+        }
+        None if run_exact => best.nodes += 1,
+        None => {}
+    }
+    Neighbourhoods::new(instance, residual, component, budget, backend).run(&mut best, improved);
+    best
+}
+
+/// A lower bound of the component's cost that ignores what lines share (capacity) and minimum lots:
+/// per line, the LP with y = x/U (a lot costs F/U per unit), the clause row moved to the objective with a
+/// multiplier λ ∈ [0, Q] (Lagrangian relaxation: any such λ gives a valid bound; the best of a few is
+/// kept). Each line is then a fractional knapsack: cheapest units first while cheaper than a uncovered
+/// one. Cheap (a sort per line) where the LP of a giant component is not.
+fn line_relaxation_bound(instance: &Instance, residual: &Residual, component: &Component) -> f64 {
+    let w = instance.weights;
+    let mut on_line: HashMap<usize, Vec<&Pair>> = HashMap::new();
+    for p in &component.pairs {
+        on_line.entry(p.line).or_default().push(p);
+    }
+    let mut total = 0.0;
+    for &l in &component.lines {
+        let pairs = on_line.get(&l).map(Vec::as_slice).unwrap_or_default();
+        let (demand, clause) = (residual.demand[l], residual.clause[l]);
+        let steps = if clause > EPS { 8 } else { 0 };
+        let mut best = f64::NEG_INFINITY;
+        for step in 0..=steps {
+            let lambda = if steps == 0 { 0.0 } else { w.per_clause_hour_shortfall * step as f64 / steps as f64 };
+            let mut gains: Vec<(f64, f64)> = pairs
+                .iter()
+                .map(|p| {
+                    let rate = instance.suppliers[p.supplier].insertion_rate;
+                    (p.unit_cost + w.per_lot / p.upper - lambda * rate - w.per_unit_shortfall, p.upper)
+                })
+                .filter(|(gain, _)| *gain < 0.0)
+                .collect();
+            gains.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut value = lambda * clause + w.per_unit_shortfall * demand;
+            let mut open = demand;
+            for (gain, upper) in gains {
+                let take = upper.min(open);
+                value += gain * take;
+                open -= take;
+                if open <= EPS {
+                    break;
+                }
+            }
+            best = best.max(value);
+        }
+        total += best.max(0.0);
+    }
+    total
+}
+
+fn seconds_left(deadline: Instant) -> f64 {
+    deadline.saturating_duration_since(Instant::now()).as_secs_f64()
+}
+
+/// The state of fix-and-optimize on one component.
+struct Neighbourhoods<'a> {
+    instance: &'a Instance,
+    residual: &'a Residual,
+    component: &'a Component,
+    budget: Budget,
+    backend: Backend,
+    rng: Rng,
+    /// Target number of free pairs.
+    size: f64,
+    /// Pair indexes per line of the component.
+    by_line: HashMap<usize, Vec<usize>>,
+    /// Seed lines still to visit this cycle.
+    seeds: Vec<usize>,
+}
+
+/// A region: the component's pairs left free, the others fixed at the current lots.
+struct Region {
+    lines: Vec<usize>,
+    free: Vec<usize>,
+}
+
+/// What solving one region gave.
+struct Move {
+    /// (pair index in the component, new quantity) for every free pair.
+    quantities: Vec<(usize, f64)>,
+    old_cost: f64,
+    new_cost: f64,
+    stop: Option<Stop>,
+    nodes: u64,
+    whole: bool,
+}
+
+impl<'a> Neighbourhoods<'a> {
+    fn new(
+        instance: &'a Instance,
+        residual: &'a Residual,
+        component: &'a Component,
+        budget: Budget,
+        backend: Backend,
+    ) -> Self {
+        let mut by_line: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, p) in component.pairs.iter().enumerate() {
+            by_line.entry(p.line).or_default().push(i);
+        }
+        let seed = component.lines.first().copied().unwrap_or(0) as u64 ^ ((component.pairs.len() as u64) << 20);
+        Self {
+            instance,
+            residual,
+            component,
+            budget,
+            backend,
+            rng: Rng(seed ^ 0xF1C5),
+            size: REGION_START,
+            by_line,
+            seeds: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, best: &mut ComponentSolution, improved: &(dyn Fn(Event) + Sync)) {
+        let stall_limit = (STALL_PER_LINE * self.component.lines.len()).max(STALL_MIN);
+        let mut stalled = 0;
+        loop {
+            if seconds_left(self.budget.deadline) <= 0.0 {
+                best.ending = Ending::TimeLimit;
+                return;
+            }
+            let work_left = self.budget.nodes.map(|n| n.saturating_sub(best.nodes));
+            if work_left == Some(0) {
+                best.ending = Ending::WorkLimit;
+                return;
+            }
+            if stalled >= stall_limit {
+                best.ending = Ending::NoImprovement;
+                return;
+            }
+            let regions = self.pick_regions(best);
+            let nodes = work_left.map_or(NEIGHBOURHOOD_NODES, |w| w.min(NEIGHBOURHOOD_NODES) / regions.len() as u64);
+            let limits = Limits { seconds: seconds_left(self.budget.deadline), nodes: Some(nodes.max(1)) };
+            let shares = self.capacity_shares(&regions, &best.quantities);
+            let this = &*self;
+            let moves: Vec<Move> = if regions.len() == 1 {
+                vec![this.solve_region(&regions[0], &best.quantities, &shares[0], limits)]
+            } else {
+                let current = &best.quantities;
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = regions
+                        .iter()
+                        .zip(&shares)
+                        .map(|(region, share)| scope.spawn(move || this.solve_region(region, current, share, limits)))
+                        .collect();
+                    handles.into_iter().filter_map(|h| h.join().ok()).collect()
+                })
+            };
+            let mut any = false;
+            let mut proven = false;
+            for m in moves {
+                best.nodes += m.nodes;
+                best.neighbourhoods += 1;
+                self.size = if m.stop == Some(Stop::ProvenOptimal) {
+                    (self.size * 1.25).min(REGION_MAX)
+                } else {
+                    (self.size * 0.8).max(REGION_MIN)
+                };
+                proven |= m.whole && m.stop == Some(Stop::ProvenOptimal);
+                if m.new_cost < m.old_cost - IMPROVEMENT * m.old_cost.abs().max(1.0) {
+                    for (i, q) in m.quantities {
+                        best.quantities[i] = q;
+                    }
+                    any = true;
+                }
+            }
+            if any {
+                best.cost = component_cost(self.instance, self.residual, self.component, &best.quantities);
+                improved(Event::Incumbent(best.cost));
+                stalled = 0;
+            } else {
+                stalled += 1;
+            }
+            if proven {
+                best.ending = Ending::ProvenOptimal;
+                best.bound = Some(best.cost);
+                return;
+            }
+        }
+    }
+
+    /// One region, or two disjoint ones when the component has room for both.
+    fn pick_regions(&mut self, best: &ComponentSolution) -> Vec<Region> {
+        let first = self.region(&[], best);
+        if first.free.len() * 2 > self.component.pairs.len() || first.lines.len() == self.component.lines.len() {
+            return vec![first];
+        }
+        let second = self.region(&first.lines, best);
+        if second.free.is_empty() { vec![first] } else { vec![first, second] }
+    }
+
+    /// A seed line not in `taken`, the lines nearest to it (distance scaled by a random factor so that
+    /// the same seed gives other regions later) until the region holds about `size` free pairs; on a
+    /// seed line with more candidates than that, only its nearest suppliers and those already holding
+    /// a lot there.
+    fn region(&mut self, taken: &[usize], best: &ComponentSolution) -> Region {
+        let lines = &self.component.lines;
+        if self.seeds.is_empty() {
+            self.seeds = lines.clone();
+            for i in (1..self.seeds.len()).rev() {
+                let j = self.rng.below(i + 1);
+                self.seeds.swap(i, j);
+            }
+        }
+        let seed = match self.seeds.iter().position(|l| !taken.contains(l)) {
+            Some(at) => self.seeds.remove(at),
+            None => return Region { lines: Vec::new(), free: Vec::new() },
+        };
+        let site = self.instance.lines[seed].site;
+        let mut others: Vec<(f64, usize)> = lines
+            .iter()
+            .filter(|&&l| l != seed && !taken.contains(&l))
+            .map(|&l| (haversine_km(site, self.instance.lines[l].site) * self.rng.range(0.5, 1.5), l))
+            .collect();
+        others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let target = self.size as usize;
+        let on_seed = &self.by_line[&seed];
+        if on_seed.len() > target {
+            let mut ranked: Vec<(f64, usize)> = on_seed
+                .iter()
+                .map(|&i| {
+                    let p: &Pair = &self.component.pairs[i];
+                    let held = best.quantities[i] > EPS;
+                    let d = self.instance.distance(seed, p.supplier) * self.rng.range(0.5, 1.5);
+                    (if held { -1.0 } else { d }, i)
+                })
+                .collect();
+            ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let free = ranked.into_iter().take(target).map(|(_, i)| i).collect();
+            return Region { lines: vec![seed], free };
+        }
+        let mut region = Region { lines: vec![seed], free: on_seed.clone() };
+        for (_, l) in others {
+            let more = &self.by_line[&l];
+            if region.free.len() + more.len() > target {
+                break;
+            }
+            region.lines.push(l);
+            region.free.extend(more);
+        }
+        region
+    }
+
+    /// Per region, the capacity each (supplier, sector) offers it: what the region's own lots use now,
+    /// plus its part of what nobody uses (split between the regions that could use it).
+    fn capacity_shares(&self, regions: &[Region], current: &[f64]) -> Vec<HashMap<(usize, usize), f64>> {
+        let key = |i: usize| {
+            let p = &self.component.pairs[i];
+            (p.supplier, self.instance.lines[p.line].sector)
+        };
+        let mut used: HashMap<(usize, usize), f64> = HashMap::new();
+        for (i, &q) in current.iter().enumerate() {
+            *used.entry(key(i)).or_default() += q;
+        }
+        let mut users: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut own: Vec<HashMap<(usize, usize), f64>> = Vec::with_capacity(regions.len());
+        for region in regions {
+            let mut mine: HashMap<(usize, usize), f64> = HashMap::new();
+            for &i in &region.free {
+                *mine.entry(key(i)).or_default() += current[i];
+            }
+            for k in mine.keys() {
+                *users.entry(*k).or_default() += 1;
+            }
+            own.push(mine);
+        }
+        for mine in &mut own {
+            for (k, q) in mine.iter_mut() {
+                let slack = (self.residual.capacity(k.0, k.1) - used.get(k).copied().unwrap_or(0.0)).max(0.0);
+                *q += slack / users[k] as f64;
+            }
+        }
+        own
+    }
+
+    /// Solves `region` with every other lot of `current` fixed.
+    fn solve_region(
+        &self,
+        region: &Region,
+        current: &[f64],
+        capacity: &HashMap<(usize, usize), f64>,
+        limits: Limits,
+    ) -> Move {
+        let instance = self.instance;
+        let mut residual = Residual {
+            demand: self.residual.demand.clone(),
+            capacity: capacity.clone(),
+            clause: self.residual.clause.clone(),
+        };
+        let mut is_free = vec![false; self.component.pairs.len()];
+        for &i in &region.free {
+            is_free[i] = true;
+        }
+        for &l in &region.lines {
+            for &i in &self.by_line[&l] {
+                if !is_free[i] && current[i] > EPS {
+                    let p = &self.component.pairs[i];
+                    residual.demand[l] = (residual.demand[l] - current[i]).max(0.0);
+                    residual.clause[l] =
+                        (residual.clause[l] - instance.suppliers[p.supplier].insertion_rate * current[i]).max(0.0);
+                }
+            }
+        }
+        let mut sub = Component { lines: region.lines.clone(), pairs: Vec::with_capacity(region.free.len()) };
+        let mut index = Vec::with_capacity(region.free.len());
+        for &i in &region.free {
+            let p = &self.component.pairs[i];
+            let upper =
+                p.upper.min(residual.capacity(p.supplier, instance.lines[p.line].sector)).min(residual.demand[p.line]);
+            if upper > EPS && upper + EPS >= instance.suppliers[p.supplier].min_lot {
+                sub.pairs.push(Pair { upper, ..p.clone() });
+                index.push(i);
+            }
+        }
+        let start: Vec<f64> = index.iter().zip(&sub.pairs).map(|(&i, p)| current[i].min(p.upper)).collect();
+        let old_cost = component_cost(instance, &residual, &sub, &start);
+        let model = ComponentModel::build(instance, &residual, &sub);
+        let values = model.start(instance, &residual, &sub, &start);
+        let outcome = milp::solve(&model.milp, &values, limits, self.backend);
+        let whole = region.free.len() == self.component.pairs.len();
+        // A free pair dropped from the sub-problem can hold nothing (its room is below its minimum lot).
+        let mut quantities: Vec<(usize, f64)> = region.free.iter().map(|&i| (i, 0.0)).collect();
+        let position: HashMap<usize, usize> = region.free.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let Some(outcome) = outcome else {
+            return Move { quantities: Vec::new(), old_cost, new_cost: old_cost, stop: None, nodes: 1, whole };
+        };
+        let found = ComponentModel::quantities_of(&sub, &outcome.values);
+        for (&i, &q) in index.iter().zip(&found) {
+            quantities[position[&i]].1 = q;
+        }
+        let new_cost = component_cost(instance, &residual, &sub, &found);
+        Move { quantities, old_cost, new_cost, stop: Some(outcome.stop), nodes: outcome.nodes, whole }
+    }
+}
