@@ -57,6 +57,16 @@ pub enum Command {
         /// Where to write the result (default: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Wall-clock budget in seconds (default: `solver.time_limit_s`, 30).
+        #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+        time_limit: Option<f64>,
+        /// Branch-and-bound nodes per component: the same result on every run and machine
+        /// (`stats.stopped_by` says whether this or the time limit ended the search).
+        #[arg(long, value_name = "NODES")]
+        work_limit: Option<u64>,
+        /// MILP backend: microlp (built in) or highs (built with `--features highs`).
+        #[arg(long, value_name = "NAME")]
+        backend: Option<String>,
     },
     /// Create or upgrade the database schema.
     Migrate,
@@ -215,7 +225,10 @@ pub fn init_tracing(verbose: u8) {
 pub fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.global.config.as_deref())?;
     match cli.command {
-        Command::Allocate { input, output } => allocate_file(&input, output.as_deref(), &config),
+        Command::Allocate { input, output, time_limit, work_limit, backend } => {
+            let settings = allocate_settings(&config, time_limit, work_limit, backend.as_deref())?;
+            allocate_file(&input, output.as_deref(), &config, &settings)
+        }
         command => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(run_async(command, cli.global, config))
@@ -378,8 +391,49 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| anyhow::Error::new(BadInput(format!("{}: cannot read: {e}", path.display()))))
 }
 
+/// The configuration's solver settings with `essaim allocate`'s flags on top.
+fn allocate_settings(
+    config: &Config,
+    time_limit: Option<f64>,
+    work_limit: Option<u64>,
+    backend: Option<&str>,
+) -> Result<essaim_solver::SolveSettings> {
+    let mut settings = config.solve_settings();
+    if let Some(seconds) = time_limit {
+        settings.time_limit = std::time::Duration::try_from_secs_f64(seconds)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| BadInput(format!("--time-limit: {seconds} is not a positive number of seconds")))?;
+    }
+    if let Some(nodes) = work_limit {
+        settings.work_limit = Some(nodes);
+    }
+    if let Some(name) = backend {
+        settings.backend = essaim_solver::Backend::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = essaim_solver::Backend::AVAILABLE.iter().map(|b| b.name()).collect();
+            BadInput(format!("--backend: {name:?} is not built in (this build has: {})", names.join(", ")))
+        })?;
+    }
+    Ok(settings)
+}
+
+/// On a terminal, a spinner with the best objective so far and its gap to the bound; nothing otherwise.
+fn allocation_progress() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner().with_message("allocating…");
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    Some(bar)
+}
+
 /// `essaim allocate`: solve a JSON instance; on bad input, write `{"status": "invalid", "error"}` and exit 2.
-fn allocate_file(input: &Path, output: Option<&Path>, config: &Config) -> Result<()> {
+fn allocate_file(
+    input: &Path,
+    output: Option<&Path>,
+    config: &Config,
+    settings: &essaim_solver::SolveSettings,
+) -> Result<()> {
     let bytes = read_file(input)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::Error::new(BadInput(format!("{}: not UTF-8 text", input.display()))))?;
@@ -390,7 +444,23 @@ fn allocate_file(input: &Path, output: Option<&Path>, config: &Config) -> Result
             instance.weights = Some(essaim_solver::Weights { per_unit_fairness: 0.0, ..config.weights() });
         }
         instance.fill_default_rates(&config.impact_settings().insertion_rate);
-        essaim_solver::allocate(&instance, &config.solve_settings())
+        let bar = allocation_progress();
+        let observer = |p: &essaim_solver::Progress| {
+            if let Some(bar) = &bar {
+                bar.set_message(format!(
+                    "objective {:.1} · gap {:.2} % · components {}/{}",
+                    p.objective,
+                    p.gap() * 100.0,
+                    p.components_done,
+                    p.components
+                ));
+            }
+        };
+        let result = essaim_solver::allocate_observed(&instance, settings, &observer);
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        result
     });
     let (json, error) = match outcome {
         Ok(result) => (serde_json::to_value(&result)?, None),

@@ -104,6 +104,11 @@ pub struct DatabaseConfig {
 #[serde(deny_unknown_fields)]
 pub struct SolverConfig {
     pub time_limit_s: f64,
+    /// Branch-and-bound nodes per component: with it, a run gives the same lots every time.
+    #[serde(default)]
+    pub work_limit: Option<u64>,
+    /// `microlp` (built in) or `highs` (when built with `--features highs`).
+    pub backend: String,
     pub per_unit_km: f64,
     pub per_lot: f64,
     pub per_unit_shortfall: f64,
@@ -235,6 +240,14 @@ impl Config {
             bail!(BadInput(format!("configuration: api.timeout_s: {} must be a positive number", self.api.timeout_s)));
         }
         let s = &self.solver;
+        if essaim_solver::Backend::from_name(&s.backend).is_none() {
+            let names: Vec<&str> = essaim_solver::Backend::AVAILABLE.iter().map(|b| b.name()).collect();
+            bail!(BadInput(format!(
+                "configuration: solver.backend: {:?} is not built in (this build has: {})",
+                s.backend,
+                names.join(", ")
+            )));
+        }
         for (name, v) in [
             ("solver.time_limit_s", s.time_limit_s),
             ("solver.per_unit_km", s.per_unit_km),
@@ -482,7 +495,9 @@ impl Config {
     pub fn solve_settings(&self) -> essaim_solver::SolveSettings {
         essaim_solver::SolveSettings {
             time_limit: Duration::from_secs_f64(self.solver.time_limit_s),
-            backend: essaim_solver::Backend::default(),
+            work_limit: self.solver.work_limit,
+            // `check` made sure the name is one this build has.
+            backend: essaim_solver::Backend::from_name(&self.solver.backend).unwrap_or_default(),
         }
     }
 }

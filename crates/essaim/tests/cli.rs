@@ -116,6 +116,31 @@ fn allocate_output_is_identical_across_runs_apart_from_the_timing() {
 }
 
 #[test]
+fn allocate_takes_a_work_limit_a_time_limit_and_a_backend_and_refuses_what_it_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.json"), INSTANCE).unwrap();
+    let out = essaim(
+        &["allocate", "--input", "in.json", "--work-limit", "500", "--time-limit", "20", "--backend", "microlp"],
+        None,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["status"], "optimal");
+    assert_eq!(value["stats"]["stopped_by"], "proven_optimal");
+    assert_eq!(value["stats"]["backend"], "microlp");
+    for (flag, value, says) in [
+        ("--backend", "cplex", "--backend: \"cplex\" is not built in"),
+        ("--time-limit", "0", "--time-limit: 0 is not a positive number"),
+        ("--time-limit", "-3", "--time-limit: -3 is not a positive number"),
+    ] {
+        let out = essaim(&["allocate", "--input", "in.json", flag, value], None, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(text(&out.stderr).contains(says), "{flag} {value}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
 fn allocate_refuses_bad_input_with_exit_code_2_naming_the_item() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
