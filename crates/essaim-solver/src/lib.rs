@@ -179,7 +179,10 @@ pub fn allocate_observed(
     let span = tracing::info_span!("allocate", lines = instance.lines.len(), suppliers = instance.suppliers.len());
     let _guard = span.enter();
     let residual = Residual::new(&instance);
-    let components = model::components(&instance, model::candidate_pairs(&instance, &residual));
+    let mut components = model::components(&instance, model::candidate_pairs(&instance, &residual));
+    for component in &mut components {
+        model::drop_dominated(&instance, &residual, component);
+    }
     let constant = fixed_cost(&instance) + uncoverable_penalty(&instance, &residual, &components);
     let solved = solve_components(&instance, &residual, &components, settings, started, constant, observer);
 

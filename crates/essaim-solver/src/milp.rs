@@ -200,7 +200,9 @@ fn solve_highs(milp: &Milp, warm: &[f64], limits: Limits) -> Option<Outcome> {
         .set_mip_rel_gap(0.0)
         .ok()?;
     let solution = model.solve().ok()?;
-    let stop = if matches!(solution.status(), SolutionStatus::Optimal) { Stop::ProvenOptimal } else { Stop::TimeLimit };
+    // With mip_rel_gap 0, HiGHS stops short of a zero gap only by its absolute tolerance (1e-6): optimal.
+    let proven = matches!(solution.status(), SolutionStatus::Optimal | SolutionStatus::GapLimit);
+    let stop = if proven { Stop::ProvenOptimal } else { Stop::TimeLimit };
     let values: Vec<f64> = cols.iter().map(|&v| solution.value(v)).collect();
     let bound = (stop == Stop::ProvenOptimal).then(|| milp.cols.iter().zip(&values).map(|(c, v)| c.cost * v).sum());
     Some(Outcome { values, stop, bound, nodes: 1 })

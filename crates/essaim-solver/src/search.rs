@@ -34,12 +34,14 @@ const EXACT_ALONE_PAIRS: usize = 400;
 /// Share of a large component's budget given to branch and bound on the whole of it, and its node
 /// budget there (the tree of a large component holds a copy of the LP per open node: memory).
 const EXACT_SHARE: f64 = 0.25;
-const EXACT_NODES: u64 = 10_000;
+const EXACT_NODES: u64 = 4_000;
+/// Node budget of the last branch and bound, from the neighbourhood search's lots.
+const POLISH_NODES: u64 = 10_000;
 /// Above this many pairs, even the LP relaxation of the whole component is too slow to be worth its
 /// time: its bound comes from the per-line relaxation alone and the search starts at once.
 const EXACT_MAX_PAIRS: usize = 20_000;
 /// Node budget of one neighbourhood's sub-problem.
-const NEIGHBOURHOOD_NODES: u64 = 400;
+const NEIGHBOURHOOD_NODES: u64 = 600;
 /// Initial, smallest and largest number of free pairs in a neighbourhood.
 const REGION_START: f64 = 120.0;
 const REGION_MIN: f64 = 24.0;
@@ -127,7 +129,10 @@ pub(crate) fn solve_component(
     };
     improved(Event::Incumbent(best.cost));
 
-    let lines_bound = line_relaxation_bound(instance, residual, component);
+    let mut lines_bound = line_relaxation_bound(instance, residual, component);
+    if component.pairs.len() > EXACT_MAX_PAIRS && backend == Backend::Microlp {
+        lines_bound = lines_bound.max(lagrangian_bound(instance, residual, component, best.cost));
+    }
     best.bound = Some(lines_bound);
     improved(Event::Bound(lines_bound));
     let alone = component.pairs.len() <= EXACT_ALONE_PAIRS || backend != Backend::Microlp;
@@ -173,7 +178,55 @@ pub(crate) fn solve_component(
         None => {}
     }
     Neighbourhoods::new(instance, residual, component, budget, backend).run(&mut best, improved);
+    if best.ending == Ending::NoImprovement && component.pairs.len() <= EXACT_MAX_PAIRS {
+        polish(instance, residual, component, budget, backend, &mut best, improved);
+    }
     best
+}
+
+/// Branch and bound on the whole component again, now from the neighbourhood search's lots: with a
+/// good incumbent the tree prunes far more, and the time left may now be enough to prove them optimal
+/// (or find better).
+fn polish(
+    instance: &Instance,
+    residual: &Residual,
+    component: &Component,
+    budget: Budget,
+    backend: Backend,
+    best: &mut ComponentSolution,
+    improved: &(dyn Fn(Event) + Sync),
+) {
+    let seconds = seconds_left(budget.deadline);
+    let work_left = budget.nodes.map(|n| n.saturating_sub(best.nodes));
+    if seconds <= 0.0 || work_left == Some(0) {
+        return;
+    }
+    let model = ComponentModel::build(instance, residual, component);
+    let start = model.start(instance, residual, component, &best.quantities);
+    let nodes = work_left.map_or(POLISH_NODES, |w| w.min(POLISH_NODES));
+    let Some(outcome) = milp::solve(&model.milp, &start, Limits { seconds, nodes: Some(nodes) }, backend) else {
+        return;
+    };
+    drop(model);
+    best.nodes += outcome.nodes;
+    let quantities = ComponentModel::quantities_of(component, &outcome.values);
+    let cost = component_cost(instance, residual, component, &quantities);
+    if cost < best.cost - IMPROVEMENT * best.cost.abs().max(1.0) || outcome.stop == Stop::ProvenOptimal {
+        best.quantities = quantities;
+        best.cost = cost;
+        improved(Event::Incumbent(cost));
+    }
+    if let Some(bound) = outcome.bound.filter(|&b| best.bound.is_none_or(|known| b > known)) {
+        best.bound = Some(bound);
+        improved(Event::Bound(bound));
+    }
+    best.ending = match outcome.stop {
+        Stop::ProvenOptimal => Ending::ProvenOptimal,
+        // The node budget of the polish is not the user's work limit unless that is what was left.
+        Stop::WorkLimit if work_left.is_some_and(|w| w <= POLISH_NODES) => Ending::WorkLimit,
+        Stop::WorkLimit => Ending::NoImprovement,
+        Stop::TimeLimit => Ending::TimeLimit,
+    };
 }
 
 /// A lower bound of the component's cost that ignores what lines share (capacity) and minimum lots:
@@ -219,6 +272,113 @@ fn line_relaxation_bound(instance: &Instance, residual: &Residual, component: &C
         total += best.max(0.0);
     }
     total
+}
+
+/// Iterations of the subgradient method behind [`lagrangian_bound`].
+const LAGRANGIAN_ITERATIONS: usize = 120;
+
+/// A lower bound for a component too large for its LP: the capacity rows (and the clause rows) moved to
+/// the objective with multipliers μ ≥ 0 (and λ ∈ [0, Q]); what is left splits into one fractional
+/// knapsack per line, as in [`line_relaxation_bound`], and every μ, λ gives a valid bound. The subgradient
+/// method (Polyak steps towards `upper`, the cost of a known solution) climbs towards the best of them,
+/// which is the LP bound. Deterministic: a fixed number of iterations.
+fn lagrangian_bound(instance: &Instance, residual: &Residual, component: &Component, upper: f64) -> f64 {
+    let w = instance.weights;
+    let lines = &component.lines;
+    let line_index: HashMap<usize, usize> = lines.iter().enumerate().map(|(j, &l)| (l, j)).collect();
+    let mut group_of: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut capacity: Vec<f64> = Vec::new();
+    let mut reachable: Vec<f64> = Vec::new();
+    // Per pair: line (position), capacity group, cost per unit with the lot's fixed cost spread, U, rate.
+    let pairs: Vec<(usize, usize, f64, f64, f64)> = component
+        .pairs
+        .iter()
+        .map(|p| {
+            let key = (p.supplier, instance.lines[p.line].sector);
+            let g = *group_of.entry(key).or_insert_with(|| {
+                capacity.push(residual.capacity(key.0, key.1));
+                reachable.push(0.0);
+                capacity.len() - 1
+            });
+            reachable[g] += p.upper;
+            let rate = instance.suppliers[p.supplier].insertion_rate;
+            (line_index[&p.line], g, p.unit_cost + w.per_lot / p.upper, p.upper, rate)
+        })
+        .collect();
+    // Only a row that can bind gets a multiplier.
+    let binding: Vec<bool> = capacity.iter().zip(&reachable).map(|(c, r)| r > &(c + EPS)).collect();
+    let mut by_line: Vec<Vec<usize>> = vec![Vec::new(); lines.len()];
+    for (i, p) in pairs.iter().enumerate() {
+        by_line[p.0].push(i);
+    }
+    let demand: Vec<f64> = lines.iter().map(|&l| residual.demand[l]).collect();
+    let clause: Vec<f64> = lines.iter().map(|&l| residual.clause[l]).collect();
+    let (q, short) = (w.per_clause_hour_shortfall, w.per_unit_shortfall);
+    let mut mu = vec![0.0; capacity.len()];
+    let mut lambda: Vec<f64> = clause.iter().map(|&h| if h > EPS { q / 2.0 } else { 0.0 }).collect();
+    let (mut best, mut theta, mut since) = (f64::NEG_INFINITY, 1.0, 0);
+    let mut x = vec![0.0; pairs.len()];
+    let mut order: Vec<(f64, usize)> = Vec::new();
+    for _ in 0..LAGRANGIAN_ITERATIONS {
+        let mut value: f64 = capacity.iter().zip(&mu).map(|(c, m)| -c * m).sum();
+        for (j, members) in by_line.iter().enumerate() {
+            value += short * demand[j] + lambda[j] * clause[j];
+            order.clear();
+            for &i in members {
+                let (_, g, cost, _, rate) = pairs[i];
+                x[i] = 0.0;
+                let gain = cost + mu[g] - lambda[j] * rate - short;
+                if gain < 0.0 {
+                    order.push((gain, i));
+                }
+            }
+            order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut open = demand[j];
+            for &(gain, i) in order.iter() {
+                if open <= EPS {
+                    break;
+                }
+                let take = pairs[i].3.min(open);
+                x[i] = take;
+                value += gain * take;
+                open -= take;
+            }
+        }
+        if value > best + 1e-9 * best.abs().max(1.0) {
+            best = value;
+            since = 0;
+        } else {
+            since += 1;
+            if since >= 5 {
+                theta /= 2.0;
+                since = 0;
+            }
+        }
+        // Subgradient: capacity used beyond the row, clause hours missing.
+        let mut used = vec![0.0; capacity.len()];
+        let mut reached = vec![0.0; lines.len()];
+        for (i, p) in pairs.iter().enumerate() {
+            used[p.1] += x[i];
+            reached[p.0] += p.4 * x[i];
+        }
+        let g_mu: Vec<f64> = (0..capacity.len())
+            .map(|g| if binding[g] && (mu[g] > 0.0 || used[g] > capacity[g]) { used[g] - capacity[g] } else { 0.0 })
+            .collect();
+        let g_lambda: Vec<f64> =
+            (0..lines.len()).map(|j| if clause[j] > EPS { clause[j] - reached[j] } else { 0.0 }).collect();
+        let norm: f64 = g_mu.iter().chain(&g_lambda).map(|g| g * g).sum();
+        if norm <= 1e-12 || theta < 1e-4 {
+            break;
+        }
+        let step = theta * (upper - value).max(1e-6 * upper.abs().max(1.0)) / norm;
+        for g in 0..mu.len() {
+            mu[g] = (mu[g] + step * g_mu[g]).max(0.0);
+        }
+        for j in 0..lambda.len() {
+            lambda[j] = (lambda[j] + step * g_lambda[j]).clamp(0.0, q);
+        }
+    }
+    best.max(0.0)
 }
 
 fn seconds_left(deadline: Instant) -> f64 {
@@ -302,7 +462,7 @@ impl<'a> Neighbourhoods<'a> {
                 return;
             }
             let regions = self.pick_regions(best);
-            let nodes = work_left.map_or(NEIGHBOURHOOD_NODES, |w| w.min(NEIGHBOURHOOD_NODES) / regions.len() as u64);
+            let nodes = work_left.map_or(NEIGHBOURHOOD_NODES, |w| (w / regions.len() as u64).min(NEIGHBOURHOOD_NODES));
             let limits = Limits { seconds: seconds_left(self.budget.deadline), nodes: Some(nodes.max(1)) };
             let shares = self.capacity_shares(&regions, &best.quantities);
             let this = &*self;

@@ -318,7 +318,7 @@ proptest! {
 
     #[test]
     fn allocation_satisfies_the_model(input in instance(8, 12, 3)) {
-        let result = allocate(&input, &Default::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let result = allocate(&input, &common::default_settings()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(result.status, Status::Optimal);
         prop_assert!(result.gap.is_none());
         if let Err(errors) = check_result(&input, &result) {
@@ -336,7 +336,7 @@ proptest! {
             "exact {} worse than greedy {}", result.objective, greedy.objective
         );
 
-        let again = allocate(&input, &Default::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let again = allocate(&input, &common::default_settings()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(without_time(result), without_time(again));
     }
 }
@@ -346,7 +346,7 @@ proptest! {
 
     #[test]
     fn tiny_instances_reach_the_brute_force_optimum(input in instance(3, 4, 1)) {
-        let result = allocate(&input, &Default::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let result = allocate(&input, &common::default_settings()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(result.status, Status::Optimal);
         if let Err(errors) = check_result(&input, &result) {
             return Err(TestCaseError::fail(format!("{errors}\nresult: {result:#?}")));

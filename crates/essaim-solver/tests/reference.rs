@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use essaim_solver::{
-    AllocationInput, AllocationResult, Backend, ExcludedPair, FixedLot, LineInput, Site, SolveSettings, SolverError,
-    Status, SupplierInput, Weights, allocate, generate, greedy_allocate,
+    AllocationInput, AllocationResult, ExcludedPair, FixedLot, LineInput, Site, SolveSettings, SolverError, Status,
+    SupplierInput, Weights, allocate, generate, greedy_allocate,
 };
 
 use common::check_result;
@@ -53,7 +53,7 @@ fn input(lines: Vec<LineInput>, suppliers: Vec<SupplierInput>) -> AllocationInpu
 }
 
 fn settings() -> SolveSettings {
-    SolveSettings { time_limit: Duration::from_secs(30), work_limit: None, backend: Backend::Microlp }
+    SolveSettings { time_limit: Duration::from_secs(30), work_limit: None, backend: common::backend() }
 }
 
 fn solve(input: &AllocationInput) -> AllocationResult {
@@ -509,7 +509,7 @@ fn one_millisecond_limit_on_a_large_instance() {
     let started = Instant::now();
     let result = allocate(
         &input,
-        &SolveSettings { time_limit: Duration::from_millis(1), work_limit: None, backend: Backend::Microlp },
+        &SolveSettings { time_limit: Duration::from_millis(1), work_limit: None, backend: common::backend() },
     )
     .expect("generated instances are valid");
     let elapsed = started.elapsed();

@@ -6,7 +6,24 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use essaim_solver::{AllocationInput, AllocationResult, LineInput, Site, SupplierInput, Weights};
+use essaim_solver::{
+    AllocationInput, AllocationResult, Backend, LineInput, Site, SolveSettings, SupplierInput, Weights,
+};
+
+/// The backend under test: `ESSAIM_TEST_BACKEND` (`microlp` by default; CI also runs the solver's tests
+/// with `highs` on a build with `--features highs`).
+pub fn backend() -> Backend {
+    match std::env::var("ESSAIM_TEST_BACKEND") {
+        Ok(name) => Backend::from_name(&name)
+            .unwrap_or_else(|| panic!("ESSAIM_TEST_BACKEND={name}: not a backend of this build (features?)")),
+        Err(_) => Backend::Microlp,
+    }
+}
+
+/// The default settings on the backend under test.
+pub fn default_settings() -> SolveSettings {
+    SolveSettings { backend: backend(), ..SolveSettings::default() }
+}
 
 /// Tolerance of quantity checks (results are reported to 1e-6).
 pub const TOL: f64 = 1e-6;
