@@ -41,7 +41,9 @@ const POLISH_NODES: u64 = 10_000;
 /// time: its bound comes from the per-line relaxation alone and the search starts at once.
 const EXACT_MAX_PAIRS: usize = 20_000;
 /// Node budget of one neighbourhood's sub-problem.
-const NEIGHBOURHOOD_NODES: u64 = 600;
+const NEIGHBOURHOOD_NODES: u64 = 400;
+/// At most this many rounds of neighbourhood search (each followed by a polish).
+const SEARCH_ROUNDS: usize = 4;
 /// Initial, smallest and largest number of free pairs in a neighbourhood.
 const REGION_START: f64 = 120.0;
 const REGION_MIN: f64 = 24.0;
@@ -177,9 +179,19 @@ pub(crate) fn solve_component(
         None if run_exact => best.nodes += 1,
         None => {}
     }
-    Neighbourhoods::new(instance, residual, component, budget, backend).run(&mut best, improved);
-    if best.ending == Ending::NoImprovement && component.pairs.len() <= EXACT_MAX_PAIRS {
-        polish(instance, residual, component, budget, backend, &mut best, improved);
+    // Rounds of search then polish; a round that stalls without improving on the last one ends the
+    // search, otherwise the next gets twice the nodes per neighbourhood (deeper sub-problems).
+    let mut search = Neighbourhoods::new(instance, residual, component, budget, backend);
+    for _ in 0..SEARCH_ROUNDS {
+        let before = best.cost;
+        search.run(&mut best, improved);
+        if best.ending == Ending::NoImprovement && component.pairs.len() <= EXACT_MAX_PAIRS {
+            polish(instance, residual, component, budget, backend, &mut best, improved);
+        }
+        if best.ending != Ending::NoImprovement || best.cost >= before - IMPROVEMENT * before.abs().max(1.0) {
+            break;
+        }
+        search.nodes_per_region *= 2;
     }
     best
 }
@@ -399,6 +411,8 @@ struct Neighbourhoods<'a> {
     by_line: HashMap<usize, Vec<usize>>,
     /// Seed lines still to visit this cycle.
     seeds: Vec<usize>,
+    /// Node budget of one neighbourhood's sub-problem in this round.
+    nodes_per_region: u64,
 }
 
 /// A region: the component's pairs left free, the others fixed at the current lots.
@@ -441,6 +455,7 @@ impl<'a> Neighbourhoods<'a> {
             size: REGION_START,
             by_line,
             seeds: Vec::new(),
+            nodes_per_region: NEIGHBOURHOOD_NODES,
         }
     }
 
@@ -462,7 +477,8 @@ impl<'a> Neighbourhoods<'a> {
                 return;
             }
             let regions = self.pick_regions(best);
-            let nodes = work_left.map_or(NEIGHBOURHOOD_NODES, |w| (w / regions.len() as u64).min(NEIGHBOURHOOD_NODES));
+            let per_region = self.nodes_per_region;
+            let nodes = work_left.map_or(per_region, |w| (w / regions.len() as u64).min(per_region));
             let limits = Limits { seconds: seconds_left(self.budget.deadline), nodes: Some(nodes.max(1)) };
             let shares = self.capacity_shares(&regions, &best.quantities);
             let this = &*self;
