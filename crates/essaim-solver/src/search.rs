@@ -95,6 +95,30 @@ impl ComponentSolution {
     pub fn proven_optimal(&self) -> bool {
         self.ending == Ending::ProvenOptimal
     }
+
+    /// Takes what a solve of the whole component gave: its nodes, its bound when higher, its lots when
+    /// cheaper (or proven).
+    fn take_whole(
+        &mut self,
+        instance: &Instance,
+        residual: &Residual,
+        component: &Component,
+        outcome: &milp::Outcome,
+        improved: &(dyn Fn(Event) + Sync),
+    ) {
+        self.nodes += outcome.nodes;
+        if let Some(bound) = outcome.bound.filter(|&b| self.bound.is_none_or(|known| b > known)) {
+            self.bound = Some(bound);
+            improved(Event::Bound(bound));
+        }
+        let quantities = ComponentModel::quantities_of(component, &outcome.values);
+        let cost = component_cost(instance, residual, component, &quantities);
+        if cost < self.cost - IMPROVEMENT * self.cost.abs().max(1.0) || outcome.stop == Stop::ProvenOptimal {
+            self.quantities = quantities;
+            self.cost = cost;
+            improved(Event::Incumbent(cost));
+        }
+    }
 }
 
 /// What the search tells its observer as it goes.
@@ -155,18 +179,7 @@ pub(crate) fn solve_component(
     drop(model);
     match exact {
         Some(outcome) => {
-            best.nodes += outcome.nodes;
-            if let Some(bound) = outcome.bound.filter(|&b| b > lines_bound) {
-                best.bound = Some(bound);
-                improved(Event::Bound(bound));
-            }
-            let quantities = ComponentModel::quantities_of(component, &outcome.values);
-            let cost = component_cost(instance, residual, component, &quantities);
-            if cost < best.cost - IMPROVEMENT * best.cost.abs().max(1.0) || outcome.stop == Stop::ProvenOptimal {
-                best.quantities = quantities;
-                best.cost = cost;
-                improved(Event::Incumbent(cost));
-            }
+            best.take_whole(instance, residual, component, &outcome, improved);
             best.ending = match outcome.stop {
                 Stop::ProvenOptimal => Ending::ProvenOptimal,
                 Stop::WorkLimit => Ending::WorkLimit,
@@ -220,18 +233,7 @@ fn polish(
         return;
     };
     drop(model);
-    best.nodes += outcome.nodes;
-    let quantities = ComponentModel::quantities_of(component, &outcome.values);
-    let cost = component_cost(instance, residual, component, &quantities);
-    if cost < best.cost - IMPROVEMENT * best.cost.abs().max(1.0) || outcome.stop == Stop::ProvenOptimal {
-        best.quantities = quantities;
-        best.cost = cost;
-        improved(Event::Incumbent(cost));
-    }
-    if let Some(bound) = outcome.bound.filter(|&b| best.bound.is_none_or(|known| b > known)) {
-        best.bound = Some(bound);
-        improved(Event::Bound(bound));
-    }
+    best.take_whole(instance, residual, component, &outcome, improved);
     best.ending = match outcome.stop {
         Stop::ProvenOptimal => Ending::ProvenOptimal,
         // The node budget of the polish is not the user's work limit unless that is what was left.
