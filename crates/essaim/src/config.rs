@@ -173,6 +173,8 @@ pub struct DiscordConfig {
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
     pub listen: String,
+    /// Seconds a client has to send the headers of a request before the connection is closed.
+    pub header_read_timeout_s: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,6 +238,12 @@ impl Config {
         self.groupement_kind()?;
         self.bid_settings()?;
         self.api_tokens()?;
+        let header = self.serve.header_read_timeout_s;
+        if !header.is_finite() || header <= 0.0 || header > 3600.0 {
+            bail!(BadInput(format!(
+                "configuration: serve.header_read_timeout_s: {header} must be a number of seconds in ]0, 3600]"
+            )));
+        }
         if !self.api.timeout_s.is_finite() || self.api.timeout_s <= 0.0 {
             bail!(BadInput(format!("configuration: api.timeout_s: {} must be a positive number", self.api.timeout_s)));
         }

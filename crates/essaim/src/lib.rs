@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_campaign;
+pub mod http;
 pub mod import;
 pub mod render;
 pub mod serve;

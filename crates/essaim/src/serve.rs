@@ -199,7 +199,8 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
         if bots.is_empty() { "HTTP API".to_owned() } else { format!("HTTP API, {}", bots.join(", ")) },
         listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
     );
-    let http_task = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(stopped()).into_future());
+    let header_timeout = Duration::from_secs_f64(config.serve.header_read_timeout_s);
+    let http_task = tokio::spawn(crate::http::serve(listener, router, header_timeout, stopped()));
     let dispatcher_task = tokio::spawn(dispatcher.run(stopped()));
     let scheduler_task = tokio::spawn(scheduler.run(stopped()));
 

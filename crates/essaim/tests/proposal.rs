@@ -212,3 +212,30 @@ async fn a_ready_campaign_reaches_the_buyer_and_the_api_serves_it_to_the_buyer_o
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_disconnected_and_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    with_each_database_url(|_backend, url| async move {
+        let mut bench = Bench::new(&url).await;
+        bench.start_with(&[("ESSAIM_SERVE__HEADER_READ_TIMEOUT_S", "1")]);
+        let addr = bench.listening_on().await;
+        // Half a request, then silence: a half-open connection or a slow-loris client.
+        let mut idle = tokio::net::TcpStream::connect(&addr).await.expect("serve accepts connections");
+        idle.write_all(format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\n").as_bytes()).await.expect("written");
+        let started = std::time::Instant::now();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the connection is still open after 5 s (deadline 1 s)");
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(800), "closed after {waited:?}, before the 1 s deadline");
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+        // Meanwhile and after, a whole request is answered.
+        let (status, body) = http_get(&addr, "/healthz", None).await;
+        assert_eq!((status, body.as_str()), (200, "ok"));
+        bench.stop();
+        Ok::<(), String>(())
+    })
+    .await;
+}
