@@ -107,6 +107,27 @@ pub struct Button {
     pub asks_quantity: bool,
 }
 
+/// What pressing a button does, for fronts that colour buttons (Discord: green, red, neutral). Read from
+/// the action in `data`, never from the label, so that it holds in every language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonTone {
+    /// Commits to something: accept an offer.
+    Positive,
+    /// Refuses or erases: decline an offer, forget an account.
+    Negative,
+    Neutral,
+}
+
+impl Button {
+    pub fn tone(&self) -> ButtonTone {
+        match self.data.split(':').next() {
+            Some("ok") => ButtonTone::Positive,
+            Some("no" | "fy") => ButtonTone::Negative,
+            _ => ButtonTone::Neutral,
+        }
+    }
+}
+
 /// A document attached to a message (the buyer's proposal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use essaim_chat::{Button, Document, Outgoing, Platform, SendOutcome, Sender};
+use essaim_chat::{Button, ButtonTone, Document, Outgoing, Platform, SendOutcome, Sender};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use serenity::all::ButtonStyle;
@@ -131,10 +131,10 @@ fn attachment_of(document: &Document) -> CreateAttachment {
 fn button_of(button: &Button) -> CreateButton {
     let custom_id =
         if button.asks_quantity { format!("{QUANTITY_MARKER}{}", button.data) } else { button.data.clone() };
-    let style = match button.label.trim() {
-        "Accepter" => ButtonStyle::Success,
-        "Refuser" => ButtonStyle::Danger,
-        _ => ButtonStyle::Primary,
+    let style = match button.tone() {
+        ButtonTone::Positive => ButtonStyle::Success,
+        ButtonTone::Negative => ButtonStyle::Danger,
+        ButtonTone::Neutral => ButtonStyle::Primary,
     };
     CreateButton::new(custom_id).label(button.label.clone()).style(style)
 }

@@ -56,6 +56,21 @@ async fn offer_arrives_with_coloured_buttons_and_a_form_marker() {
 }
 
 #[tokio::test]
+async fn buttons_are_coloured_by_what_they_do_in_every_language() {
+    let (fake, http) = fake_and_http().await;
+    let sender = DiscordSender::new(http);
+    let mut english = offer();
+    english.buttons = vec![
+        vec![button("Accept", "ok:9:T-2026-014"), button("Decline", "no:9:T-2026-014")],
+        vec![Button { asks_quantity: true, ..button("Accept part", "pt:9:T-2026-014") }],
+        vec![button("Forget me", "fy:77"), button("Keep", "fn:77")],
+    ];
+    sender.send("offer:9:en", &english).await;
+    let posts = fake.messages_to(CHANNEL);
+    assert_eq!(posts[0].styles, vec![vec![3, 4], vec![1], vec![4, 1]], "green, red; blurple; red, blurple");
+}
+
+#[tokio::test]
 async fn a_retry_with_the_same_key_posts_once() {
     let (fake, http) = fake_and_http().await;
     let sender = DiscordSender::new(http);
