@@ -23,7 +23,7 @@ mod webhook;
 pub use polling::run_polling;
 pub use sender::{TelegramSender, message_parts};
 pub use translate::{Translated, translate};
-pub use webhook::{SECRET_HEADER, WEBHOOK_PATH, webhook_router};
+pub use webhook::{MAX_UPDATE_BYTES, SECRET_HEADER, WEBHOOK_PATH, webhook_router};
 
 /// How the adapter reaches Telegram.
 #[derive(Clone)]

@@ -4,9 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::routing::post;
 use essaim_chat::Incoming;
 use subtle::ConstantTimeEq;
@@ -21,6 +20,9 @@ use crate::translate::{callback_query_id, translate};
 pub const WEBHOOK_PATH: &str = "/telegram/webhook";
 /// The header in which Telegram repeats the webhook's `secret_token`.
 pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
+/// Largest update body read. An update carries at most a 4 096-character text or a 1 024-character
+/// caption and their entities: a few kilobytes. Anything near this is not Telegram.
+pub const MAX_UPDATE_BYTES: usize = 256 * 1024;
 
 struct Hook<H> {
     bot: Bot,
@@ -32,7 +34,8 @@ struct Hook<H> {
 ///
 /// - The [`SECRET_HEADER`] header must equal `secret` (compared in constant time): wrong or missing
 ///   -> 401 and nothing is handled. An empty `secret` refuses every request.
-/// - A body that is not an update -> 400.
+/// - The secret is checked before the body is read; a body over [`MAX_UPDATE_BYTES`] -> 413, one that
+///   is not an update -> 400.
 /// - The update is translated and handed to `handler`; the answer is 200 only once the handler
 ///   returned `Ok` (a button press is then answered through `bot`, as in polling); a handler error
 ///   -> 500, so that Telegram delivers the update again later. Updates the engine does not handle
@@ -49,17 +52,24 @@ where
     Router::new().route(WEBHOOK_PATH, post(receive::<H, Fut>)).with_state(hook)
 }
 
-async fn receive<H, Fut>(State(hook): State<Arc<Hook<H>>>, headers: HeaderMap, body: Bytes) -> StatusCode
+async fn receive<H, Fut>(State(hook): State<Arc<Hook<H>>>, request: Request) -> StatusCode
 where
     H: Fn(Incoming) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
 {
-    let given = headers.get(SECRET_HEADER).map(|value| value.as_bytes()).unwrap_or_default();
+    let given = request.headers().get(SECRET_HEADER).map(|value| value.as_bytes()).unwrap_or_default();
     let authentic = !hook.secret.is_empty() && bool::from(given.ct_eq(hook.secret.as_bytes()));
     if !authentic {
         tracing::warn!("webhook request without the right secret token: refused");
         return StatusCode::UNAUTHORIZED;
     }
+    let body = match axum::body::to_bytes(request.into_body(), MAX_UPDATE_BYTES).await {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::warn!(error = %err, "webhook body over {MAX_UPDATE_BYTES} bytes (or cut short): refused");
+            return StatusCode::PAYLOAD_TOO_LARGE;
+        }
+    };
     let update: Update = match serde_json::from_slice(&body) {
         Ok(update) => update,
         Err(err) => {

@@ -92,6 +92,22 @@ async fn a_body_that_is_not_an_update_is_a_bad_request() {
 }
 
 #[tokio::test]
+async fn an_oversized_body_is_refused_and_a_forged_one_is_not_even_read() {
+    let (_fake, bot) = fake_and_bot().await;
+    let seen = Seen::default();
+    let url = serve(bot.clone(), &seen, Arc::default(), None).await;
+    // A real update padded past the limit with a long text.
+    let mut update = command_update(7, "/aide");
+    update["message"]["text"] = Value::String(format!("/aide {}", "x".repeat(essaim_telegram::MAX_UPDATE_BYTES)));
+    assert_eq!(post(&bot, &url, Some(SECRET), update.to_string()).await, 413);
+    assert_eq!(post(&bot, &url, None, update.to_string()).await, 401);
+    assert!(seen.lock().expect("seen").is_empty());
+    // An ordinary update still goes through.
+    assert_eq!(post(&bot, &url, Some(SECRET), command_update(8, "/aide").to_string()).await, 200);
+    assert_eq!(seen.lock().expect("seen").len(), 1);
+}
+
+#[tokio::test]
 async fn a_failing_engine_answers_500_so_telegram_delivers_again() {
     let (_fake, bot) = fake_and_bot().await;
     let seen = Seen::default();
