@@ -73,6 +73,71 @@ impl Command {
     pub fn english(self) -> &'static str {
         Self::ALL.iter().find(|(c, _)| *c == self).map_or("help", |(_, names)| names[0])
     }
+
+    /// What the command does, in a line: the menus of the chat fronts (Discord's slash commands,
+    /// Telegram's command list) show it.
+    pub fn description(self, lang: essaim_core::Lang) -> &'static str {
+        let (french, english) = match self {
+            Command::Start => {
+                ("Rejoindre essaim avec votre code d'invitation", "Join essaim with your invitation code")
+            }
+            Command::Help => ("Ce que vous pouvez faire ici", "What you can do here"),
+            Command::Tenders => ("Les appels d'offres en cours", "Open tenders"),
+            Command::Allocate => {
+                ("Calculer et proposer la répartition des lots", "Compute and offer the allocation of the lots")
+            }
+            Command::Status => ("Où en est un appel d'offres", "Where a tender stands"),
+            Command::Lots => ("Vos lots et vos propositions en attente", "Your lots and pending offers"),
+            Command::Capacity => (
+                "Voir ce qui est libre, ou déclarer votre capacité dans un secteur",
+                "See what is free, or declare your capacity in a sector",
+            ),
+            Command::Remind => {
+                ("Relancer les structures qui n'ont pas répondu", "Remind the structures that have not answered")
+            }
+            Command::Send => {
+                ("Envoyer la proposition du groupement à l'acheteur", "Send the groupement's proposal to the buyer")
+            }
+            Command::Invite => (
+                "Ajouter une structure au groupement pour un appel (couvrir un manque)",
+                "Add a structure to the groupement for one tender (to fill a shortfall)",
+            ),
+            Command::Price => (
+                "Déclarer votre prix HT par unité dans un secteur",
+                "Declare your price per unit excl. VAT in a sector",
+            ),
+            Command::Lead => (
+                "Désigner le mandataire d'un groupement constitué pour l'appel",
+                "Name the lead of a groupement formed for the tender",
+            ),
+            Command::Close => (
+                "Clore la campagne maintenant (les offres sans réponse sont retirées)",
+                "Close the campaign now (unanswered offers are withdrawn)",
+            ),
+            Command::InviteAll => (
+                "Inviter par courriel les structures d'un groupement sans compte relié",
+                "Invite by e-mail a groupement's structures without a linked account",
+            ),
+            Command::Withdraw => (
+                "Demander à rendre un lot accepté (le facilitateur confirme)",
+                "Ask to give back an accepted lot (the facilitator confirms)",
+            ),
+            Command::Forget => (
+                "Délier ce compte et effacer vos données (après confirmation)",
+                "Unlink this account and erase your data (after confirmation)",
+            ),
+            Command::Reply => {
+                ("Répondre à la question d'une structure sur une offre", "Answer a structure's question about an offer")
+            }
+            Command::Members => {
+                ("Les structures d'un appel et comment les joindre", "A tender's structures and how to reach them")
+            }
+        };
+        match lang {
+            essaim_core::Lang::Fr => french,
+            essaim_core::Lang::En => english,
+        }
+    }
 }
 
 /// Lower case without the accents French keyboards add, so `/Capacité` is `/capacite`.

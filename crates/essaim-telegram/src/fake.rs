@@ -15,7 +15,7 @@
 //! 1024 characters, callback data over 64 bytes, edits of unknown messages, and edits that change
 //! nothing (« message is not modified »).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -130,6 +130,8 @@ struct FakeState {
     messages: HashMap<(i64, i64), Stored>,
     sent: Vec<SentMessage>,
     callback_answers: Vec<(String, Option<String>)>,
+    /// Command menus set by `setMyCommands`, per language code ("" for the default).
+    menus: BTreeMap<String, Vec<(String, String)>>,
     next_callback: u64,
     failures: HashMap<String, VecDeque<FakeError>>,
     chat_failures: HashMap<i64, FakeError>,
@@ -153,6 +155,7 @@ impl FakeState {
             messages: HashMap::new(),
             sent: Vec::new(),
             callback_answers: Vec::new(),
+            menus: BTreeMap::new(),
             next_callback: 1,
             failures: HashMap::new(),
             chat_failures: HashMap::new(),
@@ -445,6 +448,12 @@ impl FakeTelegram {
         self.lock().callback_answers.clone()
     }
 
+    /// The command menus the bot set (`setMyCommands`): per language code ("" for the default),
+    /// `(command, description)` in order.
+    pub fn menus(&self) -> BTreeMap<String, Vec<(String, String)>> {
+        self.lock().menus.clone()
+    }
+
     /// The highest update id the bot confirmed (through a later `getUpdates` offset); 0 for none.
     pub fn confirmed_up_to(&self) -> i64 {
         self.lock().confirmed
@@ -717,6 +726,26 @@ async fn api(
         "sendDocument" => respond(send_document(&mut lock(&shared), &params)),
         "editMessageText" => respond(edit(&mut lock(&shared), &params, true)),
         "editMessageReplyMarkup" => respond(edit(&mut lock(&shared), &params, false)),
+        "setMyCommands" => {
+            let Some(commands) = params.json("commands").and_then(|c| c.as_array().cloned()) else {
+                return bad_request("commands must be an array").response();
+            };
+            let mut menu = Vec::with_capacity(commands.len());
+            for c in &commands {
+                let (Some(name), Some(description)) = (c["command"].as_str(), c["description"].as_str()) else {
+                    return bad_request("a command needs command and description").response();
+                };
+                // The Bot API's rules: 1–32 characters a-z, 0-9, _; a description of 1–256.
+                let valid_name = (1..=32).contains(&name.len())
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                if !valid_name || !(1..=256).contains(&description.chars().count()) {
+                    return bad_request("BOT_COMMAND_INVALID").response();
+                }
+                menu.push((name.to_owned(), description.to_owned()));
+            }
+            lock(&shared).menus.insert(params.string("language_code").unwrap_or_default(), menu);
+            ok(json!(true))
+        }
         "answerCallbackQuery" => {
             let Some(id) = params.string("callback_query_id") else {
                 return bad_request("query is too old and response timeout expired or query id is invalid").response();
@@ -731,7 +760,7 @@ async fn api(
 
 /// Bot API method names are case-insensitive.
 fn canonical(method: &str) -> &str {
-    const METHODS: [&str; 12] = [
+    const METHODS: [&str; 13] = [
         "getMe",
         "deleteWebhook",
         "setWebhook",
@@ -744,6 +773,7 @@ fn canonical(method: &str) -> &str {
         "editMessageText",
         "editMessageReplyMarkup",
         "answerCallbackQuery",
+        "setMyCommands",
     ];
     METHODS.iter().find(|m| m.eq_ignore_ascii_case(method)).copied().unwrap_or(method)
 }

@@ -15,11 +15,13 @@ use teloxide::Bot;
 
 #[cfg(feature = "fake")]
 pub mod fake;
+mod menu;
 mod polling;
 mod sender;
 mod translate;
 mod webhook;
 
+pub use menu::{menu, set_menus};
 pub use polling::run_polling;
 pub use sender::{TelegramSender, message_parts};
 pub use translate::{Translated, translate};

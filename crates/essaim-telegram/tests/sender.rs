@@ -273,3 +273,28 @@ async fn the_fake_refuses_what_telegram_refuses() {
     let other = bot_for(&fake);
     assert!(matches!(TelegramSender::new(other).send("k", &offer()).await, SendOutcome::Sent { .. }));
 }
+
+#[tokio::test]
+async fn the_command_menu_is_set_in_french_by_default_and_in_english() {
+    let (fake, bot) = fake_and_bot().await;
+    essaim_telegram::set_menus(&bot).await;
+    let menus = fake.menus();
+    let names = |code: &str| -> Vec<String> { menus[code].iter().map(|(n, _)| n.clone()).collect() };
+    assert_eq!(menus.keys().cloned().collect::<Vec<_>>(), ["", "en"]);
+    assert_eq!(names("").len(), essaim_chat::Command::ALL.len());
+    assert!(names("").contains(&"repartir".to_owned()) && names("").contains(&"mes_lots".to_owned()));
+    assert!(names("en").contains(&"allocate".to_owned()) && names("en").contains(&"invite_all".to_owned()));
+    let status_fr = menus[""].iter().find(|(n, _)| n == "etat").map(|(_, d)| d.as_str());
+    assert_eq!(status_fr, Some("Où en est un appel d'offres"));
+    let status_en = menus["en"].iter().find(|(n, _)| n == "status").map(|(_, d)| d.as_str());
+    assert_eq!(status_en, Some("Where a tender stands"));
+}
+
+#[tokio::test]
+async fn a_refused_menu_leaves_the_bot_working() {
+    let (fake, bot) = fake_and_bot().await;
+    let refusal = FakeError::Api { code: 400, description: "Bad Request: BOT_COMMANDS_TOO_MUCH".into() };
+    fake.fail_next("setMyCommands", refusal);
+    essaim_telegram::set_menus(&bot).await;
+    assert_eq!(fake.menus().keys().cloned().collect::<Vec<_>>(), ["en"], "the English one still set");
+}

@@ -113,6 +113,10 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
         };
         let bot = essaim_telegram::bot(&telegram).map_err(|e| BadInput(format!("telegram.api_url: {e}")))?;
         dispatcher = dispatcher.with_sender(Platform::Telegram, TelegramSender::new(bot.clone()), Limits::telegram());
+        // The command menu beside the text field, French and English; in the background: a slow or
+        // refused call must not hold the start.
+        let menu_bot = bot.clone();
+        tokio::spawn(async move { essaim_telegram::set_menus(&menu_bot).await });
         if config.telegram.mode == "webhook" {
             let Some(secret) = telegram.webhook_secret.clone() else {
                 bail!(BadInput(format!("telegram.mode = webhook needs {WEBHOOK_SECRET_VAR}")));

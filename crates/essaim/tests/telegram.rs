@@ -21,6 +21,9 @@ async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses(
         let linked = bench.suppliers.len() + 1;
         bench.wait("every welcome", WAIT, |f| f.pending_updates() == 0 && f.sent().len() >= linked).await;
         assert!(bench.fake.messages_to(FACILITATOR)[0].text.contains("rôle de facilitateur"));
+        // serve set the command menus, French by default and English.
+        bench.wait("the command menus", WAIT, |f| f.menus().len() == 2).await;
+        assert!(bench.fake.menus()[""].iter().any(|(name, _)| name == "repartir"));
 
         // Strangers and suppliers cannot launch; unknown commands get help.
         bench.fake.push_command(999, 999, "/repartir T-2026-014");
