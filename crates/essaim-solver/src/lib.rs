@@ -40,7 +40,7 @@ pub use milp::Backend;
 
 use input::Instance;
 use model::{EPS, Residual};
-use search::{Budget, ComponentSolution, Ending, Event};
+use search::{Budget, ComponentSolution, Event};
 
 /// Why an allocation could not be attempted.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -71,8 +71,9 @@ impl Default for SolveSettings {
     }
 }
 
-/// What stopped the search (`stats.stopped_by`), the component that stopped last deciding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// What stopped the search (`stats.stopped_by`): of a component, and of the run — the component that
+/// stopped on the strongest limit decides (the order below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum StoppedBy {
     /// Every component proven optimal.
@@ -84,17 +85,6 @@ pub enum StoppedBy {
     WorkLimit,
     /// The time limit was reached.
     TimeLimit,
-}
-
-impl From<Ending> for StoppedBy {
-    fn from(ending: Ending) -> Self {
-        match ending {
-            Ending::ProvenOptimal => Self::ProvenOptimal,
-            Ending::NoImprovement => Self::NoImprovement,
-            Ending::WorkLimit => Self::WorkLimit,
-            Ending::TimeLimit => Self::TimeLimit,
-        }
-    }
 }
 
 /// Where a run stands, for a progress display: the cost of the best lots so far and the best proven
@@ -202,7 +192,7 @@ pub fn allocate_observed(
     result.stats.backend = settings.backend.name().to_owned();
     result.stats.nodes = solved.iter().map(|s| s.nodes).sum();
     result.stats.neighbourhoods = solved.iter().map(|s| s.neighbourhoods).sum();
-    result.stats.stopped_by = solved.iter().map(|s| s.ending).max().map(StoppedBy::from).unwrap_or_default();
+    result.stats.stopped_by = solved.iter().map(|s| s.ending).max().unwrap_or_default();
     if !proven {
         result.status = Status::Feasible;
         let gap = if result.objective > 0.0 { ((result.objective - bound) / result.objective).max(0.0) } else { 0.0 };

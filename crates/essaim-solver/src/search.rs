@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use essaim_core::haversine_km;
 
+use crate::StoppedBy;
 use crate::greedy;
 use crate::input::Instance;
 use crate::milp::{self, Backend, Limits, Stop};
@@ -63,16 +64,6 @@ pub(crate) struct Budget {
     pub nodes: Option<u64>,
 }
 
-/// Why the search of a component ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Ending {
-    ProvenOptimal,
-    /// No neighbourhood improved the lots for many rounds.
-    NoImprovement,
-    WorkLimit,
-    TimeLimit,
-}
-
 /// What the search decided for one component.
 #[derive(Debug, Clone)]
 pub(crate) struct ComponentSolution {
@@ -80,7 +71,7 @@ pub(crate) struct ComponentSolution {
     pub quantities: Vec<f64>,
     /// Cost of `quantities` (`component_cost`).
     pub cost: f64,
-    pub ending: Ending,
+    pub ending: StoppedBy,
     /// Best proven lower bound of the component's cost, when known.
     pub bound: Option<f64>,
     pub variables: usize,
@@ -93,7 +84,7 @@ pub(crate) struct ComponentSolution {
 
 impl ComponentSolution {
     pub fn proven_optimal(&self) -> bool {
-        self.ending == Ending::ProvenOptimal
+        self.ending == StoppedBy::ProvenOptimal
     }
 
     /// Takes what a solve of the whole component gave: its nodes, its bound when higher, its lots when
@@ -146,7 +137,7 @@ pub(crate) fn solve_component(
     let mut best = ComponentSolution {
         quantities,
         cost,
-        ending: Ending::TimeLimit,
+        ending: StoppedBy::TimeLimit,
         bound: None,
         variables,
         constraints,
@@ -181,9 +172,9 @@ pub(crate) fn solve_component(
         Some(outcome) => {
             best.take_whole(instance, residual, component, &outcome, improved);
             best.ending = match outcome.stop {
-                Stop::ProvenOptimal => Ending::ProvenOptimal,
-                Stop::WorkLimit => Ending::WorkLimit,
-                Stop::TimeLimit => Ending::TimeLimit,
+                Stop::ProvenOptimal => StoppedBy::ProvenOptimal,
+                Stop::WorkLimit => StoppedBy::WorkLimit,
+                Stop::TimeLimit => StoppedBy::TimeLimit,
             };
             if outcome.stop == Stop::ProvenOptimal || alone {
                 return best;
@@ -198,10 +189,10 @@ pub(crate) fn solve_component(
     for _ in 0..SEARCH_ROUNDS {
         let before = best.cost;
         search.run(&mut best, improved);
-        if best.ending == Ending::NoImprovement && component.pairs.len() <= EXACT_MAX_PAIRS {
+        if best.ending == StoppedBy::NoImprovement && component.pairs.len() <= EXACT_MAX_PAIRS {
             polish(instance, residual, component, budget, backend, &mut best, improved);
         }
-        if best.ending != Ending::NoImprovement || best.cost >= before - IMPROVEMENT * before.abs().max(1.0) {
+        if best.ending != StoppedBy::NoImprovement || best.cost >= before - IMPROVEMENT * before.abs().max(1.0) {
             break;
         }
         search.nodes_per_region *= 2;
@@ -235,11 +226,11 @@ fn polish(
     drop(model);
     best.take_whole(instance, residual, component, &outcome, improved);
     best.ending = match outcome.stop {
-        Stop::ProvenOptimal => Ending::ProvenOptimal,
+        Stop::ProvenOptimal => StoppedBy::ProvenOptimal,
         // The node budget of the polish is not the user's work limit unless that is what was left.
-        Stop::WorkLimit if work_left.is_some_and(|w| w <= POLISH_NODES) => Ending::WorkLimit,
-        Stop::WorkLimit => Ending::NoImprovement,
-        Stop::TimeLimit => Ending::TimeLimit,
+        Stop::WorkLimit if work_left.is_some_and(|w| w <= POLISH_NODES) => StoppedBy::WorkLimit,
+        Stop::WorkLimit => StoppedBy::NoImprovement,
+        Stop::TimeLimit => StoppedBy::TimeLimit,
     };
 }
 
@@ -466,16 +457,16 @@ impl<'a> Neighbourhoods<'a> {
         let mut stalled = 0;
         loop {
             if seconds_left(self.budget.deadline) <= 0.0 {
-                best.ending = Ending::TimeLimit;
+                best.ending = StoppedBy::TimeLimit;
                 return;
             }
             let work_left = self.budget.nodes.map(|n| n.saturating_sub(best.nodes));
             if work_left == Some(0) {
-                best.ending = Ending::WorkLimit;
+                best.ending = StoppedBy::WorkLimit;
                 return;
             }
             if stalled >= stall_limit {
-                best.ending = Ending::NoImprovement;
+                best.ending = StoppedBy::NoImprovement;
                 return;
             }
             let regions = self.pick_regions(best);
@@ -523,7 +514,7 @@ impl<'a> Neighbourhoods<'a> {
                 stalled += 1;
             }
             if proven {
-                best.ending = Ending::ProvenOptimal;
+                best.ending = StoppedBy::ProvenOptimal;
                 best.bound = Some(best.cost);
                 return;
             }

@@ -417,12 +417,13 @@ fn allocate_settings(
     Ok(settings)
 }
 
-/// On a terminal, a spinner with the best objective so far and its gap to the bound; nothing otherwise.
-fn allocation_progress() -> Option<indicatif::ProgressBar> {
+/// On a terminal, a spinner saying `message` (an import's file, an allocation's objective and gap);
+/// nothing when standard error is not a terminal.
+fn spinner(message: String) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = indicatif::ProgressBar::new_spinner().with_message("allocating…");
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     Some(bar)
 }
@@ -444,7 +445,7 @@ fn allocate_file(
             instance.weights = Some(essaim_solver::Weights { per_unit_fairness: 0.0, ..config.weights() });
         }
         instance.fill_default_rates(&config.impact_settings().insertion_rate);
-        let bar = allocation_progress();
+        let bar = spinner("allocating…".to_owned());
         let observer = |p: &essaim_solver::Progress| {
             if let Some(bar) = &bar {
                 bar.set_message(format!(
@@ -485,13 +486,7 @@ async fn import_suppliers(store: &Store, path: &Path, skip_invalid: bool, config
     let bytes = read_file(path)?;
     let name = path.display().to_string();
     let taxonomy = config.taxonomy()?;
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new_spinner().with_message(format!("reading {name}"));
-        bar.enable_steady_tick(std::time::Duration::from_millis(100));
-        Some(bar)
-    } else {
-        None
-    };
+    let progress = spinner(format!("reading {name}"));
     let file = import::read_directory(&name, &bytes, &taxonomy);
     if let Some(bar) = &progress {
         bar.set_message(format!("saving {} suppliers", file.suppliers.len()));
