@@ -9,7 +9,8 @@
 //! `rules`, `metro` — everyone within everyone's reach around Lyon — and `national` — one giant component), or
 //! `--dense` for the issue's four. For those, each supplier holding lots in turn declines all of them and the
 //! residual is re-solved with every other lot fixed: the reallocation a campaign runs (p50 / p99). Other
-//! options: `--sizes 20x5,100x20`, `--runs N`, `--rules plain|rules|both`, `--time-limit S`, `--work-limit N`;
+//! options: `--sizes 20x5,100x20`, `--runs N`, `--rules plain|rules|both`, `--time-limit S`, `--work-limit N`,
+//! `--seed N` (other instances of the same families, 1 by default);
 //! anything else (such as the `--bench` cargo passes) is ignored. Prints a Markdown table.
 
 use std::process::{Command, ExitCode};
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 /// (lines, suppliers) of the issue's sizes 20×5 … 5000×200 (suppliers × lines).
 const DEFAULT_SIZES: [(usize, usize); 5] = [(5, 20), (20, 100), (50, 500), (100, 2000), (200, 5000)];
+/// Seed of the generated instances unless `--seed` gives another (instances not seen while tuning).
 const SEED: u64 = 1;
 /// The dense instances of issue 12 (family, suppliers × lines).
 const DENSE: [(&str, usize, usize); 4] =
@@ -68,6 +70,7 @@ struct Args {
     instances: Vec<(String, usize, usize)>,
     time_limit: Option<f64>,
     work_limit: Option<u64>,
+    seed: u64,
 }
 
 fn parse_size(text: &str) -> Option<(usize, usize)> {
@@ -85,6 +88,7 @@ fn parse_args() -> Result<Args, String> {
         instances: Vec::new(),
         time_limit: None,
         work_limit: None,
+        seed: SEED,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -112,6 +116,10 @@ fn parse_args() -> Result<Args, String> {
                 args.child = Some(parse_size(&text).ok_or(format!("--child: {text:?} is not SUPPLIERSxLINES"))?);
             }
             "--backend" => args.backend = value("--backend")?,
+            "--seed" => {
+                let text = value("--seed")?;
+                args.seed = text.parse().map_err(|_| format!("--seed: {text:?} is not a number"))?;
+            }
             "--dense" => args.instances = DENSE.iter().map(|&(f, s, l)| (f.to_owned(), s, l)).collect(),
             "--instances" => {
                 let text = value("--instances")?;
@@ -259,10 +267,10 @@ fn reallocations(
 fn child(args: &Args, lines: usize, suppliers: usize, runs: usize, rules: &str) -> Result<Measure, String> {
     let backend = backend_named(&args.backend)?;
     let input = match rules {
-        "rules" => generate::procurement_instance(suppliers, lines, SEED),
-        "metro" => generate::metro_instance(suppliers, lines, SEED),
-        "national" => generate::national_instance(suppliers, lines, SEED),
-        _ => generate::instance(suppliers, lines, SEED),
+        "rules" => generate::procurement_instance(suppliers, lines, args.seed),
+        "metro" => generate::metro_instance(suppliers, lines, args.seed),
+        "national" => generate::national_instance(suppliers, lines, args.seed),
+        _ => generate::instance(suppliers, lines, args.seed),
     };
     let settings = settings(args, backend);
     let mut times = Vec::with_capacity(runs);
@@ -349,6 +357,7 @@ fn run_child(
     if let Some(nodes) = args.work_limit {
         command.args(["--work-limit", &nodes.to_string()]);
     }
+    command.args(["--seed", &args.seed.to_string()]);
     let output = command.output().map_err(|e| format!("cannot start the child: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let json = stdout.lines().rev().find(|l| l.trim_start().starts_with('{'));
@@ -421,7 +430,8 @@ fn main() -> ExitCode {
 
     let limit = args.time_limit.unwrap_or(SolveSettings::default().time_limit.as_secs_f64());
     println!(
-        "Generated instances (seed {SEED}), suppliers×lines; time limit {limit} s per run; median wall time of N runs."
+        "Generated instances (seed {}), suppliers×lines; time limit {limit} s per run; median wall time of N runs.",
+        args.seed
     );
     println!();
     println!(
