@@ -818,7 +818,32 @@ impl Campaign {
             });
             next += 1;
         }
+        let uncovered = uncovered.into_iter().map(|u| self.with_pending_lots(u)).collect();
         CampaignEvent::OffersMade { at: now, round: self.rounds + 1, offers, uncovered }
+    }
+
+    /// The solver calls every lot it kept from an earlier round accepted; a lot still offered awaits an
+    /// answer, and the facilitator reads which is which.
+    fn with_pending_lots(&self, mut u: Uncovered) -> Uncovered {
+        let line = u.line.clone();
+        let offered =
+            |s: &String| self.offers.values().any(|o| o.is_open() && o.terms.line == line && &o.terms.supplier == s);
+        let mut split = false;
+        for cause in &mut u.causes {
+            if let ShortfallCause::AcceptedLotsKept { suppliers, pending } = cause
+                && suppliers.iter().any(offered)
+            {
+                let (open, accepted): (Vec<String>, Vec<String>) =
+                    std::mem::take(suppliers).into_iter().partition(offered);
+                *suppliers = accepted;
+                pending.extend(open);
+                split = true;
+            }
+        }
+        if split {
+            u.reason = ShortfallCause::render_all(&u.causes, crate::Lang::En, &|id| id.to_owned());
+        }
+        u
     }
 
     /// Per line: accepted, pending, declined and uncovered quantity. `lines` gives each line's id and
@@ -897,6 +922,25 @@ mod tests {
         events.push(event);
         let tender = TenderRef::parse("ref", "T-1").expect("valid ref");
         Campaign::replay(tender, events.iter()).expect("replays").expect("launched")
+    }
+
+    #[test]
+    fn a_kept_lot_still_offered_is_told_apart_from_an_accepted_one() {
+        let (mut events, c) = started();
+        let e = c.answer(1, "A", Answer::Accept, actor("a"), t(1)).expect("accepted");
+        let c = push(&mut events, e);
+        // B's offer 2 on L1 is still open: the solver, which knows no answers, calls both lots accepted.
+        let kept = ShortfallCause::AcceptedLotsKept { suppliers: vec!["A".into(), "B".into()], pending: vec![] };
+        let uncovered = Uncovered { line: "L1".into(), quantity: 5.0, reason: String::new(), causes: vec![kept] };
+        let CampaignEvent::OffersMade { uncovered, .. } = c.offers_made(&[], vec![uncovered], |_| 0.0, t(2), t(50))
+        else {
+            unreachable!("offers_made makes OffersMade")
+        };
+        assert_eq!(
+            uncovered[0].causes,
+            [ShortfallCause::AcceptedLotsKept { suppliers: vec!["A".into()], pending: vec!["B".into()] }]
+        );
+        assert_eq!(uncovered[0].reason, "lots kept as they are: accepted (A); still awaiting an answer (B)");
     }
 
     #[test]

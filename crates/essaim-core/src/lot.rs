@@ -112,8 +112,13 @@ pub enum ShortfallCause {
     MinLotTooLarge {
         suppliers: Vec<String>,
     },
+    /// Lots held from an earlier round are kept and cannot grow. `suppliers`: lots accepted (or, from
+    /// the solver alone, which does not know answers: kept); `pending`: lots still offered, awaiting an
+    /// answer (a campaign tells them apart, see `Campaign::offers_made`).
     AcceptedLotsKept {
         suppliers: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pending: Vec<String>,
     },
     TooFarForTheWeights {
         suppliers: Vec<String>,
@@ -147,6 +152,22 @@ fn names(ids: &[String], name: &dyn Fn(&str) -> String, lang: Lang) -> String {
         match lang {
             Lang::Fr => format!("{} et {others} autres", shown.join(", ")),
             Lang::En => format!("{} and {others} others", shown.join(", ")),
+        }
+    }
+}
+
+/// Lots kept from an earlier round, saying which are accepted and which still await an answer: a lot
+/// still offered is not « déjà accepté ».
+fn kept_lots(accepted: &[String], pending: &[String], lang: Lang, name: &dyn Fn(&str) -> String) -> String {
+    let (a, p) = (names(accepted, name, lang), names(pending, name, lang));
+    match (accepted.is_empty(), pending.is_empty(), lang) {
+        (_, true, Lang::En) => format!("accepted lots kept as they are ({a})"),
+        (_, true, Lang::Fr) => format!("lots déjà acceptés conservés ({a})"),
+        (true, false, Lang::En) => format!("lots still awaiting an answer kept as offered ({p})"),
+        (true, false, Lang::Fr) => format!("lots encore en attente de réponse, maintenus tels que proposés ({p})"),
+        (false, false, Lang::En) => format!("lots kept as they are: accepted ({a}); still awaiting an answer ({p})"),
+        (false, false, Lang::Fr) => {
+            format!("lots conservés tels quels : acceptés ({a}) ; encore en attente de réponse ({p})")
         }
     }
 }
@@ -204,12 +225,7 @@ impl ShortfallCause {
                     names(suppliers, name, lang)
                 )
             }
-            (AcceptedLotsKept { suppliers }, Lang::En) => {
-                format!("accepted lots kept as they are ({})", names(suppliers, name, lang))
-            }
-            (AcceptedLotsKept { suppliers }, Lang::Fr) => {
-                format!("lots déjà acceptés conservés ({})", names(suppliers, name, lang))
-            }
+            (AcceptedLotsKept { suppliers, pending }, _) => kept_lots(suppliers, pending, lang, name),
             (TooFarForTheWeights { suppliers }, Lang::En) => {
                 format!("too far to be worth covering under the weights ({})", names(suppliers, name, lang))
             }
@@ -300,5 +316,29 @@ mod tests {
         assert!(fr.ends_with("jusqu'à 37,5 km"), "{fr}");
         let en = cause.render(Lang::En, &name);
         assert!(en.contains("Atelier St. Fons at 42.") && en.ends_with("up to 37.5 km"), "{en}");
+    }
+
+    #[test]
+    fn a_lot_still_offered_is_not_called_accepted() {
+        let name = |id: &str| id.to_owned();
+        let mixed =
+            ShortfallCause::AcceptedLotsKept { suppliers: vec!["Atelier A".into()], pending: vec!["Régie B".into()] };
+        assert_eq!(
+            mixed.render(Lang::Fr, &name),
+            "lots conservés tels quels : acceptés (Atelier A) ; encore en attente de réponse (Régie B)"
+        );
+        assert_eq!(
+            mixed.render(Lang::En, &name),
+            "lots kept as they are: accepted (Atelier A); still awaiting an answer (Régie B)"
+        );
+        let pending = ShortfallCause::AcceptedLotsKept { suppliers: vec![], pending: vec!["Régie B".into()] };
+        let fr = pending.render(Lang::Fr, &name);
+        assert!(!fr.contains("accept"), "{fr}");
+        assert_eq!(fr, "lots encore en attente de réponse, maintenus tels que proposés (Régie B)");
+        assert_eq!(pending.render(Lang::En, &name), "lots still awaiting an answer kept as offered (Régie B)");
+        // Events written before `pending` existed read back as accepted lots, as they were shown.
+        let old: ShortfallCause =
+            serde_json::from_str(r#"{"AcceptedLotsKept":{"suppliers":["S1"]}}"#).expect("old event");
+        assert_eq!(old, ShortfallCause::AcceptedLotsKept { suppliers: vec!["S1".into()], pending: vec![] });
     }
 }

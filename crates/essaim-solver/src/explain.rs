@@ -154,7 +154,7 @@ pub(crate) fn shortfall_causes(
             Blocker::CapacityExhausted => ShortfallCause::CapacityExhausted { suppliers: ids, sector: sector.clone() },
             Blocker::MaxShare => ShortfallCause::MaxShareReached { suppliers: ids, percent: line.max_share * 100.0 },
             Blocker::MinLot => ShortfallCause::MinLotTooLarge { suppliers: ids },
-            Blocker::Accepted => ShortfallCause::AcceptedLotsKept { suppliers: ids },
+            Blocker::Accepted => ShortfallCause::AcceptedLotsKept { suppliers: ids, pending: Vec::new() },
             Blocker::NotWorthIt => ShortfallCause::TooFarForTheWeights { suppliers: ids },
             Blocker::TimeLimit => ShortfallCause::TimeLimit { suppliers: ids },
         });
