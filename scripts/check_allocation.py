@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent check of `essaim allocate` (pip install highspy numpy).
 
-Rebuilds the MILP of DESIGN.md §3 from the input (distance, capacity, eligibility by kind, participation
+Rebuilds the MILP of docs/allocation.md from the input (distance, capacity, eligibility by kind, participation
 mode and reservation, exclusions, fixed lots with new lots on top, minimum lots, maximum shares, social
 clause, fairness) and solves it with HiGHS; then checks that essaim's output satisfies every constraint,
 reports its objective right, and reaches the HiGHS optimum (relative 1e-6) when it says "optimal".

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Random allocation instances (the input of `essaim allocate`) for check_random_allocations.sh.
 
-Every rule of DESIGN.md §3 shows up: supplier kinds of all ten codes and some without kind, reserved lines
+Every rule of docs/allocation.md shows up: supplier kinds of all ten codes and some without kind, reserved lines
 (handicap, insertion), participation modes, social clauses (some out of reach), insertion rates, recent
 volumes with a fairness weight, fixed lots (some also excluded, some out of reach or ineligible), excluded
 pairs, minimum lots, maximum shares. Small enough (3–25 suppliers, 1–8 lines, 1–3 sectors) for the exact

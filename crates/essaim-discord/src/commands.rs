@@ -1,4 +1,4 @@
-//! The slash commands (DESIGN §4) and their registration.
+//! The slash commands (docs/ARCHITECTURE.md, « Interfaces other programs rely on ») and their registration.
 
 use essaim_chat::Command;
 use essaim_core::Lang;
@@ -118,7 +118,7 @@ pub(crate) fn spec(name: &str) -> Option<&'static CommandSpec> {
     COMMANDS.iter().find(|c| c.command.english() == name || c.command.french() == name)
 }
 
-/// The slash commands (DESIGN §4): `start(code)`, `help`, `tenders`, `allocate(ref)`,
+/// The slash commands (docs/ARCHITECTURE.md, interfaces): `start(code)`, `help`, `tenders`, `allocate(ref)`,
 /// `status(ref)`, `lots`, `capacity([sector, quantity])`, `remind(ref)`, `send(ref)`, `invite(siret, ref)`,
 /// `price(sector, price)`, `lead(ref, siret)`, `members(ref)`. English names with French `name_localizations` (`demarrer`,
 /// `aide`, `appels`, `repartir`, `etat`, `mes_lots`, `capacite`, `relancer`, `envoyer`, `inviter`, `tarif`,

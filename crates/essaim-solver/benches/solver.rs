@@ -186,7 +186,7 @@ fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * 6371.0 * h.sqrt().min(1.0).asin()
 }
 
-/// Pairs of DESIGN.md §3: supplier with capacity in the line's sector and the site within its reach.
+/// Pairs of the model (docs/allocation.md): supplier with capacity in the line's sector and the site within its reach.
 fn pairs(input: &AllocationInput) -> usize {
     let mut count = 0;
     for line in &input.lines {

@@ -81,7 +81,7 @@ pub fn instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {
     fresh(line_list, supplier_list)
 }
 
-/// The instance of [`instance`] with the procurement rules of DESIGN §3 on top: 15 % of the lines reserved
+/// The instance of [`instance`] with the procurement rules of docs/allocation.md on top: 15 % of the lines reserved
 /// (handicap or insertion), half of them open to mise à disposition, 40 % with a social clause of 10–50 %
 /// of their hours, an insertion rate and a recent volume per supplier, and the fairness weight set.
 pub fn procurement_instance(suppliers: usize, lines: usize, seed: u64) -> AllocationInput {

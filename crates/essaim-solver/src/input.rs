@@ -1,4 +1,4 @@
-//! The allocation input of DESIGN.md §3 and its validation into an indexed [`Instance`].
+//! The allocation input (docs/allocation.md) and its validation into an indexed [`Instance`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -190,7 +190,7 @@ impl Instance {
         self.suppliers[supplier].capacity.get(&sector).copied().unwrap_or(0.0)
     }
 
-    /// Whether the kind of `supplier` may take `line` (DESIGN §3: participation mode, then reservation).
+    /// Whether the kind of `supplier` may take `line` (docs/allocation.md: participation mode, then reservation).
     /// A supplier without a kind works by execution and belongs to no family.
     pub fn eligibility(&self, line: usize, supplier: usize) -> Result<(), Ineligible> {
         let (line, kind) = (&self.lines[line], self.suppliers[supplier].kind);

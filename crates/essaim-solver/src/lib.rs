@@ -1,7 +1,7 @@
 //! Allocation of tender lines into micro-lots across the suppliers of a groupement or territory.
 //!
 //! [`allocate`] is a pure function from an [`AllocationInput`] to an [`AllocationResult`]: the exact
-//! mixed-integer model of DESIGN.md §3 (distance cost, fixed cost per lot, shortfall penalty; capacity per
+//! mixed-integer model of docs/allocation.md (distance cost, fixed cost per lot, shortfall penalty; capacity per
 //! sector, travel radius, minimum lot, maximum share, and the procurement rules). It does no I/O and knows
 //! nothing of databases or chat.
 //!

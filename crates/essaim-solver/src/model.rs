@@ -1,4 +1,4 @@
-//! The exact model of DESIGN.md §3, split into independent components, as a [`Milp`] per component.
+//! The exact model of docs/allocation.md, split into independent components, as a [`Milp`] per component.
 //!
 //! Structure used (see the crate header for the why):
 //! - only pairs within reach, with capacity, eligible (participation mode, reservation) and not excluded
@@ -221,7 +221,7 @@ pub(crate) fn drop_dominated(instance: &Instance, residual: &Residual, component
     });
 }
 
-/// The MILP of one component (DESIGN.md §3) and where each variable sits in it: x_i at i and y_i at
+/// The MILP of one component (docs/allocation.md) and where each variable sits in it: x_i at i and y_i at
 /// n + i for the n pairs, then u_l per line, then v_l per line whose clause is still open.
 pub(crate) struct ComponentModel {
     pub milp: Milp,

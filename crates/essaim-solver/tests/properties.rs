@@ -1,4 +1,4 @@
-//! Property tests of `allocate` on small random instances mixing every rule of DESIGN.md §3 (kinds and
+//! Property tests of `allocate` on small random instances mixing every rule of docs/allocation.md (kinds and
 //! participation modes, reserved lines, clause hours, fairness, fixed lots topped up, exclusions): every
 //! constraint holds, the reported objective is the recomputed one, the exact model never does worse than
 //! the greedy baseline, runs are reproducible, and on tiny instances the optimum equals an independent brute
@@ -201,7 +201,7 @@ fn without_time(mut result: AllocationResult) -> AllocationResult {
     result
 }
 
-/// The exact optimum of DESIGN.md §3 by brute force: for every set of open new lots, the LP that remains
+/// The exact optimum of docs/allocation.md by brute force: for every set of open new lots, the LP that remains
 /// (x between the min lot and min(c, σ·q) − f, shortfall and clause shortfall ≥ 0, capacity rows, clause
 /// rows) is solved on its own. Shares nothing with the solver's model (no big-M tightening, no pair
 /// dropping, no components, no warm start).

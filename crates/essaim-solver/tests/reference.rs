@@ -495,7 +495,7 @@ fn malformed_json_is_a_json_error() {
              "weights": {"per_unit_km": 1.0, "per_lot": 50.0, "per_unit_shortfall": 10000.0},
              "fixed": [ {"line": "L1", "supplier": "S1", "quantity": 40} ] }"#,
     )
-    .expect("the DESIGN.md example parses");
+    .expect("the example of docs/allocation.md (its first line and supplier) parses");
     let result = solve(&ok);
     // S1 keeps its accepted 40 and takes 32 more, up to its max share of 60 % (72 h): 48 h short.
     assert_eq!(lots_of(&result), vec![("S1".to_owned(), 40.0, true), ("S1".to_owned(), 32.0, false)]);
@@ -591,7 +591,7 @@ fn highs_agrees_on_generated_instances() {
 }
 
 // A fixed lot of quantity 0 passes validation, but the solver drops it from the lots and from the objective,
-// while DESIGN.md §3 keeps a fixed lot's x and y (y = 1: the lot and its F stay), which is what
+// while docs/allocation.md keeps a fixed lot's x and y (y = 1: the lot and its F stay), which is what
 // `scripts/check_allocation.py` checks ("fixed lot … missing", objective off by F). Either reject it as bad
 // input or keep it: both are accepted here; dropping it silently is not.
 #[test]

@@ -51,7 +51,7 @@ pub enum Command {
     },
     /// Solve one allocation instance from a JSON file (no database needed).
     Allocate {
-        /// The instance (DESIGN.md §3): lines, suppliers, optional weights, fixed and excluded.
+        /// The instance (docs/allocation.md): lines, suppliers, optional weights, fixed and excluded.
         #[arg(long)]
         input: PathBuf,
         /// Where to write the result (default: standard output).

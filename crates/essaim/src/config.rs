@@ -216,7 +216,7 @@ impl Config {
             merge(&mut value, overlay);
         }
         for (key, raw) in env {
-            // The names DESIGN.md §4 gives for the Telegram API URL.
+            // The name docs/ARCHITECTURE.md (interfaces) gives the Telegram API URL.
             if key == "ESSAIM_TELEGRAM_API_URL" {
                 set_path(&mut value, &["telegram".to_owned(), "api_url".to_owned()], &raw)
                     .map_err(|e| anyhow::Error::new(BadInput(format!("{key}: {e}"))))?;

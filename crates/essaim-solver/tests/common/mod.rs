@@ -1,4 +1,4 @@
-//! Shared checks for the solver's integration tests: an independent reading of DESIGN.md §3 (haversine
+//! Shared checks for the solver's integration tests: an independent reading of docs/allocation.md (haversine
 //! distance, eligibility, the constraints and the objective), written without looking at the solver's
 //! internals.
 
@@ -41,7 +41,7 @@ pub fn weights(input: &AllocationInput) -> Weights {
     input.weights.unwrap_or_default()
 }
 
-/// DESIGN §3 eligibility, spelled out from the families and modes as the design states them.
+/// Eligibility (docs/allocation.md), spelled out from the families and modes as the contract states them.
 pub fn eligible(line: &LineInput, supplier: &SupplierInput) -> bool {
     let kind = supplier.kind.as_deref().map(str::to_uppercase);
     let mode = match kind.as_deref() {
@@ -95,7 +95,7 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
 }
 
-/// Checks every constraint of DESIGN.md §3 and the reported objective. `Err` lists what is wrong.
+/// Checks every constraint of docs/allocation.md and the reported objective. `Err` lists what is wrong.
 pub fn check_result(input: &AllocationInput, result: &AllocationResult) -> Result<(), String> {
     let mut errors: Vec<String> = Vec::new();
     let lines: HashMap<&str, _> = input.lines.iter().map(|l| (l.id.as_str(), l)).collect();
