@@ -348,7 +348,7 @@ pub async fn invite_groupement_by_mail(
         messages.push(format!("invite:{code}:{siret}:{invite}"), Outgoing::text(Platform::Email, address, text));
         changes.new_invites.push(essaim_store::NewInvite {
             code: invite,
-            role: "supplier".into(),
+            role: essaim_core::Role::Supplier,
             supplier: Some(siret.clone()),
             expires_at: Some(expires_at),
         });

@@ -497,7 +497,7 @@ async fn give_up(store: &Store, notify: &Notify, row: &OutboxMessage, error: &st
     if row.key.starts_with(FAILURE_NOTICE_PREFIX) {
         return Ok(());
     }
-    let facilitators = store.accounts_with_role("facilitator").await?;
+    let facilitators = store.accounts_with_role(essaim_core::Role::Facilitator).await?;
     let quoted: String = if error.chars().count() > NOTICE_ERROR_CHARS {
         error.chars().take(NOTICE_ERROR_CHARS).chain(std::iter::once('…')).collect()
     } else {

@@ -206,7 +206,7 @@ impl Engine {
                 platform: Platform::Desk.as_str().to_owned(),
                 user_id: incoming.user_id.clone(),
                 chat_id: incoming.chat_id.clone(),
-                role: Role::Facilitator.as_str().to_owned(),
+                role: Role::Facilitator,
                 supplier: None,
                 buyer: None,
                 language: incoming.language.clone(),
@@ -224,7 +224,7 @@ impl Engine {
             platform: Platform::Email.as_str().to_owned(),
             user_id: incoming.user_id.clone(),
             chat_id: supplier.contact.email.unwrap_or_else(|| incoming.chat_id.clone()),
-            role: Role::Supplier.as_str().to_owned(),
+            role: Role::Supplier,
             supplier: Some(siret),
             buyer: None,
             language: incoming.language.clone(),
@@ -242,7 +242,7 @@ impl Engine {
             self.settings.default_lang,
         );
         let texts = Texts::new(lang, self.settings.time_zone);
-        let role = account.as_ref().and_then(|a| Role::parse(&a.role));
+        let role = account.as_ref().map(|a| a.role);
         match &incoming.kind {
             IncomingKind::Command { name, args } => match Command::parse(name) {
                 None => Ok(Decision::reply(incoming, [texts.unknown_command(name, role)])),
@@ -350,21 +350,21 @@ impl Engine {
     async fn start(&self, incoming: &Incoming, args: &[String], texts: &Texts) -> Result<Decision, EngineError> {
         let Some(code) = args.first() else {
             let account = self.store.account(incoming.platform.as_str(), &incoming.user_id).await?;
-            let role = account.as_ref().and_then(|a| Role::parse(&a.role));
-            return Ok(Decision::reply(incoming, [texts.help(role)]));
+            return Ok(Decision::reply(incoming, [texts.help(account.map(|a| a.role))]));
         };
         let invite = self.store.invite(code.trim()).await?;
         let now = self.now();
         let usable = invite.filter(|i| i.used_at.is_none() && i.expires_at.is_none_or(|at| at > now));
         let Some(invite) = usable else { return Ok(Decision::reply(incoming, [texts.invite_invalid()])) };
-        let welcome = match (Role::parse(&invite.role), &invite.supplier) {
-            (Some(Role::Supplier), Some(siret)) => {
+        let welcome = match (invite.role, &invite.supplier) {
+            (Role::Supplier, Some(siret)) => {
                 let name = self.store.supplier(siret).await?.map_or_else(|| siret.to_string(), |s| s.name);
                 texts.linked_supplier(&name)
             }
-            (Some(Role::Facilitator), _) => texts.linked_facilitator(),
-            (Some(Role::Buyer), _) => texts.help(Some(Role::Buyer)),
-            _ => return Ok(Decision::reply(incoming, [texts.invite_invalid()])),
+            // A supplier's invite that names no structure cannot link anything.
+            (Role::Supplier, None) => return Ok(Decision::reply(incoming, [texts.invite_invalid()])),
+            (Role::Facilitator, _) => texts.linked_facilitator(),
+            (Role::Buyer, _) => texts.help(Some(Role::Buyer)),
         };
         // What is kept and why, the first time an account is linked (RGPD art. 13: information at collection).
         let mut decision = Decision::reply(incoming, [format!("{welcome}\n\n{}", texts.privacy_notice())]);
@@ -373,7 +373,7 @@ impl Engine {
             platform: incoming.platform.as_str().to_owned(),
             user_id: incoming.user_id.clone(),
             chat_id: incoming.chat_id.clone(),
-            role: invite.role.clone(),
+            role: invite.role,
             supplier: invite.supplier.clone(),
             buyer: invite.buyer.clone(),
             language: incoming.language.clone(),
@@ -390,10 +390,10 @@ impl Engine {
         args: &[String],
         texts: &Texts,
     ) -> Result<Decision, EngineError> {
-        let role = Role::parse(&account.role);
-        let facilitator = role == Some(Role::Facilitator);
+        let role = account.role;
+        let facilitator = role == Role::Facilitator;
         match command {
-            Command::Start | Command::Help => Ok(Decision::reply(incoming, [texts.help(role)])),
+            Command::Start | Command::Help => Ok(Decision::reply(incoming, [texts.help(Some(role))])),
             Command::Tenders => {
                 let tenders = self.store.tenders().await?;
                 let campaigns = self.store.campaigns().await?;
@@ -402,7 +402,7 @@ impl Engine {
                 }
                 let mut lines = Vec::new();
                 // A buyer sees its own tenders only; suppliers and facilitators see every one.
-                let own = |s: &essaim_store::TenderSummary| role != Some(Role::Buyer) || s.buyer_siret == account.buyer;
+                let own = |s: &essaim_store::TenderSummary| role != Role::Buyer || s.buyer_siret == account.buyer;
                 for summary in tenders.into_iter().filter(own) {
                     if let Some(tender) = self.store.tender(&summary.reference).await? {
                         let state = campaigns.iter().find(|c| c.tender == tender.reference).map(|c| c.status.as_str());
@@ -470,13 +470,13 @@ impl Engine {
                 }
             }
             Command::Lots => {
-                let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
+                let Some(siret) = account.supplier.clone().filter(|_| role == Role::Supplier) else {
                     return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
                 };
                 self.lots(incoming, &siret, texts).await
             }
             Command::Capacity => {
-                let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
+                let Some(siret) = account.supplier.clone().filter(|_| role == Role::Supplier) else {
                     return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
                 };
                 if args.is_empty() {
@@ -491,7 +491,7 @@ impl Engine {
                 self.reply_to_question(incoming, args, texts).await
             }
             Command::Withdraw => {
-                let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
+                let Some(siret) = account.supplier.clone().filter(|_| role == Role::Supplier) else {
                     return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
                 };
                 self.withdraw(incoming, &siret, args, texts).await
@@ -515,7 +515,7 @@ impl Engine {
                 self.designate_lead(incoming, args, texts).await
             }
             Command::Price => {
-                let Some(siret) = account.supplier.clone().filter(|_| role == Some(Role::Supplier)) else {
+                let Some(siret) = account.supplier.clone().filter(|_| role == Role::Supplier) else {
                     return Ok(Decision::reply(incoming, [texts.suppliers_only()]));
                 };
                 self.price(incoming, &siret, args, texts)
@@ -543,7 +543,7 @@ impl Engine {
     ) -> Result<Decision, EngineError> {
         // A desk or an e-mail answer has no account row to erase (the mailbox is the directory's).
         if matches!(incoming.platform, Platform::Desk | Platform::Email) {
-            return Ok(Decision::reply(incoming, [texts.not_understood(Role::parse(&account.role))]));
+            return Ok(Decision::reply(incoming, [texts.not_understood(Some(account.role))]));
         }
         let question = texts.forget_question(self.speaks_for(account).await?.as_deref());
         let button = |confirm, label| crate::message::Button {
@@ -583,7 +583,7 @@ impl Engine {
             Some(siret) => self.store.accounts_for_supplier(siret).await?.len() > 1,
             None => false,
         };
-        for to in self.store.accounts_with_role(Role::Facilitator.as_str()).await? {
+        for to in self.store.accounts_with_role(Role::Facilitator).await? {
             let Ok(platform) = to.platform.parse::<Platform>() else { continue };
             if to.platform == account.platform && to.user_id == account.user_id {
                 continue;

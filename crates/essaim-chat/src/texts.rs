@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-pub use essaim_core::Lang;
+pub use essaim_core::{Lang, Role};
 use std::collections::BTreeMap;
 
 use essaim_core::{
@@ -21,33 +21,6 @@ pub fn lang_of(stored: Option<&str>, reported: Option<&str>, default: Lang) -> L
         Some(l) if l.starts_with("en") => Lang::En,
         Some(l) if l.starts_with("fr") => Lang::Fr,
         _ => default,
-    }
-}
-
-/// The role a linked account has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Facilitator,
-    Supplier,
-    Buyer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Facilitator => "facilitator",
-            Self::Supplier => "supplier",
-            Self::Buyer => "buyer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "facilitator" => Some(Self::Facilitator),
-            "supplier" => Some(Self::Supplier),
-            "buyer" => Some(Self::Buyer),
-            _ => None,
-        }
     }
 }
 

@@ -81,7 +81,7 @@ async fn facilitator(store: &Store, user_id: &str) -> Result<(), StoreError> {
         platform: "telegram".into(),
         user_id: user_id.into(),
         chat_id: format!("fac-{user_id}"),
-        role: "facilitator".into(),
+        role: essaim_core::Role::Facilitator,
         supplier: None,
         buyer: None,
         language: Some("fr".into()),

@@ -17,6 +17,7 @@ mod impact;
 mod kind;
 mod lot;
 pub mod proposal;
+mod role;
 mod sector;
 mod siret;
 mod supplier;
@@ -36,6 +37,7 @@ pub use impact::{ImpactFigures, ImpactSettings, KindFigures, LotForImpact, Suppl
 pub use kind::{KindFamily, ParticipationMode, Reservation, SupplierKind};
 pub use lot::{ClauseCause, ClauseShortfall, Lang, MicroLot, Shortfall, ShortfallCause};
 pub use proposal::{GroupementKind, Proposal, ProposalError, ProposalInput, ProposalStatus};
+pub use role::Role;
 pub use sector::{Sector, SectorInfo, SectorTaxonomy};
 pub use siret::Siret;
 pub use supplier::{Capacities, Contact, Supplier, parse_capacities};

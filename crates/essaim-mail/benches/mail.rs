@@ -484,7 +484,7 @@ async fn clicks_on(store: &Store, offers: usize) -> Result<Clicks, Error> {
     let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Email, mailbox.clone(), Limits::none());
 
     // The facilitator (a Telegram account: its notes stay in the outbox) launches the campaign.
-    store.create_invite("FAC-BENCH", "facilitator", None, None).await?;
+    store.create_invite("FAC-BENCH", essaim_core::Role::Facilitator, None, None).await?;
     let fac = |n: u64, name: &str, arg: &str| Incoming {
         platform: Platform::Telegram,
         update_id: format!("u{n}"),

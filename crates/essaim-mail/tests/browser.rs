@@ -50,7 +50,7 @@ async fn a_browser_answers_offers_through_the_mail_links() {
 
             // The facilitator (a Telegram account) launches; the three structures have no chat account
             // and are reached at their directory address.
-            store.create_invite("FAC-MAIL", "facilitator", None, None).await?;
+            store.create_invite("FAC-MAIL", essaim_core::Role::Facilitator, None, None).await?;
             let fac = |n: u64, name: &str, arg: &str| Incoming {
                 platform: Platform::Telegram,
                 update_id: format!("u{n}"),

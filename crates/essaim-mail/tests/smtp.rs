@@ -57,7 +57,7 @@ async fn offers_reach_structures_by_mail_and_their_links_answer_once() {
 
             // The facilitator (a Telegram account) launches; nobody is « without a linked account »: all
             // three are reached at their directory address.
-            store.create_invite("FAC-MAIL", "facilitator", None, None).await?;
+            store.create_invite("FAC-MAIL", essaim_core::Role::Facilitator, None, None).await?;
             let fac = |n: u64, kind: IncomingKind| Incoming {
                 platform: Platform::Telegram,
                 update_id: format!("u{n}"),

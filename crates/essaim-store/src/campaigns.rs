@@ -3,7 +3,7 @@
 //! it causes (the update handled, the campaign events, the account linked, the messages to send).
 
 use chrono::{DateTime, SubsecRound, Utc};
-use essaim_core::{Sector, Siret, TenderRef};
+use essaim_core::{Role, Sector, Siret, TenderRef};
 use serde_json::json;
 
 use crate::chat::{ACCOUNTS_STREAM, AccountLink, INVITES_STREAM, InboxKey};
@@ -89,8 +89,8 @@ pub struct Changeset {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInvite {
     pub code: String,
-    /// `supplier` or `facilitator`.
-    pub role: String,
+    /// A supplier (with its `supplier`) or a facilitator; a buyer's invite is [`Store::create_buyer_invite`].
+    pub role: Role,
     pub supplier: Option<Siret>,
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -320,7 +320,7 @@ impl Store {
                      VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(&invite.code)
-                .bind(&invite.role)
+                .bind(invite.role.as_str())
                 .bind(invite.supplier.as_ref().map(Siret::as_str))
                 .bind(at)
                 .bind(expires_at)
@@ -356,7 +356,7 @@ impl Store {
                 .bind(&link.platform)
                 .bind(&link.user_id)
                 .bind(&link.chat_id)
-                .bind(&link.role)
+                .bind(link.role.as_str())
                 .bind(link.supplier.as_ref().map(Siret::as_str))
                 .bind(link.language.as_deref())
                 .bind(link.display_name.as_deref())

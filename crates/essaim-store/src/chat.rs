@@ -3,7 +3,7 @@
 //! [`Store::apply`](crate::Store::apply) together with the decision they belong to.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use essaim_core::Siret;
+use essaim_core::{Role, Siret};
 use serde_json::json;
 
 use crate::store::now;
@@ -30,8 +30,7 @@ pub struct AccountLink {
     pub user_id: String,
     /// Where to write to this user.
     pub chat_id: String,
-    /// `facilitator`, `supplier` or `buyer`.
-    pub role: String,
+    pub role: Role,
     /// The structure a `supplier` account speaks for; must be in the directory.
     pub supplier: Option<Siret>,
     /// The buyer a `buyer` account speaks for (the SIRET its tenders name).
@@ -46,7 +45,7 @@ pub struct ChatAccount {
     pub platform: String,
     pub user_id: String,
     pub chat_id: String,
-    pub role: String,
+    pub role: Role,
     pub supplier: Option<Siret>,
     pub buyer: Option<Siret>,
     pub language: Option<String>,
@@ -61,7 +60,7 @@ pub struct ChatAccount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invite {
     pub code: String,
-    pub role: String,
+    pub role: Role,
     pub supplier: Option<Siret>,
     pub buyer: Option<Siret>,
     pub created_at: DateTime<Utc>,
@@ -171,11 +170,11 @@ impl Store {
         Ok(())
     }
 
-    /// The accounts with one role (`facilitator`, `supplier`, `buyer`), by platform then user id.
+    /// The accounts with one role, by platform then user id.
     #[tracing::instrument(skip(self))]
-    pub async fn accounts_with_role(&self, role: &str) -> Result<Vec<ChatAccount>, StoreError> {
+    pub async fn accounts_with_role(&self, role: Role) -> Result<Vec<ChatAccount>, StoreError> {
         let rows: Vec<AccountRow> = with_pool!(self, |pool| {
-            sqlx::query_as(select_accounts!("WHERE role = $1")).bind(role).fetch_all(pool).await?
+            sqlx::query_as(select_accounts!("WHERE role = $1")).bind(role.as_str()).fetch_all(pool).await?
         });
         accounts_from_rows(rows)
     }
@@ -187,13 +186,12 @@ impl Store {
     pub async fn create_invite(
         &self,
         code: &str,
-        role: &str,
+        role: Role,
         supplier: Option<&Siret>,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         // One code path with the invites of a whole groupement, written with their mails.
-        let invite =
-            crate::NewInvite { code: code.to_owned(), role: role.to_owned(), supplier: supplier.cloned(), expires_at };
+        let invite = crate::NewInvite { code: code.to_owned(), role, supplier: supplier.cloned(), expires_at };
         self.apply(&crate::Changeset { new_invites: vec![invite], ..crate::Changeset::default() }).await.map(|_| ())
     }
 
@@ -215,8 +213,8 @@ impl Store {
         let supplier = parse_siret("invite row", row.supplier_siret.as_deref())?;
         let buyer = parse_siret("invite row", row.buyer_siret.as_deref())?;
         Ok(Some(Invite {
+            role: parse_role("invite row", &row.role)?,
             code: row.code,
-            role: row.role,
             supplier,
             buyer,
             created_at: row.created_at,
@@ -247,15 +245,21 @@ fn parse_siret(what: &str, siret: Option<&str>) -> Result<Option<Siret>, StoreEr
         .map_err(|e| StoreError::corrupt(format!("{what}: {e}")))
 }
 
+/// A stored role, decoded once here: everything after the store matches on [`Role`].
+fn parse_role(what: &str, role: &str) -> Result<Role, StoreError> {
+    Role::parse("role", role).map_err(|e| StoreError::corrupt(format!("{what}: {e}")))
+}
+
 fn account_from_row(row: AccountRow) -> Result<ChatAccount, StoreError> {
     let what = format!("chat account row ({} user {})", row.platform, row.user_id);
     let supplier = parse_siret(&what, row.supplier_siret.as_deref())?;
     let buyer = parse_siret(&what, row.buyer_siret.as_deref())?;
+    let role = parse_role(&what, &row.role)?;
     Ok(ChatAccount {
         platform: row.platform,
         user_id: row.user_id,
         chat_id: row.chat_id,
-        role: row.role,
+        role,
         supplier,
         buyer,
         language: row.language,

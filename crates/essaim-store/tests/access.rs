@@ -55,7 +55,7 @@ async fn a_buyer_invite_links_an_account_that_speaks_for_the_buyer() {
                     platform: "telegram".into(),
                     user_id: "900".into(),
                     chat_id: "900".into(),
-                    role: "buyer".into(),
+                    role: essaim_core::Role::Buyer,
                     supplier: None,
                     buyer: invite.buyer.clone(),
                     language: Some("fr".into()),

@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use essaim_core::{Buyer, Capacities, GeoPoint, Sector, Siret, Supplier, SupplierKind, Tender, TenderLine, TenderRef};
-use essaim_store::testing::with_each_backend;
+use essaim_core::{
+    Buyer, Capacities, GeoPoint, Role, Sector, Siret, Supplier, SupplierKind, Tender, TenderLine, TenderRef,
+};
+use essaim_store::testing::{execute_raw, with_each_backend};
 use essaim_store::{
-    ACCOUNT_FORGOTTEN, ACCOUNTS_STREAM, AccountLink, Applied, CampaignAppend, CapacityChange, Changeset, Forget,
-    INVITES_STREAM, InboxKey, NewEvent, NewOutgoing, OutboxStatus, PriceChange, Store, StoreError, campaign_stream,
-    supplier_stream,
+    ACCOUNT_FORGOTTEN, ACCOUNTS_STREAM, AccountLink, Applied, Backend, CampaignAppend, CapacityChange, Changeset,
+    Forget, INVITES_STREAM, InboxKey, NewEvent, NewOutgoing, OutboxStatus, PriceChange, Store, StoreError,
+    campaign_stream, supplier_stream,
 };
 use serde_json::json;
 
@@ -93,12 +95,12 @@ fn outgoing(key: &str, chat_id: &str) -> NewOutgoing {
     }
 }
 
-fn link(user_id: &str, role: &str, supplier: Option<&str>) -> AccountLink {
+fn link(user_id: &str, role: Role, supplier: Option<&str>) -> AccountLink {
     AccountLink {
         platform: "telegram".into(),
         user_id: user_id.into(),
         chat_id: format!("chat-{user_id}"),
-        role: role.into(),
+        role,
         supplier: supplier.map(siret),
         buyer: None,
         language: Some("fr".into()),
@@ -147,7 +149,7 @@ async fn apply_writes_everything_or_nothing() {
             campaign: append(1, "offering", &["offers_sent"]),
             events: vec![("audit".into(), event("noted again"))],
             outbox: vec![outgoing("k2", "100")],
-            link: Some(link("7", "facilitator", None)),
+            link: Some(link("7", Role::Facilitator, None)),
             ..Changeset::default()
         };
         assert_eq!(store.apply(&stale).await?, Applied::Conflict);
@@ -306,12 +308,13 @@ async fn a_campaign_needs_a_registered_tender() {
 async fn an_invite_links_one_account_once_and_not_after_it_expired() {
     with_each_backend(|store| async move {
         fixtures(&store).await?;
-        let err = store.create_invite("NOPE", "supplier", Some(&siret(B)), None).await.expect_err("unknown supplier");
+        let err =
+            store.create_invite("NOPE", Role::Supplier, Some(&siret(B)), None).await.expect_err("unknown supplier");
         assert!(matches!(&err, StoreError::UnknownSupplier { siret } if siret == B), "{err:?}");
         assert_eq!(store.invite("NOPE").await?, None);
 
         let expires = Utc::now() + TimeDelta::days(7);
-        store.create_invite("ABC123", "supplier", Some(&siret(A)), Some(expires)).await?;
+        store.create_invite("ABC123", Role::Supplier, Some(&siret(A)), Some(expires)).await?;
         let invite = store.invite("ABC123").await?.expect("invite");
         assert_eq!((invite.role.as_str(), invite.supplier.as_ref()), ("supplier", Some(&siret(A))));
         assert_eq!((invite.used_at, invite.used_by.as_deref()), (None, None));
@@ -323,7 +326,7 @@ async fn an_invite_links_one_account_once_and_not_after_it_expired() {
         let start = |update: &str, user: &str| Changeset {
             inbox: inbox(update),
             consume_invite: Some("ABC123".into()),
-            link: Some(link(user, "supplier", Some(A))),
+            link: Some(link(user, Role::Supplier, Some(A))),
             outbox: vec![outgoing(&format!("welcome:{user}"), &format!("chat-{user}"))],
             ..Changeset::default()
         };
@@ -342,10 +345,10 @@ async fn an_invite_links_one_account_once_and_not_after_it_expired() {
         assert_eq!(store.outbox().await?.len(), 1);
 
         // Expired: refused.
-        store.create_invite("OLD", "facilitator", None, Some(Utc::now() - TimeDelta::minutes(1))).await?;
+        store.create_invite("OLD", Role::Facilitator, None, Some(Utc::now() - TimeDelta::minutes(1))).await?;
         let late = Changeset {
             consume_invite: Some("OLD".into()),
-            link: Some(link("44", "facilitator", None)),
+            link: Some(link("44", Role::Facilitator, None)),
             ..Changeset::default()
         };
         assert_eq!(store.apply(&late).await?, Applied::Conflict);
@@ -353,10 +356,10 @@ async fn an_invite_links_one_account_once_and_not_after_it_expired() {
         assert_eq!(store.invite("OLD").await?.expect("invite").used_at, None);
 
         // Without expiry, usable once.
-        store.create_invite("FAC", "facilitator", None, None).await?;
+        store.create_invite("FAC", Role::Facilitator, None, None).await?;
         let fac = Changeset {
             consume_invite: Some("FAC".into()),
-            link: Some(link("45", "facilitator", None)),
+            link: Some(link("45", Role::Facilitator, None)),
             ..Changeset::default()
         };
         assert_eq!(store.apply(&fac).await?, Applied::Done);
@@ -372,14 +375,14 @@ async fn an_invite_links_one_account_once_and_not_after_it_expired() {
 async fn two_users_racing_for_one_invite_link_one_account() {
     with_each_backend(|store| async move {
         fixtures(&store).await?;
-        store.create_invite("RACE", "supplier", Some(&siret(A)), None).await?;
+        store.create_invite("RACE", Role::Supplier, Some(&siret(A)), None).await?;
         let mut tasks = tokio::task::JoinSet::new();
         for user in 0..6 {
             let store = store.clone();
             tasks.spawn(async move {
                 let changes = Changeset {
                     consume_invite: Some("RACE".into()),
-                    link: Some(link(&user.to_string(), "supplier", Some(A))),
+                    link: Some(link(&user.to_string(), Role::Supplier, Some(A))),
                     ..Changeset::default()
                 };
                 store.apply(&changes).await
@@ -402,11 +405,11 @@ async fn two_users_racing_for_one_invite_link_one_account() {
 async fn a_forgotten_account_leaves_its_commitments_under_a_pseudonym_and_nothing_else() {
     with_each_backend(|store| async move {
         fixtures(&store).await?;
-        store.create_invite("CODE42", "supplier", Some(&siret(A)), None).await?;
+        store.create_invite("CODE42", Role::Supplier, Some(&siret(A)), None).await?;
         let linked = Changeset {
             inbox: inbox("1"),
             consume_invite: Some("CODE42".into()),
-            link: Some(link("42", "supplier", Some(A))),
+            link: Some(link("42", Role::Supplier, Some(A))),
             outbox: vec![outgoing("welcome:42", "chat-42")],
             ..Changeset::default()
         };
@@ -482,17 +485,17 @@ async fn accounts_are_found_by_supplier_and_role_and_remember_what_they_await() 
     with_each_backend(|store| async move {
         fixtures(&store).await?;
         let changes = |l: AccountLink| Changeset { link: Some(l), ..Changeset::default() };
-        assert_eq!(store.apply(&changes(link("9", "supplier", Some(A)))).await?, Applied::Done);
-        assert_eq!(store.apply(&changes(link("10", "supplier", Some(A)))).await?, Applied::Done);
-        assert_eq!(store.apply(&changes(link("11", "facilitator", None))).await?, Applied::Done);
-        let err = store.apply(&changes(link("12", "supplier", Some(B)))).await.expect_err("unknown supplier");
+        assert_eq!(store.apply(&changes(link("9", Role::Supplier, Some(A)))).await?, Applied::Done);
+        assert_eq!(store.apply(&changes(link("10", Role::Supplier, Some(A)))).await?, Applied::Done);
+        assert_eq!(store.apply(&changes(link("11", Role::Facilitator, None))).await?, Applied::Done);
+        let err = store.apply(&changes(link("12", Role::Supplier, Some(B)))).await.expect_err("unknown supplier");
         assert!(matches!(err, StoreError::UnknownSupplier { .. }), "{err:?}");
 
         let users =
             |accounts: Vec<essaim_store::ChatAccount>| accounts.into_iter().map(|a| a.user_id).collect::<Vec<_>>();
         assert_eq!(users(store.accounts_for_supplier(&siret(A)).await?), ["10", "9"]);
-        assert_eq!(users(store.accounts_with_role("facilitator").await?), ["11"]);
-        assert!(store.accounts_with_role("buyer").await?.is_empty());
+        assert_eq!(users(store.accounts_with_role(Role::Facilitator).await?), ["11"]);
+        assert!(store.accounts_with_role(Role::Buyer).await?.is_empty());
 
         let awaiting = |user: &str, data: Option<&str>| Changeset {
             awaiting: Some(("telegram".into(), user.into(), data.map(str::to_owned))),
@@ -508,7 +511,7 @@ async fn accounts_are_found_by_supplier_and_role_and_remember_what_they_await() 
         // Linking again updates the account, keeps when it was first linked, clears what it awaited.
         assert_eq!(store.apply(&awaiting("9", Some("part:18"))).await?, Applied::Done);
         let before = store.account("telegram", "9").await?.expect("account");
-        let mut again = link("9", "facilitator", None);
+        let mut again = link("9", Role::Facilitator, None);
         again.chat_id = "new-chat".into();
         assert_eq!(store.apply(&changes(again)).await?, Applied::Done);
         let after = store.account("telegram", "9").await?.expect("account");
@@ -517,7 +520,44 @@ async fn accounts_are_found_by_supplier_and_role_and_remember_what_they_await() 
             ("new-chat", "facilitator", None)
         );
         assert_eq!((after.awaiting.as_ref(), after.linked_at), (None, before.linked_at));
-        assert_eq!(users(store.accounts_with_role("facilitator").await?), ["11", "9"]);
+        assert_eq!(users(store.accounts_with_role(Role::Facilitator).await?), ["11", "9"]);
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_stored_role_is_reported_with_its_row_not_taken_for_no_role() {
+    with_each_backend(|store| async move {
+        fixtures(&store).await?;
+        let changes = Changeset { link: Some(link("9", Role::Supplier, Some(A))), ..Changeset::default() };
+        assert_eq!(store.apply(&changes).await?, Applied::Done);
+        store.create_invite("CODE9", Role::Supplier, Some(&siret(A)), None).await?;
+        // A role this version does not know (a newer version wrote it, or a hand edit): the schema's CHECK
+        // forbids it, so it is lifted for the test.
+        let forge = match store.backend() {
+            Backend::Sqlite => vec![
+                "PRAGMA ignore_check_constraints = ON; \
+                 UPDATE chat_accounts SET role = 'admin'; UPDATE invites SET role = 'admin'; \
+                 PRAGMA ignore_check_constraints = OFF",
+            ],
+            Backend::Postgres => vec![
+                "ALTER TABLE chat_accounts DROP CONSTRAINT chat_accounts_role_check",
+                "ALTER TABLE invites DROP CONSTRAINT invites_role_check",
+                "UPDATE chat_accounts SET role = 'admin'",
+                "UPDATE invites SET role = 'admin'",
+            ],
+        };
+        for statement in forge {
+            execute_raw(&store, statement).await?;
+        }
+        let err = store.account("telegram", "9").await.expect_err("unknown role");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains("telegram user 9") && err.to_string().contains("« admin »"), "{err}");
+        let err = store.accounts_for_supplier(&siret(A)).await.expect_err("unknown role");
+        assert!(err.to_string().contains("« admin »"), "{err}");
+        let err = store.invite("CODE9").await.expect_err("unknown role");
+        assert!(matches!(err, StoreError::Corrupt { .. }) && err.to_string().contains("« admin »"), "{err:?}");
         Ok::<_, StoreError>(())
     })
     .await;

@@ -209,12 +209,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 2. Press-to-answer latency. Link a facilitator and every member, launch the campaign.
-    store.create_invite("BENCH-FAC", "facilitator", None, None).await?;
+    store.create_invite("BENCH-FAC", essaim_core::Role::Facilitator, None, None).await?;
     fake.push_command(1, 1, "/start BENCH-FAC");
     let members = store.eligible_suppliers(&tender).await?.ok_or("groupement")?;
     for (i, s) in members.iter().enumerate() {
         let code = format!("BENCH-{i}");
-        store.create_invite(&code, "supplier", Some(&s.siret), None).await?;
+        store.create_invite(&code, essaim_core::Role::Supplier, Some(&s.siret), None).await?;
         fake.push_command(100 + i as i64, 100 + i as i64, &format!("/start {code}"));
     }
     fake.push_command(1, 1, &format!("/repartir {}", tender.reference));

@@ -599,7 +599,7 @@ async fn invite(store: &Store, supplier: Option<&str>, valid_hours: f64) -> Resu
     };
     let code = invite_code();
     let expires_at = chrono::Utc::now() + chrono::Duration::milliseconds((valid_hours * 3_600_000.0) as i64);
-    let role = if supplier.is_some() { "supplier" } else { "facilitator" };
+    let role = if supplier.is_some() { essaim_core::Role::Supplier } else { essaim_core::Role::Facilitator };
     store.create_invite(&code, role, supplier.as_ref().map(|(s, _)| s), Some(expires_at)).await?;
     match &supplier {
         Some((siret, name)) => {

@@ -237,7 +237,7 @@ pub async fn play(
     // Codes unique to this run, so that the demo can run again on the same database.
     let run = format!("{:06X}", rand::random::<u32>() & 0xFF_FFFF);
     let facilitator_code = format!("DEMO-{run}-FAC");
-    store.create_invite(&facilitator_code, "facilitator", None, None).await?;
+    store.create_invite(&facilitator_code, essaim_core::Role::Facilitator, None, None).await?;
     let mut demo = Demo {
         engine,
         dispatcher,
@@ -262,7 +262,7 @@ pub async fn play(
         }
         let user = (100 + i).to_string();
         let code = format!("DEMO-{run}-{i}");
-        store.create_invite(&code, "supplier", Some(&s.siret), None).await?;
+        store.create_invite(&code, essaim_core::Role::Supplier, Some(&s.siret), None).await?;
         names.insert(user.clone(), s.name.clone());
         if let Some(person) = &s.contact.name {
             demo.people.insert(user.clone(), person.clone());
@@ -458,7 +458,7 @@ async fn invite_the_suggested_structure(
     let Some(supplier) = store.supplier(&siret).await? else { return Ok(false) };
     let user = "199".to_owned();
     let code = format!("DEMO-{run}-INVITED");
-    store.create_invite(&code, "supplier", Some(&siret), None).await?;
+    store.create_invite(&code, essaim_core::Role::Supplier, Some(&siret), None).await?;
     demo.names.insert(user.clone(), supplier.name.clone());
     if let Some(person) = &supplier.contact.name {
         demo.people.insert(user.clone(), person.clone());

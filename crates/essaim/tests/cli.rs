@@ -375,7 +375,7 @@ async fn an_account_is_forgotten_from_the_command_line_on_a_request_made_by_mail
             platform: "telegram".into(),
             user_id: "5551234".into(),
             chat_id: "5551234".into(),
-            role: "facilitator".into(),
+            role: essaim_core::Role::Facilitator,
             supplier: None,
             buyer: None,
             language: Some("fr".into()),

@@ -205,7 +205,7 @@ async fn linked(url: &str, on_discord: impl Fn(usize) -> bool) -> Mixed {
     let members = store.eligible_suppliers(&tender).await.expect("suppliers").expect("groupement");
     for (i, s) in members.iter().enumerate() {
         let code = format!("SUP-{i}");
-        store.create_invite(&code, "supplier", Some(&s.siret), None).await.expect("invite");
+        store.create_invite(&code, essaim_core::Role::Supplier, Some(&s.siret), None).await.expect("invite");
         if on_discord(i) {
             m.on_discord.insert(discord_channel(i), i);
             let options = json!([{ "name": "code", "type": 3, "value": code }]);

@@ -107,7 +107,7 @@ impl Phone {
     }
 
     pub async fn invite(&self, code: &str, supplier: Option<&str>) {
-        let role = if supplier.is_some() { "supplier" } else { "facilitator" };
+        let role = if supplier.is_some() { essaim_core::Role::Supplier } else { essaim_core::Role::Facilitator };
         let siret = supplier.map(siret);
         self.engine.store().create_invite(code, role, siret.as_ref(), None).await.expect("invite");
     }

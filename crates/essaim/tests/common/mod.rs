@@ -149,7 +149,7 @@ impl Bench {
         for (i, s) in members.iter().enumerate() {
             let user = 100 + i as i64;
             let code = format!("SUP-{i}");
-            store.create_invite(&code, "supplier", Some(&s.siret), None).await.expect("invite");
+            store.create_invite(&code, essaim_core::Role::Supplier, Some(&s.siret), None).await.expect("invite");
             self.fake.push_command(user, user, &format!("/start {code}"));
             self.suppliers.push((s.siret.to_string(), user));
         }
