@@ -22,6 +22,7 @@ mod sector;
 mod siret;
 mod supplier;
 mod tender;
+pub mod territory;
 
 pub use campaign::{
     Actor, Answer, Campaign, CampaignError, CampaignEvent, CampaignStatus, Holding, HoldingState, LineCoverage, Offer,
