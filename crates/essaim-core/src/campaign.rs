@@ -269,7 +269,10 @@ impl Offer {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether offers are still out (`running`) or the campaign is over (`ready`: all answered, or the
+/// deadline passed). Serialised as its [`CampaignStatus::as_str`] name (the proposal's `campaign.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     Running,
     Ready,

@@ -11,7 +11,10 @@ use std::fmt::{self, Write};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Timelike, Utc};
 
-use super::{LeadBasis, Member, PriceBasis, Proposal, ProposalLine, ProposalLot, ProposalStatus, ShareBasis};
+use super::{
+    Acceptance, Currency, LeadBasis, Member, PriceBasis, Proposal, ProposalLine, ProposalLot, ProposalStatus,
+    ShareBasis,
+};
 use crate::{
     GroupementKind, KindFamily, Lang, ParticipationMode, QUANTITY_EPSILON, ReadyCause, format_number, format_quantity,
 };
@@ -896,7 +899,7 @@ impl Page<'_> {
             // An AI, ETTI, EATT or GEIQ places its employees with the user: it does not carry out the lot.
             write!(out, " <span class=\"tag\">{}</span>", self.t("mise à disposition", "placement"))?;
         }
-        if lot.commitment.answer == "accept_part" {
+        if lot.commitment.answer == Acceptance::Part {
             write!(
                 out,
                 "<span class=\"sub\">{} {}</span>",
@@ -1389,7 +1392,7 @@ impl Page<'_> {
             let listed: Vec<String> = own
                 .iter()
                 .map(|l| {
-                    let part = if l.commitment.answer == "accept_part" {
+                    let part = if l.commitment.answer == Acceptance::Part {
                         format!(
                             " <span class=\"muted\">({} {} {} {})</span>",
                             self.t("en partie :", "in part:"),
@@ -1635,17 +1638,15 @@ impl Page<'_> {
         format!("{}\u{a0}{}", self.qty(value), Esc(&unit_display(unit)))
     }
 
-    /// `12 345,00 €` in French, `€12,345.00` in English; another currency by its code.
+    /// `12 345,00 €` in French, `€12,345.00` in English.
     fn money(&self, value: f64) -> String {
         let n = format_number(value, 2, self.lang);
-        let currency = self.p.totals.currency.as_str();
-        match (currency, self.lang) {
-            ("EUR", Lang::Fr) => format!("{n}\u{a0}€"),
-            ("EUR", Lang::En) => match n.strip_prefix('-') {
+        match (self.p.totals.currency, self.lang) {
+            (Currency::Eur, Lang::Fr) => format!("{n}\u{a0}€"),
+            (Currency::Eur, Lang::En) => match n.strip_prefix('-') {
                 Some(abs) => format!("-€{abs}"),
                 None => format!("€{n}"),
             },
-            (code, _) => format!("{n}\u{a0}{}", Esc(code)),
         }
     }
 

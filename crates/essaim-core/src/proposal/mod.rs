@@ -196,7 +196,7 @@ pub struct ProposalTender {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProposalCampaign {
     /// `running` or `ready`.
-    pub status: String,
+    pub status: CampaignStatus,
     pub launched_at: DateTime<Utc>,
     pub ready_at: Option<DateTime<Utc>>,
     pub ready_cause: Option<ReadyCause>,
@@ -354,12 +354,23 @@ pub struct ProposalLot {
     pub commitment: Commitment,
 }
 
+/// How a lot's offer was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Acceptance {
+    /// The whole offer: `accept`.
+    #[serde(rename = "accept")]
+    Whole,
+    /// Part of it (« Accepter une partie »): `accept_part`.
+    #[serde(rename = "accept_part")]
+    Part,
+}
+
 /// The evidence behind a lot: who confirmed it, for which structure, when, through which channel. No chat
 /// id: the buyer needs the person, not their account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Commitment {
     /// `accept` (the whole offer) or `accept_part`.
-    pub answer: String,
+    pub answer: Acceptance,
     /// What was offered (a partial acceptance is below it).
     pub offered: f64,
     pub confirmed_at: DateTime<Utc>,
@@ -405,12 +416,30 @@ pub struct Totals {
     pub vat: Option<f64>,
     /// amount + vat (TTC).
     pub amount_incl_vat: Option<f64>,
-    pub currency: String,
+    pub currency: Currency,
     /// Whether every lot has a price (its member's or the line's).
     pub fully_priced: bool,
     pub share_basis: ShareBasis,
     /// Covered quantity / tendered quantity, per unit (`h`, `m2`…).
     pub coverage_by_unit: BTreeMap<String, UnitCoverage>,
+}
+
+/// The currency of every amount of the bid: essaim prices in euros only (a French public tender's
+/// price is in euros).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Currency {
+    #[default]
+    #[serde(rename = "EUR")]
+    Eur,
+}
+
+impl Currency {
+    /// The ISO 4217 code, as serialised: `EUR`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Eur => "EUR",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -569,7 +598,7 @@ fn lines_with_lots(input: &ProposalInput<'_>, dir: &Directory<'_>) -> Result<Vec
                     vat,
                     amount_incl_vat: amount.zip(vat).map(|(a, v)| round_money(a + v)),
                     commitment: Commitment {
-                        answer: if accepted_whole { "accept" } else { "accept_part" }.into(),
+                        answer: if accepted_whole { Acceptance::Whole } else { Acceptance::Part },
                         offered: round_quantity(offer.terms.quantity),
                         confirmed_at: *at,
                         channel: by.channel.clone(),
@@ -905,7 +934,7 @@ impl Proposal {
             amount: any_priced.then(|| round_money(total_amount)),
             vat: any_priced.then(|| round_money(total_vat)),
             amount_incl_vat: any_priced.then(|| round_money(round_money(total_amount) + round_money(total_vat))),
-            currency: "EUR".into(),
+            currency: Currency::Eur,
             fully_priced,
             share_basis,
             coverage_by_unit: coverage_by_unit(&lines),
@@ -945,7 +974,7 @@ impl Proposal {
                 deadline: tender.deadline,
             },
             campaign: ProposalCampaign {
-                status: campaign.status.as_str().into(),
+                status: campaign.status,
                 launched_at: campaign.launched_at,
                 ready_at: campaign.ready.map(|(at, _)| at),
                 ready_cause: campaign.ready.map(|(_, cause)| cause),

@@ -17,7 +17,9 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
 use serde_json::{Map, Value, json};
 
-use super::{Member, Proposal, ProposalLine, ProposalLot, ProposalStatus, ShareBasis, round_money};
+use super::{
+    Acceptance, Currency, Member, Proposal, ProposalLine, ProposalLot, ProposalStatus, ShareBasis, round_money,
+};
 use crate::{Lang, format_quantity};
 
 /// The OCDS version the package declares (`major.minor`); the schemas it is checked against are 1.1.5.
@@ -231,7 +233,7 @@ fn parties(proposal: &Proposal) -> Vec<Value> {
 }
 
 fn money(amount: f64) -> Value {
-    json!({ "amount": amount, "currency": "EUR" })
+    json!({ "amount": amount, "currency": Currency::Eur.code() })
 }
 
 /// The line's title, else its sector.
@@ -421,7 +423,7 @@ fn lot_description(lang: Lang, line: &ProposalLine, lot: &ProposalLot) -> String
     let q = |v: f64| format!("{} {}", format_quantity(v, lang), lot.unit);
     let when = c.confirmed_at.format("%Y-%m-%d %H:%M UTC");
     let who = c.confirmed_by.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let part = c.answer == "accept_part";
+    let part = c.answer == Acceptance::Part;
     match lang {
         Lang::Fr => {
             let mut t =

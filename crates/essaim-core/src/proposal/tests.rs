@@ -1,5 +1,7 @@
 use super::example::{example, inputs};
 use super::*;
+use std::collections::BTreeSet;
+
 use crate::{Campaign, CampaignEvent, haversine_km};
 
 /// English, solidaire by default (the example itself is French and conjoint).
@@ -15,7 +17,7 @@ fn lots_are_the_accepted_offers_with_their_commitment() {
     // Offer 2 was declined: not a lot. Offer 3 was accepted in part (250 of 300).
     assert_eq!(lots, vec![(1, "L1", 700.0), (3, "L2", 250.0), (4, "L2", 200.0), (6, "L2", 50.0), (5, "L3", 100.0)]);
     let part = p.lots().find(|l| l.offer == 3).expect("offer 3");
-    assert_eq!(part.commitment.answer, "accept_part");
+    assert_eq!(part.commitment.answer, Acceptance::Part);
     assert_eq!(part.commitment.offered, 300.0);
     assert_eq!(part.commitment.channel, "discord");
     assert_eq!(part.commitment.confirmed_by.as_deref(), Some("Élodie"));
@@ -152,7 +154,7 @@ fn a_running_campaign_gives_a_draft_with_pending_quantity() {
     let events: Vec<CampaignEvent> = inputs.events[..5].to_vec();
     let p = build(&inputs, &events, true);
     assert_eq!(p.status, ProposalStatus::Draft);
-    assert_eq!(p.campaign.status, "running");
+    assert_eq!(p.campaign.status, CampaignStatus::Running);
     let l2 = &p.lines[1];
     assert_eq!((l2.covered, l2.pending, l2.uncovered), (250.0, 200.0, 50.0));
     let short = p.shortfall.iter().find(|s| s.line == "L2").expect("L2 not fully covered yet");
@@ -244,6 +246,22 @@ fn json_field_names_are_stable() {
     }
     assert_eq!(json["status"], "final");
     assert_eq!(json["lines"][0]["lots"][0]["commitment"]["channel"], "telegram");
+    // The typed fields keep the words of the interchange format (docs/proposal.md).
+    assert_eq!(
+        (&json["campaign"]["status"], &json["totals"]["currency"]),
+        (&serde_json::json!("ready"), &serde_json::json!("EUR"))
+    );
+    assert_eq!(json["groupement"]["lead_basis"], "groupement");
+    let answers: BTreeSet<&str> = p
+        .lots()
+        .zip(json["lines"].as_array().expect("lines").iter().flat_map(|l| l["lots"].as_array().expect("lots")))
+        .map(|(lot, out)| {
+            let answer = out["commitment"]["answer"].as_str().expect("answer");
+            assert_eq!(answer, if lot.commitment.answer == Acceptance::Part { "accept_part" } else { "accept" });
+            answer
+        })
+        .collect();
+    assert_eq!(answers, BTreeSet::from(["accept", "accept_part"]));
     let family = |kind: &str| {
         let members = json["members"].as_array().expect("members");
         members.iter().find(|m| m["kind"] == kind).map(|m| m["family"].clone()).expect("member")
@@ -259,6 +277,25 @@ fn json_field_names_are_stable() {
     assert!(json["lines"][0]["lots"][0]["commitment"].get("user_id").is_none(), "no chat id for the buyer");
     let back: Proposal = serde_json::from_value(json).expect("reads back");
     assert_eq!(back, p);
+}
+
+#[test]
+fn a_draft_says_running_and_an_unknown_currency_or_answer_does_not_read_back() {
+    let inputs = inputs().expect("inputs");
+    let draft = build(&inputs, &inputs.events[..inputs.events.len() - 2], true);
+    let json = serde_json::to_value(&draft).expect("serialises");
+    assert_eq!(
+        (&json["status"], &json["campaign"]["status"]),
+        (&serde_json::json!("draft"), &serde_json::json!("running"))
+    );
+    for (pointer, value) in
+        [("/totals/currency", "USD"), ("/lines/0/lots/0/commitment/answer", "decline"), ("/campaign/status", "closed")]
+    {
+        let mut bad = json.clone();
+        *bad.pointer_mut(pointer).expect(pointer) = serde_json::json!(value);
+        let err = serde_json::from_value::<Proposal>(bad).expect_err(pointer);
+        assert!(err.to_string().contains(value), "{pointer}: {err}");
+    }
 }
 
 #[test]
