@@ -18,9 +18,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Buyer, Campaign, CampaignStatus, Contact, Cpv, GeoPoint, Groupement, ImpactFigures, ImpactSettings, KindFamily,
-    Lang, LotForImpact, OfferState, ParticipationMode, QUANTITY_EPSILON, ReadyCause, Reservation, Sector, Supplier,
-    SupplierKind, Tender, Window, format_number, format_quantity, round_quantity,
+    Actor, Buyer, Campaign, CampaignStatus, Contact, Cpv, GeoPoint, Groupement, ImpactFigures, ImpactSettings,
+    KindFamily, Lang, LotForImpact, Offer, OfferState, ParticipationMode, QUANTITY_EPSILON, ReadyCause, Reservation,
+    Sector, Supplier, SupplierKind, Tender, TenderLine, Window, format_number, format_quantity, round_quantity,
 };
 
 /// How the members of a groupement answer for the contract (Code de la commande publique, R2142-20):
@@ -203,6 +203,19 @@ pub struct ProposalCampaign {
     pub rounds: u32,
     /// Offers still waiting for an answer (only in a draft).
     pub open_offers: usize,
+}
+
+impl ProposalCampaign {
+    fn of(campaign: &Campaign) -> Self {
+        Self {
+            status: campaign.status,
+            launched_at: campaign.launched_at,
+            ready_at: campaign.ready.map(|(at, _)| at),
+            ready_cause: campaign.ready.map(|(_, cause)| cause),
+            rounds: campaign.rounds,
+            open_offers: campaign.open_offers().count(),
+        }
+    }
 }
 
 /// Why a member leads the groupement.
@@ -535,35 +548,7 @@ impl<'a> Directory<'a> {
 /// The lines with their lots, as the campaign's accepted offers make them.
 fn lines_with_lots(input: &ProposalInput<'_>, dir: &Directory<'_>) -> Result<Vec<ProposalLine>, ProposalError> {
     let ProposalInput { tender, campaign, bid, .. } = input;
-    let mut lines: Vec<ProposalLine> = tender
-        .lines
-        .iter()
-        .map(|l| ProposalLine {
-            id: l.id.clone(),
-            title: l.title.clone(),
-            sector: l.sector.to_string(),
-            unit: l.unit.clone(),
-            quantity: l.quantity,
-            site: l.site,
-            address: l.address.clone(),
-            window: l.window,
-            unit_price: l.unit_price,
-            vat_rate: l.vat_rate.unwrap_or(bid.vat_rate),
-            cpv: l.cpv.clone(),
-            reserved: l.reserved,
-            participation: l.participation.clone(),
-            clause: None,
-            lots: Vec::new(),
-            covered: 0.0,
-            pending: 0.0,
-            uncovered: 0.0,
-            partial: false,
-            omitted: false,
-            amount: None,
-            vat: None,
-            amount_incl_vat: None,
-        })
-        .collect();
+    let mut lines: Vec<ProposalLine> = tender.lines.iter().map(|l| line_of(l, bid)).collect();
     for offer in campaign.offers.values() {
         let Some(index) = lines.iter().position(|l| l.id == offer.terms.line) else {
             return Err(ProposalError::UnknownLine { offer: offer.terms.id, line: offer.terms.line.clone() });
@@ -572,68 +557,169 @@ fn lines_with_lots(input: &ProposalInput<'_>, dir: &Directory<'_>) -> Result<Vec
         match &offer.state {
             OfferState::Open => line.pending += offer.terms.quantity,
             OfferState::Accepted { quantity, by, at } => {
-                let s = dir.get(&offer.terms.supplier)?;
-                let sector = &tender.lines[index].sector;
-                let (unit_price, price_basis) = match (s.price(sector), line.unit_price) {
-                    (Some(p), _) => (Some(p), PriceBasis::Member),
-                    (None, Some(p)) => (Some(p), PriceBasis::Reference),
-                    (None, None) => (None, PriceBasis::Unpriced),
-                };
-                let amount = unit_price.map(|p| round_money(p * quantity));
-                let vat = amount.map(|a| round_money(a * line.vat_rate));
-                let accepted_whole = (quantity - offer.terms.quantity).abs() <= QUANTITY_EPSILON;
-                line.lots.push(ProposalLot {
-                    offer: offer.terms.id,
-                    line: line.id.clone(),
-                    supplier: offer.terms.supplier.clone(),
-                    supplier_name: s.name.clone(),
-                    quantity: round_quantity(*quantity),
-                    unit: line.unit.clone(),
-                    share_of_line: if line.quantity > 0.0 { round_quantity(quantity / line.quantity) } else { 0.0 },
-                    distance_km: offer.terms.distance_km,
-                    participation: s.kind.mode(),
-                    unit_price,
-                    price_basis,
-                    amount,
-                    vat,
-                    amount_incl_vat: amount.zip(vat).map(|(a, v)| round_money(a + v)),
-                    commitment: Commitment {
-                        answer: if accepted_whole { Acceptance::Whole } else { Acceptance::Part },
-                        offered: round_quantity(offer.terms.quantity),
-                        confirmed_at: *at,
-                        channel: by.channel.clone(),
-                        confirmed_by: by.name.clone(),
-                        on_behalf_of: s.name.clone(),
-                    },
-                });
+                let supplier = dir.get(&offer.terms.supplier)?;
+                let accepted = Accepted { offer, supplier, quantity: *quantity, by, at: *at };
+                line.lots.push(lot_of(&accepted, line, &tender.lines[index].sector));
                 line.covered += quantity;
             }
             _ => {}
         }
     }
     for line in &mut lines {
-        line.covered = round_quantity(line.covered);
-        line.pending = round_quantity(line.pending);
-        line.uncovered = round_quantity((line.quantity - line.covered - line.pending).max(0.0));
-        // A line with lots and a shortfall is covered in part only. What is still offered (pending) is not
-        // missing yet: a draft shows it as awaiting an answer, not as a partial offer.
-        if !line.lots.is_empty() && line.uncovered > QUANTITY_EPSILON {
-            match bid.partial_lines {
-                PartialLines::Mark => line.partial = true,
-                PartialLines::Omit => {
-                    line.omitted = true;
-                    line.lots.clear();
-                }
-            }
-        }
-        let priced: Vec<&ProposalLot> = line.lots.iter().filter(|l| l.amount.is_some()).collect();
-        if !priced.is_empty() {
-            line.amount = Some(round_money(priced.iter().filter_map(|l| l.amount).sum()));
-            line.vat = Some(round_money(priced.iter().filter_map(|l| l.vat).sum()));
-            line.amount_incl_vat = line.amount.zip(line.vat).map(|(a, v)| round_money(a + v));
-        }
+        settle(line, bid.partial_lines);
     }
     Ok(lines)
+}
+
+/// A tender line as the bid states it, before its lots.
+fn line_of(l: &TenderLine, bid: &BidSettings) -> ProposalLine {
+    ProposalLine {
+        id: l.id.clone(),
+        title: l.title.clone(),
+        sector: l.sector.to_string(),
+        unit: l.unit.clone(),
+        quantity: l.quantity,
+        site: l.site,
+        address: l.address.clone(),
+        window: l.window,
+        unit_price: l.unit_price,
+        vat_rate: l.vat_rate.unwrap_or(bid.vat_rate),
+        cpv: l.cpv.clone(),
+        reserved: l.reserved,
+        participation: l.participation.clone(),
+        clause: None,
+        lots: Vec::new(),
+        covered: 0.0,
+        pending: 0.0,
+        uncovered: 0.0,
+        partial: false,
+        omitted: false,
+        amount: None,
+        vat: None,
+        amount_incl_vat: None,
+    }
+}
+
+/// An accepted offer with the structure that holds it and who confirmed it when.
+struct Accepted<'a> {
+    offer: &'a Offer,
+    supplier: &'a Supplier,
+    quantity: f64,
+    by: &'a Actor,
+    at: DateTime<Utc>,
+}
+
+/// The lot an accepted offer makes on `line` (of `sector`), priced at its member's price for the sector,
+/// else the line's reference price.
+fn lot_of(accepted: &Accepted<'_>, line: &ProposalLine, sector: &Sector) -> ProposalLot {
+    let Accepted { offer, supplier: s, quantity, by, at } = accepted;
+    let (unit_price, price_basis) = match (s.price(sector), line.unit_price) {
+        (Some(p), _) => (Some(p), PriceBasis::Member),
+        (None, Some(p)) => (Some(p), PriceBasis::Reference),
+        (None, None) => (None, PriceBasis::Unpriced),
+    };
+    let amount = unit_price.map(|p| round_money(p * quantity));
+    let vat = amount.map(|a| round_money(a * line.vat_rate));
+    let accepted_whole = (quantity - offer.terms.quantity).abs() <= QUANTITY_EPSILON;
+    ProposalLot {
+        offer: offer.terms.id,
+        line: line.id.clone(),
+        supplier: offer.terms.supplier.clone(),
+        supplier_name: s.name.clone(),
+        quantity: round_quantity(*quantity),
+        unit: line.unit.clone(),
+        share_of_line: if line.quantity > 0.0 { round_quantity(quantity / line.quantity) } else { 0.0 },
+        distance_km: offer.terms.distance_km,
+        participation: s.kind.mode(),
+        unit_price,
+        price_basis,
+        amount,
+        vat,
+        amount_incl_vat: amount.zip(vat).map(|(a, v)| round_money(a + v)),
+        commitment: Commitment {
+            answer: if accepted_whole { Acceptance::Whole } else { Acceptance::Part },
+            offered: round_quantity(offer.terms.quantity),
+            confirmed_at: *at,
+            channel: by.channel.clone(),
+            confirmed_by: by.name.clone(),
+            on_behalf_of: s.name.clone(),
+        },
+    }
+}
+
+/// A line once all its offers are counted: its quantities rounded, marked partial or left out as the
+/// facilitator chose, and its amounts summed.
+fn settle(line: &mut ProposalLine, partial_lines: PartialLines) {
+    line.covered = round_quantity(line.covered);
+    line.pending = round_quantity(line.pending);
+    line.uncovered = round_quantity((line.quantity - line.covered - line.pending).max(0.0));
+    // A line with lots and a shortfall is covered in part only. What is still offered (pending) is not
+    // missing yet: a draft shows it as awaiting an answer, not as a partial offer.
+    if !line.lots.is_empty() && line.uncovered > QUANTITY_EPSILON {
+        match partial_lines {
+            PartialLines::Mark => line.partial = true,
+            PartialLines::Omit => {
+                line.omitted = true;
+                line.lots.clear();
+            }
+        }
+    }
+    let priced: Vec<&ProposalLot> = line.lots.iter().filter(|l| l.amount.is_some()).collect();
+    if !priced.is_empty() {
+        line.amount = Some(round_money(priced.iter().filter_map(|l| l.amount).sum()));
+        line.vat = Some(round_money(priced.iter().filter_map(|l| l.vat).sum()));
+        line.amount_incl_vat = line.amount.zip(line.vat).map(|(a, v)| round_money(a + v));
+    }
+}
+
+/// The sums over every lot of the bid, and what they make the members' shares measured in.
+struct LotSums {
+    count: usize,
+    fully_priced: bool,
+    any_priced: bool,
+    amount: f64,
+    vat: f64,
+    share_basis: ShareBasis,
+}
+
+impl LotSums {
+    fn of(lines: &[ProposalLine]) -> Self {
+        let lots: Vec<&ProposalLot> = lines.iter().flat_map(|l| &l.lots).collect();
+        let fully_priced = lots.iter().all(|l| l.amount.is_some());
+        let amount: f64 = lots.iter().filter_map(|l| l.amount).sum();
+        let quantity: f64 = lots.iter().map(|l| l.quantity).sum();
+        let one_unit = lots.windows(2).all(|w| w[0].unit == w[1].unit);
+        let share_basis = if fully_priced && amount > 0.0 {
+            ShareBasis::Amount
+        } else if one_unit && quantity > 0.0 {
+            ShareBasis::Quantity
+        } else {
+            ShareBasis::Unavailable
+        };
+        Self {
+            count: lots.len(),
+            fully_priced,
+            any_priced: lots.iter().any(|l| l.amount.is_some()),
+            amount,
+            vat: lots.iter().filter_map(|l| l.vat).sum(),
+            share_basis,
+        }
+    }
+
+    fn totals(&self, members: &[Member], lines: &[ProposalLine]) -> Totals {
+        let priced = |v: f64| self.any_priced.then(|| round_money(v));
+        Totals {
+            lots: self.count,
+            members: members.iter().filter(|m| m.lots > 0).count(),
+            amount: priced(self.amount),
+            vat: priced(self.vat),
+            amount_incl_vat: priced(round_money(self.amount) + round_money(self.vat)),
+            currency: Currency::Eur,
+            fully_priced: self.fully_priced,
+            share_basis: self.share_basis,
+            coverage_by_unit: coverage_by_unit(lines),
+        }
+    }
 }
 
 /// Every member holding a lot, with its totals and share of the bid.
@@ -682,6 +768,78 @@ fn lead_of(input: &ProposalInput<'_>) -> (Option<String>, LeadBasis) {
         (None, Some(siret)) => (Some(siret.clone()), LeadBasis::Designated),
         (None, None) => (None, LeadBasis::ToDesignate),
     }
+}
+
+/// The members of the bid, the lead among them (with or without lots), the lead first, then by
+/// decreasing share of the bid (by quantity when shares are unavailable), then by SIRET.
+fn ranked_members(
+    lines: &[ProposalLine],
+    share_basis: ShareBasis,
+    lead: Option<&str>,
+    input: &ProposalInput<'_>,
+    dir: &Directory<'_>,
+) -> Result<Vec<Member>, ProposalError> {
+    let mut members = members_of(lines, share_basis, input, dir)?;
+    if let Some(lead) = lead {
+        if !members.contains_key(lead) {
+            // A named lead without lots of its own still answers for the groupement.
+            let mut m = member(dir.get(lead)?);
+            m.share_of_bid = (share_basis != ShareBasis::Unavailable).then_some(0.0);
+            members.insert(lead.to_owned(), m);
+        }
+        if let Some(m) = members.get_mut(lead) {
+            m.lead = true;
+        }
+    }
+    let weight = |m: &Member| m.share_of_bid.unwrap_or(m.quantity);
+    let mut members: Vec<Member> = members.into_values().collect();
+    members.sort_by(|a, b| b.lead.cmp(&a.lead).then(weight(b).total_cmp(&weight(a))).then(a.siret.cmp(&b.siret)));
+    Ok(members)
+}
+
+/// The groupement answering: the tender's, else an ad hoc grouping named after the tender.
+fn groupement_of(
+    input: &ProposalInput<'_>,
+    lead: Option<String>,
+    lead_basis: LeadBasis,
+    dir: &Directory<'_>,
+) -> ProposalGroupement {
+    let ProposalInput { tender, groupement, groupement_kind, lang, .. } = input;
+    let kind = tender.groupement_kind.unwrap_or(*groupement_kind);
+    ProposalGroupement {
+        code: groupement.map(|g| g.code.to_string()),
+        name: groupement.map(|g| g.name.clone()).unwrap_or_else(|| match lang {
+            Lang::Fr => format!("Groupement pour {}", tender.reference),
+            Lang::En => format!("Groupement for {}", tender.reference),
+        }),
+        kind,
+        // Only a conjoint groupement has a mandataire solidaire apart (R2142-24); in a solidaire one
+        // every member is already jointly liable.
+        mandataire_solidaire: tender.mandataire_solidaire && kind == GroupementKind::Conjoint,
+        lead_contact: lead.as_deref().and_then(|l| dir.get(l).ok()).map(|s| s.contact.clone()),
+        lead,
+        lead_basis,
+    }
+}
+
+/// The social-impact figures of the lots, each headline figure explained.
+fn impact_of(lines: &[ProposalLine], input: &ProposalInput<'_>, dir: &Directory<'_>) -> ProposalImpact {
+    let figures = ImpactFigures::compute(
+        lines.iter().flat_map(|l| &l.lots).filter_map(|l| {
+            let s = dir.get(&l.supplier).ok()?;
+            Some(LotForImpact {
+                supplier: &l.supplier,
+                kind: s.kind,
+                insertion_rate: s.insertion_rate,
+                quantity: l.quantity,
+                unit: &l.unit,
+                distance_km: l.distance_km,
+            })
+        }),
+        input.impact,
+    );
+    let explained = explain(&figures, input.impact, input.lang);
+    ProposalImpact { figures, settings: input.impact.clone(), explained }
 }
 
 /// What is not covered, line by line, with the campaign's explanation rendered for the reader.
@@ -863,9 +1021,10 @@ fn repartition_of(lines: &[ProposalLine], members: &[Member], share_basis: Share
 }
 
 impl Proposal {
+    /// The bid of `input`'s campaign as it stands: its lines and lots, members, shortfall, répartition,
+    /// totals, clauses, OETH estimate and impact.
     pub fn build(input: &ProposalInput<'_>) -> Result<Self, ProposalError> {
-        let ProposalInput { tender, groupement, suppliers, campaign, impact, bid, groupement_kind, generated_at, lang } =
-            input.clone();
+        let ProposalInput { tender, suppliers, campaign, bid, generated_at, lang, .. } = input.clone();
         if campaign.tender != tender.reference {
             return Err(ProposalError::OtherTender {
                 campaign: campaign.tender.to_string(),
@@ -874,87 +1033,15 @@ impl Proposal {
         }
         let dir = Directory::new(suppliers);
         let mut lines = lines_with_lots(input, &dir)?;
-        let all_lots: Vec<&ProposalLot> = lines.iter().flat_map(|l| &l.lots).collect();
-        let fully_priced = all_lots.iter().all(|l| l.amount.is_some());
-        let total_amount: f64 = all_lots.iter().filter_map(|l| l.amount).sum();
-        let total_vat: f64 = all_lots.iter().filter_map(|l| l.vat).sum();
-        let total_quantity: f64 = all_lots.iter().map(|l| l.quantity).sum();
-        let one_unit = all_lots.windows(2).all(|w| w[0].unit == w[1].unit);
-        let share_basis = if fully_priced && total_amount > 0.0 {
-            ShareBasis::Amount
-        } else if one_unit && total_quantity > 0.0 {
-            ShareBasis::Quantity
-        } else {
-            ShareBasis::Unavailable
-        };
-        let any_priced = all_lots.iter().any(|l| l.amount.is_some());
-        let lot_count = all_lots.len();
-
-        let mut members = members_of(&lines, share_basis, input, &dir)?;
+        let sums = LotSums::of(&lines);
         let (lead, lead_basis) = lead_of(input);
-        if let Some(lead) = &lead {
-            if !members.contains_key(lead) {
-                // A named lead without lots of its own still answers for the groupement.
-                let mut m = member(dir.get(lead)?);
-                m.share_of_bid = (share_basis != ShareBasis::Unavailable).then_some(0.0);
-                members.insert(lead.clone(), m);
-            }
-            if let Some(m) = members.get_mut(lead) {
-                m.lead = true;
-            }
-        }
-        let weight = |m: &Member| m.share_of_bid.unwrap_or(m.quantity);
-        let mut members: Vec<Member> = members.into_values().collect();
-        members.sort_by(|a, b| b.lead.cmp(&a.lead).then(weight(b).total_cmp(&weight(a))).then(a.siret.cmp(&b.siret)));
-
+        let members = ranked_members(&lines, sums.share_basis, lead.as_deref(), input, &dir)?;
         let shortfall = shortfall_of(&lines, input, &|id: &str| dir.name(id));
         let clauses = clauses_of(&mut lines, input, &dir)?;
         let oeth = oeth_of(&lines, input, &dir)?;
-        let repartition = repartition_of(&lines, &members, share_basis);
-
-        let figures = ImpactFigures::compute(
-            lines.iter().flat_map(|l| &l.lots).filter_map(|l| {
-                let s = dir.get(&l.supplier).ok()?;
-                Some(LotForImpact {
-                    supplier: &l.supplier,
-                    kind: s.kind,
-                    insertion_rate: s.insertion_rate,
-                    quantity: l.quantity,
-                    unit: &l.unit,
-                    distance_km: l.distance_km,
-                })
-            }),
-            impact,
-        );
-        let explained = explain(&figures, impact, lang);
-
-        let totals = Totals {
-            lots: lot_count,
-            members: members.iter().filter(|m| m.lots > 0).count(),
-            amount: any_priced.then(|| round_money(total_amount)),
-            vat: any_priced.then(|| round_money(total_vat)),
-            amount_incl_vat: any_priced.then(|| round_money(round_money(total_amount) + round_money(total_vat))),
-            currency: Currency::Eur,
-            fully_priced,
-            share_basis,
-            coverage_by_unit: coverage_by_unit(&lines),
-        };
-        let lead_contact = lead.as_deref().and_then(|l| dir.get(l).ok()).map(|s| s.contact.clone());
-        let groupement_out = ProposalGroupement {
-            code: groupement.map(|g| g.code.to_string()),
-            name: groupement.map(|g| g.name.clone()).unwrap_or_else(|| match lang {
-                Lang::Fr => format!("Groupement pour {}", tender.reference),
-                Lang::En => format!("Groupement for {}", tender.reference),
-            }),
-            kind: tender.groupement_kind.unwrap_or(groupement_kind),
-            // Only a conjoint groupement has a mandataire solidaire apart (R2142-24); in a solidaire one
-            // every member is already jointly liable.
-            mandataire_solidaire: tender.mandataire_solidaire
-                && tender.groupement_kind.unwrap_or(groupement_kind) == GroupementKind::Conjoint,
-            lead,
-            lead_basis,
-            lead_contact,
-        };
+        let repartition = repartition_of(&lines, &members, sums.share_basis);
+        let impact = impact_of(&lines, input, &dir);
+        let totals = sums.totals(&members, &lines);
         Ok(Proposal {
             format_version: PROPOSAL_FORMAT_VERSION,
             status: if campaign.status == CampaignStatus::Ready {
@@ -973,21 +1060,14 @@ impl Proposal {
                 buyer: tender.buyer.clone(),
                 deadline: tender.deadline,
             },
-            campaign: ProposalCampaign {
-                status: campaign.status,
-                launched_at: campaign.launched_at,
-                ready_at: campaign.ready.map(|(at, _)| at),
-                ready_cause: campaign.ready.map(|(_, cause)| cause),
-                rounds: campaign.rounds,
-                open_offers: campaign.open_offers().count(),
-            },
-            groupement: groupement_out,
+            campaign: ProposalCampaign::of(campaign),
+            groupement: groupement_of(input, lead, lead_basis, &dir),
             members,
             lines,
             shortfall,
             repartition,
             totals,
-            impact: ProposalImpact { figures, settings: impact.clone(), explained },
+            impact,
             clauses,
             oeth,
         })
