@@ -19,7 +19,7 @@ use crate::command::{
     BidButton, Command, DeclineReason, ForgetButton, MAX_REASON_CHARS, OfferAction, OfferButton, WithdrawalButton,
     parse_quantity,
 };
-use crate::message::{Incoming, IncomingKind, Outgoing, Platform};
+use crate::message::{ChatKind, Incoming, IncomingKind, Outgoing, Platform};
 use crate::settings::EngineSettings;
 use crate::texts::{Role, Texts, lang_of};
 
@@ -31,8 +31,11 @@ const MAX_ATTEMPTS: usize = 8;
 pub struct Handled {
     /// The same update was handled before: nothing changed.
     pub duplicate: bool,
-    /// A short notice for the presser of a button (Telegram's callback answer, a Discord ephemeral).
+    /// A short notice for the presser of a button (Telegram's callback answer, a Discord ephemeral); in
+    /// a shared chat, what is answered to the user when they have no private chat to send it to.
     pub notice: Option<String>,
+    /// [`IncomingKind::OpenForm`]: the form may open.
+    pub form: bool,
 }
 
 /// The conversation engine. Cheap to clone.
@@ -100,12 +103,18 @@ impl Engine {
     /// update, so that the platform delivers it again.
     #[tracing::instrument(skip(self, incoming), fields(platform = %incoming.platform, update = %incoming.update_id))]
     pub async fn handle(&self, incoming: &Incoming) -> Result<Handled, EngineError> {
+        if let IncomingKind::OpenForm { data } = &incoming.kind {
+            return self.may_open_form(incoming, data).await;
+        }
         let key = InboxKey { platform: incoming.platform.as_str().to_owned(), update_id: incoming.update_id.clone() };
         for _ in 0..MAX_ATTEMPTS {
             if self.store.is_duplicate(&key).await? {
-                return Ok(Handled { duplicate: true, notice: None });
+                return Ok(Handled { duplicate: true, ..Handled::default() });
             }
             let mut decision = self.decide(incoming).await?;
+            if incoming.chat == ChatKind::Shared {
+                self.keep_private(incoming, &mut decision).await?;
+            }
             decision.changes.inbox = Some(key.clone());
             let queued = !decision.changes.outbox.is_empty();
             match self.store.apply(&decision.changes).await? {
@@ -113,13 +122,85 @@ impl Engine {
                     if queued {
                         self.outbox_ready.notify_one();
                     }
-                    return Ok(Handled { duplicate: false, notice: decision.notice });
+                    return Ok(Handled { notice: decision.notice, ..Handled::default() });
                 }
-                Applied::Duplicate => return Ok(Handled { duplicate: true, notice: None }),
+                Applied::Duplicate => return Ok(Handled { duplicate: true, ..Handled::default() }),
                 Applied::Conflict => tracing::debug!("state changed while deciding; deciding again"),
             }
         }
         Err(EngineError::Busy)
+    }
+
+    /// In a shared chat (a server channel, a group) nothing is answered for everyone to read: the replies
+    /// to the user go to the private chat their account is linked in, else into the notice, which the
+    /// front shows to them alone. Edits of a pressed message stay where the message is.
+    async fn keep_private(&self, incoming: &Incoming, decision: &mut Decision) -> Result<(), EngineError> {
+        let to_here = |m: &essaim_store::NewOutgoing| {
+            m.platform == incoming.platform.as_str()
+                && m.chat_id == incoming.chat_id
+                && m.payload.get("edit_message_id").is_none_or(serde_json::Value::is_null)
+        };
+        let (mut replies, others): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut decision.changes.outbox).into_iter().partition(to_here);
+        decision.changes.outbox = others;
+        if replies.is_empty() {
+            return Ok(());
+        }
+        let account = self.store.account(incoming.platform.as_str(), &incoming.user_id).await?;
+        let private = account.filter(|a| a.chat_id != incoming.chat_id && !a.chat_id.is_empty());
+        let lang = lang_of(
+            private.as_ref().and_then(|a| a.language.as_deref()),
+            incoming.language.as_deref(),
+            self.settings.default_lang,
+        );
+        let texts = Texts::new(lang, self.settings.time_zone);
+        match private {
+            Some(account) => {
+                for reply in &mut replies {
+                    reply.chat_id = account.chat_id.clone();
+                    reply.payload["chat_id"] = serde_json::Value::String(account.chat_id.clone());
+                }
+                decision.changes.outbox.extend(replies);
+                decision.notice.get_or_insert_with(|| texts.answered_privately());
+            }
+            None => {
+                let said = replies.iter().filter_map(|m| m.payload.get("text")?.as_str().map(str::to_owned));
+                let said: Vec<String> = decision.notice.take().into_iter().chain(said).collect();
+                decision.notice = Some(said.join("\n\n"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the form of an « Accepter une partie » or « Poser une question » button may open: the same
+    /// checks as the press that asks in the chat, so that a closed offer or someone else's is refused at
+    /// once instead of after the form is filled in.
+    async fn may_open_form(&self, incoming: &Incoming, data: &str) -> Result<Handled, EngineError> {
+        let account = self.account_of(incoming).await?;
+        let lang = lang_of(
+            account.as_ref().and_then(|a| a.language.as_deref()),
+            incoming.language.as_deref(),
+            self.settings.default_lang,
+        );
+        let texts = Texts::new(lang, self.settings.time_zone);
+        let refuse = |notice: String| Ok(Handled { notice: Some(notice), ..Handled::default() });
+        let Some(account) = account else { return refuse(texts.not_linked()) };
+        let Some(button) = OfferButton::parse(data) else { return refuse(texts.offer_not_open()) };
+        let Some(loaded) = campaigns::load(&self.store, &button.tender).await? else {
+            return refuse(texts.offer_not_open());
+        };
+        let Some(offer) = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer)) else {
+            return refuse(texts.offer_not_open());
+        };
+        if account.supplier.as_ref().map(|s| s.as_str()) != Some(offer.terms.supplier.as_str()) {
+            return refuse(texts.offer_not_yours());
+        }
+        let running = loaded.campaign.as_ref().is_some_and(|c| c.is_running());
+        // A question may still be asked about an answered offer (as in the chat); a quantity may not.
+        if button.action == OfferAction::Part && !(offer.is_open() && running) {
+            return refuse(texts.offer_not_open());
+        }
+        Ok(Handled { form: true, ..Handled::default() })
     }
 
     /// A facilitator's action from a desk (command line, HTTP API): the same command through the same
@@ -143,6 +224,7 @@ impl Engine {
                 Lang::Fr => "fr".to_owned(),
                 Lang::En => "en".to_owned(),
             }),
+            chat: ChatKind::Private,
             kind: IncomingKind::Command { name: command.english().to_owned(), args: vec![reference.to_owned()] },
         };
         let key = InboxKey { platform: incoming.platform.as_str().to_owned(), update_id: incoming.update_id.clone() };
@@ -334,6 +416,8 @@ impl Engine {
                 None => Ok(Decision::reply(incoming, [texts.not_understood(role)])),
             },
             IncomingKind::Location { .. } => Ok(Decision::reply(incoming, [texts.not_understood(role)])),
+            // Answered by `may_open_form` before deciding anything.
+            IncomingKind::OpenForm { .. } => Ok(Decision::notice(texts.offer_not_open())),
         }
     }
 
@@ -352,6 +436,10 @@ impl Engine {
             let account = self.store.account(incoming.platform.as_str(), &incoming.user_id).await?;
             return Ok(Decision::reply(incoming, [texts.help(account.map(|a| a.role))]));
         };
+        if incoming.chat == ChatKind::Shared {
+            // Offers and answers go to the chat an account is linked in: never one others read.
+            return Ok(Decision::reply(incoming, [texts.start_in_private(incoming.platform)]));
+        }
         let invite = self.store.invite(code.trim()).await?;
         let now = self.now();
         let usable = invite.filter(|i| i.used_at.is_none() && i.expires_at.is_none_or(|at| at > now));

@@ -19,7 +19,7 @@ pub mod texts;
 pub use command::Command;
 pub use dispatch::{Dispatcher, FAILURE_NOTICE_PREFIX, Limits, SendOutcome, Sender};
 pub use engine::{Engine, Handled};
-pub use message::{Button, ButtonTone, Document, Incoming, IncomingKind, Outgoing, Platform};
+pub use message::{Button, ButtonTone, ChatKind, Document, Incoming, IncomingKind, Outgoing, Platform};
 pub use scheduler::{Retention, Scheduler};
 pub use settings::{EngineSettings, ProposalDelivery};
 

@@ -76,7 +76,22 @@ pub struct Incoming {
     pub user_name: Option<String>,
     /// The user's interface language as the platform reports it (`fr`, `en-GB`…).
     pub language: Option<String>,
+    /// Who else reads `chat_id`: in a shared chat the engine answers nothing personal there, and links
+    /// no account to it.
+    pub chat: ChatKind,
     pub kind: IncomingKind,
+}
+
+/// Who reads the chat an update comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChatKind {
+    /// The user and the bot only: a Telegram private chat, a Discord DM (and a mail, a desk).
+    #[default]
+    Private,
+    /// Others too: a Telegram group, a Discord server channel. What the engine answers the user goes to
+    /// their private chat when they have linked one, else in the notice, which the front shows to the
+    /// user alone when it can (a Discord ephemeral answer, a Telegram button's toast).
+    Shared,
 }
 
 /// What the user did.
@@ -94,6 +109,11 @@ pub enum IncomingKind {
     Form { data: String, value: String },
     /// A shared location.
     Location { latitude: f64, longitude: f64 },
+    /// A press on a button that asks for a value (`asks_quantity`), on a front that asks in a form
+    /// (Discord's modal): may the form open? The engine says yes ([`crate::Handled::form`]) or why not
+    /// (the notice: the offer is closed, not this user's…). Nothing is recorded; the form's submission is
+    /// a [`IncomingKind::Form`].
+    OpenForm { data: String },
 }
 
 /// One button under a message. `data` comes back in [`IncomingKind::Button`] when pressed; it is at

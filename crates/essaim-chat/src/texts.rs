@@ -412,6 +412,31 @@ impl Texts {
         )
     }
 
+    /// `/start CODE` sent where others read: linking there would send offers there.
+    pub fn start_in_private(&self, platform: crate::Platform) -> String {
+        let (fr, en) = match platform {
+            crate::Platform::Discord => (
+                "en message privé au bot (clic sur son nom, puis « Envoyer un message »)",
+                "in a direct message to the bot (click its name, then « Message »)",
+            ),
+            _ => ("en conversation privée avec le bot", "in a private chat with the bot"),
+        };
+        say!(
+            self,
+            format!(
+                "🔒 Votre compte n'a pas été relié : ici, d'autres lisent. Envoyez /start CODE {fr} ; vos offres arriveront là."
+            ),
+            format!(
+                "🔒 Your account was not linked: others read this chat. Send /start CODE {en}; your offers will arrive there."
+            )
+        )
+    }
+
+    /// What a user who asked in a shared chat reads there: the answer went to their private chat.
+    pub fn answered_privately(&self) -> String {
+        say!(self, "📬 Réponse envoyée en message privé.".to_owned(), "📬 Answer sent as a private message.".to_owned())
+    }
+
     pub fn facilitators_only(&self) -> String {
         say!(
             self,

@@ -718,3 +718,75 @@ async fn delivered_traffic_past_its_retention_is_purged_and_pending_messages_sta
     })
     .await;
 }
+
+/// `user` sends `/name args` where others read (a Discord server channel, a Telegram group).
+async fn in_group(phone: &Phone, user: &str, name: &str, args: &[&str]) -> essaim_chat::Handled {
+    let kind = IncomingKind::Command { name: name.into(), args: args.iter().map(|a| a.to_string()).collect() };
+    let incoming = essaim_chat::Incoming {
+        chat_id: "group".into(),
+        chat: essaim_chat::ChatKind::Shared,
+        ..phone.incoming(user, kind)
+    };
+    phone.engine.handle(&incoming).await.expect("handled")
+}
+
+#[tokio::test]
+async fn in_a_shared_chat_no_account_is_linked_and_nothing_personal_is_posted() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.invite("SUPA2", Some(A)).await;
+        // Linking where others read would send the offers there: refused, the code kept for the DM.
+        let refused = in_group(&phone, "newbie", "start", &["SUPA2"]).await;
+        let notice = refused.notice.unwrap_or_default();
+        assert!(notice.contains("n'a pas été relié") && notice.contains("conversation privée"), "{notice}");
+        assert!(phone.engine.store().account("telegram", "newbie").await?.is_none());
+        phone.send("newbie", "/start SUPA2").await;
+        assert!(phone.last_to("newbie").await.contains("Atelier A"), "the code still links in a private chat");
+
+        phone.send("fac", "/repartir T-1").await;
+        // A linked user's answers go to their private chat, buttons and all; the group reads nothing.
+        let before = phone.to("a").await.len();
+        let lots = in_group(&phone, "a", "mes_lots", &[]).await;
+        assert_eq!(lots.notice.as_deref(), Some("📬 Réponse envoyée en message privé."));
+        let listed = phone.to("a").await;
+        assert!(listed.len() > before && listed[before].text.contains("offre(s) en attente"), "{listed:?}");
+        assert_eq!(listed.last().map(|m| m.buttons.concat().len()), Some(4));
+        in_group(&phone, "fac", "etat", &["T-1"]).await;
+        in_group(&phone, "a", "capacite", &[]).await;
+        assert!(phone.last_to("fac").await.contains("T-1"));
+        // Someone without an account reads the help in the notice (a Discord ephemeral answer).
+        let help = in_group(&phone, "stranger", "aide", &[]).await;
+        assert!(help.notice.unwrap_or_default().contains("/start"));
+        assert!(phone.to("group").await.is_empty(), "nothing was posted where others read");
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_quantity_form_opens_only_on_an_open_offer_for_its_own_structure() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        let offer = phone.to("a").await.into_iter().find(|m| !m.buttons.is_empty()).expect("A's offer");
+        let part = button_data(&offer, "Accepter une partie");
+        let open_form = |user: &'static str, data: String| {
+            let incoming = phone.incoming(user, IncomingKind::OpenForm { data });
+            let engine = phone.engine.clone();
+            async move { engine.handle(&incoming).await.expect("handled") }
+        };
+        let mine = open_form("a", part.clone()).await;
+        assert!(mine.form && mine.notice.is_none(), "{mine:?}");
+        let foreign = open_form("b", part.clone()).await;
+        assert!(!foreign.form && foreign.notice.unwrap_or_default().contains("pas adressée"));
+        let stranger = open_form("x", part.clone()).await;
+        assert!(!stranger.form && stranger.notice.unwrap_or_default().contains("/start CODE"));
+        phone.press("a", &button_data(&offer, "Refuser")).await;
+        let closed = open_form("a", part).await;
+        assert!(!closed.form && closed.notice.as_deref() == Some("Cette offre n'est plus ouverte."), "{closed:?}");
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}

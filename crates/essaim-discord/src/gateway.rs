@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use essaim_chat::Incoming;
+use essaim_chat::{Handled, Incoming, IncomingKind};
 use serenity::all::{
     ClientBuilder, Context, CreateActionRow, CreateInputText, CreateInteractionResponse,
     CreateInteractionResponseMessage, CreateModal, EditInteractionResponse, EventHandler, GatewayIntents,
@@ -19,7 +19,7 @@ use serenity::async_trait;
 use serenity::builder::Builder;
 use serenity::http::Http;
 
-use crate::{DiscordConfig, DiscordError, QUANTITY_MARKER};
+use crate::{DiscordConfig, DiscordError};
 
 /// How long the handler may take before the interaction is answered « deferred » (Discord gives up
 /// on an interaction not answered within 3 s).
@@ -30,6 +30,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 const DONE: &str = "✅";
 /// The deferred answer edited in when the handler failed after the 2.5 s budget.
 const FAILED: &str = "❌";
+/// The answer when the check before a form took too long (a form can only be the first answer).
+const RETRY: &str = "⏳ Réessayez dans un instant.";
 /// Title and label of the quantity modal.
 const QUANTITY_LABEL: &str = "Quantité";
 /// `custom_id` of the modal's text input.
@@ -38,8 +40,8 @@ const QUANTITY_INPUT: &str = "quantity";
 /// Runs a serenity client on the gateway until `shutdown` resolves: every interaction is
 /// translated with [`crate::translate`], handed to `handler`, and answered like the HTTP endpoint
 /// does — an ephemeral message with the notice (or « ✅ » for a command; a deferred update for a
-/// button or form without notice), a modal for a button whose `custom_id` starts with `q|` (the
-/// handler is not called), and past 2.5 s a deferred ephemeral answer edited with the notice when
+/// button or form without notice), a modal for a button whose `custom_id` starts with `q|` when the
+/// handler says it may open ([`Handled::form`], else its notice), and past 2.5 s a deferred ephemeral answer edited with the notice when
 /// the handler is done. A handler `Err` leaves the interaction unanswered (Discord shows a failure;
 /// nothing was recorded, the user may retry).
 ///
@@ -52,7 +54,7 @@ pub async fn run_gateway<H, Fut>(
 ) -> Result<(), DiscordError>
 where
     H: Fn(Incoming) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+    Fut: Future<Output = Result<Handled, String>> + Send + 'static,
 {
     // A fresh `Arc` has no other owner: unwrapping it always succeeds.
     let http = Arc::try_unwrap(crate::http(config)?)
@@ -114,7 +116,7 @@ struct Gateway<H> {
 impl<H, Fut> EventHandler for Gateway<H>
 where
     H: Fn(Incoming) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+    Fut: Future<Output = Result<Handled, String>> + Send + 'static,
 {
     async fn ready(&self, _ctx: Context, ready: Ready) {
         tracing::info!(bot = %ready.user.id, session = %ready.session_id, "discord gateway: ready");
@@ -135,18 +137,10 @@ enum Kind {
 async fn answer<H, Fut>(http: &Http, interaction: &Interaction, handler: &H)
 where
     H: Fn(Incoming) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+    Fut: Future<Output = Result<Handled, String>> + Send + 'static,
 {
     let id = interaction.id();
     let token = interaction.token();
-    if let Interaction::Component(component) = interaction
-        && let Some(data) = component.data.custom_id.strip_prefix(QUANTITY_MARKER)
-    {
-        let input = CreateInputText::new(InputTextStyle::Short, QUANTITY_LABEL, QUANTITY_INPUT);
-        let modal = CreateModal::new(data, QUANTITY_LABEL).components(vec![CreateActionRow::InputText(input)]);
-        respond(http, interaction, CreateInteractionResponse::Modal(modal)).await;
-        return;
-    }
     let kind = match interaction {
         Interaction::Command(_) => Kind::Command,
         Interaction::Component(_) | Interaction::Modal(_) => Kind::Component,
@@ -155,13 +149,24 @@ where
     let Some(incoming) = crate::translate(interaction) else {
         return;
     };
+    let form = match &incoming.kind {
+        IncomingKind::OpenForm { data } => Some(data.clone()),
+        _ => None,
+    };
     let mut task = tokio::spawn(handler(incoming));
     match tokio::time::timeout(ANSWER_BUDGET, &mut task).await {
-        Ok(Ok(Ok(notice))) => {
-            let response = match (kind, notice) {
-                (_, Some(notice)) => CreateInteractionResponse::Message(ephemeral(notice)),
-                (Kind::Command, None) => CreateInteractionResponse::Message(ephemeral(DONE.to_owned())),
-                (Kind::Component, None) => CreateInteractionResponse::Acknowledge,
+        Ok(Ok(Ok(handled))) => {
+            let response = match (kind, form, handled) {
+                (_, Some(data), Handled { form: true, .. }) => {
+                    let input = CreateInputText::new(InputTextStyle::Short, QUANTITY_LABEL, QUANTITY_INPUT);
+                    let modal =
+                        CreateModal::new(data, QUANTITY_LABEL).components(vec![CreateActionRow::InputText(input)]);
+                    CreateInteractionResponse::Modal(modal)
+                }
+                (_, _, Handled { notice: Some(notice), .. }) => CreateInteractionResponse::Message(ephemeral(notice)),
+                (_, Some(_), _) => CreateInteractionResponse::Message(ephemeral(RETRY.to_owned())),
+                (Kind::Command, None, _) => CreateInteractionResponse::Message(ephemeral(DONE.to_owned())),
+                (Kind::Component, None, _) => CreateInteractionResponse::Acknowledge,
             };
             respond(http, interaction, response).await;
         }
@@ -171,11 +176,14 @@ where
         Ok(Err(join)) => {
             tracing::error!(interaction = %id, "discord gateway: the handler panicked: {join}");
         }
+        Err(_) if form.is_some() => {
+            respond(http, interaction, CreateInteractionResponse::Message(ephemeral(RETRY.to_owned()))).await;
+        }
         Err(_) => {
             let deferred = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
             respond(http, interaction, deferred).await;
             let content = match task.await {
-                Ok(Ok(notice)) => notice.unwrap_or_else(|| DONE.to_owned()),
+                Ok(Ok(handled)) => handled.notice.unwrap_or_else(|| DONE.to_owned()),
                 Ok(Err(error)) => {
                     tracing::warn!(interaction = %id, "discord gateway: the handler failed: {error}");
                     FAILED.to_owned()

@@ -12,14 +12,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 use ed25519_dalek::{Signature, VerifyingKey};
-use essaim_chat::{Incoming, IncomingKind};
+use essaim_chat::{Handled, Incoming, IncomingKind};
 use serde_json::{Value, json};
 use serenity::http::{Http, LightMethod, Request, Route};
 use serenity::model::application::Interaction;
 use serenity::model::id::ApplicationId;
 use tracing::Instrument;
 
-use crate::QUANTITY_MARKER;
 use crate::sender::CONTENT_LIMIT;
 use crate::translate::translate;
 
@@ -39,6 +38,8 @@ const BUDGET: Duration = Duration::from_millis(2500);
 const EPHEMERAL: u64 = 64;
 /// Shown when a deferred action could not be recorded.
 const FAILED: &str = "⚠️ Action non enregistrée : réessayez dans un instant.";
+/// Shown when the check before a form took too long (a form can only be the first answer).
+const RETRY: &str = "⏳ Réessayez dans un instant.";
 /// Shown for a command that succeeded without a notice (the real answers arrive as messages).
 const DONE: &str = "✅";
 
@@ -73,9 +74,11 @@ struct Endpoint<H> {
 ///   against `public_key`, and the timestamp must be within `max_age`: otherwise 401 and the
 ///   handler is not called. A public key that is not 32 bytes of hex refuses every request.
 /// - PING -> `{"type":1}`.
-/// - A button whose `custom_id` starts with `q|` -> a form (type 9) with `custom_id` = the data
-///   after `q|` and one short text input « Quantité »; the handler is not called (the form's
-///   submission is).
+/// - A button whose `custom_id` starts with `q|` is handed to `handler` as
+///   [`IncomingKind::OpenForm`]: when it answers [`Handled::form`], a form (type 9) with `custom_id` =
+///   the data after `q|` and one text input (« Quantité », or the question); else its notice,
+///   ephemeral (a closed offer, someone else's). Past 2.5 s: « réessayez » (a form cannot follow a
+///   deferred answer).
 /// - Anything else is translated ([`translate`]) and handed to `handler`, which has 2.5 s: a
 ///   command is answered with an ephemeral message (type 4, flags 64) with the notice or « ✅ »; a
 ///   button or form with an ephemeral message with the notice, or a silent acknowledgement (type
@@ -86,7 +89,7 @@ struct Endpoint<H> {
 pub fn interactions_router<H, Fut>(config: InteractionsConfig, http: Arc<Http>, handler: H) -> Router
 where
     H: Fn(Incoming) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+    Fut: Future<Output = Result<Handled, String>> + Send + 'static,
 {
     let key = parse_public_key(&config.public_key);
     if key.is_none() {
@@ -184,7 +187,7 @@ fn quantity_modal(data: &str) -> Value {
 async fn receive<H, Fut>(State(endpoint): State<Arc<Endpoint<H>>>, headers: HeaderMap, body: Bytes) -> Response
 where
     H: Fn(Incoming) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+    Fut: Future<Output = Result<Handled, String>> + Send + 'static,
 {
     if let Err(why) = authentic(endpoint.key.as_ref(), endpoint.max_age, &headers, &body) {
         tracing::warn!(why, "interaction request not signed by Discord: refused");
@@ -209,20 +212,18 @@ where
     };
     let span = tracing::info_span!("discord_interaction", id = interaction.id().get());
     async move {
-        match &interaction {
-            Interaction::Autocomplete(_) => return answer(json!({ "type": 8, "data": { "choices": [] } })),
-            Interaction::Component(component) => {
-                if let Some(data) = component.data.custom_id.strip_prefix(QUANTITY_MARKER) {
-                    return answer(quantity_modal(data));
-                }
-            }
-            _ => {}
+        if let Interaction::Autocomplete(_) = &interaction {
+            return answer(json!({ "type": 8, "data": { "choices": [] } }));
         }
         let Some(incoming) = translate(&interaction) else {
             tracing::debug!("interaction not for the engine; acknowledged");
             return answer(ephemeral(DONE));
         };
         let is_command = matches!(incoming.kind, IncomingKind::Command { .. });
+        let form = match &incoming.kind {
+            IncomingKind::OpenForm { data } => Some(data.clone()),
+            _ => None,
+        };
         let token = match &interaction {
             Interaction::Command(i) | Interaction::Autocomplete(i) => i.token.clone(),
             Interaction::Component(i) => i.token.clone(),
@@ -231,10 +232,12 @@ where
         };
         let mut task = tokio::spawn((endpoint.handler.clone())(incoming));
         match tokio::time::timeout(BUDGET, &mut task).await {
-            Ok(Ok(Ok(notice))) => match notice {
-                Some(notice) => answer(ephemeral(&notice)),
-                None if is_command => answer(ephemeral(DONE)),
-                None => answer(json!({ "type": 6 })),
+            Ok(Ok(Ok(handled))) => match (form, handled) {
+                (Some(data), Handled { form: true, .. }) => answer(quantity_modal(&data)),
+                (_, Handled { notice: Some(notice), .. }) => answer(ephemeral(&notice)),
+                (None, _) if is_command => answer(ephemeral(DONE)),
+                (None, _) => answer(json!({ "type": 6 })),
+                (Some(_), _) => answer(ephemeral(RETRY)),
             },
             Ok(Ok(Err(error))) => {
                 tracing::error!(error, "the engine could not handle the interaction");
@@ -244,6 +247,10 @@ where
                 tracing::error!(error = %join, "the interaction handler panicked");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
+            Err(_) if form.is_some() => {
+                tracing::info!("the engine is slow: the form is not opened");
+                answer(ephemeral(RETRY))
+            }
             Err(_) => {
                 tracing::info!("the engine is slow: interaction deferred");
                 let http = Arc::clone(&endpoint.http);
@@ -251,7 +258,7 @@ where
                 tokio::spawn(
                     async move {
                         let content = match task.await {
-                            Ok(Ok(notice)) => notice.unwrap_or_else(|| DONE.to_owned()),
+                            Ok(Ok(handled)) => handled.notice.unwrap_or_else(|| DONE.to_owned()),
                             Ok(Err(error)) => {
                                 tracing::error!(error, "the engine could not handle the deferred interaction");
                                 FAILED.to_owned()

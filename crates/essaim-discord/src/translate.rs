@@ -1,12 +1,12 @@
 //! Discord interaction -> engine input. Pure: no I/O.
 
-use essaim_chat::{Incoming, IncomingKind, Platform};
+use essaim_chat::{ChatKind, Incoming, IncomingKind, Platform};
 use serenity::model::application::{
     ActionRowComponent, CommandDataOption, CommandDataOptionValue, CommandInteraction, ComponentInteraction,
     Interaction, ModalInteraction,
 };
 use serenity::model::guild::Member;
-use serenity::model::id::{ChannelId, InteractionId};
+use serenity::model::id::{ChannelId, GuildId, InteractionId};
 use serenity::model::user::User;
 
 use crate::QUANTITY_MARKER;
@@ -16,12 +16,14 @@ use crate::commands::spec;
 /// autocomplete, interactions of bots).
 ///
 /// - `update_id` = the interaction id; `user_id` = `member.user` (in a server) or `user` (in DMs);
-///   `chat_id` = the channel id; `language` = the interaction's `locale` (`fr`, `en-US`);
+///   `chat_id` = the channel id; `chat` = [`ChatKind::Shared`] in a server (`guild_id` set), else
+///   [`ChatKind::Private`]; `language` = the interaction's `locale` (`fr`, `en-US`);
 /// - slash command -> [`IncomingKind::Command`] with the name as invoked (English, or French when
 ///   the user's client shows the French names) and the option values in the order the command
 ///   declares them, as strings (numbers formatted plainly: `12`, `12.5`);
-/// - button -> [`IncomingKind::Button`] with the `custom_id` (without the quantity marker `q|`) and
-///   the id of the message that carries it;
+/// - button -> [`IncomingKind::Button`] with the `custom_id` and the id of the message that carries it;
+///   a button with the quantity marker `q|` -> [`IncomingKind::OpenForm`] with the data after it (may
+///   its form open?);
 /// - modal submit -> [`IncomingKind::Form`] with the modal's `custom_id` and the first text input.
 pub fn translate(interaction: &Interaction) -> Option<Incoming> {
     match interaction {
@@ -37,7 +39,8 @@ fn translate_command(command: &CommandInteraction) -> Option<Incoming> {
     let name = command.data.name.clone();
     let args = ordered_args(&name, &command.data.options);
     let kind = IncomingKind::Command { name, args };
-    incoming(command.id, &command.user, command.member.as_deref(), command.channel_id, &command.locale, kind)
+    let at = Place { channel: command.channel_id, guild: command.guild_id };
+    incoming(command.id, &command.user, command.member.as_deref(), at, &command.locale, kind)
 }
 
 /// Option values in the command's declared order, then any the command does not declare.
@@ -76,9 +79,14 @@ fn value_text(value: &CommandDataOptionValue) -> Option<String> {
 
 fn translate_component(component: &ComponentInteraction) -> Option<Incoming> {
     let custom_id = &component.data.custom_id;
-    let data = custom_id.strip_prefix(QUANTITY_MARKER).unwrap_or(custom_id).to_owned();
-    let kind = IncomingKind::Button { data, message_id: Some(component.message.id.get().to_string()) };
-    incoming(component.id, &component.user, component.member.as_ref(), component.channel_id, &component.locale, kind)
+    let kind = match custom_id.strip_prefix(QUANTITY_MARKER) {
+        Some(data) => IncomingKind::OpenForm { data: data.to_owned() },
+        None => {
+            IncomingKind::Button { data: custom_id.clone(), message_id: Some(component.message.id.get().to_string()) }
+        }
+    };
+    let at = Place { channel: component.channel_id, guild: component.guild_id };
+    incoming(component.id, &component.user, component.member.as_ref(), at, &component.locale, kind)
 }
 
 fn translate_modal(modal: &ModalInteraction) -> Option<Incoming> {
@@ -87,14 +95,21 @@ fn translate_modal(modal: &ModalInteraction) -> Option<Incoming> {
         _ => None,
     })?;
     let kind = IncomingKind::Form { data: modal.data.custom_id.clone(), value };
-    incoming(modal.id, &modal.user, modal.member.as_ref(), modal.channel_id, &modal.locale, kind)
+    let at = Place { channel: modal.channel_id, guild: modal.guild_id };
+    incoming(modal.id, &modal.user, modal.member.as_ref(), at, &modal.locale, kind)
+}
+
+/// Where an interaction happened: a server's channel (`guild`), else a DM.
+struct Place {
+    channel: ChannelId,
+    guild: Option<GuildId>,
 }
 
 fn incoming(
     id: InteractionId,
     user: &User,
     member: Option<&Member>,
-    channel: ChannelId,
+    at: Place,
     locale: &str,
     kind: IncomingKind,
 ) -> Option<Incoming> {
@@ -112,7 +127,9 @@ fn incoming(
         platform: Platform::Discord,
         update_id: id.get().to_string(),
         user_id: user.id.get().to_string(),
-        chat_id: channel.get().to_string(),
+        chat_id: at.channel.get().to_string(),
+        // A server's channel is read by its members; a DM (no guild) by the user and the bot only.
+        chat: if at.guild.is_some() { ChatKind::Shared } else { ChatKind::Private },
         user_name,
         language: (!locale.is_empty()).then(|| locale.to_owned()),
         kind,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{button, command, fake_and_http, modal, ping};
 use ed25519_dalek::{Signer, SigningKey};
-use essaim_chat::{Incoming, IncomingKind};
+use essaim_chat::{ChatKind, Handled, Incoming, IncomingKind};
 use essaim_discord::fake::FakeDiscord;
 use essaim_discord::{INTERACTIONS_PATH, InteractionsConfig, interactions_router};
 use serde_json::{Value, json};
@@ -34,15 +34,22 @@ struct Endpoint {
 /// The endpoint served on loopback; the handler records what it gets, sleeps `delay`, and answers
 /// `notice` (or fails when `notice` is `Err`).
 async fn endpoint(delay: Duration, notice: Result<Option<&'static str>, &'static str>) -> Endpoint {
+    let handled = notice.map(|n| Handled { notice: n.map(str::to_owned), ..Handled::default() });
+    endpoint_answering(delay, handled).await
+}
+
+/// The endpoint, its handler answering `handled`.
+async fn endpoint_answering(delay: Duration, handled: Result<Handled, &'static str>) -> Endpoint {
     let (fake, http) = fake_and_http().await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);
     let handler = move |incoming: Incoming| {
         let record = Arc::clone(&record);
+        let handled = handled.clone();
         async move {
             record.lock().map(|mut s| s.push(incoming)).ok();
             tokio::time::sleep(delay).await;
-            notice.map(|n| n.map(str::to_owned)).map_err(str::to_owned)
+            handled.map_err(str::to_owned)
         }
     };
     let config = InteractionsConfig::new(hex(key().verifying_key().as_bytes()), FakeDiscord::APPLICATION_ID);
@@ -111,8 +118,8 @@ async fn button_notice_is_ephemeral_and_silence_is_an_acknowledgement() {
 }
 
 #[tokio::test]
-async fn quantity_button_opens_a_form_without_calling_the_handler() {
-    let endpoint = endpoint(Duration::ZERO, Ok(None)).await;
+async fn quantity_button_opens_a_form_once_the_engine_says_it_may() {
+    let endpoint = endpoint_answering(Duration::ZERO, Ok(Handled { form: true, ..Handled::default() })).await;
     let (status, answer) = endpoint.signed(&button(14, "q|pt:9:T-1", 77)).await;
     assert_eq!(status, 200);
     assert_eq!(answer["type"], 9);
@@ -121,7 +128,25 @@ async fn quantity_button_opens_a_form_without_calling_the_handler() {
     assert_eq!(input["type"], 4);
     assert_eq!(input["style"], 1, "a short text input");
     assert_eq!(input["label"], "Quantité");
-    assert!(endpoint.seen().is_empty());
+    assert_eq!(endpoint.seen()[0].kind, IncomingKind::OpenForm { data: "pt:9:T-1".into() });
+}
+
+#[tokio::test]
+async fn quantity_button_of_a_closed_offer_answers_the_refusal_instead_of_a_form() {
+    let endpoint = endpoint(Duration::ZERO, Ok(Some("Cette offre n'est plus ouverte."))).await;
+    let (status, answer) = endpoint.signed(&button(18, "q|pt:9:T-1", 77)).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer, json!({ "type": 4, "data": { "content": "Cette offre n'est plus ouverte.", "flags": 64 } }));
+}
+
+#[tokio::test]
+async fn a_command_in_a_server_channel_is_shared_and_its_answer_shown_to_the_user_alone() {
+    // What the engine answers about a user's own lots, in a server channel: only in the notice.
+    let endpoint = endpoint(Duration::ZERO, Ok(Some("1 offre(s) en attente."))).await;
+    let (_, answer) = endpoint.signed(&command(19, "mes_lots", json!([]), "fr")).await;
+    assert_eq!(answer, json!({ "type": 4, "data": { "content": "1 offre(s) en attente.", "flags": 64 } }));
+    assert_eq!(endpoint.seen()[0].chat, ChatKind::Shared, "a server's channel is read by its members");
+    assert!(endpoint.fake.calls().is_empty(), "nothing posted in the channel");
 }
 
 #[tokio::test]

@@ -29,6 +29,7 @@ fn slash_command_options_come_in_declared_order_as_plain_strings() {
             chat_id: CHANNEL.to_string(),
             user_name: Some("Camille (Coop Nord)".into()),
             language: Some("fr".into()),
+            chat: essaim_chat::ChatKind::Shared,
             kind: IncomingKind::Command { name: "capacity".into(), args: vec!["nettoyage".into(), "12".into()] },
         }
     );
@@ -59,9 +60,9 @@ fn button_press_carries_its_data_and_message() {
     );
     assert_eq!(incoming.update_id, "5");
     assert_eq!(incoming.chat_id, CHANNEL.to_string());
-    // The quantity marker is the adapter's business, not the engine's.
+    // A button that asks for a quantity asks the engine whether its form may open.
     let incoming = translate(button(6, "q|pt:9:T-2026-014", 8)).expect("a button");
-    assert_eq!(incoming.kind, IncomingKind::Button { data: "pt:9:T-2026-014".into(), message_id: Some("8".into()) });
+    assert_eq!(incoming.kind, IncomingKind::OpenForm { data: "pt:9:T-2026-014".into() });
 }
 
 #[test]
@@ -87,4 +88,5 @@ fn direct_message_uses_the_user() {
     let incoming = translate(json).expect("a command");
     assert_eq!(incoming.user_id, USER.to_string());
     assert_eq!(incoming.user_name.as_deref(), Some("Camille"));
+    assert_eq!(incoming.chat, essaim_chat::ChatKind::Private, "a DM is read by the user and the bot only");
 }

@@ -492,6 +492,7 @@ async fn clicks_on(store: &Store, offers: usize) -> Result<Clicks, Error> {
         chat_id: "fac".into(),
         user_name: None,
         language: Some("fr".into()),
+        chat: essaim_chat::ChatKind::Private,
         kind: IncomingKind::Command { name: name.into(), args: vec![arg.into()] },
     };
     engine.handle(&fac(1, "start", "FAC-BENCH")).await?;

@@ -384,6 +384,7 @@ async fn submit(
             Lang::Fr => "fr".into(),
             Lang::En => "en".into(),
         }),
+        chat: essaim_chat::ChatKind::Private,
         kind,
     };
     let handled = match state.engine.handle(&incoming).await {

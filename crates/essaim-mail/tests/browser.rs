@@ -58,6 +58,7 @@ async fn a_browser_answers_offers_through_the_mail_links() {
                 chat_id: "fac".into(),
                 user_name: None,
                 language: Some("fr".into()),
+                chat: essaim_chat::ChatKind::Private,
                 kind: IncomingKind::Command { name: name.into(), args: vec![arg.into()] },
             };
             engine.handle(&fac(1, "start", "FAC-MAIL")).await.expect("start");

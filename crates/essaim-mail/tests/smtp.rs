@@ -65,6 +65,7 @@ async fn offers_reach_structures_by_mail_and_their_links_answer_once() {
                 chat_id: "fac".into(),
                 user_name: None,
                 language: Some("fr".into()),
+                chat: essaim_chat::ChatKind::Private,
                 kind,
             };
             let command = |name: &str, arg: &str| IncomingKind::Command { name: name.into(), args: vec![arg.into()] };

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::{Pin, pin};
 use std::time::Duration;
 
-use essaim_chat::Incoming;
+use essaim_chat::{Handled, Incoming};
 use teloxide::payloads::{AnswerCallbackQuerySetters, GetUpdatesSetters};
 use teloxide::prelude::Requester;
 use teloxide::types::{AllowedUpdate, CallbackQueryId, Update};
@@ -21,8 +21,8 @@ const NOTICE_LIMIT: usize = 200;
 ///
 /// `getUpdates` asks for messages and button presses only and waits up to `timeout` (the bot's HTTP
 /// client must wait longer: see [`crate::bot`]). For each update, in order: [`translate`], then
-/// `handler(incoming)`; on `Ok(notice)` a button press is answered (`answerCallbackQuery`, with the
-/// notice text when `Some`) so that the phone's spinner stops. An update only counts as done once
+/// `handler(incoming)`; on `Ok(handled)` a button press is answered (`answerCallbackQuery`, with the
+/// notice text when `Some`; not for a duplicate) so that the phone's spinner stops. An update only counts as done once
 /// its handler returned `Ok`: the offset given to the next `getUpdates` (which is what confirms
 /// updates to Telegram) never moves past an update whose handler failed. A failing handler is
 /// logged and retried on the same update after 1 s, 2 s, 4 s … (at most 30 s). Updates the engine
@@ -41,7 +41,7 @@ pub async fn run_polling<H, Fut>(
 ) -> Result<(), TelegramError>
 where
     H: Fn(Incoming) -> Fut,
-    Fut: Future<Output = Result<Option<String>, String>>,
+    Fut: Future<Output = Result<Handled, String>>,
 {
     let mut shutdown = pin!(shutdown);
     if !delete_webhook(&bot, shutdown.as_mut()).await? {
@@ -153,21 +153,21 @@ async fn handle_update<H, Fut>(
 ) -> bool
 where
     H: Fn(Incoming) -> Fut,
-    Fut: Future<Output = Result<Option<String>, String>>,
+    Fut: Future<Output = Result<Handled, String>>,
 {
     let Some(translated) = translate(update) else {
         tracing::debug!("update not for the engine; skipped");
         if let Some(id) = callback_query_id(update) {
-            answer_callback(bot, id, None).await;
+            answer_callback(bot, id, Handled::default()).await;
         }
         return true;
     };
     let mut failures = 0;
     loop {
         match handler(translated.incoming.clone()).await {
-            Ok(notice) => {
+            Ok(handled) => {
                 if let Some(id) = translated.callback_query_id {
-                    answer_callback(bot, id, notice).await;
+                    answer_callback(bot, id, handled).await;
                 }
                 return true;
             }
@@ -183,11 +183,19 @@ where
     }
 }
 
-/// Stops the phone's spinner on a button press, showing `notice` when there is one. Failures are
+/// Stops the phone's spinner on a button press, showing the notice when there is one. Failures are
 /// logged only: the press itself is already handled.
-pub(crate) async fn answer_callback(bot: &Bot, id: String, notice: Option<String>) {
+///
+/// A second copy of an update already handled (`duplicate`: Telegram delivered it twice, or two
+/// copies ran at once) answers nothing: a press is answered once, and the first answer is the one the
+/// phone shows, so an empty answer from the copy that lost would hide the « C'est noté » of the copy
+/// that recorded the press. The copy that recorded it answers it.
+pub(crate) async fn answer_callback(bot: &Bot, id: String, handled: Handled) {
+    if handled.duplicate {
+        return;
+    }
     let mut request = bot.answer_callback_query(CallbackQueryId(id));
-    if let Some(notice) = notice.filter(|n| !n.trim().is_empty()) {
+    if let Some(notice) = handled.notice.filter(|n| !n.trim().is_empty()) {
         request = request.text(shorten(&notice, NOTICE_LIMIT));
     }
     if let Err(err) = request.await {

@@ -1,6 +1,7 @@
 //! Telegram update -> engine input. Pure: no I/O.
 
-use essaim_chat::{Incoming, IncomingKind, Platform};
+use essaim_chat::{ChatKind, Incoming, IncomingKind, Platform};
+use teloxide::types::Chat;
 use teloxide::types::{CallbackQuery, MediaKind, MediaVenue, Message, MessageKind, Update, UpdateKind, User};
 
 /// One Telegram update translated for the engine.
@@ -20,6 +21,7 @@ pub struct Translated {
 ///   lowercase, arguments split on whitespace);
 /// - other text -> [`IncomingKind::Text`];
 /// - button press -> [`IncomingKind::Button`] (chat = the message's chat, user = who pressed);
+/// - `chat` = [`ChatKind::Private`] in a private chat with the bot, [`ChatKind::Shared`] in a group;
 /// - shared location or venue -> [`IncomingKind::Location`].
 pub fn translate(update: &Update) -> Option<Translated> {
     let update_id = update.id.0.to_string();
@@ -27,7 +29,7 @@ pub fn translate(update: &Update) -> Option<Translated> {
         UpdateKind::Message(message) => {
             let user = message.from.as_ref().filter(|user| !user.is_bot)?;
             let kind = message_kind(message)?;
-            Some(Translated { incoming: incoming(update_id, user, message.chat.id.0, kind), callback_query_id: None })
+            Some(Translated { incoming: incoming(update_id, user, &message.chat, kind), callback_query_id: None })
         }
         UpdateKind::CallbackQuery(query) => button(update_id, query),
         _ => None,
@@ -81,19 +83,21 @@ fn button(update_id: String, query: &CallbackQuery) -> Option<Translated> {
     }
     let kind = IncomingKind::Button { data, message_id: Some(message.id().0.to_string()) };
     Some(Translated {
-        incoming: incoming(update_id, &query.from, message.chat().id.0, kind),
+        incoming: incoming(update_id, &query.from, message.chat(), kind),
         callback_query_id: Some(query.id.0.clone()),
     })
 }
 
-fn incoming(update_id: String, user: &User, chat_id: i64, kind: IncomingKind) -> Incoming {
+fn incoming(update_id: String, user: &User, chat: &Chat, kind: IncomingKind) -> Incoming {
     Incoming {
         platform: Platform::Telegram,
         update_id,
         user_id: user.id.0.to_string(),
-        chat_id: chat_id.to_string(),
+        chat_id: chat.id.0.to_string(),
         user_name: user_name(user),
         language: user.language_code.clone().filter(|l| !l.is_empty()),
+        // Groups, supergroups and channels are read by others.
+        chat: if chat.is_private() { ChatKind::Private } else { ChatKind::Shared },
         kind,
     }
 }

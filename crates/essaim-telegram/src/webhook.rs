@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use essaim_chat::Incoming;
+use essaim_chat::{Handled, Incoming};
 use subtle::ConstantTimeEq;
 use teloxide::Bot;
 use teloxide::types::Update;
@@ -37,13 +37,14 @@ struct Hook<H> {
 /// - The secret is checked before the body is read; a body over [`MAX_UPDATE_BYTES`] -> 413, one that
 ///   is not an update -> 400.
 /// - The update is translated and handed to `handler`; the answer is 200 only once the handler
-///   returned `Ok` (a button press is then answered through `bot`, as in polling); a handler error
+///   returned `Ok` (a button press is then answered through `bot`, as in polling — but not by a second
+///   copy of an update already handled: see [`answer_callback`]); a handler error
 ///   -> 500, so that Telegram delivers the update again later. Updates the engine does not handle
 ///   -> 200 at once.
 pub fn webhook_router<H, Fut>(bot: Bot, secret: String, handler: H) -> Router
 where
     H: Fn(Incoming) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+    Fut: Future<Output = Result<Handled, String>> + Send + 'static,
 {
     if secret.is_empty() {
         tracing::error!("the Telegram webhook secret is empty: every webhook request will be refused");
@@ -55,7 +56,7 @@ where
 async fn receive<H, Fut>(State(hook): State<Arc<Hook<H>>>, request: Request) -> StatusCode
 where
     H: Fn(Incoming) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+    Fut: Future<Output = Result<Handled, String>> + Send + 'static,
 {
     let given = request.headers().get(SECRET_HEADER).map(|value| value.as_bytes()).unwrap_or_default();
     let authentic = !hook.secret.is_empty() && bool::from(given.ct_eq(hook.secret.as_bytes()));
@@ -82,14 +83,14 @@ where
         let Some(translated) = translate(&update) else {
             tracing::debug!("update not for the engine; skipped");
             if let Some(id) = callback_query_id(&update) {
-                answer_callback(&hook.bot, id, None).await;
+                answer_callback(&hook.bot, id, Handled::default()).await;
             }
             return StatusCode::OK;
         };
         match (hook.handler)(translated.incoming).await {
-            Ok(notice) => {
+            Ok(handled) => {
                 if let Some(id) = translated.callback_query_id {
-                    answer_callback(&hook.bot, id, notice).await;
+                    answer_callback(&hook.bot, id, handled).await;
                 }
                 StatusCode::OK
             }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use essaim_chat::{Incoming, IncomingKind};
+use essaim_chat::{Handled, Incoming, IncomingKind};
 use essaim_telegram::fake::FakeTelegram;
 use essaim_telegram::{TelegramError, run_polling};
 use serde_json::json;
@@ -25,7 +25,7 @@ type Seen = Arc<Mutex<Vec<Incoming>>>;
 fn start<H, Fut>(bot: Bot, handler: H) -> (oneshot::Sender<()>, JoinHandle<Result<(), TelegramError>>)
 where
     H: Fn(Incoming) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+    Fut: Future<Output = Result<Handled, String>> + Send + 'static,
 {
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(run_polling(bot, POLL, handler, async move {
@@ -43,12 +43,12 @@ async fn stop(stop: oneshot::Sender<()>, task: JoinHandle<Result<(), TelegramErr
 fn recorder(
     seen: &Seen,
     notice: Option<&str>,
-) -> impl Fn(Incoming) -> std::future::Ready<Result<Option<String>, String>> + Send + Sync + 'static {
+) -> impl Fn(Incoming) -> std::future::Ready<Result<Handled, String>> + Send + Sync + 'static {
     let seen = Arc::clone(seen);
     let notice = notice.map(str::to_owned);
     move |incoming| {
         seen.lock().expect("seen").push(incoming);
-        std::future::ready(Ok(notice.clone()))
+        std::future::ready(Ok(Handled { notice: notice.clone(), ..Handled::default() }))
     }
 }
 
@@ -108,7 +108,7 @@ async fn a_failing_handler_is_retried_and_the_update_is_not_confirmed_meanwhile(
                 Err("database is down".to_owned())
             } else {
                 seen.lock().expect("seen").push(incoming);
-                Ok(None)
+                Ok(Handled::default())
             };
             std::future::ready(result)
         }
@@ -131,7 +131,7 @@ async fn a_failing_handler_is_retried_and_the_update_is_not_confirmed_meanwhile(
 async fn an_update_whose_handler_never_succeeded_is_delivered_after_a_restart() {
     let (fake, bot) = fake_and_bot().await;
     let id = fake.push_command(11, 11, "/lots");
-    let failing = |_: Incoming| std::future::ready(Err::<Option<String>, _>("database is down".to_owned()));
+    let failing = |_: Incoming| std::future::ready(Err::<Handled, _>("database is down".to_owned()));
     let (tx, task) = start(bot.clone(), failing);
     assert!(fake.wait_until(WAIT, |f| f.calls().iter().any(|c| c == "getUpdates")).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -236,7 +236,8 @@ async fn a_refused_token_stops_polling_with_an_error() {
         "deleteWebhook",
         essaim_telegram::fake::FakeError::Api { code: 401, description: "Unauthorized".into() },
     );
-    let result = run_polling(bot, POLL, |_: Incoming| std::future::ready(Ok(None)), std::future::pending()).await;
+    let result =
+        run_polling(bot, POLL, |_: Incoming| std::future::ready(Ok(Handled::default())), std::future::pending()).await;
     assert!(matches!(result, Err(TelegramError::InvalidToken)), "{result:?}");
 }
 

@@ -144,3 +144,13 @@ fn what_the_engine_does_not_handle_is_ignored() {
         assert_eq!(got, None, "{case}");
     }
 }
+
+#[test]
+fn a_group_is_a_shared_chat_and_a_private_chat_is_not() {
+    let private = translate(&text_message(1, private_chat(), amina(), "/start INV-42")).expect("a command");
+    assert_eq!(private.incoming.chat, essaim_chat::ChatKind::Private);
+    let group = json!({"id": -100_123, "title": "Groupement Nord", "type": "supergroup"});
+    let shared = translate(&text_message(2, group, amina(), "/start INV-42")).expect("a command");
+    assert_eq!(shared.incoming.chat, essaim_chat::ChatKind::Shared, "a group's members read it");
+    assert_eq!(shared.incoming.chat_id, "-100123");
+}

@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use essaim_chat::{Incoming, IncomingKind};
+use essaim_chat::{Handled, Incoming, IncomingKind};
 use essaim_telegram::fake::FakeTelegram;
 use essaim_telegram::{SECRET_HEADER, WEBHOOK_PATH, webhook_router};
 use serde_json::{Value, json};
@@ -26,7 +26,7 @@ async fn serve(bot: Bot, seen: &Seen, fail: Arc<Mutex<bool>>, notice: Option<&st
             Err("database is down".to_owned())
         } else {
             seen.lock().expect("seen").push(incoming);
-            Ok(notice.clone())
+            Ok(Handled { notice: notice.clone(), ..Handled::default() })
         };
         async move { result }
     };
@@ -154,7 +154,7 @@ async fn a_button_press_is_answered_through_the_bot() {
 async fn an_empty_secret_refuses_everything() {
     let fake = FakeTelegram::start().await;
     let bot = common::bot_for(&fake);
-    let router = webhook_router(bot.clone(), String::new(), |_: Incoming| async { Ok(None) });
+    let router = webhook_router(bot.clone(), String::new(), |_: Incoming| async { Ok(Handled::default()) });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}{WEBHOOK_PATH}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
@@ -163,4 +163,39 @@ async fn an_empty_secret_refuses_everything() {
     let body = command_update(1, "/start").to_string();
     assert_eq!(post(&bot, &url, Some(""), body.clone()).await, 401);
     assert_eq!(post(&bot, &url, None, body).await, 401);
+}
+
+#[tokio::test]
+async fn two_copies_of_one_press_at_once_show_the_notice_of_the_copy_that_recorded_it() {
+    let (fake, bot) = fake_and_bot().await;
+    // As the engine does: the first copy records the press (and takes a while); the second, meanwhile,
+    // finds it recorded and is a duplicate — answered at once.
+    let recorded = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handler = move |_: Incoming| {
+        let first = !recorded.swap(true, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            if first {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                Ok(Handled { notice: Some("C'est noté.".to_owned()), ..Handled::default() })
+            } else {
+                Ok(Handled { duplicate: true, ..Handled::default() })
+            }
+        }
+    };
+    let router = webhook_router(bot.clone(), SECRET.to_owned(), handler);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}{WEBHOOK_PATH}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let press = json!({"update_id": 9, "callback_query": {"id": "cbq-twice",
+        "from": {"id": 31, "is_bot": false, "first_name": "Sami"},
+        "message": {"message_id": 4, "date": 1_760_000_000, "chat": {"id": 31, "type": "private", "first_name": "Sami"},
+                    "from": {"id": 1, "is_bot": true, "first_name": "Essaim", "username": "essaim_bot"}, "text": "Offre"},
+        "chat_instance": "1", "data": "offer:4:accept"}})
+    .to_string();
+    let (one, two) = tokio::join!(post(&bot, &url, Some(SECRET), press.clone()), post(&bot, &url, Some(SECRET), press));
+    assert_eq!((one, two), (200, 200));
+    // The phone shows the first answer: the acknowledgement, not an empty one from the duplicate.
+    assert_eq!(fake.callback_answers(), [("cbq-twice".to_owned(), Some("C'est noté.".to_owned()))]);
 }

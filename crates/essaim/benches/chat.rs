@@ -66,7 +66,7 @@ async fn discord_interactions(engine: Engine) -> Result<(), Box<dyn std::error::
     })?;
     let handler = move |incoming: Incoming| {
         let engine = engine.clone();
-        async move { engine.handle(&incoming).await.map(|h| h.notice).map_err(|e| e.to_string()) }
+        async move { engine.handle(&incoming).await.map_err(|e| e.to_string()) }
     };
     let config = essaim_discord::InteractionsConfig::new(public_key, essaim_discord::fake::FakeDiscord::APPLICATION_ID);
     let router = essaim_discord::interactions_router(config, http, handler);
@@ -172,7 +172,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let engine = engine.clone();
         let handler = move |incoming: Incoming| {
             let engine = engine.clone();
-            async move { engine.handle(&incoming).await.map(|h| h.notice).map_err(|e| e.to_string()) }
+            async move { engine.handle(&incoming).await.map_err(|e| e.to_string()) }
         };
         essaim_telegram::run_polling(bot, telegram.poll_timeout, handler, stopped())
     });

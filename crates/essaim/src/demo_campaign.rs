@@ -77,6 +77,7 @@ impl Demo<'_> {
             // The person behind the phone, as their account names them: the structure's contact.
             user_name: self.people.get(user).or_else(|| self.names.get(user)).cloned(),
             language: Some("fr".into()),
+            chat: essaim_chat::ChatKind::Private,
             kind,
         };
         let handled = self.engine.handle(&incoming).await?;

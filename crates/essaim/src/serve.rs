@@ -97,7 +97,7 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
         let engine = engine.clone();
         move |incoming: Incoming| {
             let engine = engine.clone();
-            async move { engine.handle(&incoming).await.map(|h| h.notice).map_err(|e| e.to_string()) }
+            async move { engine.handle(&incoming).await.map_err(|e| e.to_string()) }
         }
     };
     let mut router = essaim_api::router(store.clone(), api, health.clone());

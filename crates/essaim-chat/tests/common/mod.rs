@@ -63,6 +63,7 @@ impl Phone {
             chat_id: user.into(),
             user_name: None,
             language: Some("fr".into()),
+            chat: essaim_chat::ChatKind::Private,
             kind,
         }
     }
