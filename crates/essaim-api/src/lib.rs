@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use essaim_core::proposal::ocds::OcdsOptions;
-use essaim_core::{GroupementKind, ImpactSettings, Lang, Tender, TenderRef};
+use essaim_core::{GroupementKind, ImpactSettings, Lang, SectorTaxonomy, TenderRef};
 use essaim_store::Store;
 
 pub use auth::{Access, StaticToken, hash_token, new_token};
@@ -28,10 +28,6 @@ pub use routes::{ProposalFormat, proposal_file_name, render_proposal};
 
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
-
-/// Reads a tender from the JSON of `POST /tenders` (the binary's importer: same format and checks as
-/// `essaim import tender`). Errors name the field.
-pub type TenderReader = Arc<dyn Fn(&str) -> Result<Tender, String> + Send + Sync>;
 
 /// What the proposal is built with.
 #[derive(Debug, Clone)]
@@ -95,7 +91,9 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Longest a request may take (503 beyond).
     pub timeout: Duration,
-    pub read_tender: TenderReader,
+    /// The sectors a tender's lines may name: `POST /tenders` reads its body as `essaim import tender`
+    /// reads a file, with [`essaim_import::read_tender`].
+    pub taxonomy: SectorTaxonomy,
     /// The campaign actions, when an engine runs beside the API.
     pub steer: Option<Steer>,
 }

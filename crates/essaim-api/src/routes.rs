@@ -193,7 +193,7 @@ async fn create_tender(
             ));
         }
     }
-    let tender = (state.config.read_tender)(&body)
+    let tender = essaim_import::read_tender("request body", &body, &state.config.taxonomy)
         .map_err(|message| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_tender", message))?;
     if let Some(code) = &tender.groupement
         && state.store.groupement(code).await?.is_none()
@@ -296,11 +296,17 @@ async fn tender_status(
 
 /// The forms of a proposal: the page, the JSON, the OCDS package, and the répartition as a spreadsheet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ProposalFormat {
+    /// The printable page.
     Html,
+    /// The proposal as data (docs/proposal.md).
     Json,
+    /// An OCDS 1.1 release package.
     Ocds,
+    /// The répartition as a workbook: one row per lot, with the totals.
     Xlsx,
+    /// The répartition as CSV.
     Csv,
 }
 

@@ -358,13 +358,8 @@ pub async fn invite_groupement_by_mail(
     Ok(Some((changes, summary)))
 }
 
-/// An address a mail can be sent to: one `@` with text on both sides, no space or control character
-/// (a CR/LF would let a directory row write mail headers).
-pub fn is_mail_address(address: &str) -> bool {
-    let ok_chars = !address.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
-    matches!(address.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@'))
-        && ok_chars
-}
+/// An address a mail can be sent to (the domain's rule, shared with the importer).
+pub use essaim_core::is_mail_address;
 
 /// Where to tell the facilitator who launched the campaign, when they launched it from a chat.
 pub async fn facilitator_recipient(store: &Store, by: &Actor, default: Lang) -> Result<Option<Recipient>, EngineError> {

@@ -28,7 +28,7 @@ pub use campaign::{
     Actor, Answer, Campaign, CampaignError, CampaignEvent, CampaignStatus, Holding, HoldingState, LineCoverage, Offer,
     OfferId, OfferState, OfferTerms, ReadyCause, ReallocationBasis, Uncovered,
 };
-pub use commune::{commune_name, is_insee_code};
+pub use commune::{commune_name, commune_position, is_insee_code};
 pub use cpv::Cpv;
 pub use error::DomainError;
 pub use format::{format_number, format_quantity};
@@ -41,7 +41,7 @@ pub use proposal::{GroupementKind, Proposal, ProposalError, ProposalInput, Propo
 pub use role::Role;
 pub use sector::{Sector, SectorInfo, SectorTaxonomy};
 pub use siret::Siret;
-pub use supplier::{Capacities, Contact, Supplier, parse_capacities};
+pub use supplier::{Capacities, Contact, Supplier, is_mail_address, parse_capacities};
 pub use tender::{Buyer, BuyerKind, Tender, TenderLine, TenderRef, Window, unit_is_hours};
 
 /// Quantities are compared and reported to this precision (the contract reports them to 1e-6).

@@ -15,6 +15,14 @@ pub struct Contact {
     pub phone: Option<String>,
 }
 
+/// An address a mail can be sent to: one `@` with text on both sides, no space or control character
+/// (a CR/LF would let a directory row or a tender write mail headers).
+pub fn is_mail_address(address: &str) -> bool {
+    let ok_chars = !address.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
+    matches!(address.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@'))
+        && ok_chars
+}
+
 /// An inclusive structure able to take micro-lots: an SIAE, a GEIQ or a structure employing disabled
 /// workers (families in [`crate::KindFamily`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,6 @@ use essaim_core::{Supplier, Tender};
 use essaim_solver::AllocationResult;
 use essaim_store::{AllocationRecord, Store};
 
-use crate::BadInput;
 use crate::config::Config;
 
 /// Solves a stored tender and records the allocation (with its event) in the store.
@@ -14,9 +13,10 @@ pub async fn allocate_tender(
     tender: &Tender,
     config: &Config,
 ) -> Result<(i64, AllocationResult, Vec<Supplier>)> {
-    let suppliers = store.eligible_suppliers(tender).await?.ok_or_else(|| {
-        BadInput(format!("tender {}: unknown groupement; import its members first", tender.reference))
-    })?;
+    let suppliers = store
+        .eligible_suppliers(tender)
+        .await?
+        .ok_or_else(|| bad_input!("tender {}: unknown groupement; import its members first", tender.reference))?;
     // What the suppliers hold on other tenders comes off their capacity, as in a campaign.
     let context = store.capacity_context(&tender.reference).await?;
     let input = essaim_chat::campaigns::allocation_input(
@@ -31,7 +31,7 @@ pub async fn allocate_tender(
     let result = tokio::task::spawn_blocking(move || essaim_solver::allocate(&input, &settings))
         .await
         .context("the solver task stopped")?
-        .map_err(|e| BadInput(format!("tender {}: {e}", tender.reference)))?;
+        .map_err(|e| bad_input!("tender {}: {e}", tender.reference))?;
     let record = AllocationRecord {
         status: serde_json::to_value(result.status)?.as_str().unwrap_or("feasible").to_owned(),
         objective: result.objective,

@@ -7,7 +7,6 @@ use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand};
 use essaim_store::{Store, StoreError};
 
-use crate::BadInput;
 use crate::config::Config;
 use crate::import;
 
@@ -65,8 +64,8 @@ pub enum Command {
         #[arg(long, value_name = "NODES")]
         work_limit: Option<u64>,
         /// MILP backend: microlp (built in) or highs (built with `--features highs`).
-        #[arg(long, value_name = "NAME")]
-        backend: Option<String>,
+        #[arg(long, value_name = "NAME", value_parser = backend)]
+        backend: Option<essaim_solver::Backend>,
     },
     /// Create or upgrade the database schema.
     Migrate,
@@ -103,13 +102,12 @@ pub enum Command {
     Proposal {
         /// The tender reference.
         reference: String,
-        /// html (printable page), json, ocds (OCDS 1.1 release package), xlsx or csv (the répartition as a
-        /// spreadsheet: one row per lot, with the totals).
-        #[arg(long, default_value = "html")]
-        format: String,
-        /// fr or en (default: campaign.language).
-        #[arg(long)]
-        lang: Option<String>,
+        /// The form of the proposal.
+        #[arg(long, value_enum, default_value = "html")]
+        format: essaim_api::ProposalFormat,
+        /// Its language (default: campaign.language).
+        #[arg(long, value_enum)]
+        lang: Option<Language>,
         /// Where to write it (default: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
@@ -120,9 +118,9 @@ pub enum Command {
     /// Unlink a chat account and erase its person's data (RGPD art. 17), for a request received by mail
     /// or phone: the same erasure as `/oublier` — the commitments stay the structure's, under a pseudonym.
     Forget {
-        /// telegram or discord.
-        #[arg(long)]
-        platform: String,
+        /// Where the account is.
+        #[arg(long, value_enum)]
+        platform: ChatPlatform,
         /// The account's user id on that platform.
         #[arg(long)]
         user_id: String,
@@ -136,10 +134,53 @@ pub enum Command {
         /// Who acts, as the campaign log records it (default: $USER).
         #[arg(long = "as")]
         operator: Option<String>,
-        /// fr or en (default: campaign.language).
-        #[arg(long)]
-        lang: Option<String>,
+        /// The language of the replies (default: campaign.language).
+        #[arg(long, value_enum)]
+        lang: Option<Language>,
     },
+}
+
+/// `--lang`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Language {
+    /// Français.
+    Fr,
+    /// English.
+    En,
+}
+
+impl From<Language> for essaim_core::Lang {
+    fn from(language: Language) -> Self {
+        match language {
+            Language::Fr => essaim_core::Lang::Fr,
+            Language::En => essaim_core::Lang::En,
+        }
+    }
+}
+
+/// `essaim forget --platform`: the chat platforms an account can be linked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChatPlatform {
+    Telegram,
+    Discord,
+}
+
+impl ChatPlatform {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Telegram => "telegram",
+            Self::Discord => "discord",
+        }
+    }
+}
+
+/// `--backend`: a backend this build has. clap reports the error (exit 2), in the words of the
+/// configuration's `solver.backend`.
+fn backend(name: &str) -> Result<essaim_solver::Backend, String> {
+    essaim_solver::Backend::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = essaim_solver::Backend::AVAILABLE.iter().map(|b| b.name()).collect();
+        format!("--backend: {name:?} is not built in (this build has: {})", names.join(", "))
+    })
 }
 
 /// What a facilitator does to a campaign from the desk.
@@ -226,7 +267,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.global.config.as_deref())?;
     match cli.command {
         Command::Allocate { input, output, time_limit, work_limit, backend } => {
-            let settings = allocate_settings(&config, time_limit, work_limit, backend.as_deref())?;
+            let settings = allocate_settings(&config, time_limit, work_limit, backend)?;
             allocate_file(&input, output.as_deref(), &config, &settings)
         }
         command => {
@@ -263,7 +304,7 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
         }
         Command::Proposal { reference, format, lang, output } => {
             let store = open_store(&global, &config).await?;
-            proposal(&store, &config, &reference, &format, lang.as_deref(), output.as_deref()).await
+            proposal(&store, &config, &reference, format, lang, output.as_deref()).await
         }
         Command::Token(TokenCommand::Hash { token }) => {
             println!("{}", essaim_api::hash_token(&token));
@@ -279,7 +320,7 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
                 eprintln!("token {id} revoked");
                 Ok(())
             } else {
-                Err(anyhow::Error::new(BadInput(format!("no live token {id}"))))
+                Err(bad_input!("no live token {id}"))
             }
         }
         Command::Invite { supplier, facilitator: _, buyer: None, groupement: None, valid_hours, .. } => {
@@ -288,12 +329,12 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
         }
         Command::Forget { platform, user_id } => {
             let store = open_store(&global, &config).await?;
-            forget(&store, &platform, &user_id).await
+            forget(&store, platform, &user_id).await
         }
         Command::Serve => crate::serve::run(&global, &config).await,
         Command::Campaign { action, reference, operator, lang } => {
             let store = open_store(&global, &config).await?;
-            steer(store, &config, action, &reference, operator, lang.as_deref()).await
+            steer(store, &config, action, &reference, operator, lang).await
         }
     }
 }
@@ -306,18 +347,13 @@ async fn steer(
     action: CampaignAction,
     reference: &str,
     operator: Option<String>,
-    lang: Option<&str>,
+    lang: Option<Language>,
 ) -> Result<()> {
-    let tender = essaim_core::TenderRef::parse("REF", reference).map_err(|e| BadInput(e.to_string()))?;
+    let tender = essaim_core::TenderRef::parse("REF", reference).map_err(|e| bad_input!("{e}"))?;
     if store.tender(&tender).await?.is_none() {
-        return Err(anyhow::Error::new(BadInput(format!("no tender {reference} (essaim import tender FILE.json)"))));
+        return Err(bad_input!("no tender {reference} (essaim import tender FILE.json)"));
     }
-    let lang = match lang {
-        None => config.engine_settings()?.default_lang,
-        Some("fr") => essaim_core::Lang::Fr,
-        Some("en") => essaim_core::Lang::En,
-        Some(other) => return Err(anyhow::Error::new(BadInput(format!("--lang: « {other} » is not fr or en")))),
-    };
+    let lang = lang.map_or(config.campaign.language, essaim_core::Lang::from);
     let operator = operator.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "desk".to_owned());
     let before = store.outbox().await?.len();
     let engine = essaim_chat::Engine::new(
@@ -337,11 +373,8 @@ async fn steer(
 
 /// `essaim forget`: one erasure, as `/oublier` does it (the facilitators are not told: the operator is
 /// one of them).
-async fn forget(store: &essaim_store::Store, platform: &str, user_id: &str) -> Result<()> {
-    let known = ["telegram", "discord"];
-    if !known.contains(&platform) {
-        return Err(anyhow::Error::new(BadInput(format!("--platform: « {platform} » is not telegram or discord"))));
-    }
+async fn forget(store: &essaim_store::Store, platform: ChatPlatform, user_id: &str) -> Result<()> {
+    let platform = platform.as_str();
     let forget = essaim_store::Forget {
         platform: platform.to_owned(),
         user_id: user_id.to_owned(),
@@ -353,7 +386,7 @@ async fn forget(store: &essaim_store::Store, platform: &str, user_id: &str) -> R
             println!("{platform} account {user_id} unlinked; it is {} in the campaign history.", forget.pseudonym);
             Ok(())
         }
-        _ => Err(anyhow::Error::new(BadInput(format!("no linked {platform} account {user_id}")))),
+        _ => Err(bad_input!("no linked {platform} account {user_id}")),
     }
 }
 
@@ -380,7 +413,7 @@ fn default_data_dir() -> Result<PathBuf> {
 pub async fn open_store(global: &Global, config: &Config) -> Result<Store> {
     let url = database_url(global, config)?;
     let store = Store::connect(&url).await.map_err(|e| match e {
-        StoreError::UnsupportedUrl { .. } => anyhow::Error::new(BadInput(e.to_string())),
+        StoreError::UnsupportedUrl { .. } => bad_input!("{e}"),
         other => anyhow::Error::new(other),
     })?;
     store.migrate().await.context("could not bring the database schema up to date")?;
@@ -388,7 +421,7 @@ pub async fn open_store(global: &Global, config: &Config) -> Result<Store> {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| anyhow::Error::new(BadInput(format!("{}: cannot read: {e}", path.display()))))
+    std::fs::read(path).map_err(|e| bad_input!("{}: cannot read: {e}", path.display()))
 }
 
 /// The configuration's solver settings with `essaim allocate`'s flags on top.
@@ -396,23 +429,20 @@ fn allocate_settings(
     config: &Config,
     time_limit: Option<f64>,
     work_limit: Option<u64>,
-    backend: Option<&str>,
+    backend: Option<essaim_solver::Backend>,
 ) -> Result<essaim_solver::SolveSettings> {
     let mut settings = config.solve_settings();
     if let Some(seconds) = time_limit {
         settings.time_limit = std::time::Duration::try_from_secs_f64(seconds)
             .ok()
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| BadInput(format!("--time-limit: {seconds} is not a positive number of seconds")))?;
+            .ok_or_else(|| bad_input!("--time-limit: {seconds} is not a positive number of seconds"))?;
     }
     if let Some(nodes) = work_limit {
         settings.work_limit = Some(nodes);
     }
-    if let Some(name) = backend {
-        settings.backend = essaim_solver::Backend::from_name(name).ok_or_else(|| {
-            let names: Vec<&str> = essaim_solver::Backend::AVAILABLE.iter().map(|b| b.name()).collect();
-            BadInput(format!("--backend: {name:?} is not built in (this build has: {})", names.join(", ")))
-        })?;
+    if let Some(backend) = backend {
+        settings.backend = backend;
     }
     Ok(settings)
 }
@@ -436,8 +466,7 @@ fn allocate_file(
     settings: &essaim_solver::SolveSettings,
 ) -> Result<()> {
     let bytes = read_file(input)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::Error::new(BadInput(format!("{}: not UTF-8 text", input.display()))))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad_input!("{}: not UTF-8 text", input.display()))?;
     let outcome = essaim_solver::AllocationInput::from_json(&text).and_then(|mut instance| {
         if instance.weights.is_none() {
             // The file's own weights win; without them the configuration's, except fairness: a file carries
@@ -477,7 +506,7 @@ fn allocate_file(
         None => std::io::stdout().write_all(text.as_bytes())?,
     }
     match error {
-        Some(message) => Err(anyhow::Error::new(BadInput(message))),
+        Some(message) => Err(bad_input!("{message}")),
         None => Ok(()),
     }
 }
@@ -501,11 +530,11 @@ async fn import_suppliers(store: &Store, path: &Path, skip_invalid: bool, config
         if let Some(bar) = progress {
             bar.finish_and_clear();
         }
-        return Err(anyhow::Error::new(BadInput(format!(
+        return Err(bad_input!(
             "{name}: {} problem(s) found, nothing imported (fix them, or pass --skip-invalid to import the {} valid rows)",
             file.errors.len(),
             file.suppliers.len()
-        ))));
+        ));
     }
     let summary = store.import_directory(&file.suppliers, &file.groupements).await?;
     if let Some(bar) = progress {
@@ -525,27 +554,27 @@ async fn import_suppliers(store: &Store, path: &Path, skip_invalid: bool, config
 async fn import_tender(store: &Store, path: &Path, replace: bool, config: &Config) -> Result<()> {
     let bytes = read_file(path)?;
     let name = path.display().to_string();
-    let text = String::from_utf8(bytes).map_err(|_| anyhow::Error::new(BadInput(format!("{name}: not UTF-8 text"))))?;
-    let tender = import::read_tender(&name, &text, &config.taxonomy()?).map_err(|m| anyhow::Error::new(BadInput(m)))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad_input!("{name}: not UTF-8 text"))?;
+    let tender = import::read_tender(&name, &text, &config.taxonomy()?).map_err(|m| bad_input!("{m}"))?;
     if let Some(code) = &tender.groupement
         && store.groupement(code).await?.is_none()
     {
-        return Err(anyhow::Error::new(BadInput(format!(
+        return Err(bad_input!(
             "{name}: groupement: unknown groupement {code} (import its members with `essaim import suppliers` first)"
-        ))));
+        ));
     }
     let outcome = if replace {
         if !store.campaign_log(&tender.reference).await?.events.is_empty() {
-            return Err(anyhow::Error::new(BadInput(format!(
+            return Err(bad_input!(
                 "{name}: ref: tender {} has a campaign: its lines cannot be replaced under the offers already sent",
                 tender.reference
-            ))));
+            ));
         }
         if store.replace_tender(&tender).await? { "replaced" } else { "imported" }
     } else {
         store.insert_tender(&tender).await.map_err(|e| match e {
             StoreError::TenderExists { .. } => {
-                anyhow::Error::new(BadInput(format!("{name}: ref: {e} (use --replace to overwrite it)")))
+                bad_input!("{name}: ref: {e} (use --replace to overwrite it)")
             }
             other => anyhow::Error::new(other),
         })?;
@@ -559,20 +588,20 @@ async fn import_tender(store: &Store, path: &Path, replace: bool, config: &Confi
 /// `essaim invite --groupement G --by-email`: the invitations and their mails in one write.
 async fn invite_groupement(store: Store, config: &Config, code: &str, valid_hours: f64) -> Result<()> {
     if !valid_hours.is_finite() || valid_hours <= 0.0 {
-        return Err(anyhow::Error::new(BadInput(format!("--valid-hours: {valid_hours} must be a positive number"))));
+        return Err(bad_input!("--valid-hours: {valid_hours} must be a positive number"));
     }
     let settings = config.engine_settings()?;
     if !settings.email {
-        return Err(anyhow::Error::new(BadInput(
-            "--by-email: the e-mail channel is not configured ([mail] smtp_host, see docs/email.md)".into(),
-        )));
+        return Err(bad_input!(
+            "--by-email: the e-mail channel is not configured ([mail] smtp_host, see docs/email.md)"
+        ));
     }
-    let code = essaim_core::GroupementCode::parse("--groupement", code).map_err(|e| BadInput(e.to_string()))?;
+    let code = essaim_core::GroupementCode::parse("--groupement", code).map_err(|e| bad_input!("{e}"))?;
     let expires_at = chrono::Utc::now() + chrono::Duration::milliseconds((valid_hours * 3_600_000.0) as i64);
     let Some((changes, done)) =
         essaim_chat::campaigns::invite_groupement_by_mail(&store, &settings, &code, expires_at).await?
     else {
-        return Err(anyhow::Error::new(BadInput(format!("--groupement: no groupement {code} in the directory"))));
+        return Err(bad_input!("--groupement: no groupement {code} in the directory"));
     };
     store.apply(&changes).await?;
     let texts = essaim_chat::texts::Texts::new(settings.default_lang, settings.time_zone);
@@ -585,14 +614,14 @@ async fn invite_groupement(store: Store, config: &Config, code: &str, valid_hour
 
 async fn invite(store: &Store, supplier: Option<&str>, valid_hours: f64) -> Result<()> {
     if !valid_hours.is_finite() || valid_hours <= 0.0 {
-        return Err(anyhow::Error::new(BadInput(format!("--valid-hours: {valid_hours} must be a positive number"))));
+        return Err(bad_input!("--valid-hours: {valid_hours} must be a positive number"));
     }
     let supplier = match supplier {
         None => None,
         Some(s) => {
-            let siret = essaim_core::Siret::parse(s).map_err(|e| BadInput(format!("--supplier: {e}")))?;
+            let siret = essaim_core::Siret::parse(s).map_err(|e| bad_input!("--supplier: {e}"))?;
             let known = store.supplier(&siret).await?.ok_or_else(|| {
-                BadInput(format!("--supplier: no supplier with SIRET {siret} in the directory (import it first)"))
+                bad_input!("--supplier: no supplier with SIRET {siret} in the directory (import it first)")
             })?;
             Some((siret, known.name))
         }
@@ -613,9 +642,9 @@ async fn invite(store: &Store, supplier: Option<&str>, valid_hours: f64) -> Resu
 
 async fn buyer_invite(store: &Store, buyer: &str, valid_hours: f64) -> Result<()> {
     if !valid_hours.is_finite() || valid_hours <= 0.0 {
-        return Err(anyhow::Error::new(BadInput(format!("--valid-hours: {valid_hours} must be a positive number"))));
+        return Err(bad_input!("--valid-hours: {valid_hours} must be a positive number"));
     }
-    let siret = essaim_core::Siret::parse(buyer).map_err(|e| BadInput(format!("--buyer: {e}")))?;
+    let siret = essaim_core::Siret::parse(buyer).map_err(|e| bad_input!("--buyer: {e}"))?;
     let code = invite_code();
     let expires_at = chrono::Utc::now() + chrono::Duration::milliseconds((valid_hours * 3_600_000.0) as i64);
     store.create_buyer_invite(&code, &siret, Some(expires_at)).await?;
@@ -625,8 +654,7 @@ async fn buyer_invite(store: &Store, buyer: &str, valid_hours: f64) -> Result<()
 }
 
 async fn create_token(store: &Store, buyer: Option<&str>, label: Option<&str>) -> Result<()> {
-    let buyer =
-        buyer.map(|b| essaim_core::Siret::parse(b).map_err(|e| BadInput(format!("--buyer: {e}")))).transpose()?;
+    let buyer = buyer.map(|b| essaim_core::Siret::parse(b).map_err(|e| bad_input!("--buyer: {e}"))).transpose()?;
     let (id, token) = essaim_api::new_token();
     let role = if buyer.is_some() { "buyer" } else { "facilitator" };
     store.create_api_token(&id, &essaim_api::hash_token(&token), role, buyer.as_ref(), label).await?;
@@ -643,21 +671,21 @@ pub async fn build_proposal(
     lang: essaim_core::Lang,
     generated_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<essaim_core::Proposal> {
-    let reference = essaim_core::TenderRef::parse("REF", reference).map_err(|e| BadInput(e.to_string()))?;
+    let reference = essaim_core::TenderRef::parse("REF", reference).map_err(|e| bad_input!("{e}"))?;
     let sources = store
         .proposal_sources(&reference)
         .await?
-        .ok_or_else(|| BadInput(format!("no tender {reference} (essaim import tender FILE.json)")))?;
+        .ok_or_else(|| bad_input!("no tender {reference} (essaim import tender FILE.json)"))?;
     let Some(built) = sources.proposal(
         &config.impact_settings(),
         &config.bid_settings()?,
-        config.groupement_kind()?,
+        config.proposal.groupement_kind,
         lang,
         generated_at,
     ) else {
-        return Err(anyhow::Error::new(BadInput(format!(
+        return Err(bad_input!(
             "tender {reference} has no campaign yet: a facilitator launches one with /repartir {reference}"
-        ))));
+        ));
     };
     Ok(built?)
 }
@@ -666,19 +694,11 @@ async fn proposal(
     store: &Store,
     config: &Config,
     reference: &str,
-    format: &str,
-    lang: Option<&str>,
+    format: essaim_api::ProposalFormat,
+    lang: Option<Language>,
     output: Option<&Path>,
 ) -> Result<()> {
-    let format = essaim_api::ProposalFormat::parse(format).ok_or_else(|| {
-        BadInput(format!("--format: « {format} » is not one of {}", essaim_api::ProposalFormat::names()))
-    })?;
-    let lang = match lang {
-        None => config.proposal_settings()?.default_lang,
-        Some("fr") => essaim_core::Lang::Fr,
-        Some("en") => essaim_core::Lang::En,
-        Some(other) => return Err(anyhow::Error::new(BadInput(format!("--lang: « {other} » is not fr or en")))),
-    };
+    let lang = lang.map_or(config.campaign.language, essaim_core::Lang::from);
     let proposal = build_proposal(store, config, reference, lang, chrono::Utc::now()).await?;
     let (_, body) = essaim_api::render_proposal(&proposal, format, &config.proposal_settings()?.ocds)?;
     match output {
@@ -697,4 +717,41 @@ async fn proposal(
 
 fn invite_code() -> String {
     essaim_chat::campaigns::invite_code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value outside a flag's closed set is refused by clap itself: exit code 2, the flag and the
+    /// values it takes named.
+    #[test]
+    fn closed_flags_refuse_other_values_with_exit_code_2() {
+        for (args, says) in [
+            (&["essaim", "proposal", "T-1", "--format", "pdf"][..], "[possible values: html, json, ocds, xlsx, csv]"),
+            (&["essaim", "proposal", "T-1", "--lang", "de"][..], "[possible values: fr, en]"),
+            (&["essaim", "campaign", "status", "T-1", "--lang", "DE"][..], "[possible values: fr, en]"),
+            (&["essaim", "forget", "--platform", "fax", "--user-id", "1"][..], "[possible values: telegram, discord]"),
+            (
+                &["essaim", "allocate", "--input", "in.json", "--backend", "cplex"][..],
+                "--backend: \"cplex\" is not built in",
+            ),
+        ] {
+            let error = Cli::try_parse_from(args).expect_err(&args.join(" "));
+            assert_eq!(error.exit_code(), 2, "{}", args.join(" "));
+            assert!(error.to_string().contains(says), "{}: {error}", args.join(" "));
+        }
+        let cli = Cli::try_parse_from(["essaim", "proposal", "T-1", "--format", "ocds", "--lang", "en"]).unwrap();
+        let Command::Proposal { format, lang, .. } = cli.command else { panic!("a proposal command") };
+        assert_eq!(
+            (format, lang.map(essaim_core::Lang::from)),
+            (essaim_api::ProposalFormat::Ocds, Some(essaim_core::Lang::En))
+        );
+        let Command::Allocate { backend, .. } =
+            Cli::try_parse_from(["essaim", "allocate", "--input", "i.json", "--backend", "microlp"]).unwrap().command
+        else {
+            panic!("an allocate command")
+        };
+        assert_eq!(backend, Some(essaim_solver::Backend::Microlp));
+    }
 }

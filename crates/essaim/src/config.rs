@@ -5,11 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use essaim_core::{ImpactSettings, Sector, SectorInfo, SectorTaxonomy, SupplierKind};
 use serde::Deserialize;
-
-use crate::BadInput;
 
 /// The shipped defaults; every key is documented there.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
@@ -39,7 +37,8 @@ pub struct Config {
 pub struct MailConfig {
     pub smtp_host: String,
     pub smtp_port: u16,
-    pub security: String,
+    #[serde(deserialize_with = "from_str")]
+    pub security: essaim_mail::Security,
     pub from: String,
     pub link_valid_days: u32,
     pub timeout_s: f64,
@@ -58,16 +57,17 @@ impl MailConfig {
 
     /// The sender's address (`[mail] from`).
     pub fn from_mailbox(&self) -> Result<essaim_mail::Mailbox> {
-        self.from.trim().parse().map_err(|e| {
-            anyhow::Error::new(BadInput(format!("configuration: mail.from: « {} » is not an address ({e})", self.from)))
-        })
+        self.from
+            .trim()
+            .parse()
+            .map_err(|e| bad_input!("configuration: mail.from: « {} » is not an address ({e})", self.from))
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProposalConfig {
-    pub groupement_kind: String,
+    pub groupement_kind: essaim_core::GroupementKind,
     pub public_url: String,
     pub ocid_prefix: String,
     pub publisher: String,
@@ -88,10 +88,59 @@ pub struct ApiConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiTokenConfig {
-    pub role: String,
+    pub role: TokenRole,
     #[serde(default)]
     pub buyer: Option<String>,
     pub sha256: String,
+}
+
+/// Whose a token of `[[api.tokens]]` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRole {
+    /// Sees and registers every tender.
+    Facilitator,
+    /// Sees the tenders of its `buyer` SIRET only.
+    Buyer,
+}
+
+/// How Telegram's updates come in (`telegram.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TelegramMode {
+    /// essaim asks Telegram (long polling): nothing to expose.
+    Polling,
+    /// Telegram posts to `serve`'s HTTP listener.
+    Webhook,
+}
+
+/// How Discord's interactions come in (`discord.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscordMode {
+    /// Discord posts to `/discord/interactions` on `serve`'s HTTP listener.
+    Interactions,
+    /// essaim holds a gateway connection.
+    Gateway,
+}
+
+/// A value read through its `FromStr` (an SMTP security), its error said as the type says it.
+fn from_str<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr<Err: std::fmt::Display>,
+{
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+/// A solver backend this build has (`highs` only with `--features highs`).
+fn backend<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<essaim_solver::Backend, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    essaim_solver::Backend::from_name(&name).ok_or_else(|| {
+        let names: Vec<&str> = essaim_solver::Backend::AVAILABLE.iter().map(|b| b.name()).collect();
+        serde::de::Error::custom(format!("{name:?} is not built in (this build has: {})", names.join(", ")))
+    })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -108,7 +157,8 @@ pub struct SolverConfig {
     #[serde(default)]
     pub work_limit: Option<u64>,
     /// `microlp` (built in) or `highs` (when built with `--features highs`).
-    pub backend: String,
+    #[serde(deserialize_with = "backend")]
+    pub backend: essaim_solver::Backend,
     pub per_unit_km: f64,
     pub per_lot: f64,
     pub per_unit_shortfall: f64,
@@ -119,7 +169,7 @@ pub struct SolverConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignConfig {
-    pub language: String,
+    pub language: essaim_core::Lang,
     pub time_zone: String,
     pub response_hours: f64,
     pub duration_hours: f64,
@@ -132,7 +182,7 @@ pub struct CampaignConfig {
 pub struct TelegramConfig {
     #[serde(default)]
     pub api_url: Option<String>,
-    pub mode: String,
+    pub mode: TelegramMode,
     pub poll_timeout_s: u32,
 }
 
@@ -165,7 +215,7 @@ pub struct DiscordConfig {
     pub api_url: Option<String>,
     pub application_id: u64,
     pub public_key: String,
-    pub mode: String,
+    pub mode: DiscordMode,
     pub register_commands: bool,
 }
 
@@ -211,51 +261,43 @@ impl Config {
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-            let overlay: toml::Table =
-                text.parse().map_err(|e| anyhow::Error::new(BadInput(format!("{}: {e}", path.display()))))?;
+            let overlay: toml::Table = text.parse().map_err(|e| bad_input!("{}: {e}", path.display()))?;
             merge(&mut value, overlay);
         }
         for (key, raw) in env {
             // The name docs/ARCHITECTURE.md (interfaces) gives the Telegram API URL.
             if key == "ESSAIM_TELEGRAM_API_URL" {
                 set_path(&mut value, &["telegram".to_owned(), "api_url".to_owned()], &raw)
-                    .map_err(|e| anyhow::Error::new(BadInput(format!("{key}: {e}"))))?;
+                    .map_err(|e| bad_input!("{key}: {e}"))?;
                 continue;
             }
             // ESSAIM_DATABASE_URL, ESSAIM_DATA_DIR, ESSAIM_CONFIG are options of the command line.
             let Some(path) = key.strip_prefix("ESSAIM_").filter(|p| p.contains("__")) else { continue };
             let parts: Vec<String> = path.split("__").map(str::to_lowercase).collect();
-            set_path(&mut value, &parts, &raw).map_err(|e| anyhow::Error::new(BadInput(format!("{key}: {e}"))))?;
+            set_path(&mut value, &parts, &raw).map_err(|e| bad_input!("{key}: {e}"))?;
         }
-        let config: Config = value
-            .try_into()
-            .map_err(|e: toml::de::Error| anyhow::Error::new(BadInput(format!("configuration: {e}"))))?;
+        // A bad value names its key (`campaign.language: unknown variant…`), wherever it was set.
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(value)).map_err(|e| {
+            let path = e.path().to_string();
+            bad_input!("configuration: {path}: {}", e.into_inner())
+        })?;
         config.check()?;
         Ok(config)
     }
 
     fn check(&self) -> Result<()> {
-        self.groupement_kind()?;
         self.bid_settings()?;
         self.api_tokens()?;
         let header = self.serve.header_read_timeout_s;
         if !header.is_finite() || header <= 0.0 || header > 3600.0 {
-            bail!(BadInput(format!(
+            return Err(bad_input!(
                 "configuration: serve.header_read_timeout_s: {header} must be a number of seconds in ]0, 3600]"
-            )));
+            ));
         }
         if !self.api.timeout_s.is_finite() || self.api.timeout_s <= 0.0 {
-            bail!(BadInput(format!("configuration: api.timeout_s: {} must be a positive number", self.api.timeout_s)));
+            return Err(bad_input!("configuration: api.timeout_s: {} must be a positive number", self.api.timeout_s));
         }
         let s = &self.solver;
-        if essaim_solver::Backend::from_name(&s.backend).is_none() {
-            let names: Vec<&str> = essaim_solver::Backend::AVAILABLE.iter().map(|b| b.name()).collect();
-            bail!(BadInput(format!(
-                "configuration: solver.backend: {:?} is not built in (this build has: {})",
-                s.backend,
-                names.join(", ")
-            )));
-        }
         for (name, v) in [
             ("solver.time_limit_s", s.time_limit_s),
             ("solver.per_unit_km", s.per_unit_km),
@@ -265,12 +307,11 @@ impl Config {
             ("solver.per_unit_fairness", s.per_unit_fairness),
         ] {
             if !v.is_finite() || v < 0.0 {
-                bail!(BadInput(format!("configuration: {name}: {v} must be a finite number ≥ 0")));
+                return Err(bad_input!("configuration: {name}: {v} must be a finite number ≥ 0"));
             }
         }
         for kind in self.impact.insertion_rate.keys() {
-            SupplierKind::parse_field("impact.insertion_rate", kind)
-                .map_err(|e| BadInput(format!("configuration: {e}")))?;
+            SupplierKind::parse_field("impact.insertion_rate", kind).map_err(|e| bad_input!("configuration: {e}"))?;
         }
         let c = &self.campaign;
         for (name, v) in [
@@ -280,27 +321,12 @@ impl Config {
             ("outbox.lease_s", self.outbox.lease_s),
         ] {
             if !v.is_finite() || v <= 0.0 {
-                bail!(BadInput(format!("configuration: {name}: {v} must be a positive number")));
+                return Err(bad_input!("configuration: {name}: {v} must be a positive number"));
             }
-        }
-        if !["fr", "en"].contains(&c.language.as_str()) {
-            bail!(BadInput(format!("configuration: campaign.language: « {} » (expected fr or en)", c.language)));
-        }
-        if !["interactions", "gateway"].contains(&self.discord.mode.as_str()) {
-            bail!(BadInput(format!(
-                "configuration: discord.mode: « {} » (expected interactions or gateway)",
-                self.discord.mode
-            )));
-        }
-        if !["polling", "webhook"].contains(&self.telegram.mode.as_str()) {
-            bail!(BadInput(format!(
-                "configuration: telegram.mode: « {} » (expected polling or webhook)",
-                self.telegram.mode
-            )));
         }
         self.engine_settings()?;
         if self.sectors.is_empty() {
-            bail!(BadInput("configuration: sectors: the taxonomy is empty".into()));
+            return Err(bad_input!("configuration: sectors: the taxonomy is empty"));
         }
         self.taxonomy()?;
         Ok(())
@@ -309,7 +335,7 @@ impl Config {
     pub fn taxonomy(&self) -> Result<SectorTaxonomy> {
         let mut infos = Vec::new();
         for s in &self.sectors {
-            let slug = Sector::parse("sectors.slug", &s.slug).map_err(|e| BadInput(format!("configuration: {e}")))?;
+            let slug = Sector::parse("sectors.slug", &s.slug).map_err(|e| bad_input!("configuration: {e}"))?;
             infos.push(SectorInfo {
                 slug,
                 label_fr: s.label_fr.clone(),
@@ -320,15 +346,6 @@ impl Config {
         Ok(SectorTaxonomy::new(infos))
     }
 
-    pub fn groupement_kind(&self) -> Result<essaim_core::GroupementKind> {
-        essaim_core::GroupementKind::parse(&self.proposal.groupement_kind).ok_or_else(|| {
-            anyhow::Error::new(BadInput(format!(
-                "configuration: proposal.groupement_kind: « {} » is not conjoint or solidaire",
-                self.proposal.groupement_kind
-            )))
-        })
-    }
-
     /// The tokens of `[[api.tokens]]`, checked.
     pub fn api_tokens(&self) -> Result<Vec<essaim_api::StaticToken>> {
         self.api
@@ -336,19 +353,17 @@ impl Config {
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let bad =
-                    |what: String| anyhow::Error::new(BadInput(format!("configuration: api.tokens[{i}]: {what}")));
+                let bad = |what: String| bad_input!("configuration: api.tokens[{i}]: {what}");
                 let sha256 = t.sha256.trim().to_ascii_lowercase();
                 if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
                     return Err(bad("sha256 must be 64 hex digits (essaim token hash TOKEN prints it)".into()));
                 }
-                let access = match (t.role.as_str(), t.buyer.as_deref()) {
-                    ("facilitator", _) => essaim_api::Access::Facilitator,
-                    ("buyer", Some(siret)) => essaim_api::Access::Buyer(
+                let access = match (t.role, t.buyer.as_deref()) {
+                    (TokenRole::Facilitator, _) => essaim_api::Access::Facilitator,
+                    (TokenRole::Buyer, Some(siret)) => essaim_api::Access::Buyer(
                         essaim_core::Siret::parse(siret).map_err(|e| bad(format!("buyer: {e}")))?,
                     ),
-                    ("buyer", None) => return Err(bad("a buyer token needs `buyer = \"SIRET\"`".into())),
-                    (other, _) => return Err(bad(format!("role: « {other} » is not facilitator or buyer"))),
+                    (TokenRole::Buyer, None) => return Err(bad("a buyer token needs `buyer = \"SIRET\"`".into())),
                 };
                 Ok(essaim_api::StaticToken { sha256, access })
             })
@@ -357,10 +372,9 @@ impl Config {
 
     /// How buttons become links in mails: the key from the environment, the base URL of `serve`.
     pub fn mail_links(&self, key: &[u8]) -> Result<essaim_mail::Links> {
-        let key = essaim_mail::LinkKey::new(key.to_vec())
-            .map_err(|e| anyhow::Error::new(BadInput(format!("{LINK_KEY_VAR}: {e}"))))?;
+        let key = essaim_mail::LinkKey::new(key.to_vec()).map_err(|e| bad_input!("{LINK_KEY_VAR}: {e}"))?;
         let Some(base_url) = self.public_url() else {
-            bail!(BadInput("the e-mail channel needs proposal.public_url: its links lead to `essaim serve`".into()))
+            return Err(bad_input!("the e-mail channel needs proposal.public_url: its links lead to `essaim serve`"));
         };
         Ok(essaim_mail::Links {
             key,
@@ -375,19 +389,18 @@ impl Config {
         if !m.enabled() {
             return Ok(None);
         }
-        let security = m.security.parse().map_err(|e| BadInput(format!("configuration: mail.security: {e}")))?;
         if !m.timeout_s.is_finite() || m.timeout_s <= 0.0 {
-            bail!(BadInput(format!("configuration: mail.timeout_s: {} must be a positive number", m.timeout_s)));
+            return Err(bad_input!("configuration: mail.timeout_s: {} must be a positive number", m.timeout_s));
         }
         let credentials = match (env(SMTP_USERNAME_VAR), env(SMTP_PASSWORD_VAR)) {
             (Some(user), Some(password)) => Some((user, password)),
             (None, None) => None,
-            _ => bail!(BadInput(format!("set both {SMTP_USERNAME_VAR} and {SMTP_PASSWORD_VAR}, or neither"))),
+            _ => return Err(bad_input!("set both {SMTP_USERNAME_VAR} and {SMTP_PASSWORD_VAR}, or neither")),
         };
         Ok(Some(essaim_mail::SmtpSettings {
             host: m.smtp_host.trim().to_owned(),
             port: m.smtp_port,
-            security,
+            security: m.security,
             credentials,
             from: m.from_mailbox()?,
             timeout: Duration::from_secs_f64(m.timeout_s),
@@ -406,19 +419,18 @@ impl Config {
             if v.is_finite() && (0.0..=1.0).contains(&v) {
                 Ok(v)
             } else {
-                Err(anyhow::Error::new(BadInput(format!("configuration: {name}: {v} must be within 0..=1"))))
+                Err(bad_input!("configuration: {name}: {v} must be within 0..=1"))
             }
         };
         let mut labour_share = BTreeMap::new();
         for s in &self.sectors {
             if let Some(v) = s.labour_share {
-                let sector =
-                    Sector::parse("sectors.slug", &s.slug).map_err(|e| BadInput(format!("configuration: {e}")))?;
+                let sector = Sector::parse("sectors.slug", &s.slug).map_err(|e| bad_input!("configuration: {e}"))?;
                 labour_share.insert(sector, share(format!("sectors.{}.labour_share", s.slug), v)?);
             }
         }
         let time_zone = self.campaign.time_zone.parse().map_err(|_| {
-            BadInput(format!("configuration: campaign.time_zone: « {} » is not a time zone", self.campaign.time_zone))
+            bad_input!("configuration: campaign.time_zone: « {} » is not a time zone", self.campaign.time_zone)
         })?;
         Ok(essaim_core::proposal::BidSettings {
             vat_rate: share("proposal.vat_rate".into(), p.vat_rate)?,
@@ -434,8 +446,8 @@ impl Config {
         Ok(essaim_api::ProposalSettings {
             bid: self.bid_settings()?,
             impact: self.impact_settings(),
-            groupement_kind: self.groupement_kind()?,
-            default_lang: if self.campaign.language == "en" { essaim_core::Lang::En } else { essaim_core::Lang::Fr },
+            groupement_kind: self.proposal.groupement_kind,
+            default_lang: self.campaign.language,
             ocds: essaim_core::proposal::ocds::OcdsOptions {
                 ocid_prefix: self.proposal.ocid_prefix.clone(),
                 publisher: self.proposal.publisher.clone(),
@@ -464,11 +476,12 @@ impl Config {
     /// What the conversation engine, the scheduler and the demo need.
     pub fn engine_settings(&self) -> Result<essaim_chat::EngineSettings> {
         let c = &self.campaign;
-        let time_zone: chrono_tz::Tz = c.time_zone.parse().map_err(|_| {
-            BadInput(format!("configuration: campaign.time_zone: « {} » is not a time zone", c.time_zone))
-        })?;
+        let time_zone: chrono_tz::Tz = c
+            .time_zone
+            .parse()
+            .map_err(|_| bad_input!("configuration: campaign.time_zone: « {} » is not a time zone", c.time_zone))?;
         let settings = essaim_chat::EngineSettings {
-            default_lang: if c.language == "en" { essaim_core::Lang::En } else { essaim_core::Lang::Fr },
+            default_lang: c.language,
             time_zone,
             response_time: chrono::Duration::milliseconds((c.response_hours * 3_600_000.0) as i64),
             campaign_duration: chrono::Duration::milliseconds((c.duration_hours * 3_600_000.0) as i64),
@@ -480,13 +493,13 @@ impl Config {
             proposal: essaim_chat::ProposalDelivery {
                 bid: self.bid_settings()?,
                 impact: self.impact_settings(),
-                groupement_kind: self.groupement_kind()?,
+                groupement_kind: self.proposal.groupement_kind,
                 public_url: self.public_url(),
             },
             email: self.mail.enabled(),
         };
         essaim_chat::scheduler::parse_schedule(&settings.reminder_schedule)
-            .map_err(|e| BadInput(format!("configuration: campaign.reminder_schedule: {e}")))?;
+            .map_err(|e| bad_input!("configuration: campaign.reminder_schedule: {e}"))?;
         Ok(settings)
     }
 
@@ -504,8 +517,7 @@ impl Config {
         essaim_solver::SolveSettings {
             time_limit: Duration::from_secs_f64(self.solver.time_limit_s),
             work_limit: self.solver.work_limit,
-            // `check` made sure the name is one this build has.
-            backend: essaim_solver::Backend::from_name(&self.solver.backend).unwrap_or_default(),
+            backend: self.solver.backend,
         }
     }
 }
@@ -550,6 +562,7 @@ fn set_path(table: &mut toml::Table, parts: &[String], raw: &str) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::BadInput;
 
     #[test]
     fn defaults_load_and_match_the_allocation_contract() {
@@ -570,6 +583,34 @@ mod tests {
         assert_eq!(c.solver.time_limit_s, 2.0);
         assert_eq!(c.impact.co2_kg_per_km, 0.1);
         assert_eq!(c.solver.per_lot, 50.0);
+    }
+
+    #[test]
+    fn closed_sets_are_typed_at_load_and_a_bad_value_names_its_key() {
+        let env = |key: &str, value: &str| [(key.to_owned(), value.to_owned())].into_iter();
+        let c = Config::load_with_env(None, env("ESSAIM_TELEGRAM__MODE", "webhook")).unwrap();
+        assert_eq!(c.telegram.mode, TelegramMode::Webhook, "the environment still overrides a mode");
+        assert_eq!((c.campaign.language, c.discord.mode), (essaim_core::Lang::Fr, DiscordMode::Interactions));
+        let c = Config::load_with_env(None, env("ESSAIM_CAMPAIGN__LANGUAGE", "en")).unwrap();
+        assert_eq!(c.proposal_settings().unwrap().default_lang, essaim_core::Lang::En);
+        for (key, value, says) in [
+            ("ESSAIM_CAMPAIGN__LANGUAGE", "de", "configuration: campaign.language: unknown variant `de`"),
+            ("ESSAIM_TELEGRAM__MODE", "carrier", "configuration: telegram.mode: unknown variant `carrier`"),
+            ("ESSAIM_DISCORD__MODE", "polling", "configuration: discord.mode: unknown variant `polling`"),
+            ("ESSAIM_PROPOSAL__GROUPEMENT_KIND", "mixte", "configuration: proposal.groupement_kind: unknown variant"),
+            ("ESSAIM_SOLVER__BACKEND", "cplex", "configuration: solver.backend: \"cplex\" is not built in"),
+            ("ESSAIM_MAIL__SECURITY", "ssl", "configuration: mail.security: « ssl » is not an SMTP security"),
+        ] {
+            let err = Config::load_with_env(None, env(key, value)).unwrap_err();
+            assert!(err.downcast_ref::<BadInput>().is_some(), "{key}: {err}");
+            assert!(err.to_string().starts_with(says), "{key}: {err}");
+        }
+        // In a file too, and inside an array of tables.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("essaim.toml");
+        std::fs::write(&file, "[[api.tokens]]\nrole = \"admin\"\nsha256 = \"00\"\n").unwrap();
+        let err = Config::load_with_env(Some(&file), std::iter::empty()).unwrap_err();
+        assert!(err.to_string().starts_with("configuration: api.tokens[0].role: unknown variant `admin`"), "{err}");
     }
 
     #[test]

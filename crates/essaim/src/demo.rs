@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use essaim_core::{ImpactFigures, Lang, LotForImpact, ShortfallCause, Supplier, Tender};
 use essaim_solver::{AllocationResult, Status};
 
-use crate::BadInput;
 use crate::cli::{Global, open_store};
 use crate::config::Config;
 use crate::import;
@@ -32,11 +31,11 @@ pub async fn run(global: &Global, config: &Config, no_color: bool) -> Result<()>
 
     let directory = import::read_directory("data/suppliers.csv", SAMPLE_SUPPLIERS, &taxonomy);
     if let Some(error) = directory.errors.first() {
-        return Err(anyhow::Error::new(BadInput(format!("the shipped sample is broken: {error}"))));
+        return Err(bad_input!("the shipped sample is broken: {error}"));
     }
     store.import_directory(&directory.suppliers, &directory.groupements).await?;
     let tender = import::read_tender("data/tender.json", SAMPLE_TENDER, &taxonomy)
-        .map_err(|m| BadInput(format!("the shipped sample is broken: {m}")))?;
+        .map_err(|m| bad_input!("the shipped sample is broken: {m}"))?;
     store.replace_tender(&tender).await?;
 
     let (_, result, suppliers) = crate::allocation::allocate_tender(&store, &tender, config).await?;
@@ -390,4 +389,45 @@ fn print_impact(
         "{}",
         table(&["Indicateur", "Valeur", "Calcul"], &[Align::Left, Align::Right, Align::Left], &rows, *style, 2)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bid `essaim demo` writes, played on a fresh database, without its timestamps.
+    async fn bid_of_a_fresh_run() -> serde_json::Value {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let global = Global { database_url: None, data_dir: Some(dir.path().to_owned()), config: None };
+        let config = Config::load_with_env(None, std::iter::empty()).expect("default configuration");
+        run(&global, &config, true).await.expect("the demo runs");
+        let path = dir.path().join(essaim_api::proposal_file_name("T-2026-014", essaim_api::ProposalFormat::Json));
+        let mut bid: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).expect("the demo writes its bid")).expect("JSON");
+        drop_timestamps(&mut bid);
+        bid
+    }
+
+    fn drop_timestamps(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.retain(|key, _| !key.ends_with("_at") && key != "valid_until");
+                map.values_mut().for_each(drop_timestamps);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(drop_timestamps),
+            _ => {}
+        }
+    }
+
+    /// The simulated structures answer by structure and line, not in the order the dispatcher's concurrent
+    /// sends happen to reach their phones: every run ends with the same bid (it was one of three).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_run_of_the_demo_ends_with_the_same_bid() {
+        let first = bid_of_a_fresh_run().await;
+        assert!(first["lines"].as_array().is_some_and(|l| !l.is_empty()), "{first}");
+        for run in 2..=5 {
+            let again = bid_of_a_fresh_run().await;
+            assert!(again == first, "run {run} ended with another bid:\n{again:#}\nthan the first:\n{first:#}");
+        }
+    }
 }

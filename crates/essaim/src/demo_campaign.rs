@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Duration, Utc};
 use essaim_chat::{Dispatcher, Engine, Incoming, IncomingKind, Limits, Outgoing, Platform, SendOutcome, Sender};
-use essaim_core::Tender;
+use essaim_core::{CampaignEvent, OfferTerms, Tender};
 use essaim_mail::{Delivered, MemoryMailbox};
 use essaim_store::Store;
 use tokio::sync::Notify;
@@ -43,8 +43,14 @@ impl Phones {
         self.received.lock().ok()?.iter().rev().find(|(_, m)| m.chat_id == chat).map(|(_, m)| m.clone())
     }
 
+    /// What the phones received since the last call, phone by phone (the facilitator's first, then the
+    /// structures' in the order their accounts were made), each phone's messages in the order they came.
+    /// The dispatcher sends to several chats at once, so the order *between* phones is a race: showing
+    /// and answering in arrival order made every run a different campaign.
     fn take(&self) -> Vec<(u64, Outgoing)> {
-        self.received.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default()
+        let mut taken = self.received.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        taken.sort_by_key(|(_, m)| m.chat_id.parse::<u64>().unwrap_or(u64::MAX));
+        taken
     }
 }
 
@@ -185,6 +191,79 @@ fn button(message: &Outgoing, label: &str) -> Option<(String, String)> {
     message.buttons.iter().flatten().find(|b| b.label == label).map(|b| (b.data.clone(), label.to_owned()))
 }
 
+/// How the simulated structures answer, decided by each offer's structure and line, never by the order
+/// offers reach the phones: of the first round's offers to phones, in (line, SIRET) order, the second is
+/// declined (when no structure declines by e-mail) and the next one that leaves room for a part is
+/// accepted in part; every other offer, and every offer of a later round, is accepted.
+#[derive(Debug, Default)]
+struct Script {
+    /// Every offer made so far: offer number → its terms (line, structure, quantities).
+    offers: HashMap<essaim_core::OfferId, OfferTerms>,
+    /// The (SIRET, line) declined on the phone.
+    decline: Option<(String, String)>,
+    /// The (SIRET, line) accepted in part.
+    part: Option<(String, String)>,
+}
+
+impl Script {
+    /// The script of a campaign whose first round has been sent. `phones` are the SIRETs answering on a
+    /// phone; `mail_declines` whether a structure reached by e-mail declines (then nobody declines on a phone).
+    async fn of_campaign(
+        store: &Store,
+        tender: &Tender,
+        phones: &std::collections::HashSet<String>,
+        mail_declines: bool,
+    ) -> Result<Script> {
+        let mut script = Script::default();
+        script.learn(store, tender).await?;
+        let mut first: Vec<&OfferTerms> = script.offers.values().filter(|o| phones.contains(&o.supplier)).collect();
+        first.sort_by(|a, b| (&a.line, &a.supplier).cmp(&(&b.line, &b.supplier)));
+        let key = |o: &OfferTerms| (o.supplier.clone(), o.line.clone());
+        let declined = if mail_declines { None } else { first.get(1).copied() };
+        let part = first
+            .iter()
+            .skip(2)
+            .chain(first.iter().take(2))
+            .find(|o| Some(o.id) != declined.map(|d| d.id) && o.min_quantity < o.quantity);
+        (script.decline, script.part) = (declined.map(key), part.map(|o| key(o)));
+        Ok(script)
+    }
+
+    /// Reads the offers made so far from the campaign log.
+    async fn learn(&mut self, store: &Store, tender: &Tender) -> Result<()> {
+        for event in store.campaign_log(&tender.reference).await?.events {
+            if let Ok(CampaignEvent::OffersMade { offers, .. }) = serde_json::from_value(event.payload) {
+                self.offers.extend(offers.into_iter().map(|o| (o.id, o)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The button a structure presses on this offer message.
+    async fn answer(&mut self, store: &Store, tender: &Tender, offer: &Outgoing) -> Result<&'static str> {
+        let id = offer
+            .buttons
+            .iter()
+            .flatten()
+            .find_map(|b| essaim_chat::command::OfferButton::parse(&b.data))
+            .map(|b| b.offer)
+            .context("an offer without offer buttons")?;
+        if !self.offers.contains_key(&id) {
+            // An offer of a later round (a reallocation, an invited structure).
+            self.learn(store, tender).await?;
+        }
+        let terms = self.offers.get(&id).with_context(|| format!("offer {id} is not in the campaign log"))?;
+        let this = Some((terms.supplier.clone(), terms.line.clone()));
+        Ok(if this == self.decline {
+            "Refuser"
+        } else if this == self.part {
+            "Accepter une partie"
+        } else {
+            "Accepter"
+        })
+    }
+}
+
 /// Plays the campaign; returns the (simulated) time it ended at.
 pub async fn play(
     store: &Store,
@@ -250,6 +329,7 @@ pub async fn play(
         next_update: 0,
         style,
     };
+    let mut on_phones = std::collections::HashSet::new();
     let mut mail_names: HashMap<String, String> = HashMap::new();
     if let Some(address) = &tender.buyer.email {
         mail_names.insert(address.clone(), format!("{} (acheteur)", tender.buyer.name));
@@ -262,6 +342,7 @@ pub async fn play(
             continue;
         }
         let user = (100 + i).to_string();
+        on_phones.insert(s.siret.to_string());
         let code = format!("DEMO-{run}-{i}");
         store.create_invite(&code, essaim_core::Role::Supplier, Some(&s.siret), None).await?;
         names.insert(user.clone(), s.name.clone());
@@ -309,15 +390,14 @@ pub async fn play(
         style.yellow(&format!("  ↳ {} envoie « /repartir {} »", demo.name(FACILITATOR), tender.reference))
     );
     demo.command(FACILITATOR, &format!("/repartir {}", tender.reference)).await?;
+    let mut script = Script::of_campaign(store, tender, &on_phones, by_mail.is_some()).await?;
 
-    // Answer every offer as it arrives: the second offer is declined, the third accepted in part, the
-    // others accepted. Of the first round, three offers are shown in full and the rest summed up;
-    // offers of the reallocation rounds are shown whole.
+    // Answer every offer as the script says. Of the first round, three offers are shown in full and the
+    // rest summed up; offers of the reallocation rounds are shown whole.
     let mut to_answer: std::collections::VecDeque<(u64, Outgoing, bool)> = std::collections::VecDeque::new();
     let mut shown: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut first_round_offers = 0usize;
     let mut launched = false;
-    let mut answered = 0usize;
     let mut quiet_accepts = 0usize;
     let mut launch_note = String::new();
     let mut bid_question: Option<(u64, Outgoing)> = None;
@@ -398,13 +478,7 @@ pub async fn play(
             continue;
         };
         let user = offer.chat_id.clone();
-        answered += 1;
-        // The second offer is declined on the phone when no structure declines by e-mail.
-        let label = match answered {
-            2 if !mail_declined => "Refuser",
-            3 => "Accepter une partie",
-            _ => "Accepter",
-        };
+        let label = script.answer(store, tender, &offer).await?;
         let (data, label) = button(&offer, label).context("offer buttons")?;
         if visible {
             demo.action(&user, &format!("appuie sur « {label} »"));
@@ -412,7 +486,7 @@ pub async fn play(
             quiet_accepts += 1;
         }
         demo.say(&user, IncomingKind::Button { data, message_id: Some(id.to_string()) }).await?;
-        if answered == 3 {
+        if label == "Accepter une partie" {
             let question = demo.phones.peek_last_to(&user).map(|m| m.text).unwrap_or_default();
             let quantity = midpoint(&question);
             for (id, message) in demo.phones.take() {

@@ -2,13 +2,22 @@
 //! in the library crates; this crate parses arguments, reads files, prints results and maps failures to
 //! exit codes (0 success, 2 bad input, 1 anything else).
 
+/// A [`BadInput`] error (exit code 2) with a `format!` message:
+/// `return Err(bad_input!("{name}: not UTF-8 text"))`, `.ok_or_else(|| bad_input!("--buyer: {e}"))?`.
+macro_rules! bad_input {
+    ($($message:tt)+) => {
+        ::anyhow::Error::new($crate::BadInput(format!($($message)+)))
+    };
+}
+
 pub mod allocation;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_campaign;
 pub mod http;
-pub mod import;
+/// The reader of directories and tenders, shared with the API.
+pub use essaim_import as import;
 pub mod render;
 pub mod serve;
 

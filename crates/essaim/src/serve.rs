@@ -11,13 +11,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use essaim_chat::{Dispatcher, Engine, Incoming, Limits, Platform, Scheduler};
 use essaim_discord::DiscordSender;
 use essaim_telegram::{TelegramConfig, TelegramSender};
 use tokio::sync::Notify;
 
-use crate::BadInput;
 use crate::cli::{Global, open_store};
 use crate::config::Config;
 
@@ -67,23 +66,20 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
     let settings = config.engine_settings()?;
     let outbox_ready = Arc::new(Notify::new());
     let engine = Engine::new(store.clone(), settings, outbox_ready.clone());
-    let api = {
-        let taxonomy = config.taxonomy()?;
-        essaim_api::ApiConfig {
-            proposal: config.proposal_settings()?,
-            tokens: config.api_tokens()?,
-            max_body_bytes: config.api.max_body_bytes,
-            timeout: Duration::from_secs_f64(config.api.timeout_s),
-            read_tender: Arc::new(move |text: &str| crate::import::read_tender("request body", text, &taxonomy)),
-            steer: Some(steer(engine.clone())),
-        }
+    let api = essaim_api::ApiConfig {
+        proposal: config.proposal_settings()?,
+        tokens: config.api_tokens()?,
+        max_body_bytes: config.api.max_body_bytes,
+        timeout: Duration::from_secs_f64(config.api.timeout_s),
+        taxonomy: config.taxonomy()?,
+        steer: Some(steer(engine.clone())),
     };
     let mut dispatcher = Dispatcher::new(store.clone())
         .with_notify(outbox_ready)
         .with_lease(Duration::from_secs_f64(config.outbox.lease_s));
     let scheduler = Scheduler::new(engine.clone())
         .and_then(|s| s.with_retention(config.retention.retention()))
-        .map_err(|e| BadInput(format!("configuration: {e}")))?;
+        .map_err(|e| bad_input!("configuration: {e}"))?;
 
     // One switch stops every part; each part waits on its own receiver.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -111,15 +107,15 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             poll_timeout: Duration::from_secs(u64::from(config.telegram.poll_timeout_s)),
             webhook_secret: secret_from_env(WEBHOOK_SECRET_VAR),
         };
-        let bot = essaim_telegram::bot(&telegram).map_err(|e| BadInput(format!("telegram.api_url: {e}")))?;
+        let bot = essaim_telegram::bot(&telegram).map_err(|e| bad_input!("telegram.api_url: {e}"))?;
         dispatcher = dispatcher.with_sender(Platform::Telegram, TelegramSender::new(bot.clone()), Limits::telegram());
         // The command menu beside the text field, French and English; in the background: a slow or
         // refused call must not hold the start.
         let menu_bot = bot.clone();
         tokio::spawn(async move { essaim_telegram::set_menus(&menu_bot).await });
-        if config.telegram.mode == "webhook" {
+        if config.telegram.mode == crate::config::TelegramMode::Webhook {
             let Some(secret) = telegram.webhook_secret.clone() else {
-                bail!(BadInput(format!("telegram.mode = webhook needs {WEBHOOK_SECRET_VAR}")));
+                return Err(bad_input!("telegram.mode = webhook needs {WEBHOOK_SECRET_VAR}"));
             };
             router = router.merge(essaim_telegram::webhook_router(bot, secret, handler.clone()));
             // Served by the HTTP listener itself: up as long as the process answers.
@@ -146,7 +142,7 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             public_key: config.discord.public_key.clone(),
             api_url: config.discord.api_url.clone(),
         };
-        let http = essaim_discord::http(&discord).map_err(|e| BadInput(format!("discord: {e}")))?;
+        let http = essaim_discord::http(&discord).map_err(|e| bad_input!("discord: {e}"))?;
         dispatcher = dispatcher.with_sender(Platform::Discord, DiscordSender::new(http.clone()), Limits::discord());
         if config.discord.register_commands {
             let (http, application_id) = (http.clone(), discord.application_id);
@@ -156,7 +152,7 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
                 }
             });
         }
-        if config.discord.mode == "gateway" {
+        if config.discord.mode == crate::config::DiscordMode::Gateway {
             let (handler, stop, health) = (handler.clone(), stopped(), health.clone());
             health.set("discord", true);
             ways_in.push(tokio::spawn(async move {
@@ -169,7 +165,7 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             bots.push("Discord (gateway)");
         } else {
             if discord.public_key.trim().is_empty() {
-                bail!(BadInput("discord.public_key is needed to verify HTTP interactions".into()));
+                return Err(bad_input!("discord.public_key is needed to verify HTTP interactions"));
             }
             let interactions = essaim_discord::InteractionsConfig {
                 public_key: discord.public_key.clone(),
@@ -184,10 +180,10 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
 
     if let Some(smtp) = config.smtp_settings(secret_from_env)? {
         let Some(key) = secret_from_env(crate::config::LINK_KEY_VAR) else {
-            bail!(BadInput(format!("the e-mail channel ([mail] smtp_host) needs {}", crate::config::LINK_KEY_VAR)));
+            return Err(bad_input!("the e-mail channel ([mail] smtp_host) needs {}", crate::config::LINK_KEY_VAR));
         };
         let links = config.mail_links(key.as_bytes())?;
-        let sender = essaim_mail::SmtpSender::new(&smtp, links.clone()).map_err(BadInput)?;
+        let sender = essaim_mail::SmtpSender::new(&smtp, links.clone()).map_err(|e| bad_input!("{e}"))?;
         let limits = Limits { global_per_second: config.mail.per_second, ..Limits::none() };
         dispatcher = dispatcher.with_sender(Platform::Email, sender, limits);
         router = router.merge(essaim_mail::answer_router(engine.clone(), links.key));

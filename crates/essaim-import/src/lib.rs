@@ -1,0 +1,48 @@
+//! Reading the directory of inclusive structures (CSV) and tenders (JSON) into domain values, reporting every
+//! problem as `file:line: field: what is wrong` so that the person who wrote the file can fix it.
+//!
+//! The one reader of both formats (docs/formats.md): `essaim import`, the demo and the API's `POST /tenders`
+//! all go through it. What this crate must not do: I/O. Bytes or text come in, domain values or located
+//! errors go out; reading files and talking to the store is the caller's.
+
+mod directory;
+mod tender;
+
+use essaim_core::DomainError;
+
+pub use directory::{DirectoryFile, RowError, read_directory};
+pub use tender::read_tender;
+
+/// The message of a domain error without its leading `field: `.
+fn strip_field(e: &DomainError) -> String {
+    let text = e.to_string();
+    text.strip_prefix(&format!("{}: ", e.field())).map(str::to_owned).unwrap_or(text)
+}
+
+#[cfg(test)]
+mod testing {
+    use essaim_core::{Sector, SectorInfo, SectorTaxonomy};
+
+    /// The taxonomy of the shipped configuration.
+    pub fn taxonomy() -> SectorTaxonomy {
+        #[derive(serde::Deserialize)]
+        struct Shipped {
+            sectors: Vec<SectorRow>,
+        }
+        #[derive(serde::Deserialize)]
+        struct SectorRow {
+            slug: String,
+            label_fr: String,
+            label_en: String,
+            unit: String,
+        }
+        let shipped: Shipped =
+            toml::from_str(include_str!("../../../config/default.toml")).expect("config/default.toml");
+        SectorTaxonomy::new(shipped.sectors.into_iter().map(|s| SectorInfo {
+            slug: Sector::parse("slug", &s.slug).expect("a shipped sector"),
+            label_fr: s.label_fr,
+            label_en: s.label_en,
+            unit: s.unit,
+        }))
+    }
+}
