@@ -1,18 +1,121 @@
-//! A bench for end-to-end chat tests: the real `essaim serve` binary against a fake Telegram Bot API
-//! on loopback, on a fresh database, with the shipped sample territory imported through the CLI.
-
-#![allow(dead_code)]
+//! What the suites share: the `essaim` binary, a bench that runs the real `essaim serve` against a fake
+//! Telegram Bot API on loopback (fresh database, the shipped sample territory imported through the CLI),
+//! raw HTTP requests, and readers of what the fake phones received.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use essaim_store::Store;
 use essaim_telegram::fake::{FakeTelegram, SentMessage};
 
+/// The sample tender (data/tender.json).
 pub const TENDER: &str = "T-2026-014";
+/// The facilitator's Telegram user and chat id.
 pub const FACILITATOR: i64 = 1;
+/// How long a suite waits for what a phone should show before failing with the serve log.
+pub const WAIT: Duration = Duration::from_secs(30);
 
+/// A file of the repository, e.g. `data/tender.json`.
+pub fn repo_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
+}
+
+/// The `essaim` executable, built once per test run.
+///
+/// `env!("CARGO_BIN_EXE_essaim")` exists only in the tests of the package that owns the binary, and
+/// `cargo test` builds a package's binaries only for its own integration tests: so this asks cargo to build
+/// it, as `cargo run -p essaim` would, in the target directory and profile of this test executable. Cargo
+/// rebuilds it when a source changed, so a test never runs a stale binary.
+pub fn essaim_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BIN.get_or_init(build_essaim) {
+        Ok(path) => path,
+        Err(e) => panic!("could not build the essaim binary: {e}"),
+    }
+}
+
+fn build_essaim() -> Result<PathBuf, String> {
+    // This executable is <target dir>/<profile dir>/deps/e2e-<hash>.
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let profile_dir = exe.parent().and_then(Path::parent).ok_or("test executable outside a target directory")?;
+    let target_dir = profile_dir.parent().ok_or("test executable outside a target directory")?;
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(&cargo);
+    // Cargo describes this test package to the process running it (CARGO_PKG_NAME, CARGO_MANIFEST_DIR,
+    // OUT_DIR…). Passed on, they would reach build scripts that watch them (ring's does), and the next
+    // plain cargo command would rebuild those crates and all that depends on them, every time.
+    for (name, _) in std::env::vars_os() {
+        let set_for_this_package = name.to_str().is_some_and(|n| {
+            n.starts_with("CARGO_PKG_")
+                || matches!(
+                    n,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_BIN_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                        | "OUT_DIR"
+                )
+        });
+        if set_for_this_package {
+            command.env_remove(name);
+        }
+    }
+    let out = command
+        .args(["build", "-p", "essaim", "--bin", "essaim", "--message-format=json-render-diagnostics"])
+        .arg("--manifest-path")
+        .arg(repo_file("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir)
+        .args(["--profile", profile])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", Path::new(&cargo).display()))?;
+    if !out.status.success() {
+        return Err(format!("cargo build -p essaim exited with {}", out.status));
+    }
+    // The artifact messages name the executable, wherever cargo put it.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "essaim")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| "cargo built no essaim executable".to_owned())
+}
+
+/// Reads an integer environment variable (iterations, seeds), `default` when unset or not a number.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// One HTTP/1.1 request on a raw connection (JSON body, `Connection: close`): status and body.
+pub async fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("serve accepts connections");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).await.expect("request written");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("response read");
+    let status = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// The real `essaim serve` and CLI on a fresh database and data directory, with the sample territory
+/// imported and a fake Telegram Bot API on loopback.
 pub struct Bench {
     pub dir: tempfile::TempDir,
     pub url: String,
@@ -22,10 +125,6 @@ pub struct Bench {
     pub suppliers: Vec<(String, i64)>,
     /// Environment of every command this bench runs (`essaim serve` and the CLI alike), on top of its own.
     pub env: Vec<(String, String)>,
-}
-
-pub fn repo_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
 }
 
 impl Bench {
@@ -45,7 +144,7 @@ impl Bench {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_essaim"));
+        let mut command = Command::new(essaim_bin());
         command
             .args(args)
             .current_dir(self.dir.path())

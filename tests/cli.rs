@@ -1,5 +1,5 @@
-//! End-to-end tests of the `essaim` binary: each starts the real executable with a fresh database
-//! (SQLite always, PostgreSQL when ESSAIM_TEST_POSTGRES_URL is set).
+//! The command line (allocate, import, demo, migrate, campaign, forget): each test starts the real
+//! executable with a fresh database (SQLite always, PostgreSQL when ESSAIM_TEST_POSTGRES_URL is set).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -7,8 +7,10 @@ use std::process::{Command, Output};
 use essaim_store::testing::with_each_database_url;
 use serde_json::Value;
 
+use crate::support::{essaim_bin, repo_file};
+
 fn essaim(args: &[&str], url: Option<&str>, dir: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_essaim"));
+    let mut command = Command::new(essaim_bin());
     command
         .args(args)
         .current_dir(dir)
@@ -283,7 +285,7 @@ async fn demo_runs_offline_and_shows_lots_shortfall_and_impact() {
 #[test]
 fn demo_needs_no_configuration_at_all() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_essaim"))
+    let out = Command::new(essaim_bin())
         .arg("demo")
         .current_dir(dir.path())
         .env_remove("ESSAIM_DATABASE_URL")
@@ -321,7 +323,7 @@ fn an_unsupported_database_url_is_a_bad_input() {
 async fn a_campaign_is_steered_from_the_command_line_through_the_engine() {
     with_each_database_url(|backend, url| async move {
         let dir = tempfile::tempdir().unwrap();
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+        let data = repo_file("data");
         std::fs::copy(data.join("suppliers.csv"), dir.path().join("suppliers.csv")).unwrap();
         // The sample tender without its deadline, so the test does not age.
         let mut tender: Value =

@@ -1,7 +1,7 @@
 //! Crash test of the e-mail channel: a campaign's offers go out by SMTP to a real server on loopback
 //! (aiosmtpd, writing a maildir) while `essaim serve` is killed (SIGKILL) at random points and restarted,
 //! on SQLite and PostgreSQL. Seeded, so a failing iteration can be replayed:
-//! `ESSAIM_CRASH_SEED=<seed> ESSAIM_CRASH_MAIL_ITERATIONS=1 cargo test -p essaim --test crash_mail`.
+//! `ESSAIM_CRASH_SEED=<seed> ESSAIM_CRASH_MAIL_ITERATIONS=1 cargo test -p essaim-e2e -- crash_mail::`.
 //!
 //! What must hold once the process is left running:
 //! - nothing is lost: every mail of the outbox is marked sent and is in the mailbox;
@@ -9,25 +9,18 @@
 //!   same: same Message-ID (derived from the outbox key), same recipient, same subject; no mail in the
 //!   mailbox that the outbox did not queue.
 
-mod common;
-#[path = "../../essaim-mail/tests/common/smtp_server.rs"]
-mod smtp_server;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{Bench, TENDER};
 use essaim_store::OutboxStatus;
 use essaim_store::testing::with_each_database_url;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use smtp_server::SmtpServer;
+
+use crate::smtp_server::{Mail, SmtpServer};
+use crate::support::{Bench, TENDER, env_number};
 
 const FROM: &str = "essaim <campagnes@essaim.example>";
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 async fn one_iteration(url: String, seed: u64, smtp: &SmtpServer) -> Result<(usize, usize), String> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -88,7 +81,7 @@ async fn one_iteration(url: String, seed: u64, smtp: &SmtpServer) -> Result<(usi
         }
         expected.insert(essaim_mail::message_id(&row.key, &from), row.chat_id.clone());
     }
-    let mut received: BTreeMap<String, Vec<smtp_server::Mail>> = BTreeMap::new();
+    let mut received: BTreeMap<String, Vec<Mail>> = BTreeMap::new();
     for mail in smtp.new_mails() {
         received.entry(mail.message_id.clone()).or_default().push(mail);
     }

@@ -2,37 +2,25 @@
 //! reaches the buyer's phone as a document when it is ready; the same proposal is served by the HTTP API
 //! behind tokens made with `essaim token create`, and written by `essaim proposal`. SQLite and PostgreSQL.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Bench, FACILITATOR, TENDER, button, offer_number, offers};
 use essaim_store::testing::with_each_database_url;
 use serde_json::Value;
 
-const WAIT: Duration = Duration::from_secs(30);
+use crate::support::{Bench, FACILITATOR, TENDER, WAIT, button, offer_number, offers, repo_file};
+
 const BUYER_CHAT: i64 = 700;
 const BUYER_SIRET: &str = "15543739500017";
 
-/// One HTTP/1.1 GET on a raw connection: status and body.
-async fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
-    http(addr, "GET", path, token, "").await
+/// One HTTP/1.1 request, with the bearer token if any: status and body.
+async fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let authorization = token.map(|token| format!("Bearer {token}"));
+    let headers: Vec<(&str, &str)> = authorization.iter().map(|value| ("Authorization", value.as_str())).collect();
+    crate::support::http(addr, method, path, &headers, body).await
 }
 
-async fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("serve accepts connections");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
-    }
-    request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
-    stream.write_all(request.as_bytes()).await.expect("request written");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("response read");
-    let status = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
+async fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    http(addr, "GET", path, token, "").await
 }
 
 /// `essaim token create …`: the token printed on stdout.
@@ -62,7 +50,7 @@ async fn a_ready_campaign_reaches_the_buyer_and_the_api_serves_it_to_the_buyer_o
         assert!(body.contains("no_proposal"), "{body}");
 
         // A tender registered through the API goes through the same checks as `essaim import tender`.
-        let sample = std::fs::read_to_string(common::repo_file("data/tender.json")).expect("sample tender");
+        let sample = std::fs::read_to_string(repo_file("data/tender.json")).expect("sample tender");
         let other = sample.replace(TENDER, "T-2026-015");
         let (status, body) = http(&addr, "POST", "/tenders", Some(&facilitator_token), &other).await;
         assert_eq!(status, 201, "{body}");

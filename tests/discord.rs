@@ -3,18 +3,16 @@
 //! to the signed HTTP interactions endpoint, messages posted through the fake Discord REST API). Both
 //! end in the same state. Forged interactions are refused with 401 and change nothing.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Bench, FACILITATOR, TENDER};
 use ed25519_dalek::{Signer, SigningKey};
 use essaim_discord::fake::FakeDiscord;
 use essaim_store::testing::with_each_database_url;
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(30);
+use crate::support::{Bench, FACILITATOR, TENDER, WAIT, http, offers};
+
 const KEY_SEED: [u8; 32] = [7; 32];
 
 fn public_key_hex() -> String {
@@ -69,7 +67,6 @@ fn form(id: u64, user: u64, channel: u64, custom_id: &str, value: &str) -> Value
 
 /// POSTs an interaction signed with the test key (or as given); returns (status, body).
 async fn post_signed(addr: &str, body: &Value, timestamp: Option<String>, tamper: bool) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let body = body.to_string();
     let timestamp = timestamp.unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0).to_string()
@@ -81,18 +78,8 @@ async fn post_signed(addr: &str, body: &Value, timestamp: Option<String>, tamper
         .map(|b| format!("{b:02x}"))
         .collect();
     let sent = if tamper { body.replacen("fr", "en", 1) } else { body };
-    let request = format!(
-        "POST /discord/interactions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\n\
-         X-Signature-Ed25519: {signature}\r\nX-Signature-Timestamp: {timestamp}\r\nContent-Length: {}\r\n\r\n{sent}",
-        sent.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("serve accepts connections");
-    stream.write_all(request.as_bytes()).await.expect("request written");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("response read");
-    let status = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-    (status, body)
+    let headers = [("X-Signature-Ed25519", signature.as_str()), ("X-Signature-Timestamp", timestamp.as_str())];
+    http(addr, "POST", "/discord/interactions", &headers, &sent).await
 }
 
 /// One offer as a phone shows it, whatever the platform.
@@ -133,7 +120,7 @@ impl Mixed {
 
     fn offers(&self) -> Vec<OfferOnPhone> {
         let mut all = Vec::new();
-        for m in bench_offers(&self.bench) {
+        for m in offers(&self.bench.fake.sent()) {
             let find = |label: &str| {
                 m.buttons.iter().flatten().find(|(l, _)| l == label).map(|(_, d)| d.clone()).unwrap_or_default()
             };
@@ -183,10 +170,6 @@ impl Mixed {
             assert_eq!(status, 200);
         }
     }
-}
-
-fn bench_offers(bench: &Bench) -> Vec<essaim_telegram::fake::SentMessage> {
-    common::offers(&bench.fake.sent())
 }
 
 /// Starts `essaim serve` with both bots and links the facilitator (Telegram) and every member: on

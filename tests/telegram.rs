@@ -2,14 +2,13 @@
 //! dispatcher, scheduler) against a fake Telegram Bot API on loopback, on SQLite and PostgreSQL.
 //! Assertions are on what the fake server received: what users' phones would show.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Bench, FACILITATOR, TENDER, button, offer_number, offers, press_update};
 use essaim_store::testing::with_each_database_url;
 
-const WAIT: Duration = Duration::from_secs(30);
+use crate::support::{
+    Bench, FACILITATOR, TENDER, WAIT, button, essaim_bin, http, offer_number, offers, press_update, repo_file,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses() {
@@ -171,7 +170,7 @@ async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses(
         store.close().await;
 
         // The tender's lines cannot be replaced under a campaign.
-        let tender_file = common::repo_file("data/tender.json").display().to_string();
+        let tender_file = repo_file("data/tender.json").display().to_string();
         let out = bench.essaim(&["import", "tender", &tender_file, "--replace"]);
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("has a campaign"));
@@ -185,7 +184,7 @@ async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses(
 async fn serve_without_a_token_runs_the_api_only_and_never_logs_a_token() {
     use std::io::{BufRead, Read, Write};
     let dir = tempfile::tempdir().expect("dir");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_essaim"))
+    let mut child = std::process::Command::new(essaim_bin())
         .args(["serve"])
         .env("ESSAIM_DATA_DIR", dir.path())
         .env("ESSAIM_SERVE__LISTEN", "127.0.0.1:0")
@@ -230,20 +229,9 @@ async fn serve_without_a_token_runs_the_api_only_and_never_logs_a_token() {
     .await;
 }
 
-/// One HTTP/1.1 POST on a raw connection; returns the status code.
+/// One HTTP/1.1 POST; returns the status code.
 async fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("serve accepts connections");
-    let mut request =
-        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    stream.write_all(request.as_bytes()).await.expect("request written");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("response read");
-    response.split_whitespace().nth(1).and_then(|code| code.parse().ok()).expect("a status line")
+    http(addr, "POST", path, headers, body).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
 //! Crash test: a scripted campaign over Telegram while `essaim serve` is killed (SIGKILL) at random
 //! points and restarted, on SQLite and PostgreSQL. Seeded, so a failing iteration can be replayed:
-//! `ESSAIM_CRASH_SEED=<seed> ESSAIM_CRASH_ITERATIONS=1 cargo test -p essaim --test crash`.
+//! `ESSAIM_CRASH_SEED=<seed> ESSAIM_CRASH_ITERATIONS=1 cargo test -p essaim-e2e -- crash::`.
 //!
 //! What must hold after every iteration, once the process is left running:
 //! - no acknowledged answer is lost: every press Telegram saw confirmed is an answer in the log;
@@ -8,20 +8,15 @@
 //!   more than its quantity;
 //! - every notification is eventually sent: every outbox row is sent and reached the fake server.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use common::{Bench, FACILITATOR, TENDER, button, offer_number, offers, press_update};
 use essaim_store::OutboxStatus;
 use essaim_store::testing::with_each_database_url;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use crate::support::{Bench, FACILITATOR, TENDER, button, env_number, offer_number, offers, press_update};
 
 /// Waits for `done`, killing and restarting the server at random moments meanwhile.
 async fn settle(bench: &mut Bench, rng: &mut StdRng, kills: &mut usize, what: &str, done: impl Fn(&Bench) -> bool) {
