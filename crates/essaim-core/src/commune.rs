@@ -1,47 +1,21 @@
-//! French communes by INSEE code, from the table shipped in `config/communes.csv` (compiled in), so that
-//! a structure registered by its commune code is shown to people by its commune's name.
-
-use std::collections::HashMap;
-use std::sync::OnceLock;
+//! French communes by INSEE code, from the national table of [`crate::territory`] (`config/communes.tsv.gz`,
+//! compiled in), so that a structure registered by its commune code is shown to people by its commune's name
+//! and placed at its commune when the directory gives no coordinates.
 
 use crate::GeoPoint;
+use crate::territory;
 
-const COMMUNES_CSV: &str = include_str!("../../../config/communes.csv");
-
-/// One row of the shipped table: `code,name,latitude,longitude`.
-struct Entry {
-    name: &'static str,
-    position: Option<GeoPoint>,
-}
-
-/// The shipped table, read once for every use (names on the proposal, positions at import).
-fn table() -> &'static HashMap<&'static str, Entry> {
-    static TABLE: OnceLock<HashMap<&'static str, Entry>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        COMMUNES_CSV
-            .lines()
-            .skip(1)
-            .filter_map(|line| {
-                let mut fields = line.split(',').map(str::trim);
-                let (code, name) = (fields.next()?, fields.next()?);
-                let position = match (fields.next().map(str::parse), fields.next().map(str::parse)) {
-                    (Some(Ok(lat)), Some(Ok(lon))) => GeoPoint::new(lat, lon).ok(),
-                    _ => None,
-                };
-                Some((code, Entry { name, position }))
-            })
-            .collect()
-    })
-}
-
-/// The name of the commune with this INSEE code, when the shipped table has it.
+/// The name of the commune with this INSEE code, when the national table has it (a code merged since gives the
+/// name of the commune it is part of now).
 pub fn commune_name(code: &str) -> Option<&'static str> {
-    table().get(code.trim()).map(|e| e.name)
+    territory::commune(code).ok().map(|c| c.name)
 }
 
-/// The position of the commune with this INSEE code, when the shipped table has it.
+/// The position of the commune with this INSEE code: its own (town hall, else outline centroid), never its
+/// département's chef-lieu, which is too far off to place a structure without a word; a caller that can warn
+/// reads [`territory::Commune::position_is_fallback`] instead.
 pub fn commune_position(code: &str) -> Option<GeoPoint> {
-    table().get(code.trim()).and_then(|e| e.position)
+    territory::commune(code).ok().filter(|c| !c.position_is_fallback).and_then(|c| c.position)
 }
 
 /// An INSEE commune code (`69387`, `2A004`), as opposed to a commune name.
@@ -68,5 +42,22 @@ mod tests {
         assert_eq!(commune_position("99999"), None);
         assert!(is_insee_code("69387") && is_insee_code("2A004"));
         assert!(!is_insee_code("Lyon") && !is_insee_code("6938") && !is_insee_code("2C004"));
+    }
+
+    #[test]
+    fn every_commune_of_france_not_only_around_lyon() {
+        // The 64-commune table around Lyon knew neither.
+        assert_eq!(commune_name("13055"), Some("Marseille"));
+        assert_eq!(commune_name("35238"), Some("Rennes"));
+        let marseille_1 = commune_position("13201").unwrap();
+        assert!((marseille_1.lat - 43.30).abs() < 0.05 && (marseille_1.lon - 5.38).abs() < 0.05);
+        assert!(commune_position("2A004").is_some() && commune_position("97411").is_some());
+    }
+
+    #[test]
+    fn a_chef_lieu_fallback_is_not_a_position() {
+        // Aurseulles (Calvados) has only Caen's position in the table.
+        assert_eq!(commune_name("14581"), Some("Aurseulles"));
+        assert_eq!(commune_position("14581"), None);
     }
 }

@@ -298,14 +298,22 @@ fn read_row<'r>(
     Ok((supplier, groupement))
 }
 
-/// A row's position: its coordinates, or else its commune's (the shipped INSEE table).
+/// A row's position: its coordinates, or else its commune's (the national communes table).
 fn position(lat: &str, lon: &str, commune: &str) -> Result<GeoPoint, DomainError> {
     if !lat.is_empty() || !lon.is_empty() {
         GeoPoint::checked("latitude", parse_number("latitude", lat)?, "longitude", parse_number("longitude", lon)?)
     } else if !commune.is_empty() {
-        essaim_core::commune_position(commune).ok_or_else(|| DomainError::Invalid {
-            field: "commune".into(),
-            message: format!("unknown commune code « {commune} » (give latitude and longitude instead)"),
+        let invalid = |message: String| DomainError::Invalid { field: "commune".into(), message };
+        let found = essaim_core::territory::commune(commune)
+            .map_err(|e| invalid(format!("{e} (give latitude and longitude instead)")))?;
+        // A commune with only its département's chef-lieu as position is refused rather than placed up to
+        // tens of km off without a word.
+        essaim_core::commune_position(found.insee).ok_or_else(|| {
+            invalid(format!(
+                "{} {} has no position of its own in the communes table (only its département's chef-lieu): \
+                 give latitude and longitude",
+                found.insee, found.name
+            ))
         })
     } else {
         Err(DomainError::Invalid {
@@ -359,6 +367,29 @@ mod tests {
         assert_eq!(file.suppliers[0].location.lat, 45.75);
         assert_eq!(file.suppliers[0].kind, SupplierKind::Ei);
         assert!((file.suppliers[1].location.lat - 45.77).abs() < 0.05, "Villeurbanne resolved");
+    }
+
+    #[test]
+    fn commune_codes_of_all_of_france_place_a_structure() {
+        let text = format!(
+            "{HEADER}73282932000074,Marseille,EI,,,13055,30,10,nettoyage:10,,\n\
+             35600000049837,Rennes,ESAT,,,35238,30,0,nettoyage:10,,\n\
+             73282932000074,Aurseulles,EI,,,14581,30,10,nettoyage:10,,\n\
+             73282932000074,Nowhere,EI,,,99999,30,10,nettoyage:10,,\n"
+        );
+        let file = read_directory("dir.csv", text.as_bytes(), &taxonomy());
+        assert_eq!(file.suppliers.len(), 2, "{:?}", file.errors);
+        assert!((file.suppliers[0].location.lat - 43.30).abs() < 0.05, "Marseille placed");
+        assert!((file.suppliers[1].location.lat - 48.11).abs() < 0.05, "Rennes placed");
+        let lines: Vec<String> = file.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "dir.csv:4: commune: 14581 Aurseulles has no position of its own in the communes table (only its \
+                 département's chef-lieu): give latitude and longitude",
+                "dir.csv:5: commune: unknown commune code « 99999 » (give latitude and longitude instead)",
+            ]
+        );
     }
 
     #[test]
