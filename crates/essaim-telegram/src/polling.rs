@@ -22,7 +22,7 @@ const NOTICE_LIMIT: usize = 200;
 /// `getUpdates` asks for messages and button presses only and waits up to `timeout` (the bot's HTTP
 /// client must wait longer: see [`crate::bot`]). For each update, in order: [`translate`], then
 /// `handler(incoming)`; on `Ok(handled)` a button press is answered (`answerCallbackQuery`, with the
-/// notice text when `Some`; not for a duplicate) so that the phone's spinner stops. An update only counts as done once
+/// notice text when `Some`) so that the phone's spinner stops. An update only counts as done once
 /// its handler returned `Ok`: the offset given to the next `getUpdates` (which is what confirms
 /// updates to Telegram) never moves past an update whose handler failed. A failing handler is
 /// logged and retried on the same update after 1 s, 2 s, 4 s … (at most 30 s). Updates the engine
@@ -158,7 +158,7 @@ where
     let Some(translated) = translate(update) else {
         tracing::debug!("update not for the engine; skipped");
         if let Some(id) = callback_query_id(update) {
-            answer_callback(bot, id, Handled::default()).await;
+            answer_callback(bot, id, None).await;
         }
         return true;
     };
@@ -166,8 +166,10 @@ where
     loop {
         match handler(translated.incoming.clone()).await {
             Ok(handled) => {
+                // Updates are handled one at a time here: a second copy comes after the first was
+                // answered (Telegram ignores the second answer), or after a crash left it unanswered.
                 if let Some(id) = translated.callback_query_id {
-                    answer_callback(bot, id, handled).await;
+                    answer_callback(bot, id, handled.notice).await;
                 }
                 return true;
             }
@@ -183,19 +185,11 @@ where
     }
 }
 
-/// Stops the phone's spinner on a button press, showing the notice when there is one. Failures are
+/// Stops the phone's spinner on a button press, showing `notice` when there is one. Failures are
 /// logged only: the press itself is already handled.
-///
-/// A second copy of an update already handled (`duplicate`: Telegram delivered it twice, or two
-/// copies ran at once) answers nothing: a press is answered once, and the first answer is the one the
-/// phone shows, so an empty answer from the copy that lost would hide the « C'est noté » of the copy
-/// that recorded the press. The copy that recorded it answers it.
-pub(crate) async fn answer_callback(bot: &Bot, id: String, handled: Handled) {
-    if handled.duplicate {
-        return;
-    }
+pub(crate) async fn answer_callback(bot: &Bot, id: String, notice: Option<String>) {
     let mut request = bot.answer_callback_query(CallbackQueryId(id));
-    if let Some(notice) = handled.notice.filter(|n| !n.trim().is_empty()) {
+    if let Some(notice) = notice.filter(|n| !n.trim().is_empty()) {
         request = request.text(shorten(&notice, NOTICE_LIMIT));
     }
     if let Err(err) = request.await {

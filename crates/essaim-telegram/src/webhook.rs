@@ -37,8 +37,9 @@ struct Hook<H> {
 /// - The secret is checked before the body is read; a body over [`MAX_UPDATE_BYTES`] -> 413, one that
 ///   is not an update -> 400.
 /// - The update is translated and handed to `handler`; the answer is 200 only once the handler
-///   returned `Ok` (a button press is then answered through `bot`, as in polling — but not by a second
-///   copy of an update already handled: see [`answer_callback`]); a handler error
+///   returned `Ok` (a button press is then answered through `bot`, as in polling — but not by a copy
+///   of an update already handled, which may run at the same time as the copy that recorded it); a
+///   handler error
 ///   -> 500, so that Telegram delivers the update again later. Updates the engine does not handle
 ///   -> 200 at once.
 pub fn webhook_router<H, Fut>(bot: Bot, secret: String, handler: H) -> Router
@@ -83,14 +84,18 @@ where
         let Some(translated) = translate(&update) else {
             tracing::debug!("update not for the engine; skipped");
             if let Some(id) = callback_query_id(&update) {
-                answer_callback(&hook.bot, id, Handled::default()).await;
+                answer_callback(&hook.bot, id, None).await;
             }
             return StatusCode::OK;
         };
         match (hook.handler)(translated.incoming).await {
             Ok(handled) => {
-                if let Some(id) = translated.callback_query_id {
-                    answer_callback(&hook.bot, id, handled).await;
+                // Copies of one update may run at once here, and a press is answered once: the first
+                // answer is the one the phone shows. The copy that found the update already recorded
+                // (`duplicate`) answers nothing, so that its empty answer cannot come first and hide
+                // the « C'est noté » of the copy that recorded the press.
+                if let Some(id) = translated.callback_query_id.filter(|_| !handled.duplicate) {
+                    answer_callback(&hook.bot, id, handled.notice).await;
                 }
                 StatusCode::OK
             }

@@ -196,6 +196,7 @@ async fn two_copies_of_one_press_at_once_show_the_notice_of_the_copy_that_record
     .to_string();
     let (one, two) = tokio::join!(post(&bot, &url, Some(SECRET), press.clone()), post(&bot, &url, Some(SECRET), press));
     assert_eq!((one, two), (200, 200));
-    // The phone shows the first answer: the acknowledgement, not an empty one from the duplicate.
+    // One answer, the acknowledgement: the phone shows the first answer a press gets, and an empty one
+    // from the duplicate used to come first.
     assert_eq!(fake.callback_answers(), [("cbq-twice".to_owned(), Some("C'est noté.".to_owned()))]);
 }
