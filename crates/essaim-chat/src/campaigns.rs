@@ -425,6 +425,9 @@ pub fn offer_message(
     ]))
 }
 
+/// The start of the outbox key of an edit that takes the buttons off a closed offer's message.
+pub const CLOSED_PREFIX: &str = "closed:";
+
 /// Something to tell the facilitator, rendered in their language when the message is written.
 #[derive(Debug, Clone)]
 pub enum Note {
@@ -668,8 +671,45 @@ impl<'a> Progress<'a> {
             .join("\n")
     }
 
+    /// Every message that showed the buttons of an offer this decision closes — the offer and its
+    /// reminders, on each chat account of its structure — is edited: its text stays, the outcome comes
+    /// under it, the buttons go (a press on them would only be refused). Keyed by the message edited, so
+    /// a decision retried edits once. A mail cannot be edited; a message not sent yet has no id to edit
+    /// and keeps its buttons (a press on them is refused as stale).
+    async fn close_offer_messages(&mut self) -> Result<(), EngineError> {
+        let Some(before) = self.loaded.campaign.as_ref() else { return Ok(()) };
+        let closed: Vec<(Offer, Offer)> = self
+            .campaign
+            .offers
+            .values()
+            .filter(|now| !now.is_open())
+            .filter_map(|now| Some((before.offers.get(&now.terms.id).filter(|o| o.is_open())?.clone(), now.clone())))
+            .collect();
+        let reference = &self.loaded.tender.reference;
+        for (shown, now) in closed {
+            let recipients = supplier_recipients(self.store, &now.terms.supplier, self.settings).await?;
+            let unit = self.loaded.line(&now.terms.line).map_or("h", |l| l.unit.as_str());
+            for to in recipients.iter().filter(|to| matches!(to.platform, Platform::Telegram | Platform::Discord)) {
+                let texts = Texts::new(to.lang, self.settings.time_zone);
+                let Some(outcome) = texts.offer_outcome(&now, unit) else { continue };
+                let id = now.terms.id;
+                for reminder in 0..=now.reminders {
+                    let what = if reminder == 0 { "offer".to_owned() } else { format!("remind{reminder}") };
+                    let key = format!("{what}:{reference}:{id}:{}:{}", to.platform, to.user_id);
+                    let Some(message_id) = self.store.outbox_message_id(&key).await? else { continue };
+                    let Some(text) = offer_text(&texts, self.loaded, before, &shown, reminder > 0) else { continue };
+                    let text = texts.offer_answered(&text, &outcome);
+                    let edit = Outgoing::text(to.platform, to.chat_id.clone(), text).replacing(Some(&message_id));
+                    self.messages.push(format!("{CLOSED_PREFIX}{key}"), edit);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The changeset: events on the campaign at the loaded version, the facilitator's notes, the messages.
     pub async fn into_changes(mut self) -> Result<Changeset, EngineError> {
+        self.close_offer_messages().await?;
         if !self.facilitator_notes.is_empty()
             && let Some(to) =
                 facilitator_recipient(self.store, &self.campaign.launched_by, self.settings.default_lang).await?

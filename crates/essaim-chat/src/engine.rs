@@ -1377,6 +1377,15 @@ impl Engine {
             AnswerOutcome::Refused(CampaignError::Closed) => Ok(refusal(texts.campaign_closed())),
             AnswerOutcome::Refused(_) => Ok(refusal(texts.offer_not_open())),
             AnswerOutcome::Recorded { outcome, mut changes } => {
+                // The pressed message is answered below (with the reason buttons after a refusal): the
+                // edit that closes the offer's other messages must not replace it after that.
+                if let Some(pressed) = message_id {
+                    changes.outbox.retain(|m| {
+                        !(m.key.starts_with(campaigns::CLOSED_PREFIX)
+                            && m.chat_id == incoming.chat_id
+                            && m.payload.get("edit_message_id").and_then(|v| v.as_str()) == Some(pressed))
+                    });
+                }
                 let offer = loaded.campaign.as_ref().and_then(|c| c.offers.get(&button.offer));
                 let text = offer
                     .zip(loaded.campaign.as_ref())

@@ -1120,6 +1120,30 @@ impl Texts {
         )
     }
 
+    /// What became of an offer, under its message once it is closed; `None` while it is open.
+    pub fn offer_outcome(&self, offer: &Offer, unit: &str) -> Option<String> {
+        Some(match &offer.state {
+            OfferState::Open => return None,
+            OfferState::Accepted { quantity, .. }
+                if *quantity < offer.terms.quantity - essaim_core::QUANTITY_EPSILON =>
+            {
+                self.accepted_part(*quantity, offer.terms.quantity, unit)
+            }
+            OfferState::Accepted { quantity, .. } => self.accepted(*quantity, unit),
+            OfferState::Declined { .. } => self.declined(),
+            OfferState::Expired { .. } => say!(
+                self,
+                "⌛ Sans réponse dans le délai : l'offre est proposée à d'autres structures.".to_owned(),
+                "⌛ Not answered in time: the offer goes to other structures.".to_owned()
+            ),
+            OfferState::Withdrawn { .. } => say!(
+                self,
+                "🔒 Campagne close : cette offre n'est plus ouverte.".to_owned(),
+                "🔒 Campaign closed: this offer is no longer open.".to_owned()
+            ),
+        })
+    }
+
     pub fn offers_expired(&self, n: usize) -> String {
         say!(
             self,

@@ -790,3 +790,97 @@ async fn the_quantity_form_opens_only_on_an_open_offer_for_its_own_structure() {
     })
     .await;
 }
+
+/// Delivers everything queued as a dispatcher would: sent, the platform's id of each message `m{row}`.
+async fn deliver(phone: &Phone) {
+    let store = phone.engine.store();
+    for m in store.outbox().await.expect("outbox").into_iter().filter(|m| m.sent_at.is_none()) {
+        store.outbox_sent(m.id, Some(&format!("m{}", m.id))).await.expect("sent");
+    }
+}
+
+/// The platform's id of the sent message queued under `key` (an offer: `offer:T-1:N:telegram:USER`).
+async fn sent_id(phone: &Phone, key_start: &str, user: &str) -> String {
+    let rows = phone.engine.store().outbox().await.expect("outbox");
+    let row = rows.iter().find(|m| m.key.starts_with(key_start) && m.key.ends_with(&format!(":telegram:{user}")));
+    row.and_then(|m| m.platform_message_id.clone()).unwrap_or_else(|| panic!("{key_start}…{user} sent"))
+}
+
+/// The edits queued for the message `id`.
+async fn edits_of(phone: &Phone, id: &str) -> Vec<Outgoing> {
+    phone.outbox().await.into_iter().filter(|m| m.edit_message_id.as_deref() == Some(id)).collect()
+}
+
+#[tokio::test]
+async fn a_closed_offer_loses_its_buttons_on_every_message_that_showed_them() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        deliver(&phone).await;
+        phone.send("fac", "/relancer T-1").await;
+        deliver(&phone).await;
+        let (offer_a, reminder_a) =
+            (sent_id(&phone, "offer:T-1:", "a").await, sent_id(&phone, "remind1:T-1:", "a").await);
+        let (offer_b, reminder_b) =
+            (sent_id(&phone, "offer:T-1:", "b").await, sent_id(&phone, "remind1:T-1:", "b").await);
+
+        // A accepts a part through the form (Discord's modal): no pressed message to edit, yet the offer
+        // and its reminder both lose their buttons and say what was answered.
+        let offer = phone.to("a").await.into_iter().find(|m| !m.buttons.is_empty()).expect("A's offer");
+        let part = button_data(&offer, "Accepter une partie");
+        let form = IncomingKind::Form { data: part, value: "30".into() };
+        phone.engine.handle(&phone.incoming("a", form)).await.expect("handled");
+        for (id, head) in [(&offer_a, "Nouvelle offre"), (&reminder_a, "Rappel")] {
+            let edits = edits_of(&phone, id).await;
+            assert_eq!(edits.len(), 1, "{edits:?}");
+            assert!(edits[0].buttons.is_empty(), "the buttons are gone");
+            assert!(
+                edits[0].text.contains(head) && edits[0].text.contains("Accepté en partie : 30 h"),
+                "{}",
+                edits[0].text
+            );
+        }
+
+        // B accepts on the reminder: its first offer message is closed too; the pressed reminder gets the
+        // answer only, once.
+        let rows = phone.engine.store().outbox().await?;
+        let row = rows.into_iter().find(|m| m.platform_message_id.as_ref() == Some(&reminder_b)).expect("B's reminder");
+        let reminder: Outgoing = serde_json::from_value(row.payload).expect("outgoing JSON");
+        phone.press_on("b", &button_data(&reminder, "Accepter"), &reminder_b).await;
+        let closed = edits_of(&phone, &offer_b).await;
+        assert!(
+            closed.len() == 1 && closed[0].buttons.is_empty() && closed[0].text.contains("✅ Accepté : 40 h"),
+            "{closed:?}"
+        );
+        assert_eq!(edits_of(&phone, &reminder_b).await.len(), 1, "the pressed message is edited once");
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_expired_offer_loses_its_buttons_and_says_why() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.send("fac", "/repartir T-1").await;
+        deliver(&phone).await;
+        let offer_a = sent_id(&phone, "offer:T-1:", "a").await;
+        let later: DateTime<Utc> = Utc::now() + Duration::hours(49);
+        let scheduler = essaim_chat::Scheduler::new(phone.engine.clone().with_clock(move || later)).expect("schedule");
+        assert_eq!(scheduler.tick().await.expect("tick"), 1);
+        let edits = edits_of(&phone, &offer_a).await;
+        assert!(edits.len() == 1 && edits[0].buttons.is_empty(), "{edits:?}");
+        assert!(
+            edits[0].text.contains("60 h")
+                && edits[0]
+                    .text
+                    .ends_with("⌛ Sans réponse dans le délai : l'offre est proposée à d'autres structures."),
+            "{}",
+            edits[0].text
+        );
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
