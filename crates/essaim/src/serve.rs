@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use essaim_chat::{Dispatcher, Engine, Incoming, Limits, Platform, Scheduler};
+use essaim_chat::{Dispatcher, Engine, Handled, Incoming, Limits, Platform, Scheduler};
 use essaim_discord::DiscordSender;
 use essaim_telegram::{TelegramConfig, TelegramSender};
 use tokio::sync::Notify;
 
 use crate::cli::{Global, open_store};
-use crate::config::Config;
+use crate::config::{Config, DiscordMode, TelegramMode};
 
 /// The Telegram bot token: from the environment only, so it never sits in a file or a log.
 pub const TOKEN_VAR: &str = "ESSAIM_TELEGRAM_TOKEN";
@@ -62,21 +62,8 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
         eprintln!("essaim serve: neither {TOKEN_VAR} nor {DISCORD_TOKEN_VAR} is set: no chat bot, the HTTP API only");
     }
     let store = open_store(global, config).await?;
-    let health = Arc::new(essaim_api::Health::default());
-    let settings = config.engine_settings()?;
     let outbox_ready = Arc::new(Notify::new());
-    let engine = Engine::new(store.clone(), settings, outbox_ready.clone());
-    let api = essaim_api::ApiConfig {
-        proposal: config.proposal_settings()?,
-        tokens: config.api_tokens()?,
-        max_body_bytes: config.api.max_body_bytes,
-        timeout: Duration::from_secs_f64(config.api.timeout_s),
-        taxonomy: config.taxonomy()?,
-        steer: Some(steer(engine.clone())),
-    };
-    let mut dispatcher = Dispatcher::new(store.clone())
-        .with_notify(outbox_ready)
-        .with_lease(Duration::from_secs_f64(config.outbox.lease_s));
+    let engine = Engine::new(store.clone(), config.engine_settings()?, outbox_ready.clone());
     let scheduler = Scheduler::new(engine.clone())
         .and_then(|s| s.with_retention(config.retention.retention()))
         .map_err(|e| bad_input!("configuration: {e}"))?;
@@ -96,100 +83,47 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
             async move { engine.handle(&incoming).await.map_err(|e| e.to_string()) }
         }
     };
-    let mut router = essaim_api::router(store.clone(), api, health.clone());
-    let mut bots = Vec::new();
-    let mut ways_in: Vec<tokio::task::JoinHandle<Result<()>>> = Vec::new();
-
+    let mut wiring = Wiring::new(&store, config, &engine, outbox_ready)?;
     if let Some(token) = telegram_token {
-        let telegram = TelegramConfig {
-            token,
-            api_url: config.telegram.api_url.clone(),
-            poll_timeout: Duration::from_secs(u64::from(config.telegram.poll_timeout_s)),
-            webhook_secret: secret_from_env(WEBHOOK_SECRET_VAR),
-        };
-        let bot = essaim_telegram::bot(&telegram).map_err(|e| bad_input!("telegram.api_url: {e}"))?;
-        dispatcher = dispatcher.with_sender(Platform::Telegram, TelegramSender::new(bot.clone()), Limits::telegram());
-        // The command menu beside the text field, French and English; in the background: a slow or
-        // refused call must not hold the start.
-        let menu_bot = bot.clone();
-        tokio::spawn(async move { essaim_telegram::set_menus(&menu_bot).await });
-        if config.telegram.mode == crate::config::TelegramMode::Webhook {
-            let Some(secret) = telegram.webhook_secret.clone() else {
-                return Err(bad_input!("telegram.mode = webhook needs {WEBHOOK_SECRET_VAR}"));
-            };
-            router = router.merge(essaim_telegram::webhook_router(bot, secret, handler.clone()));
-            // Served by the HTTP listener itself: up as long as the process answers.
-            health.set("telegram", true);
-            bots.push("Telegram (webhook)");
-        } else {
-            let (handler, stop, health) = (handler.clone(), stopped(), health.clone());
-            health.set("telegram", true);
-            ways_in.push(tokio::spawn(async move {
-                let result = essaim_telegram::run_polling(bot, telegram.poll_timeout, handler, stop)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("Telegram polling stopped: {e}"));
-                health.set("telegram", false);
-                result
-            }));
-            bots.push("Telegram (long polling)");
-        }
+        wiring = wiring.telegram(config, token, handler.clone(), stopped())?;
     }
-
     if let Some(token) = discord_token {
-        let discord = essaim_discord::DiscordConfig {
-            token,
-            application_id: config.discord.application_id,
-            public_key: config.discord.public_key.clone(),
-            api_url: config.discord.api_url.clone(),
-        };
-        let http = essaim_discord::http(&discord).map_err(|e| bad_input!("discord: {e}"))?;
-        dispatcher = dispatcher.with_sender(Platform::Discord, DiscordSender::new(http.clone()), Limits::discord());
-        if config.discord.register_commands {
-            let (http, application_id) = (http.clone(), discord.application_id);
-            tokio::spawn(async move {
-                if let Err(e) = essaim_discord::register_commands(&http, application_id).await {
-                    tracing::error!(error = %e, "could not register the Discord slash commands");
-                }
-            });
-        }
-        if config.discord.mode == crate::config::DiscordMode::Gateway {
-            let (handler, stop, health) = (handler.clone(), stopped(), health.clone());
-            health.set("discord", true);
-            ways_in.push(tokio::spawn(async move {
-                let result = essaim_discord::gateway::run_gateway(&discord, handler, stop)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("Discord gateway stopped: {e}"));
-                health.set("discord", false);
-                result
-            }));
-            bots.push("Discord (gateway)");
-        } else {
-            if discord.public_key.trim().is_empty() {
-                return Err(bad_input!("discord.public_key is needed to verify HTTP interactions"));
+        wiring = wiring.discord(config, token, handler.clone(), stopped())?;
+    }
+    let Wiring { router, dispatcher, bots, mut ways_in, .. } = wiring.mail(config, &engine)?;
+
+    let listener = listen(config, &store, &bots).await?;
+    let header_timeout = Duration::from_secs_f64(config.serve.header_read_timeout_s);
+    let parts = [
+        tokio::spawn(crate::http::serve(listener, router, header_timeout, stopped())),
+        // The dispatcher reports nothing worth more than its own logs once it is stopped.
+        tokio::spawn({
+            let stop = stopped();
+            async move {
+                let _ = dispatcher.run(stop).await;
             }
-            let interactions = essaim_discord::InteractionsConfig {
-                public_key: discord.public_key.clone(),
-                application_id: discord.application_id,
-                max_age: Duration::from_secs(300),
-            };
-            router = router.merge(essaim_discord::interactions_router(interactions, http, handler.clone()));
-            health.set("discord", true);
-            bots.push("Discord (HTTP interactions)");
+        }),
+        tokio::spawn(scheduler.run(stopped())),
+    ];
+    let outcome = until_stopped(&mut ways_in).await;
+    // Stop taking updates first (the one in hand is finished and confirmed), then the rest.
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        // The one that ended was already awaited; awaiting it again would panic.
+        for way in ways_in.into_iter().filter(|w| !w.is_finished()) {
+            let _ = way.await;
         }
-    }
+        for part in parts {
+            let _ = part.await;
+        }
+    })
+    .await;
+    store.close().await;
+    outcome
+}
 
-    if let Some(smtp) = config.smtp_settings(secret_from_env)? {
-        let Some(key) = secret_from_env(crate::config::LINK_KEY_VAR) else {
-            return Err(bad_input!("the e-mail channel ([mail] smtp_host) needs {}", crate::config::LINK_KEY_VAR));
-        };
-        let links = config.mail_links(key.as_bytes())?;
-        let sender = essaim_mail::SmtpSender::new(&smtp, links.clone()).map_err(|e| bad_input!("{e}"))?;
-        let limits = Limits { global_per_second: config.mail.per_second, ..Limits::none() };
-        dispatcher = dispatcher.with_sender(Platform::Email, sender, limits);
-        router = router.merge(essaim_mail::answer_router(engine.clone(), links.key));
-        bots.push("e-mail");
-    }
-
+/// The HTTP listener on `serve.listen`, announced with the database and the channels it serves.
+async fn listen(config: &Config, store: &essaim_store::Store, bots: &[&str]) -> Result<tokio::net::TcpListener> {
     let listener = tokio::net::TcpListener::bind(&config.serve.listen)
         .await
         .with_context(|| format!("cannot listen on {} (serve.listen)", config.serve.listen))?;
@@ -199,34 +133,184 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
         if bots.is_empty() { "HTTP API".to_owned() } else { format!("HTTP API, {}", bots.join(", ")) },
         listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
     );
-    let header_timeout = Duration::from_secs_f64(config.serve.header_read_timeout_s);
-    let http_task = tokio::spawn(crate::http::serve(listener, router, header_timeout, stopped()));
-    let dispatcher_task = tokio::spawn(dispatcher.run(stopped()));
-    let scheduler_task = tokio::spawn(scheduler.run(stopped()));
+    Ok(listener)
+}
 
-    // Runs until a signal, or until a way in stops on its own (a refused token, say).
+/// Runs until a signal, or until a way in stops on its own (a refused token, say): its outcome then.
+async fn until_stopped(ways_in: &mut [tokio::task::JoinHandle<Result<()>>]) -> Result<()> {
     let ended = async {
-        if ways_in.is_empty() { std::future::pending::<Result<()>>().await } else { first_to_end(&mut ways_in).await }
+        if ways_in.is_empty() { std::future::pending::<Result<()>>().await } else { first_to_end(ways_in).await }
     };
-    let mut outcome = Ok(());
     tokio::select! {
-        result = ended => outcome = result,
-        _ = shutdown_signal() => eprintln!("essaim serve: stopping"),
-    }
-    // Stop taking updates first (the one in hand is finished and confirmed), then the rest.
-    let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(10), async {
-        // The one that ended was already awaited; awaiting it again would panic.
-        for way in ways_in.into_iter().filter(|w| !w.is_finished()) {
-            let _ = way.await;
+        result = ended => result,
+        _ = shutdown_signal() => {
+            eprintln!("essaim serve: stopping");
+            Ok(())
         }
-        let _ = http_task.await;
-        let _ = dispatcher_task.await;
-        let _ = scheduler_task.await;
-    })
-    .await;
-    store.close().await;
-    outcome
+    }
+}
+
+/// What `serve` puts together as it starts: each channel adds its routes (webhooks, interactions, answer
+/// pages), its sender to the dispatcher and, for the ways in that run on their own (long polling, the
+/// gateway), a task.
+struct Wiring {
+    router: axum::Router,
+    dispatcher: Dispatcher,
+    health: Arc<essaim_api::Health>,
+    /// The channels, as the start line names them.
+    bots: Vec<&'static str>,
+    ways_in: Vec<tokio::task::JoinHandle<Result<()>>>,
+}
+
+impl Wiring {
+    /// The HTTP API and a dispatcher without senders yet.
+    fn new(store: &essaim_store::Store, config: &Config, engine: &Engine, outbox_ready: Arc<Notify>) -> Result<Self> {
+        let api = essaim_api::ApiConfig {
+            proposal: config.proposal_settings()?,
+            tokens: config.api_tokens()?,
+            max_body_bytes: config.api.max_body_bytes,
+            timeout: Duration::from_secs_f64(config.api.timeout_s),
+            taxonomy: config.taxonomy()?,
+            steer: Some(steer(engine.clone())),
+        };
+        let health = Arc::new(essaim_api::Health::default());
+        let dispatcher = Dispatcher::new(store.clone())
+            .with_notify(outbox_ready)
+            .with_lease(Duration::from_secs_f64(config.outbox.lease_s));
+        Ok(Wiring {
+            router: essaim_api::router(store.clone(), api, health.clone()),
+            dispatcher,
+            health,
+            bots: Vec::new(),
+            ways_in: Vec::new(),
+        })
+    }
+
+    /// Telegram: its sender, its command menu, and its updates by webhook or long polling.
+    fn telegram<H, Fut>(
+        mut self,
+        config: &Config,
+        token: String,
+        handler: H,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<Self>
+    where
+        H: Fn(Incoming) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<Handled, String>> + Send + 'static,
+    {
+        let telegram = TelegramConfig {
+            token,
+            api_url: config.telegram.api_url.clone(),
+            poll_timeout: Duration::from_secs(u64::from(config.telegram.poll_timeout_s)),
+            webhook_secret: secret_from_env(WEBHOOK_SECRET_VAR),
+        };
+        let bot = essaim_telegram::bot(&telegram).map_err(|e| bad_input!("telegram.api_url: {e}"))?;
+        self.dispatcher =
+            self.dispatcher.with_sender(Platform::Telegram, TelegramSender::new(bot.clone()), Limits::telegram());
+        // The command menu beside the text field, French and English; in the background: a slow or
+        // refused call must not hold the start.
+        let menu_bot = bot.clone();
+        tokio::spawn(async move { essaim_telegram::set_menus(&menu_bot).await });
+        match config.telegram.mode {
+            TelegramMode::Webhook => {
+                let Some(secret) = telegram.webhook_secret.clone() else {
+                    return Err(bad_input!("telegram.mode = webhook needs {WEBHOOK_SECRET_VAR}"));
+                };
+                self.router = self.router.merge(essaim_telegram::webhook_router(bot, secret, handler));
+                // Served by the HTTP listener itself: up as long as the process answers.
+                self.health.set("telegram", true);
+                self.bots.push("Telegram (webhook)");
+            }
+            TelegramMode::Polling => {
+                let health = self.health.clone();
+                health.set("telegram", true);
+                self.ways_in.push(tokio::spawn(async move {
+                    let result = essaim_telegram::run_polling(bot, telegram.poll_timeout, handler, stop)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("Telegram polling stopped: {e}"));
+                    health.set("telegram", false);
+                    result
+                }));
+                self.bots.push("Telegram (long polling)");
+            }
+        }
+        Ok(self)
+    }
+
+    /// Discord: its sender, its slash commands, and its interactions over HTTP or the gateway.
+    fn discord<H, Fut>(
+        mut self,
+        config: &Config,
+        token: String,
+        handler: H,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<Self>
+    where
+        H: Fn(Incoming) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<Handled, String>> + Send + 'static,
+    {
+        let discord = essaim_discord::DiscordConfig {
+            token,
+            application_id: config.discord.application_id,
+            public_key: config.discord.public_key.clone(),
+            api_url: config.discord.api_url.clone(),
+        };
+        let http = essaim_discord::http(&discord).map_err(|e| bad_input!("discord: {e}"))?;
+        self.dispatcher =
+            self.dispatcher.with_sender(Platform::Discord, DiscordSender::new(http.clone()), Limits::discord());
+        if config.discord.register_commands {
+            let (http, application_id) = (http.clone(), discord.application_id);
+            tokio::spawn(async move {
+                if let Err(e) = essaim_discord::register_commands(&http, application_id).await {
+                    tracing::error!(error = %e, "could not register the Discord slash commands");
+                }
+            });
+        }
+        match config.discord.mode {
+            DiscordMode::Gateway => {
+                let health = self.health.clone();
+                health.set("discord", true);
+                self.ways_in.push(tokio::spawn(async move {
+                    let result = essaim_discord::gateway::run_gateway(&discord, handler, stop)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("Discord gateway stopped: {e}"));
+                    health.set("discord", false);
+                    result
+                }));
+                self.bots.push("Discord (gateway)");
+            }
+            DiscordMode::Interactions => {
+                if discord.public_key.trim().is_empty() {
+                    return Err(bad_input!("discord.public_key is needed to verify HTTP interactions"));
+                }
+                let interactions = essaim_discord::InteractionsConfig {
+                    public_key: discord.public_key.clone(),
+                    application_id: discord.application_id,
+                    max_age: Duration::from_secs(300),
+                };
+                let routes = essaim_discord::interactions_router(interactions, http, handler);
+                self.router = self.router.merge(routes);
+                self.health.set("discord", true);
+                self.bots.push("Discord (HTTP interactions)");
+            }
+        }
+        Ok(self)
+    }
+
+    /// The e-mail channel, when `[mail] smtp_host` is set: its sender and the pages its links open.
+    fn mail(mut self, config: &Config, engine: &Engine) -> Result<Self> {
+        let Some(smtp) = config.smtp_settings(secret_from_env)? else { return Ok(self) };
+        let Some(key) = secret_from_env(crate::config::LINK_KEY_VAR) else {
+            return Err(bad_input!("the e-mail channel ([mail] smtp_host) needs {}", crate::config::LINK_KEY_VAR));
+        };
+        let links = config.mail_links(key.as_bytes())?;
+        let sender = essaim_mail::SmtpSender::new(&smtp, links.clone()).map_err(|e| bad_input!("{e}"))?;
+        let limits = Limits { global_per_second: config.mail.per_second, ..Limits::none() };
+        self.dispatcher = self.dispatcher.with_sender(Platform::Email, sender, limits);
+        self.router = self.router.merge(essaim_mail::answer_router(engine.clone(), links.key));
+        self.bots.push("e-mail");
+        Ok(self)
+    }
 }
 
 /// The result of the first of several tasks to end (a panicked task is an error).
