@@ -112,8 +112,8 @@ impl Engine {
                 return Ok(Handled { duplicate: true, ..Handled::default() });
             }
             let mut decision = self.decide(incoming).await?;
-            if incoming.chat == ChatKind::Shared {
-                self.keep_private(incoming, &mut decision).await?;
+            if let ChatKind::Shared { private_notice } = incoming.chat {
+                self.keep_private(incoming, private_notice, &mut decision).await?;
             }
             decision.changes.inbox = Some(key.clone());
             let queued = !decision.changes.outbox.is_empty();
@@ -131,10 +131,17 @@ impl Engine {
         Err(EngineError::Busy)
     }
 
-    /// In a shared chat (a server channel, a group) nothing is answered for everyone to read: the replies
-    /// to the user go to the private chat their account is linked in, else into the notice, which the
-    /// front shows to them alone. Edits of a pressed message stay where the message is.
-    async fn keep_private(&self, incoming: &Incoming, decision: &mut Decision) -> Result<(), EngineError> {
+    /// In a shared chat (a server channel, a group) nothing personal is answered for everyone to read: the
+    /// replies to the user go to the private chat their account is linked in, else into the notice when
+    /// the front shows it to them alone (`private_notice`). Else they stay in the chat: they are for
+    /// someone without a private chat with the bot (help, how to link), whom nothing else reaches. Edits
+    /// of a pressed message stay where the message is.
+    async fn keep_private(
+        &self,
+        incoming: &Incoming,
+        private_notice: bool,
+        decision: &mut Decision,
+    ) -> Result<(), EngineError> {
         let to_here = |m: &essaim_store::NewOutgoing| {
             m.platform == incoming.platform.as_str()
                 && m.chat_id == incoming.chat_id
@@ -162,6 +169,10 @@ impl Engine {
                 }
                 decision.changes.outbox.extend(replies);
                 decision.notice.get_or_insert_with(|| texts.answered_privately());
+            }
+            None if !private_notice => {
+                replies.append(&mut decision.changes.outbox);
+                decision.changes.outbox = replies;
             }
             None => {
                 let said = replies.iter().filter_map(|m| m.payload.get("text")?.as_str().map(str::to_owned));
@@ -436,7 +447,7 @@ impl Engine {
             let account = self.store.account(incoming.platform.as_str(), &incoming.user_id).await?;
             return Ok(Decision::reply(incoming, [texts.help(account.map(|a| a.role))]));
         };
-        if incoming.chat == ChatKind::Shared {
+        if matches!(incoming.chat, ChatKind::Shared { .. }) {
             // Offers and answers go to the chat an account is linked in: never one others read.
             return Ok(Decision::reply(incoming, [texts.start_in_private(incoming.platform)]));
         }

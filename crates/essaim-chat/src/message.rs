@@ -89,9 +89,11 @@ pub enum ChatKind {
     #[default]
     Private,
     /// Others too: a Telegram group, a Discord server channel. What the engine answers the user goes to
-    /// their private chat when they have linked one, else in the notice, which the front shows to the
-    /// user alone when it can (a Discord ephemeral answer, a Telegram button's toast).
-    Shared,
+    /// their private chat when they have linked one, else into the notice when `private_notice` (the
+    /// front shows it to the user alone: a Discord interaction's ephemeral answer, the toast of a
+    /// Telegram button), else in the chat (a command typed in a Telegram group: the bot has no other
+    /// way to reach someone without an account).
+    Shared { private_notice: bool },
 }
 
 /// What the user did.

@@ -719,12 +719,17 @@ async fn delivered_traffic_past_its_retention_is_purged_and_pending_messages_sta
     .await;
 }
 
-/// `user` sends `/name args` where others read (a Discord server channel, a Telegram group).
+/// `user` sends `/name args` where others read, on a front that shows the notice to them alone (a
+/// Discord server channel).
 async fn in_group(phone: &Phone, user: &str, name: &str, args: &[&str]) -> essaim_chat::Handled {
+    in_shared(phone, user, name, args, true).await
+}
+
+async fn in_shared(phone: &Phone, user: &str, name: &str, args: &[&str], private_notice: bool) -> essaim_chat::Handled {
     let kind = IncomingKind::Command { name: name.into(), args: args.iter().map(|a| a.to_string()).collect() };
     let incoming = essaim_chat::Incoming {
         chat_id: "group".into(),
-        chat: essaim_chat::ChatKind::Shared,
+        chat: essaim_chat::ChatKind::Shared { private_notice },
         ..phone.incoming(user, kind)
     };
     phone.engine.handle(&incoming).await.expect("handled")
@@ -759,6 +764,15 @@ async fn in_a_shared_chat_no_account_is_linked_and_nothing_personal_is_posted() 
         let help = in_group(&phone, "stranger", "aide", &[]).await;
         assert!(help.notice.unwrap_or_default().contains("/start"));
         assert!(phone.to("group").await.is_empty(), "nothing was posted where others read");
+
+        // A Telegram group shows no notice for a typed command: the refusal is said there, as it is
+        // the only place the bot reaches someone without a private chat; still nothing is linked.
+        in_shared(&phone, "newbie2", "start", &["SUPA3"], false).await;
+        assert!(phone.last_to("group").await.contains("n'a pas été relié"));
+        assert!(phone.engine.store().account("telegram", "newbie2").await?.is_none());
+        // A linked user's answer still goes to their private chat.
+        in_shared(&phone, "a", "mes_lots", &[], false).await;
+        assert_eq!(phone.to("group").await.len(), 1, "only the refusal");
         Ok::<_, essaim_store::StoreError>(())
     })
     .await;

@@ -16,8 +16,8 @@ use crate::commands::spec;
 /// autocomplete, interactions of bots).
 ///
 /// - `update_id` = the interaction id; `user_id` = `member.user` (in a server) or `user` (in DMs);
-///   `chat_id` = the channel id; `chat` = [`ChatKind::Shared`] in a server (`guild_id` set), else
-///   [`ChatKind::Private`]; `language` = the interaction's `locale` (`fr`, `en-US`);
+///   `chat_id` = the channel id; `chat` = [`ChatKind::Shared`] in a server (`guild_id` set; every
+///   interaction's answer may be ephemeral: `private_notice`), else [`ChatKind::Private`]; `language` = the interaction's `locale` (`fr`, `en-US`);
 /// - slash command -> [`IncomingKind::Command`] with the name as invoked (English, or French when
 ///   the user's client shows the French names) and the option values in the order the command
 ///   declares them, as strings (numbers formatted plainly: `12`, `12.5`);
@@ -129,7 +129,7 @@ fn incoming(
         user_id: user.id.get().to_string(),
         chat_id: at.channel.get().to_string(),
         // A server's channel is read by its members; a DM (no guild) by the user and the bot only.
-        chat: if at.guild.is_some() { ChatKind::Shared } else { ChatKind::Private },
+        chat: if at.guild.is_some() { ChatKind::Shared { private_notice: true } } else { ChatKind::Private },
         user_name,
         language: (!locale.is_empty()).then(|| locale.to_owned()),
         kind,

@@ -29,7 +29,7 @@ fn slash_command_options_come_in_declared_order_as_plain_strings() {
             chat_id: CHANNEL.to_string(),
             user_name: Some("Camille (Coop Nord)".into()),
             language: Some("fr".into()),
-            chat: essaim_chat::ChatKind::Shared,
+            chat: essaim_chat::ChatKind::Shared { private_notice: true },
             kind: IncomingKind::Command { name: "capacity".into(), args: vec!["nettoyage".into(), "12".into()] },
         }
     );

@@ -21,7 +21,8 @@ pub struct Translated {
 ///   lowercase, arguments split on whitespace);
 /// - other text -> [`IncomingKind::Text`];
 /// - button press -> [`IncomingKind::Button`] (chat = the message's chat, user = who pressed);
-/// - `chat` = [`ChatKind::Private`] in a private chat with the bot, [`ChatKind::Shared`] in a group;
+/// - `chat` = [`ChatKind::Private`] in a private chat with the bot, [`ChatKind::Shared`] in a group
+///   (`private_notice` for a button press: its toast is shown to the presser alone);
 /// - shared location or venue -> [`IncomingKind::Location`].
 pub fn translate(update: &Update) -> Option<Translated> {
     let update_id = update.id.0.to_string();
@@ -97,7 +98,11 @@ fn incoming(update_id: String, user: &User, chat: &Chat, kind: IncomingKind) -> 
         user_name: user_name(user),
         language: user.language_code.clone().filter(|l| !l.is_empty()),
         // Groups, supergroups and channels are read by others.
-        chat: if chat.is_private() { ChatKind::Private } else { ChatKind::Shared },
+        chat: if chat.is_private() {
+            ChatKind::Private
+        } else {
+            ChatKind::Shared { private_notice: matches!(kind, IncomingKind::Button { .. }) }
+        },
         kind,
     }
 }
