@@ -174,29 +174,12 @@ fn line_rules(file: &TenderFile, l: &LineFile, line: TenderLine, field: &str) ->
 
 /// Parses a tender file; errors read `file: field: message` (JSON syntax errors give line and column).
 pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<Tender, String> {
-    // A type error names the field it is in (`lines[0].quantity`), not only a line and column.
-    let mut json = serde_json::Deserializer::from_str(text.trim_start_matches('\u{feff}'));
-    let file: TenderFile = serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let field = if inner.is_syntax() || inner.is_eof() {
-            "json".to_owned()
-        } else if path == "." {
-            "tender".to_owned()
-        } else {
-            path
-        };
-        format!("{name}:{}: {field}: {inner}", inner.line())
-    })?;
+    let file = parse(name, text)?;
     if file.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
         return Err(format!("{name}: title: a tender's title cannot be blank (leave it out if it has none)"));
     }
     let wrap = |e: DomainError| format!("{name}: {}: {}", e.field(), strip_field(&e));
     let reference = TenderRef::parse("ref", &file.reference).map_err(wrap)?;
-    let buyer_siret = match file.buyer.siret.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(s) => Some(Siret::parse_field("buyer.siret", s).map_err(wrap)?),
-    };
     let deadline: Option<DateTime<FixedOffset>> = match file.deadline.as_deref() {
         None | Some("") => None,
         Some(d) => Some(DateTime::parse_from_rfc3339(d).map_err(|_| {
@@ -207,100 +190,143 @@ pub fn read_tender(name: &str, text: &str, taxonomy: &SectorTaxonomy) -> Result<
         None | Some("") => None,
         Some(g) => Some(GroupementCode::parse("groupement", g).map_err(wrap)?),
     };
-    let mut lines = Vec::new();
-    for (i, l) in file.lines.iter().enumerate() {
-        let field = format!("lines[{i}]");
-        let sector = taxonomy.resolve(&format!("{field}.sector"), &l.sector).map_err(wrap)?;
-        let site =
-            GeoPoint::checked(&format!("{field}.site.lat"), l.site.lat, &format!("{field}.site.lon"), l.site.lon)
-                .map_err(wrap)?;
-        let sector_unit = taxonomy.get(&sector).map(|s| s.unit.clone()).unwrap_or_default();
-        let unit = l.unit.clone().unwrap_or_else(|| sector_unit.clone());
-        if !same_unit(&unit, &sector_unit) {
+    let lines = (file.lines.iter().enumerate())
+        .map(|(i, l)| read_line(name, &file, &format!("lines[{i}]"), l, taxonomy))
+        .collect::<Result<Vec<_>, _>>()?;
+    let groupement_kind = groupement_kind(name, &file)?;
+    let buyer = read_buyer(name, &file.buyer)?;
+    let title = file.title.as_deref().unwrap_or_default();
+    let mut tender = Tender::new(reference, title, buyer, deadline, groupement, lines).map_err(wrap)?;
+    tender.groupement_kind = groupement_kind;
+    tender.mandataire_solidaire = file.mandataire_solidaire;
+    Ok(tender)
+}
+
+/// The file's JSON; a type error names the field it is in (`lines[0].quantity`), not only a line and column.
+fn parse(name: &str, text: &str) -> Result<TenderFile, String> {
+    let mut json = serde_json::Deserializer::from_str(text.trim_start_matches('\u{feff}'));
+    serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let field = if inner.is_syntax() || inner.is_eof() {
+            "json".to_owned()
+        } else if path == "." {
+            "tender".to_owned()
+        } else {
+            path
+        };
+        format!("{name}:{}: {field}: {inner}", inner.line())
+    })
+}
+
+/// One line (`field` is `lines[i]`), with the tender's defaults for what it does not set.
+fn read_line(
+    name: &str,
+    file: &TenderFile,
+    field: &str,
+    l: &LineFile,
+    taxonomy: &SectorTaxonomy,
+) -> Result<TenderLine, String> {
+    let wrap = |e: DomainError| format!("{name}: {}: {}", e.field(), strip_field(&e));
+    let sector = taxonomy.resolve(&format!("{field}.sector"), &l.sector).map_err(wrap)?;
+    let site = GeoPoint::checked(&format!("{field}.site.lat"), l.site.lat, &format!("{field}.site.lon"), l.site.lon)
+        .map_err(wrap)?;
+    let sector_unit = taxonomy.get(&sector).map(|s| s.unit.clone()).unwrap_or_default();
+    let unit = l.unit.clone().unwrap_or_else(|| sector_unit.clone());
+    if !same_unit(&unit, &sector_unit) {
+        return Err(format!(
+            "{name}: {field}.unit: line {}: « {} » is not the unit of sector {sector} ({sector_unit}): \
+             capacities are counted in {sector_unit}, give the line's quantity in {sector_unit}",
+            l.id,
+            unit.trim()
+        ));
+    }
+    if l.quantity.is_finite() && l.quantity == 0.0 {
+        // Nothing to allocate, and a line of 0 would show as « 100 % couvert » with no lot.
+        return Err(format!("{name}: {field}.quantity: line {}: a line needs a quantity above 0", l.id));
+    }
+    let mut line =
+        TenderLine::new(field, &l.id, sector, l.quantity, &unit, site, l.max_share, l.unit_price).map_err(wrap)?;
+    line.title = l.title.clone().filter(|t| !t.trim().is_empty());
+    line.address = l.address.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned);
+    if let Some(rate) = l.vat_rate {
+        if !rate.is_finite() || !(0.0..=1.0).contains(&rate) {
             return Err(format!(
-                "{name}: {field}.unit: line {}: « {} » is not the unit of sector {sector} ({sector_unit}): \
-                 capacities are counted in {sector_unit}, give the line's quantity in {sector_unit}",
-                l.id,
-                unit.trim()
+                "{name}: {field}.vat_rate: line {}: {rate} must be within 0..=1 (e.g. 0.2 for 20 %)",
+                l.id
             ));
         }
-        if l.quantity.is_finite() && l.quantity == 0.0 {
-            // Nothing to allocate, and a line of 0 would show as « 100 % couvert » with no lot.
-            return Err(format!("{name}: {field}.quantity: line {}: a line needs a quantity above 0", l.id));
-        }
-        let mut line =
-            TenderLine::new(&field, &l.id, sector, l.quantity, &unit, site, l.max_share, l.unit_price).map_err(wrap)?;
-        line.title = l.title.clone().filter(|t| !t.trim().is_empty());
-        line.address = l.address.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned);
-        if let Some(rate) = l.vat_rate {
-            if !rate.is_finite() || !(0.0..=1.0).contains(&rate) {
-                return Err(format!(
-                    "{name}: {field}.vat_rate: line {}: {rate} must be within 0..=1 (e.g. 0.2 for 20 %)",
-                    l.id
-                ));
-            }
-            line.vat_rate = Some(rate);
-        }
-        line = line_rules(&file, l, line, &field)
-            .map_err(|e| format!("{name}: {}: line {}: {}", e.field(), l.id, strip_field(&e)))?;
-        if let Some(window) = &l.window {
-            let w: WindowFile = serde_json::from_value(window.clone()).map_err(|e| {
-                format!("{name}: {field}.window: {e} (expected {{\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}})")
-            })?;
-            let start = parse_date(&format!("{field}.window.start"), &w.start).map_err(wrap)?;
-            let end = parse_date(&format!("{field}.window.end"), &w.end).map_err(wrap)?;
-            line.window = Some(Window::new(start, end, &format!("{field}.window")).map_err(wrap)?);
-        }
-        lines.push(line);
+        line.vat_rate = Some(rate);
     }
-    let groupement_kind = match file.groupement_kind.as_deref().map(str::trim) {
+    line = line_rules(file, l, line, field)
+        .map_err(|e| format!("{name}: {}: line {}: {}", e.field(), l.id, strip_field(&e)))?;
+    if let Some(window) = &l.window {
+        let w: WindowFile = serde_json::from_value(window.clone()).map_err(|e| {
+            format!("{name}: {field}.window: {e} (expected {{\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}})")
+        })?;
+        let start = parse_date(&format!("{field}.window.start"), &w.start).map_err(wrap)?;
+        let end = parse_date(&format!("{field}.window.end"), &w.end).map_err(wrap)?;
+        line.window = Some(Window::new(start, end, &format!("{field}.window")).map_err(wrap)?);
+    }
+    Ok(line)
+}
+
+/// The kind of groupement the tender asks for, and whether its mandataire must be jointly liable.
+fn groupement_kind(name: &str, file: &TenderFile) -> Result<Option<essaim_core::GroupementKind>, String> {
+    let kind = match file.groupement_kind.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(k) => Some(
             essaim_core::GroupementKind::parse(k)
                 .ok_or_else(|| format!("{name}: groupement_kind: « {k} » is not conjoint or solidaire"))?,
         ),
     };
-    if file.mandataire_solidaire && groupement_kind == Some(essaim_core::GroupementKind::Solidaire) {
+    if file.mandataire_solidaire && kind == Some(essaim_core::GroupementKind::Solidaire) {
         return Err(format!(
             "{name}: mandataire_solidaire: a solidaire groupement has no mandataire solidaire apart, every member \
              is jointly liable (Code de la commande publique R2142-24: the option is for a conjoint groupement)"
         ));
     }
-    let buyer_kind = match file.buyer.kind.as_deref().map(str::trim) {
+    Ok(kind)
+}
+
+/// The buyer: who it is, which fund collects its disability-employment contribution, where its mail goes.
+fn read_buyer(name: &str, buyer: &BuyerFile) -> Result<Buyer, String> {
+    let siret = match buyer.siret.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(
+            Siret::parse_field("buyer.siret", s).map_err(|e| format!("{name}: {}: {}", e.field(), strip_field(&e)))?,
+        ),
+    };
+    let kind = match buyer.kind.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(k) => Some(
             essaim_core::BuyerKind::parse(k)
                 .ok_or_else(|| format!("{name}: buyer.kind: « {k} » is not public or private"))?,
         ),
     };
-    if let Some(c) = file.buyer.oeth_contribution
+    if let Some(c) = buyer.oeth_contribution
         && (!c.is_finite() || c < 0.0)
     {
         return Err(format!("{name}: buyer.oeth_contribution: {c} must be a finite amount ≥ 0 (€)"));
     }
-    if let Some(r) = file.buyer.direct_employment_rate
+    if let Some(r) = buyer.direct_employment_rate
         && (!r.is_finite() || !(0.0..=1.0).contains(&r))
     {
         return Err(format!("{name}: buyer.direct_employment_rate: {r} must be within 0..=1 (e.g. 0.035 for 3.5 %)"));
     }
-    let email = match file.buyer.email.as_deref().map(str::trim) {
+    let email = match buyer.email.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(e) if essaim_core::is_mail_address(e) => Some(e.to_owned()),
         Some(e) => return Err(format!("{name}: buyer.email: « {} » is not an e-mail address", e.escape_debug())),
     };
-    let buyer = Buyer {
+    Ok(Buyer {
         email,
-        name: file.buyer.name,
-        siret: buyer_siret,
-        kind: buyer_kind,
-        oeth_contribution: file.buyer.oeth_contribution,
-        direct_employment_rate: file.buyer.direct_employment_rate,
-    };
-    let title = file.title.as_deref().unwrap_or_default();
-    let mut tender = Tender::new(reference, title, buyer, deadline, groupement, lines).map_err(wrap)?;
-    tender.groupement_kind = groupement_kind;
-    tender.mandataire_solidaire = file.mandataire_solidaire;
-    Ok(tender)
+        name: buyer.name.clone(),
+        siret,
+        kind,
+        oeth_contribution: buyer.oeth_contribution,
+        direct_employment_rate: buyer.direct_employment_rate,
+    })
 }
 
 #[cfg(test)]
