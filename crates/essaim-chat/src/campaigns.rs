@@ -428,6 +428,12 @@ pub fn offer_message(
 /// The start of the outbox key of an edit that takes the buttons off a closed offer's message.
 pub const CLOSED_PREFIX: &str = "closed:";
 
+/// The start of the outbox keys of the copies of an offer a structure's account listed (`/mes_lots`);
+/// the listing's update id follows.
+pub fn listed_key(tender: &TenderRef, offer: OfferId, platform: Platform, user_id: &str) -> String {
+    format!("listed:{tender}:{offer}:{platform}:{user_id}:")
+}
+
 /// Something to tell the facilitator, rendered in their language when the message is written.
 #[derive(Debug, Clone)]
 pub enum Note {
@@ -693,13 +699,22 @@ impl<'a> Progress<'a> {
                 let texts = Texts::new(to.lang, self.settings.time_zone);
                 let Some(outcome) = texts.offer_outcome(&now, unit) else { continue };
                 let id = now.terms.id;
+                let mut shown_in = Vec::new();
                 for reminder in 0..=now.reminders {
                     let what = if reminder == 0 { "offer".to_owned() } else { format!("remind{reminder}") };
                     let key = format!("{what}:{reference}:{id}:{}:{}", to.platform, to.user_id);
-                    let Some(message_id) = self.store.outbox_message_id(&key).await? else { continue };
-                    let Some(text) = offer_text(&texts, self.loaded, before, &shown, reminder > 0) else { continue };
+                    if let Some(message_id) = self.store.outbox_message_id(&key).await? {
+                        shown_in.push((key, to.chat_id.clone(), message_id, reminder > 0));
+                    }
+                }
+                let listed = listed_key(reference, id, to.platform, &to.user_id);
+                for copy in self.store.sent_with_key_prefix(&listed).await? {
+                    shown_in.push((copy.key, copy.chat_id, copy.platform_message_id, false));
+                }
+                for (key, chat_id, message_id, reminder) in shown_in {
+                    let Some(text) = offer_text(&texts, self.loaded, before, &shown, reminder) else { continue };
                     let text = texts.offer_answered(&text, &outcome);
-                    let edit = Outgoing::text(to.platform, to.chat_id.clone(), text).replacing(Some(&message_id));
+                    let edit = Outgoing::text(to.platform, chat_id, text).replacing(Some(&message_id));
                     self.messages.push(format!("{CLOSED_PREFIX}{key}"), edit);
                 }
             }

@@ -967,7 +967,10 @@ impl Engine {
             let Some(campaign) = &loaded.campaign else { continue };
             for offer in campaign.open_offers().filter(|o| o.terms.supplier == siret.as_str()) {
                 if let Some(message) = campaigns::offer_message(texts, &to, &loaded, campaign, offer, false) {
-                    offers.push(message);
+                    // Found again by the offer when it closes, to take these buttons off too.
+                    let key =
+                        campaigns::listed_key(&summary.tender, offer.terms.id, incoming.platform, &incoming.user_id);
+                    offers.push((format!("{key}{}", incoming.update_id), message));
                 }
             }
         }
@@ -992,8 +995,8 @@ impl Engine {
             format!("reply:{}:{}:0", incoming.platform, incoming.update_id),
             Outgoing::text(incoming.platform, incoming.chat_id.clone(), head),
         );
-        for (i, message) in offers.into_iter().enumerate() {
-            messages.push(format!("reply:{}:{}:{}", incoming.platform, incoming.update_id, i + 1), message);
+        for (key, message) in offers {
+            messages.push(key, message);
         }
         Ok(Decision { changes: Changeset { outbox: messages.items, ..Changeset::default() }, notice: None })
     }

@@ -839,13 +839,20 @@ async fn a_closed_offer_loses_its_buttons_on_every_message_that_showed_them() {
         let (offer_b, reminder_b) =
             (sent_id(&phone, "offer:T-1:", "b").await, sent_id(&phone, "remind1:T-1:", "b").await);
 
-        // A accepts a part through the form (Discord's modal): no pressed message to edit, yet the offer
-        // and its reminder both lose their buttons and say what was answered.
+        // A lists its open offers: one more copy with the buttons.
+        phone.send("a", "/mes_lots").await;
+        deliver(&phone).await;
+        let rows = phone.engine.store().outbox().await?;
+        let listed = rows.iter().find(|m| m.key.starts_with("listed:T-1:")).and_then(|m| m.platform_message_id.clone());
+        let listed_a = listed.expect("the listed copy sent");
+
+        // A accepts a part through the form (Discord's modal): no pressed message to edit, yet the offer,
+        // its reminder and the listed copy all lose their buttons and say what was answered.
         let offer = phone.to("a").await.into_iter().find(|m| !m.buttons.is_empty()).expect("A's offer");
         let part = button_data(&offer, "Accepter une partie");
         let form = IncomingKind::Form { data: part, value: "30".into() };
         phone.engine.handle(&phone.incoming("a", form)).await.expect("handled");
-        for (id, head) in [(&offer_a, "Nouvelle offre"), (&reminder_a, "Rappel")] {
+        for (id, head) in [(&offer_a, "Nouvelle offre"), (&reminder_a, "Rappel"), (&listed_a, "Nouvelle offre")] {
             let edits = edits_of(&phone, id).await;
             assert_eq!(edits.len(), 1, "{edits:?}");
             assert!(edits[0].buttons.is_empty(), "the buttons are gone");

@@ -36,6 +36,7 @@ mod holdings;
 mod jobs;
 mod outbox;
 mod proposals;
+mod sent;
 mod store;
 mod tenders;
 
@@ -56,5 +57,6 @@ pub use events::{DIRECTORY_STREAM, Event, MAIL_PREFERENCE, mailbox_stream, suppl
 pub use holdings::CapacityContext;
 pub use outbox::{NewOutgoing, OutboxMessage, OutboxStatus, RETENTION_STREAM};
 pub use proposals::ProposalSources;
+pub use sent::SentMessage;
 pub use store::{Backend, Store};
 pub use tenders::TenderSummary;
