@@ -15,14 +15,17 @@ overseas included; columns insee, name, departement, postal_codes (space-separat
 source, below), former_codes (codes merged into the commune, space-separated), former_names (of its communes
 déléguées and associées, |-separated). Position, in order of preference:
   mairie     the town hall's position (annuaire de l'administration);
-  centroid   the centroid of the commune's outline (IGN), when the town hall has no position;
+  centroid   the centroid of the commune's outline (IGN), when the town hall has no position or one lying more
+             than 500 m outside the outline (the directory has some with flipped signs or swapped axes);
   geonames   the GeoNames place of the same name (or the commune's known main settlement) in that territory;
-  chef-lieu  FALLBACK: the position of the département's (or collectivité's) chef-lieu; essaim warns at import;
+  chef-lieu  FALLBACK: the position of the département's (or collectivité's) chef-lieu, flagged so that an
+             importer does not take it for the commune's (the directory import asks for coordinates);
   (empty)    no position at all (Clipperton: no source has one).
 
 Usage: scripts/build-communes.py [--cache DIR] [--out config/communes.tsv.gz]
 The downloads are kept in the cache (default: ~/.cache/essaim-communes), so a second run needs no network;
-the output is byte-for-byte the same on every run (sorted rows, gzip header without name or time).
+the output is byte-for-byte the same on every run (sorted rows, gzip header without name or time; the same
+zlib compresses the same way).
 """
 
 import argparse
@@ -33,7 +36,6 @@ import io
 import json
 import lzma
 import math
-import os
 import struct
 import subprocess
 import sys
