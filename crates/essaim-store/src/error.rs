@@ -24,6 +24,16 @@ pub enum StoreError {
     },
 
     #[error(
+        "could not lock {path}, which makes one process at a time deliver the messages of a SQLite database: \
+         {source}; check the permissions of the database's directory"
+    )]
+    LockFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
         "could not open the {backend} database: {source}; check --database-url (or ESSAIM_DATABASE_URL) \
          and, for PostgreSQL, that the server is running and accepts this user"
     )]

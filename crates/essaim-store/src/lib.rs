@@ -28,6 +28,7 @@ mod access;
 mod allocations;
 mod campaigns;
 mod chat;
+mod claimant;
 mod directory;
 mod erasure;
 mod error;
@@ -50,6 +51,7 @@ pub use campaigns::{
     campaign_stream,
 };
 pub use chat::{ACCOUNTS_STREAM, AccountLink, ChatAccount, INVITES_STREAM, InboxKey, Invite};
+pub use claimant::{Claimant, DispatcherLock};
 pub use directory::ImportSummary;
 pub use erasure::{ACCOUNT_FORGOTTEN, Forget, redact};
 pub use error::StoreError;

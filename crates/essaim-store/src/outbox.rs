@@ -6,7 +6,8 @@
 //! `FOR UPDATE SKIP LOCKED` (replicas skip each other's rows), on SQLite inside `BEGIN IMMEDIATE`
 //! (one writer at a time). A claim takes at most one row per chat, the chat's oldest pending one,
 //! so that the messages to one chat are delivered in the order they were queued even across
-//! retries and replicas.
+//! retries and replicas. A claim counts its lease from its own time and names its [`Claimant`], so that
+//! a restarted dispatcher can take back at once what its dead predecessor held (see `claimant`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::store::now;
-use crate::{Store, StoreError};
+use crate::{Claimant, Store, StoreError};
 
 /// A message to queue. Queuing a `key` already in the outbox (whatever its status) does nothing:
 /// this is how a decision taken twice (a retried job, a replayed update) sends once.
@@ -84,10 +85,17 @@ pub struct OutboxMessage {
     pub next_attempt_at: DateTime<Utc>,
     /// Until when a dispatcher holds the row; `None` when nobody does.
     pub claimed_until: Option<DateTime<Utc>>,
+    /// The instance and the run of the dispatcher that holds (or last held) the row; `None` when it was
+    /// never claimed, or by an unnamed claimant.
+    pub claimed_instance: Option<String>,
+    pub claimed_by: Option<String>,
     pub last_error: Option<String>,
     pub platform_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// When the last message sent to the same chat was delivered (whichever process sent it), so that
+    /// the pace of a chat holds across replicas; `None` when nothing was sent to it yet.
+    pub chat_last_sent_at: Option<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -101,19 +109,38 @@ struct OutboxRow {
     attempts: i64,
     next_attempt_at: DateTime<Utc>,
     claimed_until: Option<DateTime<Utc>>,
+    claimed_instance: Option<String>,
+    claimed_by: Option<String>,
     last_error: Option<String>,
     platform_message_id: Option<String>,
     created_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
+    chat_last_sent_at: Option<DateTime<Utc>>,
 }
 
-/// The claim, with `$4` an optional platform filter; `$lock` is empty on SQLite and
-/// `FOR UPDATE SKIP LOCKED` on PostgreSQL. A row is due when its next attempt has come and nobody
-/// holds it, and is the head of its chat (no older pending row for the same chat).
+/// The columns of an [`OutboxRow`] from `outbox o`, with the time the last message to its chat was sent:
+/// a chat's messages are sent one after the other in id order, so that is its sent row of highest id
+/// (found through the index `outbox_by_chat`).
+macro_rules! outbox_columns {
+    () => {
+        concat!(
+            "id, key, platform, chat_id, payload, status, attempts, next_attempt_at, claimed_until, ",
+            "claimed_instance, claimed_by, last_error, platform_message_id, created_at, sent_at, ",
+            "(SELECT s.sent_at FROM outbox s WHERE s.platform = outbox.platform AND s.chat_id = outbox.chat_id ",
+            "AND s.status = 'sent' ORDER BY s.id DESC LIMIT 1) AS chat_last_sent_at"
+        )
+    };
+}
+
+/// The claim, with `$4` an optional platform filter and `$5`, `$6` the claimant's instance and
+/// incarnation; `$lock` is empty on SQLite and `FOR UPDATE SKIP LOCKED` on PostgreSQL. A row is due when
+/// its next attempt has come and nobody holds it, and is the head of its chat (no older pending row for
+/// the same chat).
 macro_rules! claim_outbox_sql {
     ($lock:literal) => {
         concat!(
-            "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1 WHERE id IN (",
+            "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1, claimed_instance = $5, ",
+            "claimed_by = $6 WHERE id IN (",
             "SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ",
             "AND (o.claimed_until IS NULL OR o.claimed_until < $1) ",
             "AND (CAST($4 AS TEXT) IS NULL OR o.platform = $4) ",
@@ -121,8 +148,8 @@ macro_rules! claim_outbox_sql {
             "AND e.chat_id = o.chat_id AND e.status = 'pending' AND e.id < o.id) ",
             "ORDER BY o.id LIMIT $3 ",
             $lock,
-            ") RETURNING id, key, platform, chat_id, payload, status, attempts, next_attempt_at, ",
-            "claimed_until, last_error, platform_message_id, created_at, sent_at"
+            ") RETURNING ",
+            outbox_columns!()
         )
     };
 }
@@ -130,8 +157,9 @@ macro_rules! claim_outbox_sql {
 impl Store {
     /// Claims up to `limit` due rows, oldest first, for `lease`: a row is due when it is pending,
     /// its `next_attempt_at` has come, nobody holds it (`claimed_until` empty or past) and no older
-    /// row to the same chat is still pending. Each claimed row gets `claimed_until = now + lease` and
-    /// one more attempt. Two callers never get the same row.
+    /// row to the same chat is still pending. Each claimed row gets one more attempt and a lease
+    /// until `lease` after the claim (after `now` if that is later). Two callers never get the same
+    /// row. The claim is unnamed: only its lease ends it.
     #[tracing::instrument(skip(self))]
     pub async fn claim_outbox(
         &self,
@@ -139,7 +167,7 @@ impl Store {
         limit: i64,
         lease: Duration,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
-        self.claim(None, now, limit, lease).await
+        self.claim(None, None, now, limit, lease).await
     }
 
     /// [`Store::claim_outbox`] restricted to the rows of one platform (a dispatcher claims only what
@@ -152,11 +180,27 @@ impl Store {
         limit: i64,
         lease: Duration,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
-        self.claim(Some(platform), now, limit, lease).await
+        self.claim(None, Some(platform), now, limit, lease).await
+    }
+
+    /// [`Store::claim_outbox_for`] in the name of `claimant`: the claimed rows record its instance and
+    /// incarnation, so that a later run of the same instance can give them back at once
+    /// ([`Store::release_claims_of_earlier_runs`]).
+    #[tracing::instrument(skip(self))]
+    pub async fn claim_outbox_as(
+        &self,
+        claimant: &Claimant,
+        platform: &str,
+        now: DateTime<Utc>,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.claim(Some(claimant), Some(platform), now, limit, lease).await
     }
 
     async fn claim(
         &self,
+        claimant: Option<&Claimant>,
         platform: Option<&str>,
         now: DateTime<Utc>,
         limit: i64,
@@ -164,16 +208,25 @@ impl Store {
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         let now = now.trunc_subsecs(6);
         let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        let until = now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC).trunc_subsecs(6);
+        // The lease runs from the claim itself, once the transaction has its lock (a SQLite writer may
+        // wait for others), not from when the caller asked: else it could end before the caller sees it.
+        let lease_until = move || {
+            let start = now.max(crate::store::now());
+            start.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC).trunc_subsecs(6)
+        };
         let limit = limit.max(0);
+        let instance = claimant.and_then(Claimant::instance);
+        let incarnation = claimant.map(Claimant::incarnation);
         let rows: Vec<OutboxRow> = match &self.pool {
             crate::store::Pool::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let rows = sqlx::query_as(claim_outbox_sql!(""))
                     .bind(now)
-                    .bind(until)
+                    .bind(lease_until())
                     .bind(limit)
                     .bind(platform)
+                    .bind(instance)
+                    .bind(incarnation)
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -183,9 +236,11 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 let rows = sqlx::query_as(claim_outbox_sql!("FOR UPDATE SKIP LOCKED"))
                     .bind(now)
-                    .bind(until)
+                    .bind(lease_until())
                     .bind(limit)
                     .bind(platform)
+                    .bind(instance)
+                    .bind(incarnation)
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -304,12 +359,7 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn outbox(&self) -> Result<Vec<OutboxMessage>, StoreError> {
         let rows: Vec<OutboxRow> = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, key, platform, chat_id, payload, status, attempts, next_attempt_at, claimed_until, \
-                 last_error, platform_message_id, created_at, sent_at FROM outbox ORDER BY id",
-            )
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as(concat!("SELECT ", outbox_columns!(), " FROM outbox ORDER BY id")).fetch_all(pool).await?
         });
         rows.into_iter().map(message_from_row).collect()
     }
@@ -372,10 +422,13 @@ fn message_from_row(row: OutboxRow) -> Result<OutboxMessage, StoreError> {
         attempts: row.attempts,
         next_attempt_at: row.next_attempt_at,
         claimed_until: row.claimed_until,
+        claimed_instance: row.claimed_instance,
+        claimed_by: row.claimed_by,
         last_error: row.last_error,
         platform_message_id: row.platform_message_id,
         created_at: row.created_at,
         sent_at: row.sent_at,
+        chat_last_sent_at: row.chat_last_sent_at,
     })
 }
 

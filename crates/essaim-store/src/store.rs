@@ -48,6 +48,9 @@ pub(crate) enum Pool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// SQLite on a file: the file whose lock makes one process the dispatcher of the database (see
+    /// [`Store::try_lock_dispatcher`]). `None` on PostgreSQL and for an in-memory database.
+    pub(crate) dispatcher_lock_file: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -94,8 +97,13 @@ impl Store {
         } else {
             SqlitePoolOptions::new().max_connections(8)
         };
+        let dispatcher_lock_file = (!in_memory).then(|| {
+            let mut name = options.get_filename().as_os_str().to_owned();
+            name.push("-dispatcher.lock");
+            std::path::PathBuf::from(name)
+        });
         let pool = pool_options.acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await.map_err(connect_error)?;
-        Ok(Store { pool: Pool::Sqlite(pool) })
+        Ok(Store { pool: Pool::Sqlite(pool), dispatcher_lock_file })
     }
 
     async fn connect_postgres(url: &str) -> Result<Store, StoreError> {
@@ -108,7 +116,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(connect_error)?;
-        Ok(Store { pool: Pool::Postgres(pool) })
+        Ok(Store { pool: Pool::Postgres(pool), dispatcher_lock_file: None })
     }
 
     /// Brings the schema up to date with the migrations embedded in this binary (`migrations/sqlite`
