@@ -7,7 +7,14 @@
 //! one chat go out in the order they were queued: the store hands out only the oldest pending
 //! message of each chat, so a message waiting for a retry holds back the ones queued after it.
 //! Several dispatchers (replicas) may run against one database: a claimed message is leased to one
-//! of them (see `Store::claim_outbox`). The pacing state is per process.
+//! of them (see `Store::claim_outbox`), from its own claim. The pacing state is per process, except
+//! the interval of a chat, counted from the last message delivered to it by whichever process (the
+//! store says when), so that it holds across replicas.
+//!
+//! A dispatcher given an instance name ([`Dispatcher::with_instance`]) runs only while it holds that
+//! instance's lock (one live process per name; on SQLite, one per database), and when it takes the
+//! lock it takes back at once what an earlier run of the same instance had in flight: that process is
+//! dead, so its messages need not wait out their lease (see `essaim_store::Claimant`).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -17,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use essaim_store::{Changeset, NewOutgoing, OutboxMessage, Store, StoreError};
+use essaim_store::{Changeset, Claimant, DispatcherLock, NewOutgoing, OutboxMessage, Store, StoreError};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -74,6 +81,14 @@ const MAX_IDLE: Duration = Duration::from_secs(10);
 const MIN_IDLE: Duration = Duration::from_millis(100);
 /// Pause after a database error before trying again.
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
+/// First pause between two tries of a held instance lock, doubled up to the next; the dead process's
+/// lock is usually free within milliseconds of its death, a live one's only when it stops.
+const LOCK_RETRY_FIRST: Duration = Duration::from_millis(100);
+const LOCK_RETRY_MAX: Duration = Duration::from_secs(5);
+/// How long the lock may stay held by another process before the wait is logged as a warning.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+/// How long a look at the lock's connection may take before the lock counts as lost.
+const LOCK_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Telegram counts group messages over a minute.
 const GROUP_WINDOW: Duration = Duration::from_secs(60);
 /// Longest error text quoted in a notice to the facilitators.
@@ -163,8 +178,9 @@ impl Lane {
     }
 
     /// Takes the slot to send to `chat` now and returns `None`, or returns how long to wait before
-    /// asking again (nothing is taken).
-    fn reserve(&self, chat: &str, now: Instant) -> Option<Duration> {
+    /// asking again (nothing is taken). `last_delivered` is when the store last saw a message to
+    /// `chat` delivered (by this process or another): the chat's interval runs from it too.
+    fn reserve(&self, chat: &str, now: Instant, last_delivered: Option<Instant>) -> Option<Duration> {
         let limits = self.limits;
         let mut pace = self.pace();
         let rate = f64::from(limits.global_per_second);
@@ -174,6 +190,9 @@ impl Lane {
             pace.refilled = now;
         }
         let mut wait = Duration::ZERO;
+        if let Some(last) = last_delivered {
+            wait = wait.max((last + limits.per_chat_interval).saturating_duration_since(now));
+        }
         if let Some(until) = pace.paused_until {
             wait = wait.max(until.saturating_duration_since(now));
         }
@@ -240,6 +259,8 @@ struct Settings {
 /// ```
 pub struct Dispatcher {
     store: Store,
+    /// This run: the instance name (if any) and an incarnation of its own.
+    claimant: Claimant,
     lanes: Vec<Arc<Lane>>,
     notify: Arc<Notify>,
     settings: Settings,
@@ -250,6 +271,7 @@ impl fmt::Debug for Dispatcher {
         f.debug_struct("Dispatcher")
             .field("platforms", &self.lanes.iter().map(|l| (l.platform, l.limits)).collect::<Vec<_>>())
             .field("settings", &self.settings)
+            .field("claimant", &self.claimant)
             .finish_non_exhaustive()
     }
 }
@@ -258,8 +280,11 @@ impl Dispatcher {
     /// A dispatcher with no sender yet: it sends nothing until [`Dispatcher::with_sender`]. Up to 8
     /// attempts per message, backoff 1 s, 2 s, 4 s… capped at 10 minutes, plus up to 25 % jitter.
     pub fn new(store: Store) -> Self {
+        // Unique to this run: the process id for a person reading the outbox, and chance for the rest.
+        let incarnation = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
         Self {
             store,
+            claimant: Claimant::new(None, incarnation),
             lanes: Vec::new(),
             notify: Arc::new(Notify::new()),
             settings: Settings {
@@ -286,6 +311,19 @@ impl Dispatcher {
     /// sent again by another replica.
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.settings.lease = lease.max(Duration::from_millis(300));
+        self
+    }
+
+    /// Runs as `instance` (blank: unnamed), a name that stays the same across restarts and that no two
+    /// live processes share (`serve.instance`). [`Dispatcher::run`] then sends only while it holds the
+    /// instance's lock — a second process under the same name waits for the first to stop; on SQLite
+    /// any second process waits — and on taking it, sends at once what an earlier run of the instance
+    /// had in flight (its process is dead), instead of after the lease. Unnamed, a dispatcher takes no
+    /// lock and its claims end only with their lease.
+    pub fn with_instance(mut self, instance: impl Into<String>) -> Self {
+        let instance = instance.into().trim().to_owned();
+        let name = (!instance.is_empty()).then_some(instance);
+        self.claimant = Claimant::new(name, self.claimant.incarnation());
         self
     }
 
@@ -318,30 +356,100 @@ impl Dispatcher {
     /// Delivers until `shutdown` resolves: a pass of [`Dispatcher::run_once`], then sleeps until the
     /// next message is due, a poke, or at most 10 s. A pass under way is finished before returning
     /// (no message is left half-sent). Database errors are logged and retried after a pause: an
-    /// unreachable database delays delivery but does not stop it.
+    /// unreachable database delays delivery but does not stop it. A named dispatcher first waits for
+    /// its instance's lock (see [`Dispatcher::with_instance`]) and stops sending if it loses it.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StoreError> {
         tokio::pin!(shutdown);
+        let mut lock = None;
         loop {
-            let idle = match self.run_once().await {
-                Ok(handled) => match self.next_wake().await {
-                    Ok(wait) if handled == 0 => wait.max(MIN_IDLE),
-                    Ok(wait) => wait,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "outbox: cannot tell when the next message is due");
-                        ERROR_PAUSE
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(error = %e, "outbox: delivery pass failed; trying again shortly");
-                    ERROR_PAUSE
+            if let Some(instance) = self.claimant.instance()
+                && !still_held(&mut lock).await
+            {
+                lock = self.wait_for_lock(instance, &mut shutdown).await;
+                if lock.is_none() {
+                    return Ok(());
                 }
-            };
+            }
+            let idle = self.pass().await;
             tokio::select! {
                 biased;
-                () = &mut shutdown => return Ok(()),
+                () = &mut shutdown => break,
                 () = self.notify.notified() => {}
                 () = tokio::time::sleep(idle) => {}
             }
+        }
+        if let Some(lock) = lock {
+            lock.unlock().await;
+        }
+        Ok(())
+    }
+
+    /// A pass of [`Dispatcher::run_once`]; how long to sleep after it.
+    async fn pass(&self) -> Duration {
+        match self.run_once().await {
+            Ok(handled) => match self.next_wake().await {
+                Ok(wait) if handled == 0 => wait.max(MIN_IDLE),
+                Ok(wait) => wait,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox: cannot tell when the next message is due");
+                    ERROR_PAUSE
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox: delivery pass failed; trying again shortly");
+                ERROR_PAUSE
+            }
+        }
+    }
+
+    /// Takes the lock of `instance`, trying again while another live process holds it; then gives back
+    /// the claims of the instance's earlier runs, whose process is dead. `None` when `shutdown` came
+    /// first.
+    async fn wait_for_lock<F: Future<Output = ()>>(
+        &self,
+        instance: &str,
+        shutdown: &mut std::pin::Pin<&mut F>,
+    ) -> Option<DispatcherLock> {
+        let started = Instant::now();
+        let mut pause = LOCK_RETRY_FIRST;
+        let mut told = false;
+        loop {
+            match self.store.try_lock_dispatcher(instance).await {
+                Ok(Some(lock)) => {
+                    if told {
+                        tracing::warn!(instance, "outbox: the other process of this instance stopped; sending");
+                    }
+                    match self.store.release_claims_of_earlier_runs(&lock, &self.claimant).await {
+                        Ok(0) => {}
+                        Ok(released) => tracing::info!(
+                            instance,
+                            released,
+                            "outbox: a previous run of this instance died with messages in flight; sending them now"
+                        ),
+                        Err(e) => tracing::warn!(
+                            error = %e,
+                            "outbox: cannot take back a previous run's messages; they leave when their lease ends"
+                        ),
+                    }
+                    return Some(lock);
+                }
+                Ok(None) if !told && started.elapsed() >= LOCK_PATIENCE => {
+                    told = true;
+                    tracing::warn!(
+                        instance,
+                        "outbox: another live process dispatches as this instance (serve.instance; on SQLite, \
+                         this database): this one sends nothing until it stops"
+                    );
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox: cannot take the instance lock; trying again"),
+            }
+            tokio::select! {
+                biased;
+                () = shutdown.as_mut() => return None,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(LOCK_RETRY_MAX);
         }
     }
 
@@ -359,7 +467,7 @@ impl Dispatcher {
             for lane in &self.lanes {
                 let rows = match self
                     .store
-                    .claim_outbox_for(lane.platform.as_str(), Utc::now(), BATCH, self.settings.lease)
+                    .claim_outbox_as(&self.claimant, lane.platform.as_str(), Utc::now(), BATCH, self.settings.lease)
                     .await
                 {
                     Ok(rows) => rows,
@@ -371,7 +479,7 @@ impl Dispatcher {
                 };
                 for row in rows {
                     let (store, lane, notify) = (self.store.clone(), lane.clone(), self.notify.clone());
-                    tasks.spawn(deliver(store, lane, self.settings, notify, row, Instant::now()));
+                    tasks.spawn(deliver(store, lane, self.settings, notify, row));
                 }
             }
             if tasks.is_empty() {
@@ -418,7 +526,6 @@ async fn deliver(
     settings: Settings,
     notify: Arc<Notify>,
     row: OutboxMessage,
-    claimed: Instant,
 ) -> Result<bool, StoreError> {
     let span = tracing::info_span!(
         "outbox_send",
@@ -445,13 +552,28 @@ async fn deliver(
             }
         };
 
-        // Wait for our turn (platform pause, chat spacing, group cap, global rate).
+        // Wait for our turn (platform pause, chat spacing, group cap, global rate), but start sending
+        // within the first third of the lease as the store counted it, so that the send has the rest:
+        // past that, another replica could take the message while it is still on its way.
+        let send_by = row.claimed_until.map_or_else(
+            || Instant::now() + settings.lease / 3,
+            |until| {
+                let until = instant_of(until);
+                until.checked_sub(settings.lease - settings.lease / 3).unwrap_or(until)
+            },
+        );
+        let last_delivered = row.chat_last_sent_at.map(instant_of);
         loop {
             let now = Instant::now();
-            let Some(wait) = lane.reserve(&row.chat_id, now) else {
+            if now > send_by {
+                tracing::debug!("outbox: claimed too long ago to send safely; given back");
+                store.outbox_release(row.id, Utc::now()).await?;
+                return Ok(false);
+            }
+            let Some(wait) = lane.reserve(&row.chat_id, now, last_delivered) else {
                 break;
             };
-            if now + wait > claimed + settings.lease / 3 {
+            if now + wait > send_by {
                 tracing::debug!(wait_ms = wait.as_millis(), "outbox: paced beyond the lease; given back");
                 store.outbox_release(row.id, later(wait)).await?;
                 return Ok(false);
@@ -541,6 +663,31 @@ fn backoff(settings: Settings, attempts: i64) -> Duration {
     base + base.mul_f64(rand::random::<f64>() * 0.25)
 }
 
+/// Whether `lock` is still held (at most [`LOCK_CHECK_TIMEOUT`] to tell); forgets it when lost.
+async fn still_held(lock: &mut Option<DispatcherLock>) -> bool {
+    let Some(held) = lock else {
+        return false;
+    };
+    if tokio::time::timeout(LOCK_CHECK_TIMEOUT, held.is_held()).await == Ok(true) {
+        return true;
+    }
+    tracing::error!(
+        instance = held.instance(),
+        "outbox: lost the instance lock (database connection); sending stops until it is taken again"
+    );
+    *lock = None;
+    false
+}
+
+/// The instant of the monotonic clock that is `at` on the wall clock.
+fn instant_of(at: DateTime<Utc>) -> Instant {
+    let (wall, clock) = (Utc::now(), Instant::now());
+    match (at - wall).to_std() {
+        Ok(ahead) => clock.checked_add(ahead).unwrap_or(clock + Duration::from_secs(365 * 86_400)),
+        Err(_) => clock.checked_sub((wall - at).to_std().unwrap_or(Duration::ZERO)).unwrap_or(clock),
+    }
+}
+
 /// Now plus `wait`, on the store's clock.
 fn later(wait: Duration) -> DateTime<Utc> {
     let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
@@ -583,15 +730,27 @@ mod tests {
             Limits { global_per_second: 0, per_chat_interval: Duration::from_millis(500), group_per_minute: 2 };
         let lane = lane(limits);
         let t0 = Instant::now();
-        assert_eq!(lane.reserve("42", t0), None);
-        assert_eq!(lane.reserve("42", t0 + Duration::from_millis(100)), Some(Duration::from_millis(400)));
-        assert_eq!(lane.reserve("43", t0), None, "another chat is not held back");
-        assert_eq!(lane.reserve("42", t0 + Duration::from_millis(500)), None);
+        assert_eq!(lane.reserve("42", t0, None), None);
+        assert_eq!(lane.reserve("42", t0 + Duration::from_millis(100), None), Some(Duration::from_millis(400)));
+        assert_eq!(lane.reserve("43", t0, None), None, "another chat is not held back");
+        assert_eq!(lane.reserve("42", t0 + Duration::from_millis(500), None), None);
 
-        assert_eq!(lane.reserve("-100", t0), None);
-        assert_eq!(lane.reserve("-100", t0 + Duration::from_secs(1)), None);
-        assert_eq!(lane.reserve("-100", t0 + Duration::from_secs(2)), Some(Duration::from_secs(58)));
-        assert_eq!(lane.reserve("-100", t0 + Duration::from_secs(60)), None);
+        assert_eq!(lane.reserve("-100", t0, None), None);
+        assert_eq!(lane.reserve("-100", t0 + Duration::from_secs(1), None), None);
+        assert_eq!(lane.reserve("-100", t0 + Duration::from_secs(2), None), Some(Duration::from_secs(58)));
+        assert_eq!(lane.reserve("-100", t0 + Duration::from_secs(60), None), None);
+    }
+
+    #[test]
+    fn a_chat_waits_its_interval_from_a_delivery_by_another_process() {
+        let limits =
+            Limits { global_per_second: 0, per_chat_interval: Duration::from_millis(500), group_per_minute: 0 };
+        let lane = lane(limits);
+        let t0 = Instant::now();
+        // Nothing sent by this process yet, but the store saw a delivery 100 ms ago.
+        assert_eq!(lane.reserve("42", t0, Some(t0 - Duration::from_millis(100))), Some(Duration::from_millis(400)));
+        assert_eq!(lane.reserve("42", t0 + Duration::from_millis(400), Some(t0 - Duration::from_millis(100))), None);
+        assert_eq!(lane.reserve("43", t0, Some(t0 - Duration::from_secs(1))), None, "long enough ago");
     }
 
     #[test]
@@ -599,13 +758,13 @@ mod tests {
         let limits = Limits { global_per_second: 2, per_chat_interval: Duration::ZERO, group_per_minute: 0 };
         let lane = lane(limits);
         let t0 = Instant::now();
-        assert_eq!(lane.reserve("a", t0), None);
-        assert_eq!(lane.reserve("b", t0), None);
-        assert_eq!(lane.reserve("c", t0), Some(Duration::from_millis(500)));
-        assert_eq!(lane.reserve("c", t0 + Duration::from_millis(500)), None);
+        assert_eq!(lane.reserve("a", t0, None), None);
+        assert_eq!(lane.reserve("b", t0, None), None);
+        assert_eq!(lane.reserve("c", t0, None), Some(Duration::from_millis(500)));
+        assert_eq!(lane.reserve("c", t0 + Duration::from_millis(500), None), None);
 
         lane.pause(t0 + Duration::from_secs(5));
-        assert_eq!(lane.reserve("d", t0 + Duration::from_secs(4)), Some(Duration::from_secs(1)));
-        assert_eq!(lane.reserve("d", t0 + Duration::from_secs(5)), None);
+        assert_eq!(lane.reserve("d", t0 + Duration::from_secs(4), None), Some(Duration::from_secs(1)));
+        assert_eq!(lane.reserve("d", t0 + Duration::from_secs(5), None), None);
     }
 }

@@ -1,15 +1,17 @@
 //! The outbox dispatcher against a fake platform, on every backend (SQLite always; PostgreSQL when
 //! ESSAIM_TEST_POSTGRES_URL is set): see `essaim_store::testing`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use essaim_chat::dispatch::{Dispatcher, Limits};
 use essaim_chat::{Outgoing, Platform, SendOutcome, Sender};
-use essaim_store::testing::with_each_backend;
-use essaim_store::{AccountLink, Applied, Changeset, NewOutgoing, OutboxMessage, OutboxStatus, Store, StoreError};
+use essaim_store::testing::{with_each_backend, with_each_database_url};
+use essaim_store::{
+    AccountLink, Applied, Backend, Changeset, NewOutgoing, OutboxMessage, OutboxStatus, Store, StoreError,
+};
 use serde_json::json;
 
 /// One call the fake platform received.
@@ -28,6 +30,8 @@ struct FakePlatform {
     script: Arc<Mutex<HashMap<String, VecDeque<SendOutcome>>>>,
     /// Answer for every key not scripted (else `Sent`).
     default: Arc<Mutex<Option<SendOutcome>>>,
+    /// Keys whose send never returns (the process dies mid-send).
+    hang: Arc<Mutex<HashSet<String>>>,
 }
 
 impl FakePlatform {
@@ -41,6 +45,13 @@ impl FakePlatform {
 
     fn calls_for(&self, key: &str) -> Vec<Call> {
         self.calls().into_iter().filter(|c| c.key == key).collect()
+    }
+
+    /// A platform on which sending `keys` never ends.
+    fn hanging_on(keys: &[&str]) -> Self {
+        let fake = Self::default();
+        fake.hang.lock().expect("hang").extend(keys.iter().map(|k| (*k).to_owned()));
+        fake
     }
 }
 
@@ -57,6 +68,9 @@ impl Sender for FakePlatform {
             text: message.text.clone(),
             at,
         });
+        if self.hang.lock().expect("hang").contains(key) {
+            std::future::pending::<()>().await;
+        }
         outcome
     }
 }
@@ -410,6 +424,297 @@ async fn run_delivers_when_poked_and_stops_on_shutdown() {
         let _ = stop.send(());
         let outcome = tokio::time::timeout(Duration::from_secs(5), running).await.expect("stops").expect("task");
         assert!(outcome.is_ok(), "{outcome:?}");
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+/// A dispatcher running in the background, as `essaim serve` runs it; `kill` is what SIGKILL does to it
+/// (its tasks stop where they are, its database session and lock file close), `stop` a clean shutdown.
+struct Running {
+    task: tokio::task::JoinHandle<Result<(), StoreError>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Running {
+    fn start(dispatcher: Dispatcher) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(dispatcher.run(async move {
+            let _ = stopped.await;
+        }));
+        Self { task, stop }
+    }
+
+    async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let outcome = tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("stops").expect("task");
+        assert!(outcome.is_ok(), "{outcome:?}");
+    }
+}
+
+/// Waits until `platform` received `key` (at most `limit`).
+async fn until_called(platform: &FakePlatform, key: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while platform.calls_for(key).is_empty() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    true
+}
+
+/// Waits until `key` is sent (at most `limit`); how long that took.
+async fn until_sent(store: &Store, key: &str, limit: Duration) -> Result<Option<Duration>, StoreError> {
+    let started = Instant::now();
+    while row(store, key).await?.status != OutboxStatus::Sent {
+        if started.elapsed() > limit {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(Some(started.elapsed()))
+}
+
+#[tokio::test]
+async fn a_restarted_dispatcher_sends_at_once_what_it_had_in_flight_when_it_died() {
+    with_each_backend(|store| async move {
+        queue(&store, vec![message("a1", "A"), message("a2", "A")]).await?;
+        // The default lease, 60 s: without taking back its own claims a restart would wait that long.
+        let dying = FakePlatform::hanging_on(&["a1"]);
+        let first = Running::start(Dispatcher::new(store.clone()).with_instance("replica-1").with_sender(
+            Platform::Telegram,
+            dying.clone(),
+            Limits::none(),
+        ));
+        assert!(until_called(&dying, "a1", Duration::from_secs(5)).await, "a1 in flight");
+        first.kill().await;
+        assert!(row(&store, "a1").await?.claimed_until.is_some_and(|t| t > Utc::now() + TimeDelta::seconds(50)));
+
+        let fake = FakePlatform::default();
+        let second = Running::start(Dispatcher::new(store.clone()).with_instance("replica-1").with_sender(
+            Platform::Telegram,
+            fake.clone(),
+            Limits::none(),
+        ));
+        let waited = until_sent(&store, "a2", Duration::from_secs(10)).await?;
+        let waited = waited.expect("the restarted dispatcher sent what its dead run held within 10 s (lease: 60 s)");
+        eprintln!("[{}] in-flight message sent {waited:?} after the restart", store.backend());
+        assert!(waited < Duration::from_millis(1500), "{waited:?} after the restart");
+        let keys: Vec<_> = fake.calls().into_iter().map(|c| c.key).collect();
+        assert_eq!(keys, ["a1", "a2"], "resent once, in order");
+        let a1 = row(&store, "a1").await?;
+        assert_eq!((a1.status, a1.attempts), (OutboxStatus::Sent, 2));
+        second.stop().await;
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_second_process_of_an_instance_waits_for_the_first_and_other_instances_keep_their_claims() {
+    with_each_backend(|store| async move {
+        queue(&store, vec![message("a1", "A"), message("b1", "B")]).await?;
+        // replica-1 dies with a1 in flight (its platform hangs on it); b1 is sent.
+        let dying = FakePlatform::hanging_on(&["a1"]);
+        let first = Running::start(Dispatcher::new(store.clone()).with_instance("replica-1").with_sender(
+            Platform::Telegram,
+            dying.clone(),
+            Limits::none(),
+        ));
+        assert!(until_called(&dying, "a1", Duration::from_secs(5)).await, "a1 in flight");
+        assert!(until_sent(&store, "b1", Duration::from_secs(5)).await?.is_some());
+
+        // A second process under the same name while the first lives sends nothing: it would send a1
+        // a second time, mid-send.
+        let fake = FakePlatform::default();
+        let second = Running::start(Dispatcher::new(store.clone()).with_instance("replica-1").with_sender(
+            Platform::Telegram,
+            fake.clone(),
+            Limits::none(),
+        ));
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+
+        // On PostgreSQL another instance runs beside it, with a message of its own in flight (c1).
+        let other = FakePlatform::hanging_on(&["c1"]);
+        let replica_2 = (store.backend() == Backend::Postgres).then(|| {
+            Running::start(Dispatcher::new(store.clone()).with_instance("replica-2").with_sender(
+                Platform::Telegram,
+                other.clone(),
+                Limits::none(),
+            ))
+        });
+        queue(&store, vec![message("c1", "C")]).await?;
+        if replica_2.is_some() {
+            // replica-1 (the first process) may take c1 too: hang there as well.
+            dying.hang.lock().expect("hang").insert("c1".into());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while other.calls_for("c1").is_empty() && dying.calls_for("c1").is_empty() {
+                assert!(Instant::now() < deadline, "c1 not claimed");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+
+        // The first dies: the second takes over and sends a1 at once, and nothing of replica-2's.
+        first.kill().await;
+        let waited = until_sent(&store, "a1", Duration::from_secs(10)).await?.expect("a1 sent after the first died");
+        assert!(waited < Duration::from_millis(1500), "{waited:?} after the first process died");
+        if let Some(replica_2) = replica_2 {
+            let c1 = row(&store, "c1").await?;
+            if c1.claimed_by.is_some() && other.calls_for("c1").len() == 1 {
+                // Held by live replica-2: it keeps its lease, nobody sends it again.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                assert!(fake.calls_for("c1").is_empty(), "another live instance's message was sent twice");
+                assert_eq!(row(&store, "c1").await?.claimed_until, c1.claimed_until);
+            }
+            replica_2.kill().await;
+        }
+        assert_eq!(fake.calls_for("a1").len(), 1);
+        assert!(fake.calls_for("b1").is_empty(), "b1 was sent once, by the first");
+        second.stop().await;
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+/// A platform that takes its time: a third of the sends (by key) take 250 ms, the others 10 ms, so that
+/// a replica's slow sends hold its round while the other replica takes up the chats its fast ones freed.
+/// It records which dispatcher sent what, and when each send began.
+#[derive(Clone)]
+struct Slow {
+    who: &'static str,
+    calls: Arc<Mutex<Vec<SlowCall>>>,
+}
+
+#[derive(Debug, Clone)]
+struct SlowCall {
+    key: String,
+    chat_id: String,
+    at: Instant,
+    who: &'static str,
+}
+
+impl Sender for Slow {
+    async fn send(&self, key: &str, message: &Outgoing) -> SendOutcome {
+        let started = Instant::now();
+        let call = SlowCall { key: key.to_owned(), chat_id: message.chat_id.clone(), at: started, who: self.who };
+        self.calls.lock().expect("calls").push(call);
+        let slow = key.bytes().map(u32::from).sum::<u32>() % 3 == 0;
+        tokio::time::sleep(Duration::from_millis(if slow { 250 } else { 10 })).await;
+        SendOutcome::Sent { message_id: format!("msg-{key}") }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_dispatchers_send_every_message_once_and_keep_each_chats_pace() {
+    with_each_database_url(|backend, url| async move {
+        // Two processes: two pools on one database, each with its dispatcher.
+        let (one, two) = (Store::connect(&url).await?, Store::connect(&url).await?);
+        one.migrate().await?;
+        let interval = Duration::from_millis(150);
+        let limits = Limits { global_per_second: 0, per_chat_interval: interval, group_per_minute: 0 };
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        // Named replicas on PostgreSQL, as in production; on SQLite a named dispatcher holds the whole
+        // database, so these two run unnamed (their claims still never overlap).
+        let name = |n: &str| if backend == Backend::Postgres { n.to_owned() } else { String::new() };
+        // Short: a send starts at most a third of the lease after its claim (pacing), and the slow ones
+        // (250 ms) then take most of the rest. On SQLite, where the two pools' 16 writers take turns and
+        // one may wait hundreds of milliseconds to record a delivery, longer: a lease must cover the send
+        // and its record.
+        let lease = Duration::from_millis(if backend == Backend::Postgres { 600 } else { 3000 });
+        let dispatcher = |store: &Store, who: &'static str| {
+            Dispatcher::new(store.clone()).with_instance(name(who)).with_lease(lease).with_sender(
+                Platform::Telegram,
+                Slow { who, calls: calls.clone() },
+                limits,
+            )
+        };
+        // More chats than one claim takes (64), so that both replicas find work at every round.
+        let chats = 100;
+        let per_chat = 4;
+        let messages = (0..per_chat)
+            .flat_map(|i| (0..chats).map(move |c| message(&format!("c{c}-m{i}"), &format!("{}", 1000 + c))))
+            .collect();
+        let (first, second) = (dispatcher(&one, "replica-1"), dispatcher(&two, "replica-2"));
+        let pokes = [first.notifier(), second.notifier()];
+        let running = [Running::start(first), Running::start(second)];
+        queue(&one, messages).await?;
+        // Each replica's engine pokes its own dispatcher for the updates it handled.
+        pokes.iter().for_each(|poke| poke.notify_one());
+
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !all_settled(&one).await? {
+            assert!(Instant::now() < deadline, "not delivered within 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for dispatcher in running {
+            dispatcher.stop().await;
+        }
+        let calls = calls.lock().expect("calls").clone();
+        let rows = one.outbox().await?;
+        assert!(rows.iter().all(|m| m.status == OutboxStatus::Sent), "{rows:?}");
+
+        // Every message sent exactly once.
+        let mut sends: BTreeMap<&str, usize> = BTreeMap::new();
+        for call in &calls {
+            *sends.entry(call.key.as_str()).or_default() += 1;
+        }
+        let twice: Vec<_> = sends.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "sent more than once: {twice:?}");
+        assert_eq!(sends.len(), chats * per_chat);
+        let by = |who| calls.iter().filter(|c| c.who == who).count();
+        eprintln!("[{backend}] replica-1 sent {}, replica-2 {}", by("replica-1"), by("replica-2"));
+        assert!(by("replica-1") > 0 && by("replica-2") > 0, "both dispatchers took part");
+
+        // Each chat in order and at its pace, whichever replica sent each message.
+        let mut switches = 0;
+        for c in 0..chats {
+            let chat = format!("{}", 1000 + c);
+            let sent: Vec<_> = calls.iter().filter(|call| call.chat_id == chat).collect();
+            let keys: Vec<_> = sent.iter().map(|call| call.key.clone()).collect();
+            let expected: Vec<_> = (0..per_chat).map(|i| format!("c{c}-m{i}")).collect();
+            assert_eq!(keys, expected, "chat {chat} out of order");
+            for pair in sent.windows(2) {
+                switches += usize::from(pair[0].who != pair[1].who);
+                let gap = pair[1].at - pair[0].at;
+                assert!(gap >= interval, "chat {chat}: {} then {} only {gap:?} apart", pair[0].key, pair[1].key);
+            }
+        }
+        // Usually dozens; the pace across a switch is also checked on its own below.
+        eprintln!("[{backend}] {switches} consecutive messages to a chat sent by different replicas");
+        one.close().await;
+        two.close().await;
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_pace_of_a_chat_holds_when_another_replica_sent_its_last_message() {
+    with_each_backend(|store| async move {
+        let interval = Duration::from_millis(400);
+        let limits = Limits { global_per_second: 0, per_chat_interval: interval, group_per_minute: 0 };
+        queue(&store, vec![message("a1", "A"), message("a2", "A")]).await?;
+        // Another replica delivers a1 just now (it claims, sends, records).
+        let claimed = store.claim_outbox(Utc::now(), 10, Duration::from_secs(60)).await?;
+        assert_eq!(claimed.iter().map(|m| m.key.as_str()).collect::<Vec<_>>(), ["a1"]);
+        store.outbox_sent(claimed[0].id, Some("m1")).await?;
+        let delivered = Instant::now();
+
+        // This one has never sent to A, yet waits A's interval from that delivery.
+        let fake = FakePlatform::default();
+        let dispatcher = Dispatcher::new(store.clone()).with_sender(Platform::Telegram, fake.clone(), limits);
+        run_until(&dispatcher, || all_settled(&store)).await?;
+        let a2 = fake.calls_for("a2");
+        assert_eq!(a2.len(), 1);
+        let gap = a2[0].at - delivered;
+        assert!(gap >= interval - Duration::from_millis(5), "a2 sent {gap:?} after a1 was delivered");
         Ok::<_, StoreError>(())
     })
     .await;
