@@ -225,6 +225,33 @@ pub struct ServeConfig {
     pub listen: String,
     /// Seconds a client has to send the headers of a request before the connection is closed.
     pub header_read_timeout_s: f64,
+    /// The name this process dispatches the outbox under, the same across its restarts; blank: the
+    /// host's name. See [`ServeConfig::instance`].
+    pub instance: String,
+}
+
+impl ServeConfig {
+    /// The dispatcher's instance name: `serve.instance`, else the host's name. A restarted `serve` takes
+    /// back at once what its previous run of the same name had in flight; two live processes never
+    /// dispatch under one name (the second waits for the first to stop).
+    pub fn instance(&self) -> String {
+        let configured = self.instance.trim();
+        if !configured.is_empty() {
+            return configured.to_owned();
+        }
+        host_name().unwrap_or_else(|| "essaim".to_owned())
+    }
+}
+
+/// The host's name, as the kernel or the environment knows it.
+fn host_name() -> Option<String> {
+    let from_file = |path: &str| std::fs::read_to_string(path).ok();
+    from_file("/proc/sys/kernel/hostname")
+        .or_else(|| from_file("/etc/hostname"))
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -583,6 +610,15 @@ mod tests {
         assert_eq!(c.solver.time_limit_s, 2.0);
         assert_eq!(c.impact.co2_kg_per_km, 0.1);
         assert_eq!(c.solver.per_lot, 50.0);
+    }
+
+    #[test]
+    fn the_dispatcher_instance_is_the_configured_name_or_the_hosts() {
+        let named = [("ESSAIM_SERVE__INSTANCE".to_owned(), " replica-7 ".to_owned())];
+        assert_eq!(Config::load_with_env(None, named.into_iter()).unwrap().serve.instance(), "replica-7");
+        let unnamed = Config::load_with_env(None, std::iter::empty()).unwrap().serve.instance();
+        assert_eq!(unnamed, host_name().unwrap_or_else(|| "essaim".into()));
+        assert!(!unnamed.trim().is_empty());
     }
 
     #[test]

@@ -176,6 +176,7 @@ impl Wiring {
         let health = Arc::new(essaim_api::Health::default());
         let dispatcher = Dispatcher::new(store.clone())
             .with_notify(outbox_ready)
+            .with_instance(config.serve.instance())
             .with_lease(Duration::from_secs_f64(config.outbox.lease_s));
         Ok(Wiring {
             router: essaim_api::router(store.clone(), api, health.clone()),
