@@ -70,25 +70,18 @@ pub async fn run(global: &Global, config: &Config) -> Result<()> {
 
     // One switch stops every part; each part waits on its own receiver.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
+    let stopped = move || -> Stop {
         let mut rx = stop_rx.clone();
-        async move {
+        Box::pin(async move {
             let _ = rx.wait_for(|stop| *stop).await;
-        }
-    };
-    let handler = {
-        let engine = engine.clone();
-        move |incoming: Incoming| {
-            let engine = engine.clone();
-            async move { engine.handle(&incoming).await.map_err(|e| e.to_string()) }
-        }
+        })
     };
     let mut wiring = Wiring::new(&store, config, &engine, outbox_ready)?;
     if let Some(token) = telegram_token {
-        wiring = wiring.telegram(config, token, handler.clone(), stopped())?;
+        wiring = wiring.telegram(config, token, &engine, stopped())?;
     }
     if let Some(token) = discord_token {
-        wiring = wiring.discord(config, token, handler.clone(), stopped())?;
+        wiring = wiring.discord(config, token, &engine, stopped())?;
     }
     let Wiring { router, dispatcher, bots, mut ways_in, .. } = wiring.mail(config, &engine)?;
 
@@ -150,6 +143,22 @@ async fn until_stopped(ways_in: &mut [tokio::task::JoinHandle<Result<()>>]) -> R
     }
 }
 
+/// What stops a part: the switch `run` turns at shutdown.
+type Stop = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// An update being handled.
+type Handling = std::pin::Pin<Box<dyn Future<Output = Result<Handled, String>> + Send>>;
+
+/// What every way in does with an update: the engine handles it (its effect and its replies in one
+/// transaction); the way in acknowledges it to the platform only then.
+fn handler(engine: &Engine) -> impl Fn(Incoming) -> Handling + Clone + Send + Sync + 'static {
+    let engine = engine.clone();
+    move |incoming: Incoming| {
+        let engine = engine.clone();
+        Box::pin(async move { engine.handle(&incoming).await.map_err(|e| e.to_string()) })
+    }
+}
+
 /// What `serve` puts together as it starts: each channel adds its routes (webhooks, interactions, answer
 /// pages), its sender to the dispatcher and, for the ways in that run on their own (long polling, the
 /// gateway), a task.
@@ -188,17 +197,7 @@ impl Wiring {
     }
 
     /// Telegram: its sender, its command menu, and its updates by webhook or long polling.
-    fn telegram<H, Fut>(
-        mut self,
-        config: &Config,
-        token: String,
-        handler: H,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<Self>
-    where
-        H: Fn(Incoming) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Result<Handled, String>> + Send + 'static,
-    {
+    fn telegram(mut self, config: &Config, token: String, engine: &Engine, stop: Stop) -> Result<Self> {
         let telegram = TelegramConfig {
             token,
             api_url: config.telegram.api_url.clone(),
@@ -217,39 +216,23 @@ impl Wiring {
                 let Some(secret) = telegram.webhook_secret.clone() else {
                     return Err(bad_input!("telegram.mode = webhook needs {WEBHOOK_SECRET_VAR}"));
                 };
-                self.router = self.router.merge(essaim_telegram::webhook_router(bot, secret, handler));
+                self.router = self.router.merge(essaim_telegram::webhook_router(bot, secret, handler(engine)));
                 // Served by the HTTP listener itself: up as long as the process answers.
                 self.health.set("telegram", true);
                 self.bots.push("Telegram (webhook)");
             }
             TelegramMode::Polling => {
-                let health = self.health.clone();
-                health.set("telegram", true);
-                self.ways_in.push(tokio::spawn(async move {
-                    let result = essaim_telegram::run_polling(bot, telegram.poll_timeout, handler, stop)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("Telegram polling stopped: {e}"));
-                    health.set("telegram", false);
-                    result
-                }));
-                self.bots.push("Telegram (long polling)");
+                let polling = essaim_telegram::run_polling(bot, telegram.poll_timeout, handler(engine), stop);
+                self.run_way_in("telegram", "Telegram (long polling)", async move {
+                    polling.await.map_err(|e| anyhow::anyhow!("Telegram polling stopped: {e}"))
+                });
             }
         }
         Ok(self)
     }
 
     /// Discord: its sender, its slash commands, and its interactions over HTTP or the gateway.
-    fn discord<H, Fut>(
-        mut self,
-        config: &Config,
-        token: String,
-        handler: H,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<Self>
-    where
-        H: Fn(Incoming) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Result<Handled, String>> + Send + 'static,
-    {
+    fn discord(mut self, config: &Config, token: String, engine: &Engine, stop: Stop) -> Result<Self> {
         let discord = essaim_discord::DiscordConfig {
             token,
             application_id: config.discord.application_id,
@@ -269,16 +252,12 @@ impl Wiring {
         }
         match config.discord.mode {
             DiscordMode::Gateway => {
-                let health = self.health.clone();
-                health.set("discord", true);
-                self.ways_in.push(tokio::spawn(async move {
-                    let result = essaim_discord::gateway::run_gateway(&discord, handler, stop)
+                let handler = handler(engine);
+                self.run_way_in("discord", "Discord (gateway)", async move {
+                    essaim_discord::gateway::run_gateway(&discord, handler, stop)
                         .await
-                        .map_err(|e| anyhow::anyhow!("Discord gateway stopped: {e}"));
-                    health.set("discord", false);
-                    result
-                }));
-                self.bots.push("Discord (gateway)");
+                        .map_err(|e| anyhow::anyhow!("Discord gateway stopped: {e}"))
+                });
             }
             DiscordMode::Interactions => {
                 if discord.public_key.trim().is_empty() {
@@ -289,13 +268,30 @@ impl Wiring {
                     application_id: discord.application_id,
                     max_age: Duration::from_secs(300),
                 };
-                let routes = essaim_discord::interactions_router(interactions, http, handler);
+                let routes = essaim_discord::interactions_router(interactions, http, handler(engine));
                 self.router = self.router.merge(routes);
                 self.health.set("discord", true);
                 self.bots.push("Discord (HTTP interactions)");
             }
         }
         Ok(self)
+    }
+
+    /// A way in that runs on its own (long polling, the gateway): up for `/readyz` until it ends.
+    fn run_way_in(
+        &mut self,
+        part: &'static str,
+        bot: &'static str,
+        run: impl Future<Output = Result<()>> + Send + 'static,
+    ) {
+        let health = self.health.clone();
+        health.set(part, true);
+        self.ways_in.push(tokio::spawn(async move {
+            let result = run.await;
+            health.set(part, false);
+            result
+        }));
+        self.bots.push(bot);
     }
 
     /// The e-mail channel, when `[mail] smtp_host` is set: its sender and the pages its links open.
