@@ -650,6 +650,13 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_of_a_production_configuration_loads() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/example.production.toml");
+        let c = Config::load_with_env(Some(&file), std::iter::empty()).unwrap();
+        assert_eq!(c.proposal.groupement_kind, essaim_core::GroupementKind::Conjoint);
+    }
+
+    #[test]
     fn a_bad_value_is_a_bad_input_naming_the_key() {
         let env = [("ESSAIM_SOLVER__PER_LOT".to_owned(), "beaucoup".to_owned())];
         let err = Config::load_with_env(None, env.into_iter()).unwrap_err();
