@@ -154,13 +154,24 @@ impl Engine {
             return Ok(());
         }
         let account = self.store.account(incoming.platform.as_str(), &incoming.user_id).await?;
-        let private = account.filter(|a| a.chat_id != incoming.chat_id && !a.chat_id.is_empty());
         let lang = lang_of(
-            private.as_ref().and_then(|a| a.language.as_deref()),
+            account.as_ref().and_then(|a| a.language.as_deref()),
             incoming.language.as_deref(),
             self.settings.default_lang,
         );
         let texts = Texts::new(lang, self.settings.time_zone);
+        // An account linked in this very chat (before linking asked for a private one) is told to move.
+        if account.as_ref().is_some_and(|a| a.chat_id == incoming.chat_id) {
+            let hint = Outgoing::text(
+                incoming.platform,
+                incoming.chat_id.clone(),
+                texts.linked_in_shared_chat(incoming.platform),
+            );
+            let mut messages = Messages::default();
+            messages.push(format!("reply:{}:{}:shared", incoming.platform, incoming.update_id), hint);
+            replies.extend(messages.items);
+        }
+        let private = account.filter(|a| a.chat_id != incoming.chat_id && !a.chat_id.is_empty());
         match private {
             Some(account) => {
                 for reply in &mut replies {

@@ -40,6 +40,17 @@ macro_rules! say {
     };
 }
 
+/// Where to send `/start CODE` so that only the user and the bot read what follows.
+fn private_place(platform: crate::Platform) -> (&'static str, &'static str) {
+    match platform {
+        crate::Platform::Discord => (
+            "en message privé au bot (clic sur son nom, puis « Envoyer un message »)",
+            "in a direct message to the bot (click its name, then « Message »)",
+        ),
+        _ => ("en conversation privée avec le bot", "in a private chat with the bot"),
+    }
+}
+
 impl Texts {
     pub fn new(lang: Lang, tz: Tz) -> Self {
         Self { lang, tz }
@@ -414,13 +425,7 @@ impl Texts {
 
     /// `/start CODE` sent where others read: linking there would send offers there.
     pub fn start_in_private(&self, platform: crate::Platform) -> String {
-        let (fr, en) = match platform {
-            crate::Platform::Discord => (
-                "en message privé au bot (clic sur son nom, puis « Envoyer un message »)",
-                "in a direct message to the bot (click its name, then « Message »)",
-            ),
-            _ => ("en conversation privée avec le bot", "in a private chat with the bot"),
-        };
+        let (fr, en) = private_place(platform);
         say!(
             self,
             format!(
@@ -428,6 +433,21 @@ impl Texts {
             ),
             format!(
                 "🔒 Your account was not linked: others read this chat. Send /start CODE {en}; your offers will arrive there."
+            )
+        )
+    }
+
+    /// An account linked, before linking asked for a private chat, in a chat others read: its offers still
+    /// arrive there.
+    pub fn linked_in_shared_chat(&self, platform: crate::Platform) -> String {
+        let (fr, en) = private_place(platform);
+        say!(
+            self,
+            format!(
+                "⚠️ Votre compte est relié à cette conversation, que d'autres lisent : vos offres y arrivent. Demandez un nouveau code à votre facilitateur et envoyez /start CODE {fr}."
+            ),
+            format!(
+                "⚠️ Your account is linked to this chat, which others read: your offers arrive here. Ask your facilitator for a new code and send /start CODE {en}."
             )
         )
     }

@@ -905,3 +905,24 @@ async fn an_expired_offer_loses_its_buttons_and_says_why() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_account_linked_in_a_shared_chat_before_is_told_to_link_in_private() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        phone.invite("SUPA2", Some(A)).await;
+        // Linked in the group when linking did not ask for a private chat.
+        let start = IncomingKind::Command { name: "start".into(), args: vec!["SUPA2".into()] };
+        let old = essaim_chat::Incoming { chat_id: "group".into(), ..phone.incoming("old", start) };
+        phone.engine.handle(&old).await.expect("handled");
+        let lots = in_group(&phone, "old", "mes_lots", &[]).await.notice.unwrap_or_default();
+        assert!(
+            lots.contains("Aucune offre en attente")
+                && lots.contains("relié à cette conversation, que d'autres lisent"),
+            "{lots}"
+        );
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
