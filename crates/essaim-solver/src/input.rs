@@ -245,9 +245,20 @@ fn point(item: &str, field: &str, site: Site) -> Result<GeoPoint, SolverError> {
 }
 
 impl AllocationInput {
-    /// Parses the JSON text of an allocation input; errors give the line and column.
+    /// Parses the JSON text of an allocation input; errors give the line and column, and a value of the
+    /// wrong type also the field it is in (`lines[0].quantity`), which a line and column alone hide in a
+    /// one-line file.
     pub fn from_json(text: &str) -> Result<Self, SolverError> {
-        serde_json::from_str(text).map_err(|e| SolverError::Json(e.to_string()))
+        let mut json = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() || path == "." {
+                SolverError::Json(inner.to_string())
+            } else {
+                SolverError::Json(format!("{path}: {inner}"))
+            }
+        })
     }
 
     /// Checks every item and builds the indexed instance. Errors name the item and the field.

@@ -477,6 +477,22 @@ fn invalid_inputs_name_item_and_field() {
 }
 
 #[test]
+fn a_value_of_the_wrong_type_names_its_field() {
+    let text = r#"{"lines": [{"id": "L1", "sector": "nettoyage", "quantity": 120, "site": {"lat": 45, "lon": 5}},
+                              {"id": "L2", "sector": "nettoyage", "quantity": "many", "site": {"lat": 45, "lon": 5}}],
+                   "suppliers": []}"#;
+    let Err(SolverError::Json(message)) = AllocationInput::from_json(text) else {
+        panic!("a string quantity must be refused as JSON of the wrong shape");
+    };
+    assert!(message.starts_with("lines[1].quantity: invalid type: string \"many\""), "{message}");
+    let Err(SolverError::Json(message)) = AllocationInput::from_json(r#"{"lines": [], "suppliers": [{"id": 7}]}"#)
+    else {
+        panic!("a number id must be refused");
+    };
+    assert!(message.starts_with("suppliers[0].id: invalid type: integer `7`"), "{message}");
+}
+
+#[test]
 fn malformed_json_is_a_json_error() {
     for text in [
         "{\"lines\": [",
