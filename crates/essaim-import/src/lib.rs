@@ -5,12 +5,23 @@
 //! all go through it. What this crate must not do: I/O. Bytes or text come in, domain values or located
 //! errors go out; reading files and talking to the store is the caller's.
 
+mod data_inclusion;
 mod directory;
+mod finess;
+pub mod lambert;
+mod mapping;
+mod marche;
 mod tender;
 
 use essaim_core::DomainError;
 
+pub use data_inclusion::read_data_inclusion;
 pub use directory::{DirectoryFile, RowError, read_directory};
+pub use finess::{CATEGORY_ESAT, read_finess};
+pub use mapping::{
+    DEFAULT_MAX_DISTANCE_KM, ImportReport, ImportedStructure, SHIPPED_SECTOR_LABELS, SectorLabels, map_kind,
+};
+pub use marche::read_marche;
 pub use tender::read_tender;
 
 /// The message of a domain error without its leading `field: `.
