@@ -11,7 +11,7 @@ use essaim_discord::fake::FakeDiscord;
 use essaim_store::testing::with_each_database_url;
 use serde_json::{Value, json};
 
-use crate::support::{Bench, FACILITATOR, TENDER, WAIT, http, offers};
+use crate::support::{Bench, FACILITATOR, TENDER, WAIT, http, launched_offers, offers};
 
 const KEY_SEED: [u8; 32] = [7; 32];
 
@@ -213,13 +213,7 @@ async fn play(url: &str, mixed: bool) -> String {
     m.bench.wait("launch", WAIT, |f| f.messages_to(FACILITATOR).iter().any(|x| x.text.contains("lancée"))).await;
     let summary =
         m.bench.fake.messages_to(FACILITATOR).into_iter().find(|x| x.text.contains("lancée")).expect("summary");
-    let count: usize = summary
-        .text
-        .split("lancée : ")
-        .nth(1)
-        .and_then(|t| t.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .expect("count");
+    let count = launched_offers(&summary.text);
     for _ in 0..300 {
         if m.offers().len() >= count {
             break;

@@ -278,6 +278,15 @@ pub fn offers(sent: &[SentMessage]) -> Vec<SentMessage> {
         .collect()
 }
 
+/// How many offers the facilitator's launch note says went out (« … lancée : 12 offres … »).
+pub fn launched_offers(note: &str) -> usize {
+    note.split("lancée : ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("offer count in the launch note")
+}
+
 /// The data of the button labelled `label`.
 pub fn button(message: &SentMessage, label: &str) -> String {
     message.buttons.iter().flatten().find(|(l, _)| l == label).map(|(_, d)| d.clone()).expect("button present")

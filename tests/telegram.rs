@@ -7,7 +7,8 @@ use std::time::Duration;
 use essaim_store::testing::with_each_database_url;
 
 use crate::support::{
-    Bench, FACILITATOR, TENDER, WAIT, button, essaim_bin, http, offer_number, offers, press_update, repo_file,
+    Bench, FACILITATOR, TENDER, WAIT, button, essaim_bin, http, launched_offers, offer_number, offers, press_update,
+    repo_file,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,13 +41,7 @@ async fn a_campaign_over_telegram_with_stale_duplicate_and_unauthorised_presses(
             .await;
         let summary =
             bench.fake.messages_to(FACILITATOR).into_iter().find(|m| m.text.contains("lancée")).expect("summary");
-        let count: usize = summary
-            .text
-            .split("lancée : ")
-            .nth(1)
-            .and_then(|t| t.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .expect("offer count in the summary");
+        let count = launched_offers(&summary.text);
         bench.wait("every offer", WAIT, |f| offers(&f.sent()).len() == count).await;
         let first = offers(&bench.fake.sent());
         assert!(first.iter().all(|m| m.buttons.concat().len() == 4));

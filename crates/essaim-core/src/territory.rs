@@ -129,16 +129,7 @@ struct Candidates<'a>(&'a [Candidate]);
 
 impl fmt::Display for Candidates<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, c) in self.0.iter().take(LISTED).enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{c}")?;
-        }
-        if self.0.len() > LISTED {
-            write!(f, " and {} more", self.0.len() - LISTED)?;
-        }
-        f.write_str("; give the postal code or the INSEE code")
+        write!(f, "{}; give the postal code or the INSEE code", Names(self.0))
     }
 }
 
