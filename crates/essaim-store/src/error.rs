@@ -66,6 +66,9 @@ pub enum StoreError {
     #[error("tender {reference} has no line {line}; check the allocation was computed for this tender")]
     UnknownLine { reference: String, line: String },
 
+    #[error("export/import of the installation: {message}")]
+    Transfer { message: String },
+
     #[error("the database holds an unreadable {what}; it was changed outside essaim — fix or re-import that record")]
     Corrupt { what: String },
 }

@@ -40,6 +40,7 @@ mod proposals;
 mod sent;
 mod store;
 mod tenders;
+mod transfer;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -62,3 +63,4 @@ pub use proposals::ProposalSources;
 pub use sent::SentMessage;
 pub use store::{Backend, Store};
 pub use tenders::TenderSummary;
+pub use transfer::{EXPORT_FORMAT_VERSION, TransferSummary};
