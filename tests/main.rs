@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod crash_mail;
 mod discord;
+mod ops;
 mod proposal;
 mod support;
 mod telegram;

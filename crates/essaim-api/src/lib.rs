@@ -12,6 +12,7 @@
 
 mod auth;
 mod error;
+mod metrics;
 mod routes;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use essaim_store::Store;
 
 pub use auth::{Access, StaticToken, hash_token, new_token};
 pub use error::ApiError;
+pub use metrics::{CAMPAIGNS, HTTP_DURATION, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, metrics_router};
 pub use routes::{ProposalFormat, proposal_file_name, render_proposal};
 
 /// The OpenAPI 3.1 document of this API.
@@ -125,6 +127,9 @@ struct AppState {
 
 /// The API's routes: `/healthz`, `/readyz`, `/openapi.json`, `/tenders`, `/tenders/{ref}/status`,
 /// `/proposals/{ref}`.
+/// Each route's latency is recorded under its template for `/metrics` ([`metrics_router`], merged beside).
 pub fn router(store: Store, config: ApiConfig, health: Arc<Health>) -> axum::Router {
+    metrics::handle();
     routes::router(AppState { store, config: Arc::new(config), health })
+        .layer(axum::middleware::from_fn(metrics::track))
 }

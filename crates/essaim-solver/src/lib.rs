@@ -158,6 +158,12 @@ pub fn allocate(input: &AllocationInput, settings: &SolveSettings) -> Result<All
     allocate_observed(input, settings, &|_| {})
 }
 
+/// Seconds an allocation took (histogram, `essaim_solver_duration_seconds`), and allocations by how they
+/// ended (counter, `essaim_solver_runs_total{status="optimal|feasible|invalid"}`), through the `metrics`
+/// facade: recorded only when the program installed a recorder (`essaim serve` does, for `/metrics`).
+pub const SOLVER_DURATION: &str = "essaim_solver_duration_seconds";
+pub const SOLVER_RUNS: &str = "essaim_solver_runs_total";
+
 /// [`allocate`], telling `observer` each time the best lots or the bound improve.
 pub fn allocate_observed(
     input: &AllocationInput,
@@ -165,6 +171,23 @@ pub fn allocate_observed(
     observer: &(dyn Fn(&Progress) + Sync),
 ) -> Result<AllocationResult, SolverError> {
     let started = Instant::now();
+    let outcome = solve_observed(input, settings, observer, started);
+    let status = match &outcome {
+        Ok(result) if result.status == Status::Optimal => "optimal",
+        Ok(_) => "feasible",
+        Err(_) => "invalid",
+    };
+    metrics::histogram!(SOLVER_DURATION).record(started.elapsed().as_secs_f64());
+    metrics::counter!(SOLVER_RUNS, "status" => status).increment(1);
+    outcome
+}
+
+fn solve_observed(
+    input: &AllocationInput,
+    settings: &SolveSettings,
+    observer: &(dyn Fn(&Progress) + Sync),
+    started: Instant,
+) -> Result<AllocationResult, SolverError> {
     let instance = input.validate()?;
     let span = tracing::info_span!("allocate", lines = instance.lines.len(), suppliers = instance.suppliers.len());
     let _guard = span.enter();

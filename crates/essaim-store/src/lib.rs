@@ -33,6 +33,7 @@ mod directory;
 mod erasure;
 mod error;
 mod events;
+mod gauges;
 mod holdings;
 mod jobs;
 mod outbox;

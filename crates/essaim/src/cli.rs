@@ -23,6 +23,9 @@ pub struct Cli {
     /// More logs on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Log lines as text (default) or one JSON object a line, for a log collector (config `log.format`).
+    #[arg(long, value_enum, env = "ESSAIM_LOG_FORMAT", global = true)]
+    pub log_format: Option<crate::config::LogFormat>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -69,6 +72,9 @@ pub enum Command {
     },
     /// Create or upgrade the database schema.
     Migrate,
+    /// Write the whole installation (every table) to FILE, to move it to another database with
+    /// `essaim import --all FILE` (e.g. from SQLite to PostgreSQL). Stop `essaim serve` first.
+    Export { file: PathBuf },
     /// Import the directory of inclusive structures or a tender.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -243,6 +249,15 @@ pub enum ImportCommand {
         #[arg(long)]
         skip_invalid: bool,
     },
+    /// A whole installation written by `essaim export`, into an empty database, in one transaction
+    /// (`essaim import --all FILE`).
+    #[command(long_flag = "all")]
+    All {
+        file: PathBuf,
+        /// Add to a database that already holds rows (any collision aborts the whole import).
+        #[arg(long)]
+        allow_non_empty: bool,
+    },
     /// A tender from a JSON file.
     Tender {
         file: PathBuf,
@@ -252,7 +267,7 @@ pub enum ImportCommand {
     },
 }
 
-pub fn init_tracing(verbose: u8) {
+pub fn init_tracing(verbose: u8, format: crate::config::LogFormat) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -260,7 +275,12 @@ pub fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        crate::config::LogFormat::Text => logs.try_init(),
+        // `message`, `level`, `target` and the event's fields at the top level of each line.
+        crate::config::LogFormat::Json => logs.json().flatten_event(true).try_init(),
+    };
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -283,12 +303,21 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
         Command::Demo { no_color } => crate::demo::run(&global, &config, no_color).await,
         Command::Migrate => {
             let store = open_store(&global, &config).await?;
+            tracing::info!(backend = %store.backend(), "database schema up to date");
             println!("Database ready ({}).", store.backend());
             Ok(())
         }
         Command::Import(ImportCommand::Suppliers { file, skip_invalid }) => {
             let store = open_store(&global, &config).await?;
             import_suppliers(&store, &file, skip_invalid, &config).await
+        }
+        Command::Export { file } => {
+            let store = open_store(&global, &config).await?;
+            export_all(&store, &file).await
+        }
+        Command::Import(ImportCommand::All { file, allow_non_empty }) => {
+            let store = open_store(&global, &config).await?;
+            import_all(&store, &file, allow_non_empty).await
         }
         Command::Import(ImportCommand::Tender { file, replace }) => {
             let store = open_store(&global, &config).await?;
@@ -717,6 +746,40 @@ async fn proposal(
 
 fn invite_code() -> String {
     essaim_chat::campaigns::invite_code()
+}
+
+/// `essaim export FILE`: written beside FILE then renamed, so that FILE is never a cut-short export.
+async fn export_all(store: &Store, file: &Path) -> Result<()> {
+    let partial = file.with_extension("partial");
+    let summary = {
+        let out = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+        let mut out = std::io::BufWriter::new(out);
+        let summary = store.export_all(&mut out).await?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        summary
+    };
+    std::fs::rename(&partial, file).with_context(|| format!("cannot write {}", file.display()))?;
+    eprintln!(
+        "{} rows of {} tables (schema version {}) written to {}; read it with `essaim import --all {}`.",
+        summary.rows(),
+        summary.tables.len(),
+        summary.schema_version,
+        file.display(),
+        file.display()
+    );
+    Ok(())
+}
+
+/// `essaim import --all FILE`: all or nothing; a refusal is the user's to fix (exit code 2).
+async fn import_all(store: &Store, file: &Path, allow_non_empty: bool) -> Result<()> {
+    let input = std::fs::File::open(file).map_err(|e| bad_input!("cannot read {}: {e}", file.display()))?;
+    let mut input = std::io::BufReader::new(input);
+    let summary = store.import_all(&mut input, allow_non_empty).await.map_err(|e| match e {
+        StoreError::Transfer { .. } => bad_input!("{}: {e}", file.display()),
+        other => anyhow::Error::new(other),
+    })?;
+    println!("{} rows of {} tables imported into {}.", summary.rows(), summary.tables.len(), store.backend());
+    Ok(())
 }
 
 #[cfg(test)]

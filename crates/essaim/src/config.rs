@@ -29,6 +29,26 @@ pub struct Config {
     pub api: ApiConfig,
     pub mail: MailConfig,
     pub sectors: Vec<SectorConfig>,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[log]`: how essaim writes its logs on stderr (`--log-format` / `ESSAIM_LOG_FORMAT` override).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// `log.format`: `text` for a person reading a terminal, `json` (one object a line, with `timestamp`,
+/// `level`, `target`, `message` and the event's fields) for a log collector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// The e-mail channel (`[mail]`): on when `smtp_host` is set.
@@ -83,6 +103,26 @@ pub struct ApiConfig {
     pub timeout_s: f64,
     #[serde(default)]
     pub tokens: Vec<ApiTokenConfig>,
+    /// SHA-256 of the bearer token `/metrics` asks for (`essaim token hash TOKEN`); empty: `/metrics` is
+    /// open (it holds counts and durations, no tender, SIRET or chat id).
+    #[serde(default)]
+    pub metrics_sha256: String,
+}
+
+impl ApiConfig {
+    /// The `/metrics` token's hash, checked: 64 hex digits, or none.
+    pub fn metrics_token(&self) -> Result<Option<String>> {
+        let sha256 = self.metrics_sha256.trim().to_ascii_lowercase();
+        if sha256.is_empty() {
+            return Ok(None);
+        }
+        if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad_input!(
+                "configuration: api.metrics_sha256 must be 64 hex digits (essaim token hash TOKEN prints it)"
+            ));
+        }
+        Ok(Some(sha256))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

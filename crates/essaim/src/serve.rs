@@ -188,7 +188,8 @@ impl Wiring {
             .with_instance(config.serve.instance())
             .with_lease(Duration::from_secs_f64(config.outbox.lease_s));
         Ok(Wiring {
-            router: essaim_api::router(store.clone(), api, health.clone()),
+            router: essaim_api::router(store.clone(), api, health.clone())
+                .merge(essaim_api::metrics_router(store.clone(), config.api.metrics_token()?)),
             dispatcher,
             health,
             bots: Vec::new(),
