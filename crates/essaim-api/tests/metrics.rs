@@ -161,3 +161,50 @@ async fn without_a_metrics_token_the_scrape_is_open() -> TestResult {
     assert!(response.text().await?.contains("essaim_outbox_pending{platform=\"telegram\"} 0"));
     Ok(())
 }
+
+/// Answers a 429 to the first send, then delivers.
+struct SlowDownOnce(std::sync::atomic::AtomicBool);
+
+impl essaim_chat::Sender for SlowDownOnce {
+    async fn send(&self, key: &str, _message: &essaim_chat::Outgoing) -> essaim_chat::SendOutcome {
+        if !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return essaim_chat::SendOutcome::RetryAfter(Duration::from_millis(20));
+        }
+        essaim_chat::SendOutcome::Sent { message_id: format!("id-{key}") }
+    }
+}
+
+#[tokio::test]
+async fn a_scrape_counts_sends_by_platform_and_outcome_with_the_429s() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = essaim_store::Store::connect(&format!("sqlite://{}", dir.path().join("m.db").display())).await?;
+    store.migrate().await?;
+    let outgoing = essaim_chat::Outgoing::text(essaim_chat::Platform::Discord, "77", "bonjour");
+    let payload = serde_json::to_value(outgoing)?;
+    store
+        .apply(&Changeset {
+            outbox: vec![NewOutgoing { key: "d1".into(), platform: "discord".into(), chat_id: "77".into(), payload }],
+            ..Changeset::default()
+        })
+        .await?;
+    let app = essaim_api::metrics_router(store.clone(), None);
+    let dispatcher = essaim_chat::Dispatcher::new(store.clone()).with_sender(
+        essaim_chat::Platform::Discord,
+        SlowDownOnce(Default::default()),
+        essaim_chat::Limits::none(),
+    );
+    dispatcher.run_once().await?;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    dispatcher.run_once().await?;
+    assert!(store.outbox().await?.iter().all(|m| m.status == essaim_store::OutboxStatus::Sent));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let text = reqwest::get(format!("{url}/metrics")).await?.text().await?;
+    for outcome in ["rate_limited", "sent"] {
+        let series = format!("essaim_outbox_sends_total{{platform=\"discord\",outcome=\"{outcome}\"}}");
+        assert_eq!(sample(&text, &series), Some(1.0), "{series} in {text}");
+    }
+    Ok(())
+}

@@ -32,6 +32,10 @@ use tracing::Instrument;
 
 use crate::message::{Outgoing, Platform};
 
+/// Send attempts by `platform` and `outcome` (`sent`, `rate_limited` — a 429 —, `retry`, `failed`), for
+/// `/metrics` (a counter of the `metrics` facade; nothing is recorded without a recorder).
+pub const SENDS: &str = "essaim_outbox_sends_total";
+
 /// What happened to one send attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendOutcome {
@@ -584,26 +588,31 @@ async fn deliver(
         match lane.sender.send_dyn(&row.key, &message).await {
             SendOutcome::Sent { message_id } => {
                 tracing::info!("outbox: sent");
+                metrics::counter!(SENDS, "platform" => row.platform.clone(), "outcome" => "sent").increment(1);
                 store.outbox_sent(row.id, Some(&message_id)).await?;
             }
             SendOutcome::RetryAfter(wait) => {
                 tracing::info!(retry_after_ms = wait.as_millis(), "outbox: the platform asked to slow down");
+                metrics::counter!(SENDS, "platform" => row.platform.clone(), "outcome" => "rate_limited").increment(1);
                 lane.pause(Instant::now() + wait);
                 let error = format!("the platform asked to wait {} ms (rate limit)", wait.as_millis());
                 store.outbox_retry(row.id, later(wait), &error).await?;
             }
             SendOutcome::Transient(error) if row.attempts >= settings.max_attempts => {
                 tracing::warn!(error = %error, "outbox: still failing after {} attempts; given up", row.attempts);
+                metrics::counter!(SENDS, "platform" => row.platform.clone(), "outcome" => "failed").increment(1);
                 let error = format!("{error} (after {} attempts)", row.attempts);
                 give_up(&store, &notify, &row, &error).await?;
             }
             SendOutcome::Transient(error) => {
                 let wait = backoff(settings, row.attempts);
                 tracing::info!(error = %error, retry_in_ms = wait.as_millis(), "outbox: failed; will retry");
+                metrics::counter!(SENDS, "platform" => row.platform.clone(), "outcome" => "retry").increment(1);
                 store.outbox_retry(row.id, later(wait), &error).await?;
             }
             SendOutcome::Permanent(error) => {
                 tracing::warn!(error = %error, "outbox: refused by the platform; given up");
+                metrics::counter!(SENDS, "platform" => row.platform.clone(), "outcome" => "failed").increment(1);
                 give_up(&store, &notify, &row, &error).await?;
             }
         }
