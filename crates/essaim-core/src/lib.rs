@@ -38,7 +38,7 @@ pub use impact::{ImpactFigures, ImpactSettings, KindFigures, LotForImpact, Suppl
 pub use kind::{KindFamily, ParticipationMode, Reservation, SupplierKind};
 pub use lot::{ClauseCause, ClauseShortfall, Lang, MicroLot, Shortfall, ShortfallCause};
 pub use proposal::{GroupementKind, Proposal, ProposalError, ProposalInput, ProposalStatus};
-pub use role::Role;
+pub use role::{Role, Scope, departement_of};
 pub use sector::{Sector, SectorInfo, SectorTaxonomy};
 pub use siret::Siret;
 pub use supplier::{Capacities, Contact, Supplier, is_mail_address, parse_capacities};
