@@ -382,6 +382,7 @@ async fn an_account_is_forgotten_from_the_command_line_on_a_request_made_by_mail
             buyer: None,
             language: Some("fr".into()),
             display_name: Some("Claire Martin".into()),
+            scope: None,
         };
         let linked = essaim_store::Changeset { link: Some(link), ..essaim_store::Changeset::default() };
         assert_eq!(store.apply(&linked).await.unwrap(), essaim_store::Applied::Done);

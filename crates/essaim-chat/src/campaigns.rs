@@ -351,6 +351,7 @@ pub async fn invite_groupement_by_mail(
             role: essaim_core::Role::Supplier,
             supplier: Some(siret.clone()),
             expires_at: Some(expires_at),
+            scope: None,
         });
         summary.invited.push(supplier.name.clone());
     }

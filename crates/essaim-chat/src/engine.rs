@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use essaim_core::{Actor, Answer, CampaignError, Lang, OfferState, Sector, Siret, TenderRef};
+use essaim_core::{Actor, Answer, CampaignError, Lang, OfferState, Scope, Sector, Siret, TenderRef};
 use essaim_store::{AccountLink, Applied, CapacityChange, Changeset, ChatAccount, Forget, InboxKey, Store};
 use tokio::sync::Notify;
 
@@ -317,6 +317,8 @@ impl Engine {
                 display_name: incoming.user_name.clone(),
                 awaiting: None,
                 linked_at: self.now(),
+                // The command line has the database; the API checks a token's territory before steering.
+                scope: Some(Scope::National),
             }));
         }
         if incoming.platform != Platform::Email {
@@ -335,6 +337,7 @@ impl Engine {
             display_name: supplier.contact.name,
             awaiting: None,
             linked_at: self.now(),
+            scope: None,
         }))
     }
 
@@ -370,8 +373,8 @@ impl Engine {
                 }
                 if let Some(choice) = WithdrawalButton::parse(data) {
                     return match (&account, role) {
-                        (Some(_), Some(Role::Facilitator)) => {
-                            self.settle_withdrawal(incoming, &choice, message_id.as_deref(), &texts).await
+                        (Some(account), Some(Role::Facilitator)) => {
+                            self.settle_withdrawal(incoming, account, &choice, message_id.as_deref(), &texts).await
                         }
                         (None, _) => Ok(Decision::notice(texts.not_linked())),
                         _ => Ok(Decision::notice(texts.facilitators_only())),
@@ -379,8 +382,8 @@ impl Engine {
                 }
                 if let Some(choice) = BidButton::parse(data) {
                     return match (&account, role) {
-                        (Some(_), Some(Role::Facilitator)) => {
-                            self.send_chosen(incoming, &choice, message_id.as_deref(), &texts).await
+                        (Some(account), Some(Role::Facilitator)) => {
+                            self.send_chosen(incoming, account, &choice, message_id.as_deref(), &texts).await
                         }
                         (None, _) => Ok(Decision::notice(texts.not_linked())),
                         _ => Ok(Decision::notice(texts.facilitators_only())),
@@ -453,6 +456,26 @@ impl Engine {
         }
     }
 
+    /// The tender a facilitator names, when it is within their territory; else the refusal to answer, which
+    /// names only what they typed (the reference) and their territory, nothing of the tender itself.
+    async fn load_in_scope(
+        &self,
+        account: &ChatAccount,
+        reference: &TenderRef,
+        texts: &Texts,
+    ) -> Result<Result<campaigns::Loaded, String>, EngineError> {
+        let Some(loaded) = campaigns::load(&self.store, reference).await? else {
+            return Ok(Err(texts.unknown_tender(reference.as_str())));
+        };
+        if in_scope(account, &loaded.tender) {
+            return Ok(Ok(loaded));
+        }
+        Ok(Err(match &account.scope {
+            Some(scope) => texts.tender_outside_scope(reference.as_str(), scope),
+            None => texts.facilitators_only(),
+        }))
+    }
+
     async fn start(&self, incoming: &Incoming, args: &[String], texts: &Texts) -> Result<Decision, EngineError> {
         let Some(code) = args.first() else {
             let account = self.store.account(incoming.platform.as_str(), &incoming.user_id).await?;
@@ -488,6 +511,7 @@ impl Engine {
             buyer: invite.buyer.clone(),
             language: incoming.language.clone(),
             display_name: incoming.user_name.clone(),
+            scope: invite.scope.clone(),
         });
         Ok(decision)
     }
@@ -511,13 +535,23 @@ impl Engine {
                     return Ok(Decision::reply(incoming, [texts.no_tenders()]));
                 }
                 let mut lines = Vec::new();
-                // A buyer sees its own tenders only; suppliers and facilitators see every one.
+                // A buyer sees its own tenders only, a facilitator those of its territory; suppliers every one.
                 let own = |s: &essaim_store::TenderSummary| role != Role::Buyer || s.buyer_siret == account.buyer;
                 for summary in tenders.into_iter().filter(own) {
                     if let Some(tender) = self.store.tender(&summary.reference).await? {
+                        if facilitator && !in_scope(account, &tender) {
+                            continue;
+                        }
                         let state = campaigns.iter().find(|c| c.tender == tender.reference).map(|c| c.status.as_str());
                         lines.push(texts.tender_line(&tender, state));
                     }
+                }
+                if lines.is_empty() {
+                    let text = match account.scope.as_ref().filter(|_| facilitator) {
+                        Some(scope) => texts.no_tenders_in_scope(scope),
+                        None => texts.no_tenders(),
+                    };
+                    return Ok(Decision::reply(incoming, [text]));
                 }
                 Ok(Decision::reply(incoming, [lines.join("\n")]))
             }
@@ -536,8 +570,9 @@ impl Engine {
                 let Ok(reference) = TenderRef::parse("ref", reference) else {
                     return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
                 };
-                let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
-                    return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+                let loaded = match self.load_in_scope(account, &reference, texts).await? {
+                    Ok(loaded) => loaded,
+                    Err(refusal) => return Ok(Decision::reply(incoming, [refusal])),
                 };
                 match command {
                     Command::Allocate => self.allocate(incoming, &loaded, texts).await,
@@ -598,7 +633,7 @@ impl Engine {
                 if !facilitator {
                     return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
                 }
-                self.reply_to_question(incoming, args, texts).await
+                self.reply_to_question(incoming, account, args, texts).await
             }
             Command::Withdraw => {
                 let Some(siret) = account.supplier.clone().filter(|_| role == Role::Supplier) else {
@@ -610,19 +645,19 @@ impl Engine {
                 if !facilitator {
                     return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
                 }
-                self.invite_all(incoming, args, texts).await
+                self.invite_all(incoming, account, args, texts).await
             }
             Command::Invite => {
                 if !facilitator {
                     return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
                 }
-                self.invite(incoming, args, texts).await
+                self.invite(incoming, account, args, texts).await
             }
             Command::Lead => {
                 if !facilitator {
                     return Ok(Decision::reply(incoming, [texts.facilitators_only()]));
                 }
-                self.designate_lead(incoming, args, texts).await
+                self.designate_lead(incoming, account, args, texts).await
             }
             Command::Price => {
                 let Some(siret) = account.supplier.clone().filter(|_| role == Role::Supplier) else {
@@ -720,6 +755,7 @@ impl Engine {
     async fn designate_lead(
         &self,
         incoming: &Incoming,
+        account: &ChatAccount,
         args: &[String],
         texts: &Texts,
     ) -> Result<Decision, EngineError> {
@@ -732,8 +768,9 @@ impl Engine {
         let Ok(siret) = Siret::parse(siret) else {
             return Ok(Decision::reply(incoming, [texts.unknown_supplier(siret)]));
         };
-        let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
-            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+        let loaded = match self.load_in_scope(account, &reference, texts).await? {
+            Ok(loaded) => loaded,
+            Err(refusal) => return Ok(Decision::reply(incoming, [refusal])),
         };
         let reply = |text: String| Ok(Decision::reply(incoming, [text]));
         match campaigns::designate_lead(&self.store, &self.settings, &loaded, &siret, Self::actor(incoming), self.now())
@@ -778,7 +815,13 @@ impl Engine {
     }
 
     /// `/inviter SIRET REF`: a structure outside the groupement joins it for this tender.
-    async fn invite(&self, incoming: &Incoming, args: &[String], texts: &Texts) -> Result<Decision, EngineError> {
+    async fn invite(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        args: &[String],
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
         let (Some(siret), Some(reference)) = (args.first(), args.get(1)) else {
             return Ok(Decision::reply(incoming, [texts.usage(Command::Invite)]));
         };
@@ -788,8 +831,9 @@ impl Engine {
         let Ok(reference) = TenderRef::parse("ref", reference) else {
             return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
         };
-        let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
-            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+        let loaded = match self.load_in_scope(account, &reference, texts).await? {
+            Ok(loaded) => loaded,
+            Err(refusal) => return Ok(Decision::reply(incoming, [refusal])),
         };
         let by = Self::actor(incoming);
         let launcher = loaded.campaign.as_ref().map(|c| c.launched_by.user_id.clone());
@@ -879,12 +923,14 @@ impl Engine {
     async fn send_chosen(
         &self,
         incoming: &Incoming,
+        account: &ChatAccount,
         choice: &BidButton,
         message_id: Option<&str>,
         texts: &Texts,
     ) -> Result<Decision, EngineError> {
-        let Some(loaded) = campaigns::load(&self.store, &choice.tender).await? else {
-            return Ok(Decision::notice(texts.unknown_tender(choice.tender.as_str())));
+        let loaded = match self.load_in_scope(account, &choice.tender, texts).await? {
+            Ok(loaded) => loaded,
+            Err(refusal) => return Ok(Decision::notice(refusal)),
         };
         let Some(campaign) = &loaded.campaign else {
             return Ok(Decision::notice(texts.no_proposal_yet(choice.tender.as_str())));
@@ -1192,6 +1238,7 @@ impl Engine {
     async fn reply_to_question(
         &self,
         incoming: &Incoming,
+        account: &ChatAccount,
         args: &[String],
         texts: &Texts,
     ) -> Result<Decision, EngineError> {
@@ -1206,8 +1253,9 @@ impl Engine {
         let Ok(reference) = TenderRef::parse("ref", reference) else {
             return Ok(Decision::reply(incoming, [texts.unknown_tender(reference)]));
         };
-        let Some(loaded) = campaigns::load(&self.store, &reference).await? else {
-            return Ok(Decision::reply(incoming, [texts.unknown_tender(reference.as_str())]));
+        let loaded = match self.load_in_scope(account, &reference, texts).await? {
+            Ok(loaded) => loaded,
+            Err(refusal) => return Ok(Decision::reply(incoming, [refusal])),
         };
         let answered = campaigns::answer_question(
             &self.store,
@@ -1233,12 +1281,14 @@ impl Engine {
     async fn settle_withdrawal(
         &self,
         incoming: &Incoming,
+        account: &ChatAccount,
         choice: &WithdrawalButton,
         message_id: Option<&str>,
         texts: &Texts,
     ) -> Result<Decision, EngineError> {
-        let Some(loaded) = campaigns::load(&self.store, &choice.tender).await? else {
-            return Ok(Decision::notice(texts.unknown_tender(choice.tender.as_str())));
+        let loaded = match self.load_in_scope(account, &choice.tender, texts).await? {
+            Ok(loaded) => loaded,
+            Err(refusal) => return Ok(Decision::notice(refusal)),
         };
         let decided = campaigns::settle_withdrawal(
             &self.store,
@@ -1260,7 +1310,13 @@ impl Engine {
     }
 
     /// `/inviter_tous G`: an invitation by mail to every structure of the groupement without an account.
-    async fn invite_all(&self, incoming: &Incoming, args: &[String], texts: &Texts) -> Result<Decision, EngineError> {
+    async fn invite_all(
+        &self,
+        incoming: &Incoming,
+        account: &ChatAccount,
+        args: &[String],
+        texts: &Texts,
+    ) -> Result<Decision, EngineError> {
         let Some(code) = args.first() else { return Ok(Decision::reply(incoming, [texts.usage(Command::InviteAll)])) };
         if !self.settings.email {
             return Ok(Decision::reply(incoming, [texts.mail_not_configured()]));
@@ -1268,6 +1324,14 @@ impl Engine {
         let Ok(code) = essaim_core::GroupementCode::parse("groupement", code) else {
             return Ok(Decision::reply(incoming, [texts.unknown_groupement_code(code)]));
         };
+        // A groupement is in a territory only by name: a département scope does not reach its members.
+        match &account.scope {
+            Some(scope) if scope.covers_groupement(&code) => {}
+            Some(scope) => {
+                return Ok(Decision::reply(incoming, [texts.groupement_outside_scope(code.as_str(), scope)]));
+            }
+            None => return Ok(Decision::reply(incoming, [texts.facilitators_only()])),
+        }
         let expires_at = self.now() + chrono::Duration::days(INVITATION_DAYS);
         match campaigns::invite_groupement_by_mail(&self.store, &self.settings, &code, expires_at).await? {
             None => Ok(Decision::reply(incoming, [texts.unknown_groupement_code(code.as_str())])),
@@ -1465,4 +1529,10 @@ enum SectorArgs<'a> {
     Usage,
     UnknownSector(String),
     Parsed(Sector, &'a String),
+}
+
+/// Whether a facilitator's account may act on this tender: its territory covers it. An account without a
+/// territory (not a facilitator's) covers nothing.
+fn in_scope(account: &ChatAccount, tender: &essaim_core::Tender) -> bool {
+    account.scope.as_ref().is_some_and(|scope| scope.covers(tender))
 }

@@ -7,7 +7,7 @@ pub use essaim_core::{Lang, Role};
 use std::collections::BTreeMap;
 
 use essaim_core::{
-    Holding, HoldingState, LineCoverage, Offer, OfferState, ShortfallCause, Tender, TenderLine, Uncovered,
+    Holding, HoldingState, LineCoverage, Offer, OfferState, Scope, ShortfallCause, Tender, TenderLine, Uncovered,
     format_number, format_quantity,
 };
 
@@ -628,6 +628,58 @@ impl Texts {
 
     pub fn no_tenders(&self) -> String {
         say!(self, "Aucun appel enregistré.".to_owned(), "No tender recorded.".to_owned())
+    }
+
+    /// No tender of the facilitator's territory (others may exist elsewhere).
+    pub fn no_tenders_in_scope(&self, scope: &Scope) -> String {
+        let territory = self.territory(scope);
+        say!(
+            self,
+            format!("Aucun appel dans votre territoire ({territory})."),
+            format!("No tender in your territory ({territory}).")
+        )
+    }
+
+    /// A facilitator's territory in words: « G-LYON, département 69 ».
+    pub fn territory(&self, scope: &Scope) -> String {
+        match scope {
+            Scope::National => say!(self, "national".to_owned(), "national".to_owned()),
+            Scope::Within { groupements, departements } => {
+                let dep = say!(self, "département", "département");
+                groupements
+                    .iter()
+                    .map(|g| g.as_str().to_owned())
+                    .chain(departements.iter().map(|d| format!("{dep} {d}")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        }
+    }
+
+    /// A tender outside the facilitator's territory: its reference (which they typed) and nothing of it.
+    pub fn tender_outside_scope(&self, reference: &str, scope: &Scope) -> String {
+        let territory = self.territory(scope);
+        say!(
+            self,
+            format!(
+                "⛔ L'appel {reference} n'est pas dans votre territoire ({territory}). Rien n'a été modifié : un \
+                 facilitateur de son territoire, ou national, peut s'en charger."
+            ),
+            format!(
+                "⛔ Tender {reference} is outside your territory ({territory}). Nothing was changed: a facilitator \
+                 of its territory, or a national one, can handle it."
+            )
+        )
+    }
+
+    /// A groupement outside the facilitator's territory.
+    pub fn groupement_outside_scope(&self, code: &str, scope: &Scope) -> String {
+        let territory = self.territory(scope);
+        say!(
+            self,
+            format!("⛔ Le groupement {code} n'est pas dans votre territoire ({territory}). Rien n'a été envoyé."),
+            format!("⛔ Groupement {code} is outside your territory ({territory}). Nothing was sent.")
+        )
     }
 
     pub fn tender_line(&self, tender: &Tender, campaign: Option<&str>) -> String {

@@ -100,6 +100,7 @@ async fn facilitator(store: &Store, user_id: &str) -> Result<(), StoreError> {
         buyer: None,
         language: Some("fr".into()),
         display_name: None,
+        scope: None,
     };
     assert_eq!(store.apply(&Changeset { link: Some(link), ..Changeset::default() }).await?, Applied::Done);
     Ok(())

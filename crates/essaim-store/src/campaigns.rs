@@ -94,6 +94,9 @@ pub struct NewInvite {
     pub role: Role,
     pub supplier: Option<Siret>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The territory of a facilitator's invite, passed on to the account it links; `None` for a facilitator
+    /// is national (every tender), as were all invites before scopes. Ignored for other roles.
+    pub scope: Option<essaim_core::Scope>,
 }
 
 /// What [`Store::apply`] did.

@@ -3,7 +3,7 @@
 //! [`Store::apply`](crate::Store::apply) together with the decision they belong to.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use essaim_core::{Role, Siret};
+use essaim_core::{Role, Scope, Siret};
 use serde_json::json;
 
 use crate::store::now;
@@ -37,6 +37,9 @@ pub struct AccountLink {
     pub buyer: Option<Siret>,
     pub language: Option<String>,
     pub display_name: Option<String>,
+    /// The territory of a facilitator (from its invite); `None` for a facilitator is national. Ignored for
+    /// other roles.
+    pub scope: Option<Scope>,
 }
 
 /// A linked chat account.
@@ -54,6 +57,8 @@ pub struct ChatAccount {
     pub awaiting: Option<String>,
     /// When the account was first linked.
     pub linked_at: DateTime<Utc>,
+    /// The territory a facilitator acts in (always `Some` for a facilitator); `None` for other roles.
+    pub scope: Option<Scope>,
 }
 
 /// A one-time invite code.
@@ -68,6 +73,8 @@ pub struct Invite {
     pub used_at: Option<DateTime<Utc>>,
     /// `platform:user_id` of the account that used it.
     pub used_by: Option<String>,
+    /// The territory of a facilitator's invite (always `Some` for a facilitator); `None` for other roles.
+    pub scope: Option<Scope>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -82,6 +89,7 @@ struct AccountRow {
     display_name: Option<String>,
     awaiting: Option<String>,
     linked_at: DateTime<Utc>,
+    scope: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -94,6 +102,7 @@ struct InviteRow {
     expires_at: Option<DateTime<Utc>>,
     used_at: Option<DateTime<Utc>>,
     used_by: Option<String>,
+    scope: Option<String>,
 }
 
 /// `SELECT … FROM chat_accounts` followed by a clause, as one `&'static str`.
@@ -101,7 +110,7 @@ macro_rules! select_accounts {
     ($clause:literal) => {
         concat!(
             "SELECT platform, user_id, chat_id, role, supplier_siret, buyer_siret, language, display_name, ",
-            "awaiting, linked_at FROM chat_accounts ",
+            "awaiting, linked_at, scope FROM chat_accounts ",
             $clause
         )
     };
@@ -191,7 +200,27 @@ impl Store {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         // One code path with the invites of a whole groupement, written with their mails.
-        let invite = crate::NewInvite { code: code.to_owned(), role, supplier: supplier.cloned(), expires_at };
+        let invite =
+            crate::NewInvite { code: code.to_owned(), role, supplier: supplier.cloned(), expires_at, scope: None };
+        self.apply(&crate::Changeset { new_invites: vec![invite], ..crate::Changeset::default() }).await.map(|_| ())
+    }
+
+    /// Registers a one-time invite code for a facilitator acting in `scope` (the account it links inherits
+    /// it), and its `invite_created` event with the scope and without the code.
+    #[tracing::instrument(skip(self, code), fields(scope = %scope))]
+    pub async fn create_facilitator_invite(
+        &self,
+        code: &str,
+        scope: &Scope,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let invite = crate::NewInvite {
+            code: code.to_owned(),
+            role: Role::Facilitator,
+            supplier: None,
+            expires_at,
+            scope: Some(scope.clone()),
+        };
         self.apply(&crate::Changeset { new_invites: vec![invite], ..crate::Changeset::default() }).await.map(|_| ())
     }
 
@@ -200,8 +229,8 @@ impl Store {
     pub async fn invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
         let row: Option<InviteRow> = with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT code, role, supplier_siret, buyer_siret, created_at, expires_at, used_at, used_by \
-                 FROM invites WHERE code = $1",
+                "SELECT code, role, supplier_siret, buyer_siret, created_at, expires_at, used_at, used_by, \
+                 scope FROM invites WHERE code = $1",
             )
             .bind(code)
             .fetch_optional(pool)
@@ -212,8 +241,11 @@ impl Store {
         };
         let supplier = parse_siret("invite row", row.supplier_siret.as_deref())?;
         let buyer = parse_siret("invite row", row.buyer_siret.as_deref())?;
+        let role = parse_role("invite row", &row.role)?;
+        let scope = parse_scope(&format!("invite row ({role})"), role, row.scope.as_deref())?;
         Ok(Some(Invite {
-            role: parse_role("invite row", &row.role)?,
+            role,
+            scope,
             code: row.code,
             supplier,
             buyer,
@@ -250,12 +282,31 @@ fn parse_role(what: &str, role: &str) -> Result<Role, StoreError> {
     Role::parse("role", role).map_err(|e| StoreError::corrupt(format!("{what}: {e}")))
 }
 
+/// The scope column of a facilitator's row: its scope, national when none was given; NULL for other roles.
+pub(crate) fn stored_scope(role: Role, scope: Option<&Scope>) -> Option<String> {
+    (role == Role::Facilitator).then(|| scope.unwrap_or(&Scope::National).to_string())
+}
+
+/// A stored scope. A facilitator's row without one is corrupt, never read as « everywhere »: the migration
+/// that brought scopes gave every existing facilitator its national scope.
+pub(crate) fn parse_scope(what: &str, role: Role, scope: Option<&str>) -> Result<Option<Scope>, StoreError> {
+    match (role, scope) {
+        (Role::Facilitator, None) => Err(StoreError::corrupt(format!("{what}: a facilitator without a scope"))),
+        (Role::Facilitator, Some(s)) => {
+            Scope::parse("scope", s).map(Some).map_err(|e| StoreError::corrupt(format!("{what}: {e}")))
+        }
+        _ => Ok(None),
+    }
+}
+
 fn account_from_row(row: AccountRow) -> Result<ChatAccount, StoreError> {
     let what = format!("chat account row ({} user {})", row.platform, row.user_id);
     let supplier = parse_siret(&what, row.supplier_siret.as_deref())?;
     let buyer = parse_siret(&what, row.buyer_siret.as_deref())?;
     let role = parse_role(&what, &row.role)?;
+    let scope = parse_scope(&what, role, row.scope.as_deref())?;
     Ok(ChatAccount {
+        scope,
         platform: row.platform,
         user_id: row.user_id,
         chat_id: row.chat_id,

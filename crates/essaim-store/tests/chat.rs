@@ -105,6 +105,7 @@ fn link(user_id: &str, role: Role, supplier: Option<&str>) -> AccountLink {
         buyer: None,
         language: Some("fr".into()),
         display_name: Some(format!("User {user_id}")),
+        scope: None,
     }
 }
 

@@ -279,19 +279,22 @@ async fn create_invite(conn: &mut Conn<'_>, invite: &NewInvite, at: DateTime<Utc
     let expires_at = invite.expires_at.map(|t| t.trunc_subsecs(6));
     on_conn!(conn, |tx| {
         sqlx::query(
-            "INSERT INTO invites (code, role, supplier_siret, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO invites (code, role, supplier_siret, created_at, expires_at, scope) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&invite.code)
         .bind(invite.role.as_str())
         .bind(invite.supplier.as_ref().map(Siret::as_str))
         .bind(at)
         .bind(expires_at)
+        .bind(crate::chat::stored_scope(invite.role, invite.scope.as_ref()))
         .execute(&mut *tx)
         .await?;
         let payload = json!({
             "role": invite.role,
             "supplier": invite.supplier.as_ref().map(Siret::as_str),
             "expires_at": expires_at,
+            "scope": crate::chat::stored_scope(invite.role, invite.scope.as_ref()),
         });
         insert_event!(&mut *tx, INVITES_STREAM, "invite_created", payload);
     });
@@ -306,10 +309,10 @@ async fn link_account(conn: &mut Conn<'_>, link: &AccountLink, at: DateTime<Utc>
     on_conn!(conn, |tx| {
         sqlx::query(
             "INSERT INTO chat_accounts (platform, user_id, chat_id, role, supplier_siret, language, \
-             display_name, awaiting, linked_at, updated_at, buyer_siret) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8, $9) \
+             display_name, awaiting, linked_at, updated_at, buyer_siret, scope) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8, $9, $10) \
              ON CONFLICT (platform, user_id) DO UPDATE SET chat_id = excluded.chat_id, \
-             role = excluded.role, supplier_siret = excluded.supplier_siret, \
+             role = excluded.role, supplier_siret = excluded.supplier_siret, scope = excluded.scope, \
              buyer_siret = excluded.buyer_siret, \
              language = excluded.language, display_name = excluded.display_name, awaiting = NULL, \
              updated_at = excluded.updated_at",
@@ -323,6 +326,7 @@ async fn link_account(conn: &mut Conn<'_>, link: &AccountLink, at: DateTime<Utc>
         .bind(link.display_name.as_deref())
         .bind(at)
         .bind(link.buyer.as_ref().map(Siret::as_str))
+        .bind(crate::chat::stored_scope(link.role, link.scope.as_ref()))
         .execute(&mut *tx)
         .await?;
         let payload = json!({
@@ -330,6 +334,7 @@ async fn link_account(conn: &mut Conn<'_>, link: &AccountLink, at: DateTime<Utc>
             "user_id": link.user_id,
             "role": link.role,
             "supplier": link.supplier.as_ref().map(Siret::as_str),
+            "scope": crate::chat::stored_scope(link.role, link.scope.as_ref()),
         });
         insert_event!(&mut *tx, ACCOUNTS_STREAM, "account_linked", payload);
     });
