@@ -11,6 +11,7 @@ mod finess;
 pub mod lambert;
 mod mapping;
 mod marche;
+pub mod sample;
 mod tender;
 
 use essaim_core::DomainError;

@@ -227,9 +227,12 @@ fn read_json(text: &str, columns: &[(&'static str, &[&str])]) -> Result<Vec<Reco
     };
     let base = text.as_ptr() as usize;
     let mut records = Vec::with_capacity(items.len());
+    // Objects come in text order: count the line breaks since the previous one only (linear, not quadratic).
+    let (mut counted_to, mut line) = (0usize, 1u64);
     for raw in items {
-        let offset = (raw.get().as_ptr() as usize).saturating_sub(base).min(text.len());
-        let line = text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let offset = (raw.get().as_ptr() as usize).saturating_sub(base).clamp(counted_to, text.len());
+        line += text.as_bytes()[counted_to..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        counted_to = offset;
         let Ok(Value::Object(object)) = serde_json::from_str::<Value>(raw.get()) else {
             return Err((line, "each structure should be a JSON object".into()));
         };
