@@ -51,7 +51,7 @@ pub fn siret(i: usize) -> String {
                     if k % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
                 })
                 .sum();
-            sum % 10 == 0
+            sum.is_multiple_of(10)
         })
         .expect("a key digit")
 }
