@@ -3,7 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use essaim_core::{Siret, Tender};
+use essaim_core::{Scope, Siret, Tender};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -19,8 +19,12 @@ pub struct StaticToken {
 /// What a token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
-    /// Every tender; may register tenders.
+    /// Every tender; may register tenders (a national facilitator: the configuration's tokens, and stored
+    /// ones of scope `*`).
     Facilitator,
+    /// A facilitator of a territory: the tenders within this scope only ([`Scope::covers`]), which it may
+    /// register and steer.
+    Territory(Scope),
     /// The tenders whose buyer has this SIRET, read only.
     Buyer(Siret),
 }
@@ -30,8 +34,14 @@ impl Access {
     pub fn may_see(&self, tender: &Tender) -> bool {
         match self {
             Self::Facilitator => true,
+            Self::Territory(scope) => scope.covers(tender),
             Self::Buyer(siret) => tender.buyer.siret.as_ref() == Some(siret),
         }
+    }
+
+    /// Whether this caller is a facilitator (national or of a territory): registers tenders, steers campaigns.
+    pub fn is_facilitator(&self) -> bool {
+        matches!(self, Self::Facilitator | Self::Territory(_))
     }
 }
 
@@ -81,7 +91,12 @@ impl FromRequestParts<AppState> for Access {
             return Err(ApiError::unauthorized());
         };
         match (stored.role.as_str(), stored.buyer) {
-            ("facilitator", _) => Ok(Access::Facilitator),
+            ("facilitator", _) => match stored.scope {
+                Some(Scope::National) => Ok(Access::Facilitator),
+                Some(scope) => Ok(Access::Territory(scope)),
+                // The store never returns a facilitator's token without its scope; refuse rather than widen.
+                None => Err(ApiError::unauthorized()),
+            },
             ("buyer", Some(siret)) => Ok(Access::Buyer(siret)),
             _ => Err(ApiError::unauthorized()),
         }

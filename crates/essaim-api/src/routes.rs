@@ -139,23 +139,35 @@ async fn visible_tender(state: &AppState, access: &Access, reference: &str) -> R
     let Some(tender) = state.store.tender(&reference).await? else {
         return Err(ApiError::not_found(format!("no tender {reference}")));
     };
-    if !access.may_see(&tender) {
-        return Err(ApiError::forbidden(format!("tender {reference} belongs to another buyer")));
+    match access {
+        _ if access.may_see(&tender) => Ok(tender),
+        // Its reference, which the caller typed, and the caller's own territory: nothing of the tender.
+        Access::Territory(scope) => {
+            Err(ApiError::forbidden(format!("tender {reference} is outside this token's territory ({scope})")))
+        }
+        _ => Err(ApiError::forbidden(format!("tender {reference} belongs to another buyer"))),
     }
-    Ok(tender)
 }
 
 async fn list_tenders(State(state): State<AppState>, access: Access) -> Result<Json<Value>, ApiError> {
     let campaigns = state.store.campaigns().await?;
-    let tenders: Vec<Value> = state
-        .store
-        .tenders()
-        .await?
-        .into_iter()
-        .filter(|t| match &access {
+    let mut visible = Vec::new();
+    for t in state.store.tenders().await? {
+        let shown = match &access {
             Access::Facilitator => true,
             Access::Buyer(siret) => t.buyer_siret.as_ref() == Some(siret),
-        })
+            // Whether a site lies in the territory needs the lines: the whole tender is read.
+            Access::Territory(scope) => match state.store.tender(&t.reference).await? {
+                Some(tender) => scope.covers(&tender),
+                None => false,
+            },
+        };
+        if shown {
+            visible.push(t);
+        }
+    }
+    let tenders: Vec<Value> = visible
+        .into_iter()
         .map(|t| {
             let campaign = campaigns.iter().find(|c| c.tender == t.reference).map(|c| c.status.clone());
             json!({
@@ -178,7 +190,7 @@ async fn create_tender(
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, ApiError> {
-    if access != Access::Facilitator {
+    if !access.is_facilitator() {
         return Err(ApiError::forbidden("only a facilitator token may register tenders"));
     }
     // A body declared as something else is not read as JSON (a form, a text file sent by mistake).
@@ -195,6 +207,14 @@ async fn create_tender(
     }
     let tender = essaim_import::read_tender("request body", &body, &state.config.taxonomy)
         .map_err(|message| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_tender", message))?;
+    if let Access::Territory(scope) = &access
+        && !scope.covers(&tender)
+    {
+        return Err(ApiError::forbidden(format!(
+            "tender {}: neither its groupement nor any of its sites is in this token's territory ({scope})",
+            tender.reference
+        )));
+    }
     if let Some(code) = &tender.groupement
         && state.store.groupement(code).await?.is_none()
     {
@@ -228,7 +248,7 @@ async fn campaign_action(
     Path((reference, action)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    if access != Access::Facilitator {
+    if !access.is_facilitator() {
         return Err(ApiError::forbidden("only a facilitator token may steer a campaign"));
     }
     let Some(action) = crate::CampaignAction::ALL.into_iter().find(|a| a.as_str() == action) else {

@@ -534,3 +534,99 @@ fn the_openapi_document_describes_every_route() -> TestResult {
     }
     Ok(())
 }
+
+/// Tokens of a territory, from the database as `essaim token create --facilitator --scope …` makes them.
+const LYON_TOKEN: &str = "lyon-facilitator-token";
+const BRITTANY_TOKEN: &str = "brittany-facilitator-token";
+
+/// A second tender, in Rennes (Ille-et-Vilaine, 35), of no groupement.
+const RENNES_TITLE: &str = "Entretien des espaces verts de Rennes";
+
+async fn two_territories(store: &Store) -> TestResult {
+    let lyon = essaim_core::Scope::parse("scope", "G-LYON")?;
+    let brittany = essaim_core::Scope::parse("scope", "dep:35,dep:29")?;
+    store.create_facilitator_token("tok_lyon", &hash_token(LYON_TOKEN), &lyon, Some("Lyon")).await?;
+    store.create_facilitator_token("tok_bzh", &hash_token(BRITTANY_TOKEN), &brittany, Some("Bretagne")).await?;
+    let example = example::inputs()?.tender;
+    let mut line = example.lines[0].clone();
+    line.site = essaim_core::GeoPoint::new(48.111, -1.680)?;
+    let rennes = essaim_core::Tender::new(
+        essaim_core::TenderRef::parse("ref", "T-RENNES")?,
+        RENNES_TITLE,
+        essaim_core::Buyer::named("Rennes Métropole", Some(Siret::parse(BUYER_SIRET)?)),
+        None,
+        None,
+        vec![line],
+    )?;
+    store.insert_tender(&rennes).await?;
+    Ok(())
+}
+
+fn references(body: &str) -> Vec<String> {
+    let body: Value = serde_json::from_str(body).unwrap_or_default();
+    body["tenders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["reference"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_facilitator_token_of_a_territory_sees_and_steers_only_its_tenders() {
+    with_each_backend(|store| async move {
+        let url = serve_steered(store.clone()).await?;
+        two_territories(&store).await?;
+
+        // The list: each territory its own, a national token both.
+        let (_, body) = get(&format!("{url}/tenders"), Some(LYON_TOKEN)).await?;
+        assert_eq!(references(&body), ["T-2026-014"]);
+        let (_, body) = get(&format!("{url}/tenders"), Some(BRITTANY_TOKEN)).await?;
+        assert_eq!(references(&body), ["T-RENNES"], "by its site in Ille-et-Vilaine");
+        let (_, body) = get(&format!("{url}/tenders"), Some(FACILITATOR)).await?;
+        assert_eq!(references(&body).len(), 2);
+
+        // Another territory's tender: 403 on status, proposal and every campaign action, naming only the
+        // reference asked and the caller's own territory.
+        let expected = "tender T-2026-014 is outside this token's territory (dep:29,dep:35)";
+        for path in ["/tenders/T-2026-014/status", "/proposals/T-2026-014", "/proposals/T-2026-014?format=ocds"] {
+            let (status, body) = get(&format!("{url}{path}"), Some(BRITTANY_TOKEN)).await?;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+            let body: Value = serde_json::from_str(&body)?;
+            assert_eq!(body["error"]["message"], expected, "{path}");
+        }
+        for action in ["status", "close", "members", "launch", "remind", "send"] {
+            let (status, body) = post(&format!("{url}/tenders/T-2026-014/campaign/{action}"), BRITTANY_TOKEN).await?;
+            assert_eq!(
+                (status, body["error"]["message"].as_str()),
+                (StatusCode::FORBIDDEN, Some(expected)),
+                "{action}"
+            );
+        }
+        let (status, body) = get(&format!("{url}/tenders/T-RENNES/status"), Some(LYON_TOKEN)).await?;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(!body.contains(RENNES_TITLE) && !body.contains("Rennes Métropole"), "{body}");
+        // Unknown is still 404, and the closing was refused: the campaign is as it was.
+        assert_eq!(get(&format!("{url}/tenders/NOPE-1/status"), Some(BRITTANY_TOKEN)).await?.0, StatusCode::NOT_FOUND);
+
+        // Within the territory the same routes answer.
+        assert_eq!(get(&format!("{url}/tenders/T-RENNES/status"), Some(BRITTANY_TOKEN)).await?.0, StatusCode::OK);
+        let (status, body) = post(&format!("{url}/tenders/T-2026-014/campaign/status"), LYON_TOKEN).await?;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body["messages"][0].as_str().is_some_and(|m| m.contains("campagne terminée")), "{body}");
+
+        // Registering: a tender of G-LYON around Lyon is Lyon's to register, not Brittany's.
+        let body = tender_file("T-NEW")?;
+        let register = async |token: &str| {
+            let response = client().post(format!("{url}/tenders")).bearer_auth(token).body(body.clone()).send().await?;
+            Ok::<_, reqwest::Error>((response.status(), response.text().await?))
+        };
+        let (status, text) = register(BRITTANY_TOKEN).await?;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+        assert!(text.contains("neither its groupement nor any of its sites is in this token's territory"), "{text}");
+        assert!(store.tender(&essaim_core::TenderRef::parse("r", "T-NEW")?).await?.is_none(), "nothing written");
+        assert_eq!(register(LYON_TOKEN).await?.0, StatusCode::CREATED);
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await;
+}
