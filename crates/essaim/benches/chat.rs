@@ -7,7 +7,9 @@
 //!    reaches it (long polling, engine, database, `answerCallbackQuery`), p50 / p99, for presses that
 //!    record an answer and for stale presses;
 //! 3. fairness: the reply to an idle chat while another chat has 100 messages queued, p50 / p99;
-//! 4. Discord HTTP interactions answered within Discord's 3 seconds.
+//! 4. Discord HTTP interactions answered within Discord's 3 seconds;
+//! 5. restart: a dispatcher killed with a message in flight, then a new run of the same instance: time
+//!    until the message reaches the fake (without taking back its own claims, the lease: 60 s).
 //!
 //! `cargo bench -p essaim --bench chat` (add `-- --postgres URL` to run on PostgreSQL).
 
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use essaim::config::Config;
-use essaim_chat::{Dispatcher, Engine, Incoming, Limits, Outgoing, Platform};
+use essaim_chat::{Dispatcher, Engine, Incoming, Limits, Outgoing, Platform, SendOutcome, Sender};
 use essaim_store::{Changeset, NewOutgoing, Store};
 use essaim_telegram::fake::FakeTelegram;
 use essaim_telegram::{TelegramConfig, TelegramSender};
@@ -126,6 +128,75 @@ async fn discord_interactions(engine: Engine) -> Result<(), Box<dyn std::error::
     Ok(())
 }
 
+/// A sender whose sends never end: what a process killed mid-send leaves behind.
+struct Hang(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Sender for Hang {
+    async fn send(&self, _key: &str, _message: &Outgoing) -> SendOutcome {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::future::pending().await
+    }
+}
+
+/// 10 times: a dispatcher of instance « bench » dies (its task dropped) while sending a message; a new
+/// run of « bench » starts at once. Time from that start to the message reaching the fake Telegram.
+async fn restart<S: Sender>(
+    store: &Store,
+    fake: &FakeTelegram,
+    sender: impl Fn() -> S,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut samples = Vec::new();
+    for i in 0..10i64 {
+        let chat = 40_000 + i;
+        let message = Outgoing::text(Platform::Telegram, chat.to_string(), "En vol au moment du crash");
+        let outgoing = NewOutgoing {
+            key: format!("restart:{i}"),
+            platform: "telegram".into(),
+            chat_id: chat.to_string(),
+            payload: serde_json::to_value(&message)?,
+        };
+        store.apply(&Changeset { outbox: vec![outgoing], ..Changeset::default() }).await?;
+        let sends = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let dying = Dispatcher::new(store.clone()).with_instance("bench").with_sender(
+            Platform::Telegram,
+            Hang(sends.clone()),
+            Limits::telegram(),
+        );
+        let dying = tokio::spawn(dying.run(std::future::pending()));
+        while sends.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        dying.abort();
+        let _ = dying.await;
+
+        let started = Instant::now();
+        let restarted = Dispatcher::new(store.clone()).with_instance("bench").with_sender(
+            Platform::Telegram,
+            sender(),
+            Limits::telegram(),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let restarted = tokio::spawn(restarted.run(async move {
+            let _ = stopped.await;
+        }));
+        answered_within(fake, Duration::from_secs(90), |f| !f.messages_to(chat).is_empty())
+            .await
+            .ok_or("the in-flight message was not sent within 90 s of the restart")?;
+        samples.push(started.elapsed());
+        let _ = stop.send(());
+        let _ = restarted.await;
+    }
+    samples.sort();
+    println!(
+        "restart with a message in flight ({} restarts, restart → message received): p50 {}, p99 {}, max {} (lease: 60 s)",
+        samples.len(),
+        ms(percentile(&samples, 50.0)),
+        ms(percentile(&samples, 99.0)),
+        ms(samples.last().copied().unwrap_or_default())
+    );
+    Ok(())
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -168,6 +239,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let dispatcher_task = tokio::spawn(dispatcher.run(stopped()));
+    let restart_bot = bot.clone();
     let polling = tokio::spawn({
         let engine = engine.clone();
         let handler = move |incoming: Incoming| {
@@ -320,6 +392,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = stop_tx.send(true);
     let _ = polling.await;
     let _ = dispatcher_task.await;
+
+    // 5. Restart with a message in flight (the dispatcher above has stopped: nothing else claims it).
+    restart(&store, &fake, || TelegramSender::new(restart_bot.clone())).await?;
     store.close().await;
     Ok(())
 }
