@@ -496,7 +496,7 @@ impl Engine {
             }
             // A supplier's invite that names no structure cannot link anything.
             (Role::Supplier, None) => return Ok(Decision::reply(incoming, [texts.invite_invalid()])),
-            (Role::Facilitator, _) => texts.linked_facilitator(),
+            (Role::Facilitator, _) => texts.linked_facilitator(invite.scope.as_ref().unwrap_or(&Scope::National)),
             (Role::Buyer, _) => texts.help(Some(Role::Buyer)),
         };
         // What is kept and why, the first time an account is linked (RGPD art. 13: information at collection).

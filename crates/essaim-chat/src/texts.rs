@@ -610,11 +610,14 @@ impl Texts {
         say!(self, "Un facilitateur".to_owned(), "A facilitator".to_owned())
     }
 
-    pub fn linked_facilitator(&self) -> String {
+    /// The welcome of a facilitator's account, with the territory it acts in.
+    pub fn linked_facilitator(&self, scope: &Scope) -> String {
+        let territory = self.territory(scope);
+        let help = self.help(Some(Role::Facilitator));
         say!(
             self,
-            format!("Bienvenue ! Ce compte a le rôle de facilitateur.\n\n{}", self.help(Some(Role::Facilitator))),
-            format!("Welcome! This account has the facilitator role.\n\n{}", self.help(Some(Role::Facilitator)))
+            format!("Bienvenue ! Ce compte a le rôle de facilitateur, territoire : {territory}.\n\n{help}"),
+            format!("Welcome! This account has the facilitator role, territory: {territory}.\n\n{help}")
         )
     }
 

@@ -104,6 +104,13 @@ async fn each_facilitator_lists_the_tenders_of_its_territory_and_a_national_one_
         facilitator(&phone, "bzh", Some("dep:35")).await;
         facilitator(&phone, "nat", None).await;
         facilitator(&phone, "nowhere", Some("dep:2A")).await;
+        assert!(
+            phone
+                .last_to("nowhere")
+                .await
+                .starts_with("Bienvenue ! Ce compte a le rôle de facilitateur, territoire : département 2A.")
+        );
+        assert!(phone.last_to("nat").await.contains("territoire : national."), "{}", phone.last_to("nat").await);
 
         let listed = async |user: &str| {
             phone.send(user, "/appels").await;
