@@ -249,6 +249,13 @@ pub enum ImportCommand {
         #[arg(long)]
         skip_invalid: bool,
     },
+    /// Structures from a Le Marché de l'inclusion export (CSV, or JSON as its API gives them); docs/import.md.
+    Marche(crate::import_sources::SourceOptions),
+    /// Structures from a data·inclusion « structures » file (schema v1, CSV or JSON); docs/import.md.
+    #[command(name = "data-inclusion")]
+    DataInclusion(crate::import_sources::SourceOptions),
+    /// The ESAT (category 246) of a FINESS establishments extraction (etalab CSV); docs/import.md.
+    Finess(crate::import_sources::SourceOptions),
     /// A whole installation written by `essaim export`, into an empty database, in one transaction
     /// (`essaim import --all FILE`).
     #[command(long_flag = "all")]
@@ -310,6 +317,18 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
         Command::Import(ImportCommand::Suppliers { file, skip_invalid }) => {
             let store = open_store(&global, &config).await?;
             import_suppliers(&store, &file, skip_invalid, &config).await
+        }
+        Command::Import(ImportCommand::Marche(options)) => {
+            let open = async || open_store(&global, &config).await;
+            crate::import_sources::run(crate::import_sources::Source::Marche, &options, &config, open).await
+        }
+        Command::Import(ImportCommand::DataInclusion(options)) => {
+            let open = async || open_store(&global, &config).await;
+            crate::import_sources::run(crate::import_sources::Source::DataInclusion, &options, &config, open).await
+        }
+        Command::Import(ImportCommand::Finess(options)) => {
+            let open = async || open_store(&global, &config).await;
+            crate::import_sources::run(crate::import_sources::Source::Finess, &options, &config, open).await
         }
         Command::Export { file } => {
             let store = open_store(&global, &config).await?;

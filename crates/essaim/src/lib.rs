@@ -18,6 +18,7 @@ pub mod demo_campaign;
 pub mod http;
 /// The reader of directories and tenders, shared with the API.
 pub use essaim_import as import;
+pub mod import_sources;
 pub mod render;
 pub mod serve;
 
