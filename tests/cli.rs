@@ -410,3 +410,37 @@ async fn an_account_is_forgotten_from_the_command_line_on_a_request_made_by_mail
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_facilitator_invite_and_token_carry_their_scope_and_a_bad_one_is_named() {
+    with_each_database_url(|backend, url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(essaim(&["migrate"], Some(&url), dir.path()).status.success(), "[{backend}]");
+        let store = essaim_store::Store::connect(&url).await.unwrap();
+        let lyon = essaim_core::Scope::parse("scope", "G-LYON,dep:69").unwrap();
+
+        let out = essaim(&["invite", "--facilitator", "--scope", "G-LYON, dep:69"], Some(&url), dir.path());
+        assert!(out.status.success(), "[{backend}] {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("Facilitator invite (scope G-LYON,dep:69)"), "{}", text(&out.stderr));
+        let code = text(&out.stdout).trim().trim_start_matches("/start ").to_owned();
+        assert_eq!(store.invite(&code).await.unwrap().expect("invite").scope, Some(lyon.clone()), "[{backend}]");
+
+        let out = essaim(&["token", "create", "--facilitator", "--scope", "G-LYON,dep:69"], Some(&url), dir.path());
+        assert!(out.status.success(), "[{backend}] {}", text(&out.stderr));
+        let token = text(&out.stdout).trim().to_owned();
+        let hash = text(&essaim(&["token", "hash", &token], None, dir.path()).stdout).trim().to_owned();
+        let stored = store.api_token_by_hash(&hash).await.unwrap().expect("token");
+        assert_eq!(stored.scope, Some(lyon), "[{backend}]");
+        // Without --scope: national, as every facilitator before scopes.
+        let out = essaim(&["invite", "--facilitator"], Some(&url), dir.path());
+        assert!(text(&out.stderr).contains("Facilitator invite (scope *)"), "{}", text(&out.stderr));
+
+        let out = essaim(&["token", "create", "--facilitator", "--scope", "dep:00"], Some(&url), dir.path());
+        assert_eq!(out.status.code(), Some(2), "[{backend}]");
+        assert!(text(&out.stderr).contains("--scope: unknown département « 00 »"), "{}", text(&out.stderr));
+        let out = essaim(&["invite", "--supplier", "73282932000074", "--scope", "G-LYON"], Some(&url), dir.path());
+        assert_eq!(out.status.code(), Some(2), "a supplier's invite has no scope");
+        Ok::<_, std::convert::Infallible>(())
+    })
+    .await;
+}

@@ -94,9 +94,13 @@ pub enum Command {
         /// The buyer (SIRET, as its tenders name it) the account will speak for.
         #[arg(long, conflicts_with = "facilitator")]
         buyer: Option<String>,
-        /// Grant the facilitator role (launch campaigns, see every status).
+        /// Grant the facilitator role (launch campaigns, see their status).
         #[arg(long)]
         facilitator: bool,
+        /// The facilitator's territory: groupement codes and départements (`G-LYON,dep:69`), or `*` for
+        /// every tender (a national administrator, the default).
+        #[arg(long, requires = "facilitator")]
+        scope: Option<String>,
         /// How long the code stays valid, in hours.
         #[arg(long, default_value_t = 168.0)]
         valid_hours: f64,
@@ -227,9 +231,13 @@ pub enum TokenCommand {
         /// A buyer's token (SIRET, as its tenders name it): sees that buyer's tenders only.
         #[arg(long, required_unless_present = "facilitator", conflicts_with = "facilitator")]
         buyer: Option<String>,
-        /// A facilitator's token: sees and registers every tender.
+        /// A facilitator's token: sees, registers and steers the tenders of its territory.
         #[arg(long)]
         facilitator: bool,
+        /// The facilitator's territory: groupement codes and départements (`G-LYON,dep:69`), or `*` for
+        /// every tender (the default).
+        #[arg(long, requires = "facilitator")]
+        scope: Option<String>,
         /// A note saying whose token it is.
         #[arg(long)]
         label: Option<String>,
@@ -358,9 +366,9 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
             println!("{}", essaim_api::hash_token(&token));
             Ok(())
         }
-        Command::Token(TokenCommand::Create { buyer, facilitator: _, label }) => {
+        Command::Token(TokenCommand::Create { buyer, facilitator: _, scope, label }) => {
             let store = open_store(&global, &config).await?;
-            create_token(&store, buyer.as_deref(), label.as_deref()).await
+            create_token(&store, buyer.as_deref(), scope.as_deref(), label.as_deref()).await
         }
         Command::Token(TokenCommand::Revoke { id }) => {
             let store = open_store(&global, &config).await?;
@@ -371,9 +379,9 @@ async fn run_async(command: Command, global: Global, config: Config) -> Result<(
                 Err(bad_input!("no live token {id}"))
             }
         }
-        Command::Invite { supplier, facilitator: _, buyer: None, groupement: None, valid_hours, .. } => {
+        Command::Invite { supplier, facilitator: _, buyer: None, groupement: None, scope, valid_hours, .. } => {
             let store = open_store(&global, &config).await?;
-            invite(&store, supplier.as_deref(), valid_hours).await
+            invite(&store, supplier.as_deref(), scope.as_deref(), valid_hours).await
         }
         Command::Forget { platform, user_id } => {
             let store = open_store(&global, &config).await?;
@@ -660,7 +668,14 @@ async fn invite_groupement(store: Store, config: &Config, code: &str, valid_hour
     Ok(())
 }
 
-async fn invite(store: &Store, supplier: Option<&str>, valid_hours: f64) -> Result<()> {
+/// The `--scope` of a facilitator's invite or token; national (`*`) when not given.
+fn facilitator_scope(scope: Option<&str>) -> Result<essaim_core::Scope> {
+    scope.map_or(Ok(essaim_core::Scope::National), |s| {
+        essaim_core::Scope::parse("--scope", s).map_err(|e| bad_input!("{e}"))
+    })
+}
+
+async fn invite(store: &Store, supplier: Option<&str>, scope: Option<&str>, valid_hours: f64) -> Result<()> {
     if !valid_hours.is_finite() || valid_hours <= 0.0 {
         return Err(bad_input!("--valid-hours: {valid_hours} must be a positive number"));
     }
@@ -676,13 +691,16 @@ async fn invite(store: &Store, supplier: Option<&str>, valid_hours: f64) -> Resu
     };
     let code = invite_code();
     let expires_at = chrono::Utc::now() + chrono::Duration::milliseconds((valid_hours * 3_600_000.0) as i64);
-    let role = if supplier.is_some() { essaim_core::Role::Supplier } else { essaim_core::Role::Facilitator };
-    store.create_invite(&code, role, supplier.as_ref().map(|(s, _)| s), Some(expires_at)).await?;
     match &supplier {
         Some((siret, name)) => {
+            store.create_invite(&code, essaim_core::Role::Supplier, Some(siret), Some(expires_at)).await?;
             eprintln!("Invite for {name} ({siret}), valid until {}:", expires_at.format("%Y-%m-%d %H:%M UTC"))
         }
-        None => eprintln!("Facilitator invite, valid until {}:", expires_at.format("%Y-%m-%d %H:%M UTC")),
+        None => {
+            let scope = facilitator_scope(scope)?;
+            store.create_facilitator_invite(&code, &scope, Some(expires_at)).await?;
+            eprintln!("Facilitator invite (scope {scope}), valid until {}:", expires_at.format("%Y-%m-%d %H:%M UTC"))
+        }
     }
     println!("/start {code}");
     Ok(())
@@ -701,11 +719,21 @@ async fn buyer_invite(store: &Store, buyer: &str, valid_hours: f64) -> Result<()
     Ok(())
 }
 
-async fn create_token(store: &Store, buyer: Option<&str>, label: Option<&str>) -> Result<()> {
+async fn create_token(store: &Store, buyer: Option<&str>, scope: Option<&str>, label: Option<&str>) -> Result<()> {
     let buyer = buyer.map(|b| essaim_core::Siret::parse(b).map_err(|e| bad_input!("--buyer: {e}"))).transpose()?;
     let (id, token) = essaim_api::new_token();
-    let role = if buyer.is_some() { "buyer" } else { "facilitator" };
-    store.create_api_token(&id, &essaim_api::hash_token(&token), role, buyer.as_ref(), label).await?;
+    let hash = essaim_api::hash_token(&token);
+    let role = match &buyer {
+        Some(siret) => {
+            store.create_api_token(&id, &hash, "buyer", Some(siret), label).await?;
+            "buyer".to_owned()
+        }
+        None => {
+            let scope = facilitator_scope(scope)?;
+            store.create_facilitator_token(&id, &hash, &scope, label).await?;
+            format!("facilitator (scope {scope})")
+        }
+    };
     eprintln!("{role} token {id} created; it is shown once, keep it safe (essaim token revoke {id} to revoke it):");
     println!("{token}");
     Ok(())
