@@ -44,11 +44,15 @@ pub(crate) const FIELDS: Fields = Fields {
 /// The INSEE code of a FINESS commune: the département then the commune's three digits; FINESS codes the
 /// overseas départements 9A…9F and their communes with three digits that start with the département's last
 /// one (9A + 101 → 97101, Les Abymes; 9D + 411 → 97411, Saint-Denis).
+///
+/// Copies that went through a spreadsheet lose the leading zeros (département `1`, commune `53` for 01053): they
+/// are put back.
 fn insee_code(departement: &str, commune: &str) -> String {
     let dep = departement.trim();
-    let com = commune.trim();
+    let com = format!("{:0>3}", commune.trim());
     match dep.as_bytes() {
         [b'9', b'A'..=b'F'] => format!("97{com}"),
+        [d] if d.is_ascii_digit() => format!("0{dep}{com}"),
         _ => format!("{dep}{com}"),
     }
 }
@@ -102,7 +106,13 @@ pub fn read_finess(file: &str, bytes: &[u8], labels: &SectorLabels) -> ImportRep
         let position = match geo.get(&nofiness) {
             Some((geo_line, g)) => {
                 let number = |i: usize| g.get(i).unwrap_or("").trim().replace(',', ".").parse::<f64>().ok();
-                let source = g.get(SOURCECOORD).unwrap_or("").trim().to_owned();
+                // One field (`1,ATLASANTE,…,LAMBERT_93`), or split on `;` in copies a spreadsheet saved again:
+                // everything between the coordinates and the closing date.
+                let source = if g.len() > SOURCECOORD + 2 {
+                    g.iter().skip(SOURCECOORD).take(g.len() - SOURCECOORD - 1).collect::<Vec<_>>().join(",")
+                } else {
+                    g.get(SOURCECOORD).unwrap_or("").trim().to_owned()
+                };
                 let xy = number(COORDX).zip(number(COORDY));
                 // Overseas establishments carry UTM coordinates (the source names the projection); they, and
                 // numbers that are not Lambert-93, are placed by their commune instead.
@@ -184,5 +194,6 @@ mod tests {
         assert_eq!(insee_code("2A", "004"), "2A004");
         assert_eq!(insee_code("9D", "411"), "97411");
         assert_eq!(insee_code("9A", "101"), "97101");
+        assert_eq!(insee_code("1", "53"), "01053", "zeros a spreadsheet dropped");
     }
 }

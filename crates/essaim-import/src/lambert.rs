@@ -113,6 +113,15 @@ mod tests {
         assert!((phi - 0.872_664_626).abs() < 1e-9, "{phi}");
     }
 
+    /// A FINESS establishment in Ambérieu-en-Bugey (Ain), (882 408.3, 6 543 019.6), as another implementation
+    /// of EPSG:2154 → WGS84 gives it (a FINESS parser's test: 5.355 651 287 573 366° E, 45.962 401 654 326 14° N).
+    #[test]
+    fn a_finess_position_as_another_implementation_converts_it() {
+        let (lat, lon) = lambert93_to_wgs84(882_408.3, 6_543_019.6).unwrap();
+        assert!((lat - 45.962_401_654_326_14).abs() < ONE_METRE / 1000.0, "{lat}");
+        assert!((lon - 5.355_651_287_573_366).abs() < ONE_METRE / 1000.0, "{lon}");
+    }
+
     /// Places at the corners of metropolitan France and in Corsica: projected by ALG0003 and brought back by
     /// ALG0004, they must land within a centimetre of where they were.
     #[test]

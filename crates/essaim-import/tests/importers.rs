@@ -146,7 +146,7 @@ fn data_inclusion_json() {
 #[test]
 fn finess_keeps_esat_converts_lambert_93_and_places_the_others_by_commune() {
     let report = read_finess("finess.csv", include_bytes!("fixtures/finess.csv"), &labels());
-    assert_eq!(report.rows, 5, "the five ESAT (category 246) of six establishments");
+    assert_eq!(report.rows, 6, "the six ESAT (category 246) of seven establishments");
     assert_eq!(report.skipped.as_deref(), Some("1 establishment(s) of another category than 246 (ESAT)"));
     assert_eq!(lines(&report.errors), ["finess.csv:6: siret: no SIRET given (essaim knows a structure by its SIRET)"]);
     let pentes = structure(&report, "40112345600014");
@@ -161,6 +161,12 @@ fn finess_keeps_esat_converts_lambert_93_and_places_the_others_by_commune() {
     let reunion = structure(&report, "40812345600019");
     assert_eq!(reunion.supplier.commune.as_deref(), Some("97411"));
     assert_eq!(reunion.departement, "974");
+    // A copy saved by a spreadsheet: leading zeros dropped (département 1, commune 53) and the coordinates'
+    // source split on `;`.
+    let bresse = structure(&report, "40712345600011");
+    assert_eq!(bresse.supplier.commune.as_deref(), Some("01053"), "Bourg-en-Bresse");
+    let at = bresse.supplier.location;
+    assert!((at.lat - 45.961_16).abs() < 1e-4 && (at.lon - 5.357_29).abs() < 1e-4, "its Lambert-93 position: {at:?}");
     let warnings = lines(&report.warnings);
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings[0].starts_with("finess.csv:5: ligneacheminement: 14581 Aurseulles"), "{warnings:?}");
