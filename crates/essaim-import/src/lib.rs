@@ -2,8 +2,11 @@
 //! problem as `file:line: field: what is wrong` so that the person who wrote the file can fix it.
 //!
 //! The one reader of both formats (docs/formats.md): `essaim import`, the demo and the API's `POST /tenders`
-//! all go through it. What this crate must not do: I/O. Bytes or text come in, domain values or located
-//! errors go out; reading files and talking to the store is the caller's.
+//! all go through it. The exports networks already have (Le Marché de l'inclusion, data·inclusion, FINESS) are
+//! read by their own modules into an [`ImportReport`] (docs/import.md).
+//!
+//! What this crate must not do: I/O. Bytes or text come in, domain values or located errors go out; reading
+//! files and talking to the store is the caller's.
 
 mod data_inclusion;
 mod directory;
