@@ -52,6 +52,29 @@ struct CapacityRow {
     quantity: f64,
 }
 
+/// A structure whose capacity is unknown: imported from an export that does not know capacities (Le Marché,
+/// data·inclusion, FINESS), and that has not said them all since (docs/import.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownCapacity {
+    pub siret: Siret,
+    pub name: String,
+    /// The sectors its source listed that it has given no capacity for yet (empty when its source listed
+    /// none, or none that maps to a sector: then it has given no capacity at all).
+    pub sectors: Vec<Sector>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UnknownRow {
+    siret: String,
+    name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SectorRow {
+    siret: String,
+    sector: String,
+}
+
 #[derive(sqlx::FromRow)]
 struct GroupementRow {
     code: String,
@@ -103,10 +126,31 @@ impl Store {
         suppliers: &[Supplier],
         groupements: &[Groupement],
     ) -> Result<ImportSummary, StoreError> {
+        self.import(suppliers, None, groupements).await
+    }
+
+    /// Imports structures read from an export that does not know capacities, each with the sectors its
+    /// source listed, in one transaction: as [`Store::import_directory`] (no groupement), and the listed
+    /// sectors replace those of a previous import. A structure that was not in the directory starts with its
+    /// capacity unknown (not zero) until it gives one for each listed sector ([`Store::unknown_capacities`]);
+    /// one already there keeps what it was.
+    #[tracing::instrument(skip(self, structures), fields(structures = structures.len()))]
+    pub async fn import_structures(&self, structures: &[(Supplier, Vec<Sector>)]) -> Result<ImportSummary, StoreError> {
+        let (suppliers, listed): (Vec<Supplier>, Vec<Vec<Sector>>) = structures.iter().cloned().unzip();
+        self.import(&suppliers, Some(&listed), &[]).await
+    }
+
+    /// `listed`: for each supplier (same order), the sectors an export listed, when it comes from one.
+    async fn import(
+        &self,
+        suppliers: &[Supplier],
+        listed: Option<&[Vec<Sector>]>,
+        groupements: &[Groupement],
+    ) -> Result<ImportSummary, StoreError> {
         let at = now();
         let mut summary = ImportSummary::default();
         in_transaction!(self, |tx| {
-            for supplier in suppliers {
+            for (index, supplier) in suppliers.iter().enumerate() {
                 let siret = supplier.siret.as_str();
                 let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
                     .bind(siret)
@@ -134,6 +178,36 @@ impl Store {
                     .bind(supplier.address.as_deref())
                     .execute(&mut *tx)
                     .await?;
+                match listed.and_then(|l| l.get(index)) {
+                    Some(sectors) => {
+                        if known == 0 {
+                            sqlx::query("UPDATE suppliers SET capacity_unknown = $1 WHERE siret = $2")
+                                .bind(true)
+                                .bind(siret)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        sqlx::query("DELETE FROM supplier_sectors WHERE siret = $1")
+                            .bind(siret)
+                            .execute(&mut *tx)
+                            .await?;
+                        for sector in sectors.iter().collect::<std::collections::BTreeSet<_>>() {
+                            sqlx::query("INSERT INTO supplier_sectors (siret, sector) VALUES ($1, $2)")
+                                .bind(siret)
+                                .bind(sector.as_str())
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    // The directory's own CSV states capacities (its column is required): they are known.
+                    None => {
+                        sqlx::query("UPDATE suppliers SET capacity_unknown = $1 WHERE siret = $2")
+                            .bind(false)
+                            .bind(siret)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 sqlx::query("DELETE FROM supplier_capacities WHERE siret = $1").bind(siret).execute(&mut *tx).await?;
                 for (sector, quantity) in &supplier.capacities {
                     sqlx::query("INSERT INTO supplier_capacities (siret, sector, quantity) VALUES ($1, $2, $3)")
@@ -267,6 +341,60 @@ impl Store {
         self.apply(&crate::Changeset { capacity: Some(change), ..crate::Changeset::default() }).await.map(|_| ())
     }
 
+    /// The structures whose capacity is unknown, ordered by name then SIRET: imported from an export with
+    /// no capacity, and since then with no capacity at all or none for a sector their source listed.
+    #[tracing::instrument(skip(self))]
+    pub async fn unknown_capacities(&self) -> Result<Vec<UnknownCapacity>, StoreError> {
+        let (rows, listed, known) = with_pool!(self, |pool| {
+            let rows: Vec<UnknownRow> =
+                sqlx::query_as("SELECT siret, name FROM suppliers WHERE capacity_unknown = $1 ORDER BY name, siret")
+                    .bind(true)
+                    .fetch_all(pool)
+                    .await?;
+            let listed: Vec<SectorRow> = sqlx::query_as(
+                "SELECT l.siret, l.sector FROM supplier_sectors l JOIN suppliers s ON s.siret = l.siret \
+                 WHERE s.capacity_unknown = $1",
+            )
+            .bind(true)
+            .fetch_all(pool)
+            .await?;
+            let known: Vec<SectorRow> = sqlx::query_as(
+                "SELECT c.siret, c.sector FROM supplier_capacities c JOIN suppliers s ON s.siret = c.siret \
+                 WHERE s.capacity_unknown = $1",
+            )
+            .bind(true)
+            .fetch_all(pool)
+            .await?;
+            (rows, listed, known)
+        });
+        unknown_from_rows(rows, listed, known)
+    }
+
+    /// One structure's unknown capacity ([`Store::unknown_capacities`]), `None` when it is known (or the
+    /// SIRET is not in the directory).
+    #[tracing::instrument(skip(self), fields(siret = %siret))]
+    pub async fn unknown_capacity(&self, siret: &Siret) -> Result<Option<UnknownCapacity>, StoreError> {
+        let (rows, listed, known) = with_pool!(self, |pool| {
+            let rows: Vec<UnknownRow> =
+                sqlx::query_as("SELECT siret, name FROM suppliers WHERE capacity_unknown = $1 AND siret = $2")
+                    .bind(true)
+                    .bind(siret.as_str())
+                    .fetch_all(pool)
+                    .await?;
+            let listed: Vec<SectorRow> = sqlx::query_as("SELECT siret, sector FROM supplier_sectors WHERE siret = $1")
+                .bind(siret.as_str())
+                .fetch_all(pool)
+                .await?;
+            let known: Vec<SectorRow> =
+                sqlx::query_as("SELECT siret, sector FROM supplier_capacities WHERE siret = $1")
+                    .bind(siret.as_str())
+                    .fetch_all(pool)
+                    .await?;
+            (rows, listed, known)
+        });
+        Ok(unknown_from_rows(rows, listed, known)?.pop())
+    }
+
     /// Every groupement, ordered by code, members ordered by SIRET.
     #[tracing::instrument(skip(self))]
     pub async fn groupements(&self) -> Result<Vec<Groupement>, StoreError> {
@@ -327,6 +455,38 @@ impl Store {
 fn parse_sector(siret: &str, sector: &str) -> Result<Sector, StoreError> {
     Sector::parse("sector", sector)
         .map_err(|e| StoreError::corrupt(format!("capacity or price row (supplier {siret}, sector {sector}): {e}")))
+}
+
+/// The unknown capacities of `rows` (flagged structures): a structure with a capacity in every sector its
+/// source listed — and at least one capacity — is known.
+fn unknown_from_rows(
+    rows: Vec<UnknownRow>,
+    listed: Vec<SectorRow>,
+    known: Vec<SectorRow>,
+) -> Result<Vec<UnknownCapacity>, StoreError> {
+    let mut listed_by: BTreeMap<String, Vec<Sector>> = BTreeMap::new();
+    for row in listed {
+        let sector = parse_sector(&row.siret, &row.sector)?;
+        listed_by.entry(row.siret).or_default().push(sector);
+    }
+    let mut known_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in known {
+        known_by.entry(row.siret).or_default().push(row.sector);
+    }
+    let mut unknown = Vec::new();
+    for row in rows {
+        let known = known_by.remove(&row.siret).unwrap_or_default();
+        let mut sectors = listed_by.remove(&row.siret).unwrap_or_default();
+        sectors.retain(|s| !known.iter().any(|k| k == s.as_str()));
+        sectors.sort();
+        if sectors.is_empty() && !known.is_empty() {
+            continue;
+        }
+        let siret = Siret::parse(&row.siret)
+            .map_err(|e| StoreError::corrupt(format!("supplier row (siret {}): {e}", row.siret)))?;
+        unknown.push(UnknownCapacity { siret, name: row.name, sectors });
+    }
+    Ok(unknown)
 }
 
 fn prices_by_siret(rows: Vec<PriceRow>) -> Result<BTreeMap<String, BTreeMap<Sector, f64>>, StoreError> {

@@ -54,7 +54,7 @@ pub use campaigns::{
 };
 pub use chat::{ACCOUNTS_STREAM, AccountLink, ChatAccount, INVITES_STREAM, InboxKey, Invite};
 pub use claimant::{Claimant, DispatcherLock};
-pub use directory::ImportSummary;
+pub use directory::{ImportSummary, UnknownCapacity};
 pub use erasure::{ACCOUNT_FORGOTTEN, Forget, redact};
 pub use error::StoreError;
 pub use events::{DIRECTORY_STREAM, Event, MAIL_PREFERENCE, mailbox_stream, supplier_stream, tender_stream};

@@ -15,6 +15,7 @@ use essaim_store::{CampaignAppend, Changeset, InboxKey, NewEvent, NewOutgoing, S
 
 const A: &str = "73282932000074";
 const B: &str = "12345678900015";
+const C: &str = "30000000000004";
 
 fn siret(s: &str) -> Siret {
     Siret::parse(s).expect("test SIRET")
@@ -37,6 +38,11 @@ async fn fill(store: &Store) -> Result<(), StoreError> {
         })
         .collect();
     store.import_directory(&suppliers, &[]).await?;
+    // A structure from an export: capacity unknown, the sectors its source listed (migration 0011).
+    let at = GeoPoint::new(45.7, 4.8).expect("point");
+    let imported = Supplier::new(siret(C), "Importée", SupplierKind::Ei, at, 40.0, 0.0, Capacities::new(), None)
+        .expect("supplier");
+    store.import_structures(&[(imported, vec![sector()])]).await?;
     let site = GeoPoint::new(45.75, 4.85).expect("site");
     let line = TenderLine::new("l", "L1", sector(), 80.0, "h", site, None, None).expect("line");
     let tender = Tender::new(
