@@ -9,7 +9,8 @@
 //! Several dispatchers (replicas) may run against one database: a claimed message is leased to one
 //! of them (see `Store::claim_outbox`), from its own claim. The pacing state is per process, except
 //! the interval of a chat, counted from the last message delivered to it by whichever process (the
-//! store says when), so that it holds across replicas.
+//! store says when), and a platform's 429: its `retry_after` is recorded in the store for the chat and
+//! the whole bot (`Store::hold_sends`), so that no replica claims or sends there before it runs out.
 //!
 //! A dispatcher given an instance name ([`Dispatcher::with_instance`]) runs only while it holds that
 //! instance's lock (one live process per name; on SQLite, one per database), and when it takes the
@@ -585,6 +586,18 @@ async fn deliver(
             tokio::time::sleep(wait).await;
         }
 
+        // Another replica may have been told to wait (a 429) since this row was claimed: honour it.
+        if let Some(until) = store.send_wait(lane.platform.as_str(), Some(&row.chat_id), Utc::now()).await? {
+            lane.pause(instant_of(until));
+            let wait = (until - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            if Instant::now() + wait > send_by {
+                tracing::debug!(wait_ms = wait.as_millis(), "outbox: the platform asked another replica to wait");
+                store.outbox_release(row.id, until).await?;
+                return Ok(false);
+            }
+            tokio::time::sleep(wait).await;
+        }
+
         match lane.sender.send_dyn(&row.key, &message).await {
             SendOutcome::Sent { message_id } => {
                 tracing::info!("outbox: sent");
@@ -595,8 +608,14 @@ async fn deliver(
                 tracing::info!(retry_after_ms = wait.as_millis(), "outbox: the platform asked to slow down");
                 metrics::counter!(SENDS, "platform" => row.platform.clone(), "outcome" => "rate_limited").increment(1);
                 lane.pause(Instant::now() + wait);
+                // Whether the 429 was for this chat or the whole bot the platform does not say: like the
+                // pause above, every replica holds the whole platform until then, and the chat too.
+                let until = later(wait);
+                let platform = lane.platform.as_str();
+                store.hold_sends(platform, Some(&row.chat_id), until).await?;
+                store.hold_sends(platform, None, until).await?;
                 let error = format!("the platform asked to wait {} ms (rate limit)", wait.as_millis());
-                store.outbox_retry(row.id, later(wait), &error).await?;
+                store.outbox_retry(row.id, until, &error).await?;
             }
             SendOutcome::Transient(error) if row.attempts >= settings.max_attempts => {
                 tracing::warn!(error = %error, "outbox: still failing after {} attempts; given up", row.attempts);

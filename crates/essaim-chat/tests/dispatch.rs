@@ -182,9 +182,13 @@ async fn retry_after_is_respected_for_the_message_and_the_whole_platform() {
         assert!(slow.next_attempt_at > Utc::now() + TimeDelta::milliseconds(200), "{slow:?}");
         assert!(slow.last_error.as_deref().is_some_and(|e| e.contains("400 ms")), "{slow:?}");
 
-        // Another chat on the same platform waits for the pause too.
+        // Another chat on the same platform waits for the pause too (it is not even claimed before).
         queue(&store, vec![message("other", "2")]).await?;
-        dispatcher.run_once().await?;
+        run_until(&dispatcher, || {
+            let fake = fake.clone();
+            async move { Ok(!fake.calls_for("other").is_empty()) }
+        })
+        .await?;
         let other = fake.calls_for("other");
         assert_eq!(other.len(), 1);
         assert!(other[0].at >= first + Duration::from_millis(400), "sent {:?} after the 429", other[0].at - first);
@@ -716,6 +720,60 @@ async fn the_pace_of_a_chat_holds_when_another_replica_sent_its_last_message() {
         assert_eq!(a2.len(), 1);
         let gap = a2[0].at - delivered;
         assert!(gap >= interval - Duration::from_millis(5), "a2 sent {gap:?} after a1 was delivered");
+        Ok::<_, StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_429_one_replica_got_holds_every_replica_until_its_retry_after_runs_out() {
+    with_each_database_url(|backend, url| async move {
+        // Two processes on one database: `a` gets the 429, `b` must honour it.
+        let (a_store, b_store) = (Store::connect(&url).await?, Store::connect(&url).await?);
+        a_store.migrate().await?;
+        let limits = Limits { global_per_second: 0, per_chat_interval: Duration::from_secs(1), group_per_minute: 0 };
+        let retry_after = Duration::from_secs(2);
+        let (a_fake, b_fake) = (FakePlatform::default(), FakePlatform::default());
+        a_fake.script("x1", vec![SendOutcome::RetryAfter(retry_after)]);
+        let a = Dispatcher::new(a_store.clone()).with_sender(Platform::Telegram, a_fake.clone(), limits);
+        let b = Dispatcher::new(b_store.clone()).with_sender(Platform::Telegram, b_fake.clone(), limits);
+        let poke_b = b.notifier();
+        let b = Running::start(b);
+
+        // `b` sends y0, then has y1 claimed and waits out chat Y's second…
+        queue(&a_store, vec![message("y0", "Y"), message("y1", "Y")]).await?;
+        poke_b.notify_one();
+        assert!(until_called(&b_fake, "y0", Duration::from_secs(5)).await, "[{backend}] y0 not sent");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // …when `a`'s send to chat X is answered 429 retry_after = 2 s.
+        queue(&a_store, vec![message("x1", "X"), message("x2", "X")]).await?;
+        assert_eq!(a.run_once().await?, 1, "[{backend}] x1 answered 429, x2 behind it");
+        let told = a_fake.calls_for("x1")[0].at;
+        // A chat nobody has sent to yet, queued after the 429.
+        queue(&a_store, vec![message("z1", "Z")]).await?;
+        poke_b.notify_one();
+
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !all_settled(&a_store).await? {
+            assert!(Instant::now() < deadline, "[{backend}] not delivered within 20 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        b.stop().await;
+
+        // Nothing left `b` before the wait ran out: neither chat X, nor the message it held claimed (y1),
+        // nor a chat it had never sent to (z1). Every message once, x1 twice (429 then sent).
+        let calls = b_fake.calls();
+        let keys: BTreeMap<&str, usize> = calls.iter().fold(BTreeMap::new(), |mut keys, call| {
+            *keys.entry(call.key.as_str()).or_default() += 1;
+            keys
+        });
+        assert_eq!(keys, BTreeMap::from([("x1", 1), ("x2", 1), ("y0", 1), ("y1", 1), ("z1", 1)]), "[{backend}]");
+        for call in calls.iter().filter(|c| c.key != "y0") {
+            let after = call.at.saturating_duration_since(told);
+            assert!(after >= retry_after, "[{backend}] {} sent {after:?} after the 429 of another replica", call.key);
+        }
+        a_store.close().await;
+        b_store.close().await;
         Ok::<_, StoreError>(())
     })
     .await;

@@ -38,6 +38,7 @@ mod holdings;
 mod jobs;
 mod outbox;
 mod proposals;
+mod send_waits;
 mod sent;
 mod store;
 mod tenders;

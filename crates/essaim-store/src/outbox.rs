@@ -134,8 +134,9 @@ macro_rules! outbox_columns {
 
 /// The claim, with `$4` an optional platform filter and `$5`, `$6` the claimant's instance and
 /// incarnation; `$lock` is empty on SQLite and `FOR UPDATE SKIP LOCKED` on PostgreSQL. A row is due when
-/// its next attempt has come and nobody holds it, and is the head of its chat (no older pending row for
-/// the same chat).
+/// its next attempt has come and nobody holds it, it is the head of its chat (no older pending row for
+/// the same chat), and no wait a platform asked for (a 429, recorded by whichever replica got it in
+/// `send_waits`, for the chat or the whole bot) still runs.
 macro_rules! claim_outbox_sql {
     ($lock:literal) => {
         concat!(
@@ -146,6 +147,8 @@ macro_rules! claim_outbox_sql {
             "AND (CAST($4 AS TEXT) IS NULL OR o.platform = $4) ",
             "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.platform = o.platform ",
             "AND e.chat_id = o.chat_id AND e.status = 'pending' AND e.id < o.id) ",
+            "AND NOT EXISTS (SELECT 1 FROM send_waits w WHERE w.platform = o.platform ",
+            "AND w.chat_id IN (o.chat_id, '') AND w.not_before > $1) ",
             "ORDER BY o.id LIMIT $3 ",
             $lock,
             ") RETURNING ",
@@ -157,7 +160,8 @@ macro_rules! claim_outbox_sql {
 impl Store {
     /// Claims up to `limit` due rows, oldest first, for `lease`: a row is due when it is pending,
     /// its `next_attempt_at` has come, nobody holds it (`claimed_until` empty or past) and no older
-    /// row to the same chat is still pending. Each claimed row gets one more attempt and a lease
+    /// row to the same chat is still pending, nor a wait the platform asked for
+    /// ([`Store::hold_sends`]) for its chat or the whole bot. Each claimed row gets one more attempt and a lease
     /// until `lease` after the claim (after `now` if that is later). Two callers never get the same
     /// row. The claim is unnamed: only its lease ends it.
     #[tracing::instrument(skip(self))]
@@ -390,6 +394,13 @@ impl Store {
             .fetch_one(pool)
             .await?
         });
+        // A chat's own wait is its head row's next attempt already (set with the wait); the whole bot's
+        // may end later than any of them.
+        if let (Some(due), Some(platform)) = (due, platform)
+            && let Some(held) = self.send_wait(platform, None, Utc::now()).await?
+        {
+            return Ok(Some(due.max(held)));
+        }
         Ok(due)
     }
 
