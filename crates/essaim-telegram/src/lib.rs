@@ -22,7 +22,7 @@ mod translate;
 mod webhook;
 
 pub use menu::{menu, set_menus};
-pub use polling::run_polling;
+pub use polling::{STAND_BY_RETRY, run_polling, run_polling_elected};
 pub use sender::{TelegramSender, message_parts};
 pub use translate::{Translated, translate};
 pub use webhook::{MAX_UPDATE_BYTES, SECRET_HEADER, WEBHOOK_PATH, webhook_router};

@@ -117,6 +117,72 @@ where
     Ok(())
 }
 
+/// How often a replica standing by tries to become the poller.
+pub const STAND_BY_RETRY: Duration = Duration::from_secs(1);
+
+/// [`run_polling`] by one replica at a time: several `essaim serve` on one database elect the one that
+/// polls (Telegram answers `getUpdates` to one consumer only, and a second one makes both fail with
+/// 409 Conflict).
+///
+/// `elect` tries, without waiting, to take the lead: `None` while another live process holds it, else a
+/// future that owns the lead and resolves when it is lost (its database session gone). Until it has the
+/// lead a replica stands by and tries again every [`STAND_BY_RETRY`], so that when the leader dies (its
+/// session closes and frees the lead) another replica polls within a second or two. When the lead is
+/// lost the replica stops polling — the update in hand finished, those handled confirmed, as on
+/// shutdown — and stands by again. A new leader starts from what Telegram still holds unconfirmed: an
+/// update the dead leader handled without confirming comes again, and the engine's inbox recognises it.
+/// Returns `Ok(())` on `shutdown`, an error only for a refused bot token.
+pub async fn run_polling_elected<H, Fut, E, Elected, Lead>(
+    bot: Bot,
+    timeout: Duration,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+    mut elect: E,
+) -> Result<(), TelegramError>
+where
+    H: Fn(Incoming) -> Fut,
+    Fut: Future<Output = Result<Handled, String>>,
+    E: FnMut() -> Elected,
+    Elected: Future<Output = Option<Lead>>,
+    Lead: Future<Output = ()>,
+{
+    let mut shutdown = pin!(shutdown);
+    let mut standing_by = false;
+    loop {
+        let elected = tokio::select! {
+            biased;
+            () = shutdown.as_mut() => return Ok(()),
+            elected = elect() => elected,
+        };
+        let Some(lead) = elected else {
+            if !standing_by {
+                standing_by = true;
+                tracing::info!("another replica polls Telegram; standing by to take over");
+            }
+            if sleep_or_shutdown(STAND_BY_RETRY, shutdown.as_mut()).await {
+                return Ok(());
+            }
+            continue;
+        };
+        tracing::info!("this replica polls Telegram");
+        standing_by = false;
+        let mut lead = pin!(lead);
+        let mut lost = false;
+        let stop = async {
+            tokio::select! {
+                biased;
+                () = shutdown.as_mut() => {}
+                () = lead.as_mut() => lost = true,
+            }
+        };
+        run_polling(bot.clone(), timeout, &handler, stop).await?;
+        if !lost {
+            return Ok(());
+        }
+        tracing::warn!("lost the lead of Telegram polling; stopped polling and standing by");
+    }
+}
+
 /// `deleteWebhook`, retried until Telegram says yes. `Ok(false)`: shutdown came first.
 async fn delete_webhook(bot: &Bot, mut shutdown: Pin<&mut impl Future<Output = ()>>) -> Result<bool, TelegramError> {
     let mut failures = 0;

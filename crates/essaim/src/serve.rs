@@ -159,10 +159,31 @@ fn handler(engine: &Engine) -> impl Fn(Incoming) -> Handling + Clone + Send + Sy
     }
 }
 
+/// The lead of Telegram polling among the replicas on this database, if free: a future that holds it and
+/// resolves when it is lost (the session that holds it stops answering, checked every 2 s).
+async fn polling_lead(store: essaim_store::Store) -> Option<impl Future<Output = ()> + Send> {
+    let mut lead = match store.try_lead("telegram-polling").await {
+        Ok(lead) => lead?,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell whether another replica polls Telegram; trying again");
+            return None;
+        }
+    };
+    Some(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if tokio::time::timeout(Duration::from_secs(5), lead.is_held()).await != Ok(true) {
+                return;
+            }
+        }
+    })
+}
+
 /// What `serve` puts together as it starts: each channel adds its routes (webhooks, interactions, answer
 /// pages), its sender to the dispatcher and, for the ways in that run on their own (long polling, the
 /// gateway), a task.
 struct Wiring {
+    store: essaim_store::Store,
     router: axum::Router,
     dispatcher: Dispatcher,
     health: Arc<essaim_api::Health>,
@@ -188,6 +209,7 @@ impl Wiring {
             .with_instance(config.serve.instance())
             .with_lease(Duration::from_secs_f64(config.outbox.lease_s));
         Ok(Wiring {
+            store: store.clone(),
             router: essaim_api::router(store.clone(), api, health.clone())
                 .merge(essaim_api::metrics_router(store.clone(), config.api.metrics_token()?)),
             dispatcher,
@@ -223,7 +245,11 @@ impl Wiring {
                 self.bots.push("Telegram (webhook)");
             }
             TelegramMode::Polling => {
-                let polling = essaim_telegram::run_polling(bot, telegram.poll_timeout, handler(engine), stop);
+                // Replicas on one PostgreSQL elect the one that polls; on SQLite this process always does.
+                let store = self.store.clone();
+                let elect = move || polling_lead(store.clone());
+                let polling =
+                    essaim_telegram::run_polling_elected(bot, telegram.poll_timeout, handler(engine), stop, elect);
                 self.run_way_in("telegram", "Telegram (long polling)", async move {
                     polling.await.map_err(|e| anyhow::anyhow!("Telegram polling stopped: {e}"))
                 });
