@@ -442,6 +442,8 @@ pub enum Note {
         offers: usize,
         suppliers: usize,
         unlinked: Vec<String>,
+        /// Structures the tender may count on whose capacity is unknown (names, by name).
+        unknown_capacity: Vec<String>,
     },
     /// What stays uncovered on a line, and who outside the groupement could take it.
     Uncovered(Uncovered, Vec<Suggestion>),
@@ -639,7 +641,14 @@ impl<'a> Progress<'a> {
             Some((offer, loaded.line(&offer.terms.line)?))
         };
         match note {
-            Note::Launched { offers, suppliers, unlinked } => texts.launched(reference, *offers, *suppliers, unlinked),
+            Note::Launched { offers, suppliers, unlinked, unknown_capacity } => {
+                let mut text = texts.launched(reference, *offers, *suppliers, unlinked);
+                if !unknown_capacity.is_empty() {
+                    text.push('\n');
+                    text.push_str(&texts.unknown_capacity(unknown_capacity));
+                }
+                text
+            }
             Note::Uncovered(u, suggestions) => loaded.line(&u.line).map_or_else(String::new, |line| {
                 let mut text =
                     texts.uncovered_line(line, u.quantity, &texts.reason(u, &|s: &str| loaded.supplier_name(s)));
@@ -1079,7 +1088,8 @@ pub async fn launch(
             unlinked.push(loaded.supplier_name(s));
         }
     }
-    let mut summary = vec![Note::Launched { offers, suppliers: suppliers.len(), unlinked }];
+    let unknown_capacity = unknown_capacity_names(store, loaded).await?;
+    let mut summary = vec![Note::Launched { offers, suppliers: suppliers.len(), unlinked, unknown_capacity }];
     summary.extend(uncovered_notes(store, loaded, &progress.campaign).await?);
     // Nothing to offer at all (no supplier in reach): the campaign is already settled.
     progress.follow_up().await?;
@@ -1166,6 +1176,20 @@ pub async fn add_supplier(
     let text = progress.render(&note, &Texts::new(settings.default_lang, settings.time_zone));
     progress.facilitator_notes.insert(0, note);
     Ok(Ok((progress.into_changes().await?, text)))
+}
+
+/// The structures a tender may count on whose capacity is unknown (imported without one, never said since), by
+/// name: the members of its groupement, or, without one, the structures of the directory a line admits and
+/// whose reach takes in its site. Whom the facilitator should call before (or during) the campaign.
+pub async fn unknown_capacity_names(store: &Store, loaded: &Loaded) -> Result<Vec<String>, EngineError> {
+    let unknown = store.unknown_capacities().await?;
+    let tender = &loaded.tender;
+    let counts = |siret: &Siret| {
+        loaded.suppliers.iter().find(|s| &s.siret == siret).is_some_and(|s| {
+            tender.groupement.is_some() || tender.lines.iter().any(|l| l.admits(s.kind) && s.reaches(&l.site))
+        })
+    };
+    Ok(unknown.into_iter().filter(|u| counts(&u.siret)).map(|u| u.name).collect())
 }
 
 /// Whether a structure has capacity in the sector of a line that admits its kind.

@@ -489,9 +489,16 @@ impl Engine {
         let now = self.now();
         let usable = invite.filter(|i| i.used_at.is_none() && i.expires_at.is_none_or(|at| at > now));
         let Some(invite) = usable else { return Ok(Decision::reply(incoming, [texts.invite_invalid()])) };
+        // A structure imported without capacity is asked for it at once: until it answers, no offer reaches it.
+        let mut ask_capacity = None;
         let welcome = match (invite.role, &invite.supplier) {
             (Role::Supplier, Some(siret)) => {
                 let name = self.store.supplier(siret).await?.map_or_else(|| siret.to_string(), |s| s.name);
+                if let Some(unknown) = self.store.unknown_capacity(siret).await? {
+                    let labels: Vec<String> =
+                        unknown.sectors.iter().map(|s| self.sector_label(s, texts.lang)).collect();
+                    ask_capacity = Some(texts.capacity_wanted(&labels));
+                }
                 texts.linked_supplier(&name)
             }
             // A supplier's invite that names no structure cannot link anything.
@@ -500,7 +507,10 @@ impl Engine {
             (Role::Buyer, _) => texts.help(Some(Role::Buyer)),
         };
         // What is kept and why, the first time an account is linked (RGPD art. 13: information at collection).
-        let mut decision = Decision::reply(incoming, [format!("{welcome}\n\n{}", texts.privacy_notice())]);
+        let mut decision = Decision::reply(
+            incoming,
+            std::iter::once(format!("{welcome}\n\n{}", texts.privacy_notice())).chain(ask_capacity),
+        );
         decision.changes.consume_invite = Some(invite.code.clone());
         decision.changes.link = Some(AccountLink {
             platform: incoming.platform.as_str().to_owned(),
@@ -580,7 +590,12 @@ impl Engine {
                         None => Ok(Decision::reply(incoming, [texts.no_campaign(reference.as_str())])),
                         Some(c) => {
                             let suggestions = campaigns::shortfall_suggestions(&self.store, &loaded, c).await?;
-                            let text = campaigns::status_text(texts, &self.settings, &loaded, c, &suggestions);
+                            let mut text = campaigns::status_text(texts, &self.settings, &loaded, c, &suggestions);
+                            let unknown = campaigns::unknown_capacity_names(&self.store, &loaded).await?;
+                            if !unknown.is_empty() {
+                                text.push_str("\n\n");
+                                text.push_str(&texts.unknown_capacity(&unknown));
+                            }
                             Ok(Decision::reply(incoming, [text]))
                         }
                     },
@@ -627,7 +642,7 @@ impl Engine {
                 if args.is_empty() {
                     return self.capacity_overview(incoming, &siret, texts).await;
                 }
-                self.capacity(incoming, &siret, args, texts)
+                self.capacity(incoming, &siret, args, texts).await
             }
             Command::Reply => {
                 if !facilitator {
@@ -1058,7 +1073,7 @@ impl Engine {
         Ok(Decision { changes: Changeset { outbox: messages.items, ..Changeset::default() }, notice: None })
     }
 
-    fn capacity(
+    async fn capacity(
         &self,
         incoming: &Incoming,
         siret: &Siret,
@@ -1074,7 +1089,17 @@ impl Engine {
             return Ok(Decision::reply(incoming, [texts.capacity_invalid(&format!("« {quantity} »"))]));
         };
         let label = self.sector_label(&sector, texts.lang);
-        let mut decision = Decision::reply(incoming, [texts.capacity_updated(&label, quantity)]);
+        let mut text = texts.capacity_updated(&label, quantity);
+        // An imported structure answering the bot's question: the sectors its source listed still to give.
+        if let Some(unknown) = self.store.unknown_capacity(siret).await? {
+            let rest: Vec<String> =
+                unknown.sectors.iter().filter(|s| **s != sector).map(|s| self.sector_label(s, texts.lang)).collect();
+            if !rest.is_empty() {
+                text.push('\n');
+                text.push_str(&texts.capacity_still_wanted(&rest));
+            }
+        }
+        let mut decision = Decision::reply(incoming, [text]);
         decision.changes.capacity = Some(CapacityChange { supplier: siret.clone(), sector, quantity });
         Ok(decision)
     }

@@ -31,6 +31,9 @@ pub struct Texts {
     pub tz: Tz,
 }
 
+/// How many names of structures with unknown capacity `/etat` and the launch note show before « et K autres ».
+pub const UNKNOWN_CAPACITY_NAMES: usize = 10;
+
 macro_rules! say {
     ($self:expr, $fr:expr, $en:expr) => {
         match $self.lang {
@@ -493,6 +496,73 @@ impl Texts {
             format!(
                 "Welcome! This account is linked to {name}.\nOffers of micro-lots will arrive here; {} shows them at any time.",
                 self.command(Command::Lots)
+            )
+        )
+    }
+
+    /// After linking, to a structure imported from a directory that does not give capacities: which sectors its
+    /// source listed (their labels) and how to say its capacity in each.
+    pub fn capacity_wanted(&self, sectors: &[String]) -> String {
+        let capacity = self.command(Command::Capacity);
+        let example =
+            sectors.first().map_or_else(|| say!(self, "nettoyage", "cleaning").to_owned(), |s| s.to_lowercase());
+        let listed = match (sectors.is_empty(), self.lang) {
+            (true, Lang::Fr) => "L'annuaire d'où elle vient ne dit pas dans quels secteurs elle travaille.".to_owned(),
+            (true, Lang::En) => "The directory it comes from does not say which sectors it works in.".to_owned(),
+            (false, Lang::Fr) => {
+                format!("Selon l'annuaire d'où elle vient, elle travaille en : {}.", sectors.join(", "))
+            }
+            (false, Lang::En) => {
+                format!("According to the directory it comes from, it works in: {}.", sectors.join(", "))
+            }
+        };
+        say!(
+            self,
+            format!(
+                "📋 La capacité de votre structure n'est pas encore connue : tant qu'elle ne l'est pas, aucune offre ne \
+                 peut vous être faite. {listed}\nPour chaque secteur, indiquez les heures que vous pouvez prendre : \
+                 {capacity} SECTEUR QUANTITÉ (par exemple « {capacity} {example} 120 » ; 0 si vous n'en prenez pas)."
+            ),
+            format!(
+                "📋 Your structure's capacity is not known yet: until it is, no offer can be made to you. {listed}\n\
+                 For each sector, give the hours you can take: {capacity} SECTOR QUANTITY (for example \
+                 « {capacity} {example} 120 »; 0 if you take none)."
+            )
+        )
+    }
+
+    /// After `/capacite`, the sectors its source listed that a structure has still to give (their labels).
+    pub fn capacity_still_wanted(&self, sectors: &[String]) -> String {
+        say!(
+            self,
+            format!("Encore à indiquer : {}.", sectors.join(", ")),
+            format!("Still to give: {}.", sectors.join(", "))
+        )
+    }
+
+    /// The structures a tender may count on whose capacity is unknown (imported, never said), for the
+    /// facilitator to call: the first [`UNKNOWN_CAPACITY_NAMES`] names, then how many others.
+    pub fn unknown_capacity(&self, names: &[String]) -> String {
+        let shown = names.iter().take(UNKNOWN_CAPACITY_NAMES).cloned().collect::<Vec<_>>().join(", ");
+        let others = names.len().saturating_sub(UNKNOWN_CAPACITY_NAMES);
+        let more = match (others, self.lang) {
+            (0, _) => String::new(),
+            (k, Lang::Fr) => format!(" et {k} autre(s)"),
+            (k, Lang::En) => format!(" and {k} other(s)"),
+        };
+        say!(
+            self,
+            format!(
+                "❓ Capacité inconnue ({} structure(s), importées sans capacité : à appeler pour qu'elles la donnent \
+                 avec {}) : {shown}{more}",
+                names.len(),
+                self.command(Command::Capacity)
+            ),
+            format!(
+                "❓ Capacity unknown ({} structure(s), imported without one: call them to give it with {}): \
+                 {shown}{more}",
+                names.len(),
+                self.command(Command::Capacity)
             )
         )
     }
