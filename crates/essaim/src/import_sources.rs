@@ -82,10 +82,13 @@ pub async fn save(store: &Store, report: &ImportReport, skip_invalid: bool) -> R
         ));
     }
     let known: HashMap<_, _> = store.suppliers().await?.into_iter().map(|s| (s.siret.clone(), s)).collect();
-    let suppliers: Vec<_> = report
-        .suppliers()
-        .into_iter()
-        .map(|mut s| {
+    // Each structure with the sectors its source listed: a new one starts with its capacity unknown, and the
+    // bot asks it for those sectors when it links its account (docs/import.md).
+    let structures: Vec<_> = report
+        .structures
+        .iter()
+        .map(|structure| {
+            let mut s = structure.supplier.clone();
             if let Some(before) = known.get(&s.siret) {
                 s.capacities = before.capacities.clone();
                 s.prices = before.prices.clone();
@@ -96,10 +99,10 @@ pub async fn save(store: &Store, report: &ImportReport, skip_invalid: bool) -> R
                 s.contact.email = s.contact.email.or_else(|| before.contact.email.clone());
                 s.contact.phone = s.contact.phone.or_else(|| before.contact.phone.clone());
             }
-            s
+            (s, structure.sectors.clone())
         })
         .collect();
-    let summary = store.import_directory(&suppliers, &[]).await?;
+    let summary = store.import_structures(&structures).await?;
     Ok(Saved { inserted: summary.inserted, updated: summary.updated })
 }
 
@@ -159,7 +162,9 @@ mod tests {
             let saved = save(&store, &report, true).await.expect("the valid rows");
             assert_eq!(saved, Saved { inserted: 5, updated: 0 });
             let forez = store.supplier(&Siret::parse("40212345600012")?).await?.expect("imported");
-            assert!(forez.capacities.is_empty(), "unknown capacity is stored as no capacity row");
+            assert!(forez.capacities.is_empty(), "no capacity row");
+            let unknown = store.unknown_capacity(&forez.siret).await?.expect("its capacity is unknown, not zero");
+            assert!(!unknown.sectors.is_empty(), "the sectors its source listed are kept: {unknown:?}");
             assert_eq!(forez.commune.as_deref(), Some("42218"));
             Ok::<_, anyhow::Error>(())
         })
