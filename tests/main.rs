@@ -10,6 +10,7 @@ mod crash_mail;
 mod discord;
 mod ops;
 mod proposal;
+mod replicas;
 mod support;
 mod telegram;
 
