@@ -101,8 +101,8 @@ macro_rules! select_suppliers {
 
 const UPSERT_SUPPLIER: &str = "INSERT INTO suppliers (siret, name, kind, lat, lon, commune, \
     max_distance_km, min_lot, insertion_rate, contact_name, contact_email, contact_phone, \
-    created_at, updated_at, address) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) \
+    created_at, updated_at, address, capacity_unknown) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15) \
     ON CONFLICT (siret) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
     lat = excluded.lat, lon = excluded.lon, commune = excluded.commune, \
     max_distance_km = excluded.max_distance_km, min_lot = excluded.min_lot, \
@@ -152,6 +152,7 @@ impl Store {
         in_transaction!(self, |tx| {
             for (index, supplier) in suppliers.iter().enumerate() {
                 let siret = supplier.siret.as_str();
+                let exported = listed.and_then(|l| l.get(index));
                 let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppliers WHERE siret = $1")
                     .bind(siret)
                     .fetch_one(&mut *tx)
@@ -176,21 +177,18 @@ impl Store {
                     .bind(supplier.contact.phone.as_deref())
                     .bind(at)
                     .bind(supplier.address.as_deref())
+                    // A new structure from an export: unknown; the conflict clause leaves a known one's as it was.
+                    .bind(exported.is_some())
                     .execute(&mut *tx)
                     .await?;
-                match listed.and_then(|l| l.get(index)) {
+                match exported {
                     Some(sectors) => {
-                        if known == 0 {
-                            sqlx::query("UPDATE suppliers SET capacity_unknown = $1 WHERE siret = $2")
-                                .bind(true)
+                        if known > 0 {
+                            sqlx::query("DELETE FROM supplier_sectors WHERE siret = $1")
                                 .bind(siret)
                                 .execute(&mut *tx)
                                 .await?;
                         }
-                        sqlx::query("DELETE FROM supplier_sectors WHERE siret = $1")
-                            .bind(siret)
-                            .execute(&mut *tx)
-                            .await?;
                         for sector in sectors.iter().collect::<std::collections::BTreeSet<_>>() {
                             sqlx::query("INSERT INTO supplier_sectors (siret, sector) VALUES ($1, $2)")
                                 .bind(siret)
@@ -200,15 +198,21 @@ impl Store {
                         }
                     }
                     // The directory's own CSV states capacities (its column is required): they are known.
-                    None => {
+                    None if known > 0 => {
                         sqlx::query("UPDATE suppliers SET capacity_unknown = $1 WHERE siret = $2")
                             .bind(false)
                             .bind(siret)
                             .execute(&mut *tx)
                             .await?;
                     }
+                    None => {}
                 }
-                sqlx::query("DELETE FROM supplier_capacities WHERE siret = $1").bind(siret).execute(&mut *tx).await?;
+                if known > 0 {
+                    sqlx::query("DELETE FROM supplier_capacities WHERE siret = $1")
+                        .bind(siret)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 for (sector, quantity) in &supplier.capacities {
                     sqlx::query("INSERT INTO supplier_capacities (siret, sector, quantity) VALUES ($1, $2, $3)")
                         .bind(siret)
@@ -217,7 +221,9 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query("DELETE FROM supplier_prices WHERE siret = $1").bind(siret).execute(&mut *tx).await?;
+                if known > 0 {
+                    sqlx::query("DELETE FROM supplier_prices WHERE siret = $1").bind(siret).execute(&mut *tx).await?;
+                }
                 for (sector, price) in &supplier.prices {
                     sqlx::query("INSERT INTO supplier_prices (siret, sector, unit_price) VALUES ($1, $2, $3)")
                         .bind(siret)
