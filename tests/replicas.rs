@@ -300,3 +300,149 @@ async fn three_replicas_one_killed_mid_campaign_lose_nothing_double_nothing_and_
     })
     .await;
 }
+
+/// A SIRET with a valid Luhn key: `base` (13 digits) and its check digit.
+fn siret(base: u64) -> String {
+    let digits: Vec<u32> = format!("{base:013}").chars().filter_map(|c| c.to_digit(10)).collect();
+    // The check digit is the rightmost: counting from it, every second digit of the base is doubled.
+    let sum: u32 =
+        digits.iter().rev().enumerate().map(|(i, d)| if i % 2 == 0 { (d * 2) / 10 + (d * 2) % 10 } else { *d }).sum();
+    format!("{base:013}{}", (10 - sum % 10) % 10)
+}
+
+/// Load bench (not a timed assertion; `--ignored`): `ESSAIM_BENCH_CAMPAIGNS` (50) campaigns of
+/// `ESSAIM_BENCH_STRUCTURES` (40) structures each, run at once by three replicas on PostgreSQL against the
+/// fake Telegram; every offer accepted as it arrives. Prints the messages per second the fake received
+/// from the launches to the last message and the press → answer latency (the press pushed to the fake
+/// until the fake receives the edit of the pressed offer, what the structure sees).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "load bench: run with --ignored --nocapture on PostgreSQL"]
+async fn bench_concurrent_campaigns_on_three_replicas() {
+    with_each_database_url(|backend, url| async move {
+        if backend != Backend::Postgres {
+            eprintln!("replicas bench: PostgreSQL only; skipped on {backend}");
+            return Ok(());
+        }
+        let campaigns = crate::support::env_number("ESSAIM_BENCH_CAMPAIGNS", 50) as usize;
+        let structures = crate::support::env_number("ESSAIM_BENCH_STRUCTURES", 40) as usize;
+        let bench = Bench::new(&url).await;
+        // One groupement of `structures` per campaign, around Lyon.
+        let mut csv = String::from(
+            "siret,name,kind,latitude,longitude,commune,max_distance_km,min_lot,capacities,insertion_rate,groupement,groupement_lead\n",
+        );
+        for g in 0..campaigns {
+            for s in 0..structures {
+                let n = (g * structures + s) as u64;
+                let (lat, lon) = (45.70 + (n % 37) as f64 * 0.003, 4.80 + (n % 41) as f64 * 0.003);
+                let lead = if s == 0 { "true" } else { "" };
+                csv.push_str(&format!(
+                    "{},Structure {g}-{s},EI,{lat:.4},{lon:.4},69387,60,10,nettoyage:200,,G-B{g},{lead}\n",
+                    siret(1_234_500_000_000 + n)
+                ));
+            }
+        }
+        let dir = bench.dir.path().to_owned();
+        std::fs::write(dir.join("bench-suppliers.csv"), csv).map_err(|e| e.to_string())?;
+        let out = bench.essaim(&["import", "suppliers", "bench-suppliers.csv"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        for g in 0..campaigns {
+            let tender = serde_json::json!({
+                "ref": format!("T-B{g}"),
+                "title": format!("Nettoyage {g} (banc d'essai)"),
+                "buyer": {"name": "Acheteur (fictif)", "siret": "15543739500017", "kind": "public"},
+                "deadline": "2027-06-30T18:00:00+02:00",
+                "groupement": format!("G-B{g}"),
+                "lines": [{
+                    "id": "L1", "title": "Nettoyage des locaux", "sector": "nettoyage",
+                    "quantity": 100 * structures, "unit": "h", "site": {"lat": 45.75, "lon": 4.85},
+                    "max_share": 0.05
+                }]
+            });
+            let file = dir.join(format!("bench-tender-{g}.json"));
+            std::fs::write(&file, tender.to_string()).map_err(|e| e.to_string())?;
+            let out = bench.essaim(&["import", "tender", &file.display().to_string()]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        // Production's scheduler: reminders at 9:00, expiries and deadlines looked at every 30 s (the end-to-end
+        // tests' 1 s tick makes three replicas load every running campaign every second).
+        let quiet = [("ESSAIM_CAMPAIGN__REMINDER_SCHEDULE", "0 9 * * 1-5"), ("ESSAIM_CAMPAIGN__TICK_S", "30")];
+        let replicas: Vec<Replica> = (1..=3).map(|n| Replica::start(&bench, n, &quiet)).collect();
+
+        // Link the facilitator and every structure.
+        let code = bench.invite(&["--facilitator"]);
+        bench.fake.push_command(FACILITATOR, FACILITATOR, &format!("/start {code}"));
+        let store = bench.store().await;
+        for g in 0..campaigns {
+            for s in 0..structures {
+                let n = g * structures + s;
+                let code = format!("B-{n}");
+                let siret = essaim_core::Siret::parse(&siret(1_234_500_000_000 + n as u64)).map_err(|e| e.to_string())?;
+                store.create_invite(&code, essaim_core::Role::Supplier, Some(&siret), None).await.map_err(|e| e.to_string())?;
+                let user = 10_000 + n as i64;
+                bench.fake.push_command(user, user, &format!("/start {code}"));
+            }
+        }
+        let linked = Instant::now();
+        until(&replicas, "the links", Duration::from_secs(600), || {
+            bench.fake.pending_updates() == 0
+                && bench.fake.sent().iter().filter(|m| m.text.starts_with("Bienvenue")).count() >= campaigns * structures
+        })
+        .await;
+        eprintln!("replicas bench: {} structures linked and welcomed in {:?}", campaigns * structures, linked.elapsed());
+
+        // Every campaign launched at once; every offer accepted as soon as it arrives.
+        let before = bench.fake.sent().len();
+        let started = Instant::now();
+        for g in 0..campaigns {
+            bench.fake.push_command(FACILITATOR, FACILITATOR, &format!("/repartir T-B{g}"));
+        }
+        let mut pressed: BTreeMap<(i64, i64), Instant> = BTreeMap::new();
+        let mut latencies: Vec<Duration> = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(900);
+        loop {
+            let sent = bench.fake.sent();
+            for m in offers(&sent) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = pressed.entry((m.chat_id, m.message_id)) {
+                    bench.fake.push_button(m.chat_id, m.chat_id, &button(&m, "Accepter"), m.message_id);
+                    slot.insert(Instant::now());
+                }
+            }
+            let mut edits: BTreeMap<(i64, i64), Vec<Instant>> = BTreeMap::new();
+            for s in sent.iter().filter(|s| s.method.starts_with("edit")) {
+                edits.entry((s.chat_id, s.message_id)).or_default().push(s.at);
+            }
+            latencies.clear();
+            for (key, at) in &pressed {
+                if let Some(edit) = edits.get(key).and_then(|times| times.iter().find(|t| **t >= *at)) {
+                    latencies.push(*edit - *at);
+                }
+            }
+            let pending = store.outbox().await.map_err(|e| e.to_string())?.iter().filter(|m| m.status == OutboxStatus::Pending).count();
+            let launched = bench.fake.messages_to(FACILITATOR).iter().filter(|m| m.text.contains("lancée")).count();
+            if launched >= campaigns && latencies.len() == pressed.len() && pending == 0 && bench.fake.pending_updates() == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "bench not done in 15 min ({pending} pending)\n{}", logs(&replicas));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let elapsed = started.elapsed();
+        let sent = bench.fake.sent();
+        let messages = sent.len() - before;
+        latencies.sort();
+        let at = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+        eprintln!(
+            "replicas bench: {campaigns} campaigns × {structures} structures, 3 replicas on PostgreSQL: {} presses, \
+             {messages} messages in {:.1} s = {:.1} messages/s; press → answer p50 {:?}, p99 {:?}, max {:?}; {} pace breaches",
+            latencies.len(),
+            elapsed.as_secs_f64(),
+            messages as f64 / elapsed.as_secs_f64(),
+            at(0.5),
+            at(0.99),
+            at(1.0),
+            pace_breaches(&sent).len()
+        );
+        store.close().await;
+        Ok::<(), String>(())
+    })
+    .await;
+}
