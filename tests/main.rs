@@ -13,6 +13,7 @@ mod proposal;
 mod replicas;
 mod support;
 mod telegram;
+mod territory;
 
 // aiosmtpd driven from Rust, shared with essaim-mail's own tests.
 #[path = "../crates/essaim-mail/tests/common/smtp_server.rs"]
