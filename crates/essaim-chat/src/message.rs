@@ -182,11 +182,13 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
+    /// A message of plain text. What people wrote travels in it (names, questions, reasons), so invisible
+    /// bidirectional controls are dropped here, once for every message of every channel.
     pub fn text(platform: Platform, chat_id: impl Into<String>, text: impl Into<String>) -> Self {
         Self {
             platform,
             chat_id: chat_id.into(),
-            text: text.into(),
+            text: essaim_core::without_hidden_controls(text.into()),
             buttons: Vec::new(),
             edit_message_id: None,
             document: None,

@@ -457,6 +457,35 @@ async fn a_structure_asks_a_question_about_its_offer_and_the_facilitator_answers
 }
 
 #[tokio::test]
+async fn bidirectional_controls_in_names_and_typed_text_never_reach_a_phone() {
+    with_each_backend(|store| async move {
+        let phone = Phone::new(store);
+        linked_campaign(&phone).await;
+        // A directory name and a typed question, each with an override that would turn the words around.
+        let renamed = supplier(A, "\u{202e}ENIAL\u{202c} Atelier A", 45.759);
+        phone.engine.store().import_directory(&[renamed], &[]).await.expect("renamed");
+        phone.send("fac", "/repartir T-1").await;
+        let offer_a = phone.to("a").await.into_iter().rfind(|m| !m.buttons.is_empty()).expect("A has an offer");
+        phone.press("a", &button_data(&offer_a, "Poser une question")).await;
+        phone.send("a", "Matériel \u{2066}fourni\u{2069} ?").await;
+        let relayed = phone.last_to("fac").await;
+        assert!(relayed.contains("ENIAL Atelier A demande"), "{relayed}");
+        assert!(relayed.contains("« Matériel fourni ? »"), "{relayed}");
+        for chat in ["fac", "a", "b", "c"] {
+            for message in phone.to(chat).await {
+                let shown = std::iter::once(message.text.as_str())
+                    .chain(message.buttons.iter().flatten().map(|b| b.label.as_str()));
+                for text in shown {
+                    assert!(!text.chars().any(essaim_core::is_hidden_control), "{chat}: {text:?}");
+                }
+            }
+        }
+        Ok::<_, essaim_store::StoreError>(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn another_reason_is_asked_in_words_and_stored_with_the_refusal() {
     with_each_backend(|store| async move {
         let phone = Phone::new(store);

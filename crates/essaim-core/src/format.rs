@@ -1,4 +1,5 @@
-//! Numbers as people read them: French by default (`1 234,5`), English on demand (`1,234.5`).
+//! Numbers and text as people read them: numbers French by default (`1 234,5`), English on demand
+//! (`1,234.5`); text that people wrote without the invisible controls that would reorder it.
 
 use crate::Lang;
 
@@ -41,6 +42,22 @@ pub fn format_quantity(value: f64, lang: Lang) -> String {
         2
     };
     format_number(value, decimals, lang)
+}
+
+/// Invisible characters that change how the text around them is shown: bidirectional marks, embeddings,
+/// overrides and isolates (Unicode UAX #9, « Trojan Source », CVE-2021-42574); the byte-order mark;
+/// non-characters. A name or a typed answer carrying one (« \u{202e}ENIAL ») would turn the words around it
+/// on the reader's screen, so text that people wrote is shown without them (the buyer's page, the map,
+/// every chat and mail message).
+pub fn is_hidden_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        || ('\u{fdd0}'..='\u{fdef}').contains(&c)
+        || (c as u32 & 0xfffe) == 0xfffe
+}
+
+/// `text` without its [hidden controls](is_hidden_control).
+pub fn without_hidden_controls(text: String) -> String {
+    if text.chars().any(is_hidden_control) { text.chars().filter(|&c| !is_hidden_control(c)).collect() } else { text }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub use campaign::{
 pub use commune::{commune_name, commune_position, is_insee_code};
 pub use cpv::Cpv;
 pub use error::DomainError;
-pub use format::{format_number, format_quantity};
+pub use format::{format_number, format_quantity, is_hidden_control, without_hidden_controls};
 pub use geo::{EARTH_RADIUS_KM, GeoPoint, haversine_km};
 pub use groupement::{Groupement, GroupementCode};
 pub use impact::{ImpactFigures, ImpactSettings, KindFigures, LotForImpact, SupplierFigures};

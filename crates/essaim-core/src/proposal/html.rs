@@ -50,7 +50,7 @@ impl fmt::Display for Esc<'_> {
                 '\'' => "&#39;",
                 // A bidirectional override in a name (« \u{202e}ENIAL ») would turn the text around it
                 // on the buyer's page: such invisible controls are dropped, as on the map.
-                c if super::map::hidden(c) => "",
+                c if crate::format::is_hidden_control(c) => "",
                 _ => continue,
             };
             f.write_str(&text[start..i])?;

@@ -19,7 +19,7 @@ use std::fmt::{self, Write};
 
 use super::html::Esc;
 use super::{Proposal, ProposalLot};
-use crate::{EARTH_RADIUS_KM, GeoPoint, Lang, format_number, format_quantity};
+use crate::{EARTH_RADIUS_KM, GeoPoint, Lang, format_number, format_quantity, is_hidden_control};
 
 /// Width of the drawing in SVG user units; the height follows the data.
 const WIDTH: f64 = 680.0;
@@ -953,7 +953,7 @@ fn clean(text: &str, max: usize) -> String {
             if chars.last().is_some_and(|&l| l != ' ') {
                 chars.push(' ');
             }
-        } else if !hidden(c) {
+        } else if !is_hidden_control(c) {
             chars.push(c);
         }
     }
@@ -992,14 +992,6 @@ const LINKING_WORDS: &[&str] = &[
     "à", "au", "aux", "d'", "de", "des", "du", "en", "et", "l'", "la", "le", "les", "pour", "sur", "and", "for", "of",
     "the",
 ];
-
-/// Invisible characters that change how text around them is shown: bidirectional marks, embeddings,
-/// overrides and isolates; the byte-order mark; non-characters (not allowed in XML).
-pub(super) fn hidden(c: char) -> bool {
-    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-        || ('\u{fdd0}'..='\u{fdef}').contains(&c)
-        || (c as u32 & 0xfffe) == 0xfffe
-}
 
 /// Characters that belong to the one before: combining marks, joiners, variation selectors, skin tones.
 fn extends(c: char) -> bool {
