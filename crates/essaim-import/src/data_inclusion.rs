@@ -1,8 +1,7 @@
 //! data·inclusion « structures » (schema v1, CSV or JSON: gip-inclusion/data-inclusion-schema, docs/structure.md;
 //! typologies: docs/referentiels/typologies_de_structures.md; docs/import.md).
 
-use crate::mapping::{Fields, ImportReport, Record, Row, SectorLabels, coordinates, read_table};
-use crate::strip_field;
+use crate::mapping::{Fields, ImportReport, Record, Row, SectorLabels, Table, coordinates};
 
 const COLUMNS: &[(&str, &[&str])] = &[
     ("siret", &["siret"]),
@@ -35,26 +34,8 @@ pub(crate) const FIELDS: Fields = Fields {
 
 /// Reads a data·inclusion structures file; `file` names it in the report.
 pub fn read_data_inclusion(file: &str, bytes: &[u8], labels: &SectorLabels) -> ImportReport {
-    let mut report = ImportReport::new(file, "data·inclusion, structures v1");
-    let records = match read_table(file, bytes, COLUMNS, REQUIRED) {
-        Ok(r) => r,
-        Err(e) => {
-            report.errors.push(e);
-            return report;
-        }
-    };
-    let mut rows = Vec::with_capacity(records.len());
-    for record in records {
-        match row(&record) {
-            Ok(row) => rows.push(row),
-            Err(e) => {
-                report.rows += 1;
-                report.error(record.line, e.field(), strip_field(&e));
-            }
-        }
-    }
-    report.check_rows(rows, FIELDS, labels);
-    report
+    Table { source: "data·inclusion, structures v1", columns: COLUMNS, required: REQUIRED, fields: FIELDS, row }
+        .read(file, bytes, labels)
 }
 
 fn row(r: &Record) -> Result<Row, essaim_core::DomainError> {

@@ -169,6 +169,44 @@ fn canonical(columns: &[(&'static str, &[&str])], header: &str) -> Option<&'stat
     columns.iter().find(|(_, aliases)| aliases.iter().any(|a| territory::fold(a).replace(' ', "_") == h)).map(|c| c.0)
 }
 
+/// A source exported as one table of structures (Le Marché de l'inclusion, data·inclusion): what it is
+/// called in the report, its columns and their aliases, those it cannot do without, the names of its
+/// fields for the messages, and how one record becomes a row.
+pub(crate) struct Table {
+    pub source: &'static str,
+    pub columns: &'static [(&'static str, &'static [&'static str])],
+    pub required: &'static [&'static str],
+    pub fields: Fields,
+    pub row: fn(&Record) -> Result<Row, DomainError>,
+}
+
+impl Table {
+    /// Reads `bytes` (the file `file`) into a report: every record a row or a rejection naming its line
+    /// and field, then the rows checked together (duplicates, kinds, positions, sectors).
+    pub(crate) fn read(&self, file: &str, bytes: &[u8], labels: &SectorLabels) -> ImportReport {
+        let mut report = ImportReport::new(file, self.source);
+        let records = match read_table(file, bytes, self.columns, self.required) {
+            Ok(r) => r,
+            Err(e) => {
+                report.errors.push(e);
+                return report;
+            }
+        };
+        let mut rows = Vec::with_capacity(records.len());
+        for record in records {
+            match (self.row)(&record) {
+                Ok(row) => rows.push(row),
+                Err(e) => {
+                    report.rows += 1;
+                    report.error(record.line, e.field(), strip_field(&e));
+                }
+            }
+        }
+        report.check_rows(rows, self.fields, labels);
+        report
+    }
+}
+
 /// Reads a CSV (`,` or `;`, guessed from the header) or JSON (an array of objects, or an object whose
 /// `results` or `data` is one: an API page) table into records; `Err` for a file that is not a table at all.
 pub(crate) fn read_table(

@@ -2,8 +2,7 @@
 //! (gip-inclusion/le-marche: lemarche/api/siaes/serializers.py for the field names, lemarche/siaes/constants.py
 //! for the kinds; docs/import.md).
 
-use crate::mapping::{Fields, ImportReport, Record, Row, SectorLabels, coordinates, read_table};
-use crate::strip_field;
+use crate::mapping::{Fields, ImportReport, Record, Row, SectorLabels, Table, coordinates};
 
 /// Canonical column → the headers accepted for it: the API's field names, and the French headers of the
 /// Marché's spreadsheet export (its verbose names).
@@ -37,26 +36,8 @@ pub(crate) const FIELDS: Fields = Fields {
 
 /// Reads a Marché de l'inclusion export; `file` names it in the report.
 pub fn read_marche(file: &str, bytes: &[u8], labels: &SectorLabels) -> ImportReport {
-    let mut report = ImportReport::new(file, "Le Marché de l'inclusion");
-    let records = match read_table(file, bytes, COLUMNS, REQUIRED) {
-        Ok(r) => r,
-        Err(e) => {
-            report.errors.push(e);
-            return report;
-        }
-    };
-    let mut rows = Vec::with_capacity(records.len());
-    for record in records {
-        match row(&record) {
-            Ok(row) => rows.push(row),
-            Err(e) => {
-                report.rows += 1;
-                report.error(record.line, e.field(), strip_field(&e));
-            }
-        }
-    }
-    report.check_rows(rows, FIELDS, labels);
-    report
+    Table { source: "Le Marché de l'inclusion", columns: COLUMNS, required: REQUIRED, fields: FIELDS, row }
+        .read(file, bytes, labels)
 }
 
 fn row(r: &Record) -> Result<Row, essaim_core::DomainError> {

@@ -1,29 +1,12 @@
 //! The importers of real exports, on small fixtures of each format (tests/fixtures): what is imported, what is
 //! refused and why (`file:line: field: reason`), the warnings, the unmapped sectors and the dry-run report.
 
-use essaim_core::{Sector, SectorInfo, SectorTaxonomy, SupplierKind};
+use essaim_core::{Sector, SupplierKind};
 use essaim_import::{ImportReport, SectorLabels, read_data_inclusion, read_finess, read_marche};
 
-fn taxonomy() -> SectorTaxonomy {
-    #[derive(serde::Deserialize)]
-    struct Shipped {
-        sectors: Vec<SectorRow>,
-    }
-    #[derive(serde::Deserialize)]
-    struct SectorRow {
-        slug: String,
-        label_fr: String,
-        label_en: String,
-        unit: String,
-    }
-    let shipped: Shipped = toml::from_str(include_str!("../../../config/default.toml")).expect("config/default.toml");
-    SectorTaxonomy::new(shipped.sectors.into_iter().map(|s| SectorInfo {
-        slug: Sector::parse("slug", &s.slug).expect("a shipped sector"),
-        label_fr: s.label_fr,
-        label_en: s.label_en,
-        unit: s.unit,
-    }))
-}
+#[path = "shared/taxonomy.rs"]
+mod shared;
+use shared::taxonomy;
 
 fn labels() -> SectorLabels {
     SectorLabels::shipped(&taxonomy()).expect("config/sector-labels.csv")

@@ -4,29 +4,11 @@
 
 use std::time::Instant;
 
-use essaim_core::{Sector, SectorInfo, SectorTaxonomy};
 use essaim_import::{SectorLabels, read_data_inclusion, read_finess, read_marche, sample};
 
-fn taxonomy() -> SectorTaxonomy {
-    #[derive(serde::Deserialize)]
-    struct Shipped {
-        sectors: Vec<SectorRow>,
-    }
-    #[derive(serde::Deserialize)]
-    struct SectorRow {
-        slug: String,
-        label_fr: String,
-        label_en: String,
-        unit: String,
-    }
-    let shipped: Shipped = toml::from_str(include_str!("../../../config/default.toml")).expect("config/default.toml");
-    SectorTaxonomy::new(shipped.sectors.into_iter().map(|s| SectorInfo {
-        slug: Sector::parse("slug", &s.slug).expect("a shipped sector"),
-        label_fr: s.label_fr,
-        label_en: s.label_en,
-        unit: s.unit,
-    }))
-}
+#[path = "shared/taxonomy.rs"]
+mod shared;
+use shared::taxonomy;
 
 #[test]
 #[ignore = "a measure: run with --ignored --nocapture (in --release for the real figure)"]
