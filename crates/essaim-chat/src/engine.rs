@@ -198,13 +198,7 @@ impl Engine {
     /// checks as the press that asks in the chat, so that a closed offer or someone else's is refused at
     /// once instead of after the form is filled in.
     async fn may_open_form(&self, incoming: &Incoming, data: &str) -> Result<Handled, EngineError> {
-        let account = self.account_of(incoming).await?;
-        let lang = lang_of(
-            account.as_ref().and_then(|a| a.language.as_deref()),
-            incoming.language.as_deref(),
-            self.settings.default_lang,
-        );
-        let texts = Texts::new(lang, self.settings.time_zone);
+        let (account, texts) = self.speaker(incoming).await?;
         let refuse = |notice: String| Ok(Handled { notice: Some(notice), ..Handled::default() });
         let Some(account) = account else { return refuse(texts.not_linked()) };
         let Some(button) = OfferButton::parse(data) else { return refuse(texts.offer_not_open()) };
@@ -302,6 +296,18 @@ impl Engine {
     /// Who is speaking. An e-mail answer comes from a signed link whose signature the mail adapter has
     /// checked: it speaks for the structure the offer was made to (its SIRET is the user id), reached at
     /// its directory address; there is no account row to link.
+    /// Who speaks (their linked account, if any) and the texts in their language: the account's, else
+    /// their app's, else the default.
+    async fn speaker(&self, incoming: &Incoming) -> Result<(Option<ChatAccount>, Texts), EngineError> {
+        let account = self.account_of(incoming).await?;
+        let lang = lang_of(
+            account.as_ref().and_then(|a| a.language.as_deref()),
+            incoming.language.as_deref(),
+            self.settings.default_lang,
+        );
+        Ok((account, Texts::new(lang, self.settings.time_zone)))
+    }
+
     async fn account_of(&self, incoming: &Incoming) -> Result<Option<ChatAccount>, EngineError> {
         if incoming.platform == Platform::Desk {
             // The desk's caller was authorised before: database access (command line) or a facilitator
@@ -342,13 +348,7 @@ impl Engine {
     }
 
     async fn decide(&self, incoming: &Incoming) -> Result<Decision, EngineError> {
-        let account = self.account_of(incoming).await?;
-        let lang = lang_of(
-            account.as_ref().and_then(|a| a.language.as_deref()),
-            incoming.language.as_deref(),
-            self.settings.default_lang,
-        );
-        let texts = Texts::new(lang, self.settings.time_zone);
+        let (account, texts) = self.speaker(incoming).await?;
         let role = account.as_ref().map(|a| a.role);
         match &incoming.kind {
             IncomingKind::Command { name, args } => match Command::parse(name) {
