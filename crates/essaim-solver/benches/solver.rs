@@ -56,6 +56,9 @@ struct Measure {
     stopped_by: String,
     nodes: u64,
     neighbourhoods: u64,
+    /// Further turns given to components cut short by their share of the time.
+    #[serde(default)]
+    turns: u64,
     /// Reallocation after one supplier declines all its lots (dense families only): p50, p99, count.
     realloc: Option<(f64, f64, usize)>,
 }
@@ -327,6 +330,7 @@ fn child(args: &Args, lines: usize, suppliers: usize, runs: usize, rules: &str) 
             .unwrap_or_default(),
         nodes: result.stats.nodes,
         neighbourhoods: result.stats.neighbourhoods,
+        turns: result.stats.turns,
         realloc,
     })
 }
@@ -391,7 +395,7 @@ fn row(m: &Measure) -> String {
         m.status,
         m.stopped_by,
         gap,
-        format_args!("{} / {}", m.nodes, m.neighbourhoods),
+        format_args!("{} / {} / {}", m.nodes, m.neighbourhoods, m.turns),
         m.objective,
         m.greedy_objective,
         m.greedy_ms,
@@ -435,7 +439,7 @@ fn main() -> ExitCode {
     );
     println!();
     println!(
-        "| size | pairs | variables | constraints | components | median ms | peak MB | status | stopped by | gap | nodes / neighbourhoods | objective | greedy objective | greedy ms | greedy/optimal | shortfall exact / greedy | realloc p50 / p99 ms | backend |"
+        "| size | pairs | variables | constraints | components | median ms | peak MB | status | stopped by | gap | nodes / neighbourhoods / turns | objective | greedy objective | greedy ms | greedy/optimal | shortfall exact / greedy | realloc p50 / p99 ms | backend |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut failed = false;

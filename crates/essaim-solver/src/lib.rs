@@ -129,6 +129,9 @@ pub struct Stats {
     /// Neighbourhoods solved by fix-and-optimize.
     #[serde(default)]
     pub neighbourhoods: u64,
+    /// Further turns given, on threads left idle, to components their share of the time cut short.
+    #[serde(default)]
+    pub turns: u64,
     /// Wall-clock time of the run; with a work limit, the only field that differs between two runs of
     /// the same input.
     pub solve_ms: f64,
@@ -215,6 +218,7 @@ fn solve_observed(
     result.stats.backend = settings.backend.name().to_owned();
     result.stats.nodes = solved.iter().map(|s| s.nodes).sum();
     result.stats.neighbourhoods = solved.iter().map(|s| s.neighbourhoods).sum();
+    result.stats.turns = solved.iter().map(|s| s.turns).sum();
     result.stats.stopped_by = solved.iter().map(|s| s.ending).max().unwrap_or_default();
     if !proven {
         result.status = Status::Feasible;
@@ -229,7 +233,10 @@ fn solve_observed(
 /// Solves every component, on as many threads as the machine has, largest first. Each gets a share of
 /// the time limit in proportion to its size (times the number of threads, as the others run beside it),
 /// so that one hard component cannot starve the rest; the easy ones finish in milliseconds and leave
-/// their time to it. With a work limit, each component has that many nodes whatever the threads.
+/// their time to it. Once every component has had its turn, a thread left idle takes another turn on
+/// the open component its share cut short, the one furthest from its bound, until the time limit: no
+/// core idles while a component could still improve. With a work limit, each component has that many
+/// nodes whatever the threads.
 fn solve_components(
     instance: &Instance,
     residual: &Residual,
@@ -267,23 +274,39 @@ fn solve_components(
             scope.spawn(|| {
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&c) = order.get(k) else { break };
-                    let share = components[c].pairs.len() as f64 / total as f64 * threads as f64;
-                    let own = Instant::now() + settings.time_limit.mul_f64(share.min(1.0));
-                    let budget = Budget { deadline: own.min(deadline), nodes: settings.work_limit };
-                    let on_event = |event: Event| report(c, Some(event));
-                    let solved = search::solve_component(
-                        instance,
-                        residual,
-                        &components[c],
-                        budget,
-                        settings.backend,
-                        &on_event,
-                    );
+                    let (c, solved) = if let Some(&c) = order.get(k) {
+                        let share = components[c].pairs.len() as f64 / total as f64 * threads as f64;
+                        let own = Instant::now() + settings.time_limit.mul_f64(share.min(1.0));
+                        let budget = Budget { deadline: own.min(deadline), nodes: settings.work_limit };
+                        let on_event = |event: Event| report(c, Some(event));
+                        let solved = search::solve_component(
+                            instance,
+                            residual,
+                            &components[c],
+                            budget,
+                            settings.backend,
+                            &on_event,
+                        );
+                        report(c, None);
+                        (c, solved)
+                    } else {
+                        let Some((c, previous)) = take_cut_short(&results, deadline) else { break };
+                        let budget = Budget { deadline, nodes: settings.work_limit };
+                        let on_event = |event: Event| report(c, Some(event));
+                        let solved = search::resume_component(
+                            instance,
+                            residual,
+                            &components[c],
+                            previous,
+                            budget,
+                            settings.backend,
+                            &on_event,
+                        );
+                        (c, solved)
+                    };
                     if let Some(bound) = solved.proven_optimal().then_some(solved.cost) {
                         report(c, Some(Event::Bound(bound)));
                     }
-                    report(c, None);
                     if let Ok(mut results) = results.lock() {
                         results[c] = Some(solved);
                     }
@@ -292,6 +315,30 @@ fn solve_components(
         }
     });
     results.into_inner().unwrap_or_default().into_iter().flatten().collect()
+}
+
+/// Below this, time left is not worth another turn on a component.
+const TURN_MIN: Duration = Duration::from_millis(100);
+
+/// Takes out of `results` the component that its share of the time cut short (a first turn ended by
+/// the time limit before the run's deadline) with the largest distance to its bound, for another
+/// turn; `None` when there is none or too little time is left. Taken out, no other thread picks it.
+fn take_cut_short(
+    results: &Mutex<Vec<Option<ComponentSolution>>>,
+    deadline: Instant,
+) -> Option<(usize, ComponentSolution)> {
+    if deadline.saturating_duration_since(Instant::now()) < TURN_MIN {
+        return None;
+    }
+    let mut results = results.lock().ok()?;
+    let open = |s: &ComponentSolution| s.cost - s.bound.unwrap_or(0.0);
+    let c = results
+        .iter()
+        .enumerate()
+        .filter_map(|(c, s)| s.as_ref().filter(|s| s.ending == StoppedBy::TimeLimit).map(|s| (c, open(s))))
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?
+        .0;
+    Some((c, results[c].take()?))
 }
 
 /// Nearest-supplier-first baseline: fast, not optimal. For benchmarks only.
@@ -464,6 +511,7 @@ fn build_result(instance: &Instance, chosen: &[(usize, usize, f64)], proven: boo
             stopped_by: StoppedBy::default(),
             nodes: 0,
             neighbourhoods: 0,
+            turns: 0,
             solve_ms: 0.0,
         },
     }

@@ -108,3 +108,24 @@ fn one_giant_component_is_searched_by_neighbourhoods_with_a_bound() {
         assert!((0.0..1.0).contains(&gap), "gap {gap}");
     }
 }
+
+#[test]
+fn a_core_left_idle_gives_its_time_to_a_component_cut_short() {
+    // Three dense components of about the same size (one per sector), none provable in 3 s. Each
+    // first turn gets a share of the limit in proportion to its size and to the threads. On two
+    // cores, the first two components run side by side until their share ends; one core then takes
+    // the third, and the other, left idle, gives another turn to one of the first two until the limit.
+    // With a core per component, or a single core, no core is ever idle early: no second turn.
+    let input = generate::metro_instance(150, 30, 1);
+    let settings = SolveSettings { time_limit: Duration::from_secs(3), work_limit: None, backend: Backend::Microlp };
+    let result = allocate(&input, &settings).unwrap();
+    check_result(&input, &result).unwrap();
+    assert_eq!(result.stats.components, 3, "{:?}", result.stats);
+    assert_eq!(result.stats.stopped_by, StoppedBy::TimeLimit, "{:?}", result.stats);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores == 2 {
+        assert!(result.stats.turns >= 1, "the idle core took no turn: {:?}", result.stats);
+    } else {
+        assert_eq!(result.stats.turns, 0, "{cores} cores: {:?}", result.stats);
+    }
+}
