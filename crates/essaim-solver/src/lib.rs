@@ -10,13 +10,15 @@
 //! lot are dropped, capacity rows that cannot bind are left out, and the problem is split into independent
 //! components (lines of one sector sharing suppliers), solved in parallel. Each component starts from the
 //! greedy lots; a small one is then proven by branch and bound, a large (dense) one is improved by
-//! fix-and-optimize under a proven lower bound (`search`).
+//! fix-and-optimize under a proven lower bound (`search`), then cut and reduced around its lots so that
+//! branch and bound can prove it after all (`cuts`).
 //!
 //! Every unit left uncovered is reported per line with the reason in words. A time limit bounds the whole
 //! run and a work limit (nodes) makes it reproducible: past either, the best solution found is returned
 //! with `status: feasible`, its gap to the bound and `stats.stopped_by`.
 //! [`greedy_allocate`] is the nearest-first baseline, kept for benchmarks only.
 
+mod cuts;
 mod explain;
 pub mod generate;
 mod greedy;
