@@ -42,7 +42,7 @@ pub use milp::Backend;
 
 use input::Instance;
 use model::{EPS, Residual};
-use search::{Budget, ComponentSolution, Event};
+use search::{Budget, ComponentSolution, Event, Waiting};
 
 /// Why an allocation could not be attempted.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -235,10 +235,12 @@ fn solve_observed(
 /// Solves every component, on as many threads as the machine has, largest first. Each gets a share of
 /// the time limit in proportion to its size (times the number of threads, as the others run beside it),
 /// so that one hard component cannot starve the rest; the easy ones finish in milliseconds and leave
-/// their time to it. Once every component has had its turn, a thread left idle takes another turn on
-/// the open component its share cut short, the one furthest from its bound, until the time limit: no
-/// core idles while a component could still improve. With a work limit, each component has that many
-/// nodes whatever the threads.
+/// their time to it. The share binds only while some component still waits for its first turn: once the
+/// last one has started, the turns running may go on to the time limit (a branch and bound cut short
+/// would have to start again from scratch). A thread left idle then takes another turn on the open
+/// component its share cut short, the one furthest from its bound, until the time limit: no core idles
+/// while a component could still improve. With a work limit, each component has that many nodes
+/// whatever the threads.
 fn solve_components(
     instance: &Instance,
     residual: &Residual,
@@ -254,6 +256,7 @@ fn solve_components(
     let mut order: Vec<usize> = (0..components.len()).collect();
     order.sort_by_key(|&c| std::cmp::Reverse(components[c].pairs.len()));
     let next = AtomicUsize::new(0);
+    let waiting = Waiting::default();
     // Per component: cost of its best lots, its bound, whether it is done.
     let board = Mutex::new((vec![0.0; components.len()], vec![0.0; components.len()], 0usize));
     let report = |c: usize, event: Option<Event>| {
@@ -277,9 +280,16 @@ fn solve_components(
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let (c, solved) = if let Some(&c) = order.get(k) {
+                        if k + 1 == order.len() {
+                            waiting.all_started.store(true, Ordering::SeqCst);
+                        }
                         let share = components[c].pairs.len() as f64 / total as f64 * threads as f64;
                         let own = Instant::now() + settings.time_limit.mul_f64(share.min(1.0));
-                        let budget = Budget { deadline: own.min(deadline), nodes: settings.work_limit };
+                        let budget = Budget {
+                            share_ends: own.min(deadline),
+                            run: Some((deadline, &waiting)),
+                            nodes: settings.work_limit,
+                        };
                         let on_event = |event: Event| report(c, Some(event));
                         let solved = search::solve_component(
                             instance,
@@ -292,8 +302,8 @@ fn solve_components(
                         report(c, None);
                         (c, solved)
                     } else {
-                        let Some((c, previous)) = take_cut_short(&results, deadline) else { break };
-                        let budget = Budget { deadline, nodes: settings.work_limit };
+                        let Some((c, previous)) = take_cut_short(&results, deadline, &waiting) else { break };
+                        let budget = Budget { share_ends: deadline, run: None, nodes: settings.work_limit };
                         let on_event = |event: Event| report(c, Some(event));
                         let solved = search::resume_component(
                             instance,
@@ -310,6 +320,9 @@ fn solve_components(
                         report(c, Some(Event::Bound(bound)));
                     }
                     if let Ok(mut results) = results.lock() {
+                        if solved.ending == StoppedBy::TimeLimit {
+                            waiting.cut_short.fetch_add(1, Ordering::SeqCst);
+                        }
                         results[c] = Some(solved);
                     }
                 }
@@ -328,6 +341,7 @@ const TURN_MIN: Duration = Duration::from_millis(100);
 fn take_cut_short(
     results: &Mutex<Vec<Option<ComponentSolution>>>,
     deadline: Instant,
+    waiting: &Waiting,
 ) -> Option<(usize, ComponentSolution)> {
     if deadline.saturating_duration_since(Instant::now()) < TURN_MIN {
         return None;
@@ -340,7 +354,9 @@ fn take_cut_short(
         .filter_map(|(c, s)| s.as_ref().filter(|s| s.ending == StoppedBy::TimeLimit).map(|s| (c, open(s))))
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?
         .0;
-    Some((c, results[c].take()?))
+    let taken = results[c].take()?;
+    waiting.cut_short.fetch_sub(1, Ordering::SeqCst);
+    Some((c, taken))
 }
 
 /// Nearest-supplier-first baseline: fast, not optimal. For benchmarks only.

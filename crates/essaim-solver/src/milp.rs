@@ -6,7 +6,7 @@
 //! through good_lp.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One variable: bounds, objective coefficient, and whether it is binary.
 #[derive(Debug, Clone, Copy)]
@@ -125,7 +125,50 @@ pub(crate) fn solve(milp: &Milp, warm: &[f64], limits: Limits, backend: Backend)
     })
 }
 
+/// Where a branch and bound stands between two slices of its time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Standing {
+    /// Cost of the best solution found, when one is.
+    pub incumbent: Option<f64>,
+    /// Best proven bound, when known.
+    pub bound: Option<f64>,
+}
+
+/// Like [`solve`], but microlp's tree is grown `slice` seconds at a time: after each slice cut short by
+/// time, `keep_going` says from its standing whether the tree deserves another (its open nodes are
+/// kept). HiGHS gets the whole time at once.
+pub(crate) fn solve_in_slices(
+    milp: &Milp,
+    warm: &[f64],
+    limits: Limits,
+    backend: Backend,
+    slice: f64,
+    keep_going: &mut dyn FnMut(Standing) -> bool,
+) -> Option<Outcome> {
+    match backend {
+        Backend::Microlp => {
+            catch_unwind(AssertUnwindSafe(|| solve_microlp_in_slices(milp, warm, limits, slice, keep_going)))
+                .unwrap_or_else(|_| {
+                    tracing::error!("the MILP backend panicked; keeping the best lots known so far");
+                    None
+                })
+        }
+        #[cfg(feature = "highs")]
+        Backend::Highs => solve(milp, warm, limits, Backend::Highs),
+    }
+}
+
 fn solve_microlp(milp: &Milp, warm: &[f64], limits: Limits) -> Option<Outcome> {
+    solve_microlp_in_slices(milp, warm, limits, limits.seconds, &mut |_| false)
+}
+
+fn solve_microlp_in_slices(
+    milp: &Milp,
+    warm: &[f64],
+    limits: Limits,
+    slice: f64,
+    keep_going: &mut dyn FnMut(Standing) -> bool,
+) -> Option<Outcome> {
     use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem, SolveOptions, SolveOutcome};
     let mut problem = Problem::new(OptimizationDirection::Minimize);
     let vars: Vec<microlp::Variable> = milp
@@ -145,11 +188,28 @@ fn solve_microlp(milp: &Milp, warm: &[f64], limits: Limits) -> Option<Outcome> {
         };
         problem.add_constraint(expr, op, row.rhs);
     }
+    let started = Instant::now();
     let mut options = SolveOptions::default();
-    options.time_limit = Some(Duration::from_secs_f64(limits.seconds.max(0.001)));
+    options.time_limit = Some(Duration::from_secs_f64(slice.min(limits.seconds).max(0.001)));
     options.node_limit = limits.nodes;
     options.warm_start = Some(vars.iter().copied().zip(warm.iter().copied()).collect());
-    let SolveOutcome::Solution(solution) = problem.solve_with(options).ok()? else { return None };
+    let mut outcome = problem.solve_with(options).ok()?;
+    loop {
+        let left = limits.seconds - started.elapsed().as_secs_f64();
+        if outcome.termination_reason() != microlp::TerminationReason::TimeLimit || left <= 0.001 {
+            break;
+        }
+        let stats = outcome.stats();
+        let incumbent = outcome.solution().map(|s| s.objective());
+        if !keep_going(Standing { incumbent, bound: stats.best_bound }) {
+            break;
+        }
+        let mut resume = outcome.last_resume_options();
+        resume.time_limit = Some(Duration::from_secs_f64(slice.min(left)));
+        resume.node_limit = limits.nodes.map(|n| n.saturating_sub(stats.nodes_solved).max(1));
+        outcome = outcome.resume_with(resume).ok()?;
+    }
+    let SolveOutcome::Solution(solution) = outcome else { return None };
     let stop = match solution.termination_reason() {
         microlp::TerminationReason::ProvenOptimal => Stop::ProvenOptimal,
         microlp::TerminationReason::NodeLimit => Stop::WorkLimit,

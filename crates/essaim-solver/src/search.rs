@@ -28,6 +28,7 @@
 //! a safety net then, and the result says which of the two stopped the search.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use essaim_core::haversine_km;
@@ -48,6 +49,8 @@ const EXACT_SHARE: f64 = 0.25;
 const EXACT_NODES: u64 = 4_000;
 /// Node budget of the last branch and bound, from the neighbourhood search's lots.
 const POLISH_NODES: u64 = 10_000;
+/// Its tree grows this many seconds at a time, to decide whether it deserves more past the share.
+const POLISH_SLICE: f64 = 2.0;
 /// Memory the open nodes of one branch-and-bound tree may take. microlp keeps, per open node, the
 /// parent's basis (a byte per column and row) and its bound changes: a tree of n nodes on a model of
 /// c columns and r rows holds about n·(c + r) bytes, freed only when the solve ends (and then mostly
@@ -74,10 +77,38 @@ const IMPROVEMENT: f64 = 1e-9;
 
 /// What one component may spend.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Budget {
-    pub deadline: Instant,
+pub(crate) struct Budget<'a> {
+    /// End of this turn: the component's share of the time limit.
+    pub share_ends: Instant,
+    /// The run's end, and who waits for a thread. While no component waits, the turn runs to the run's
+    /// end: a branch and bound that its share would cut short (to be started again from scratch on
+    /// another turn) keeps its tree.
+    pub run: Option<(Instant, &'a Waiting)>,
     /// Branch-and-bound nodes for the whole component, when a work limit is set.
     pub nodes: Option<u64>,
+}
+
+impl Budget<'_> {
+    /// When this turn ends, as of now.
+    pub fn deadline(&self) -> Instant {
+        match self.run {
+            Some((end, waiting)) if waiting.nobody() => end,
+            _ => self.share_ends,
+        }
+    }
+}
+
+/// The components waiting for a thread: those not started yet, and those a share cut short.
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    pub all_started: AtomicBool,
+    pub cut_short: AtomicUsize,
+}
+
+impl Waiting {
+    fn nobody(&self) -> bool {
+        self.all_started.load(Ordering::SeqCst) && self.cut_short.load(Ordering::SeqCst) == 0
+    }
 }
 
 /// What the search decided for one component.
@@ -144,7 +175,7 @@ pub(crate) fn solve_component(
     instance: &Instance,
     residual: &Residual,
     component: &Component,
-    budget: Budget,
+    budget: Budget<'_>,
     backend: Backend,
     improved: &(dyn Fn(Event) + Sync),
 ) -> ComponentSolution {
@@ -174,7 +205,7 @@ pub(crate) fn solve_component(
     let alone = component.pairs.len() <= EXACT_ALONE_PAIRS || backend != Backend::Microlp;
     let run_exact = alone || component.pairs.len() <= EXACT_MAX_PAIRS;
     let exact = if run_exact {
-        let seconds = seconds_left(budget.deadline);
+        let seconds = seconds_left(budget.deadline());
         let limits = if alone {
             Limits { seconds, nodes: budget.nodes }
         } else {
@@ -216,7 +247,7 @@ pub(crate) fn resume_component(
     residual: &Residual,
     component: &Component,
     previous: ComponentSolution,
-    budget: Budget,
+    budget: Budget<'_>,
     backend: Backend,
     improved: &(dyn Fn(Event) + Sync),
 ) -> ComponentSolution {
@@ -252,12 +283,12 @@ fn polish(
     instance: &Instance,
     residual: &Residual,
     component: &Component,
-    budget: Budget,
+    budget: Budget<'_>,
     backend: Backend,
     best: &mut ComponentSolution,
     improved: &(dyn Fn(Event) + Sync),
 ) {
-    let seconds = seconds_left(budget.deadline);
+    let seconds = seconds_left(budget.deadline());
     let work_left = budget.nodes.map(|n| n.saturating_sub(best.nodes));
     if seconds <= 0.0 || work_left == Some(0) {
         return;
@@ -266,7 +297,7 @@ fn polish(
     let start = model.start(instance, residual, component, &best.quantities);
     // microlp has no cuts of its own: add them, and drop the pairs the incumbent rules out (`cuts`).
     let strengthened =
-        if backend == Backend::Microlp { cuts::strengthen(&model.milp, &start, budget.deadline) } else { None };
+        if backend == Backend::Microlp { cuts::strengthen(&model.milp, &start, budget.deadline()) } else { None };
     let (milp, warm) = match &strengthened {
         Some(s) => {
             tracing::debug!(cuts = s.cuts, fixed = s.fixed, bound = s.bound, "polish: model strengthened");
@@ -280,8 +311,27 @@ fn polish(
     };
     let cap = tree_nodes(milp.cols.len() + milp.rows.len()).min(POLISH_NODES);
     let nodes = work_left.map_or(cap, |w| w.min(cap));
-    let seconds = seconds_left(budget.deadline);
-    let Some(mut outcome) = milp::solve(milp, &warm, Limits { seconds, nodes: Some(nodes) }, backend) else {
+    let seconds = seconds_left(budget.deadline());
+    let limits = Limits { seconds, nodes: Some(nodes) };
+    // Past the component's share (when nothing waits for this thread), the tree keeps growing only
+    // while it closes its gap fast enough to prove the lots before the run ends; otherwise the time
+    // goes back to the neighbourhood search, on a new turn. A work limit keeps one whole slice: the
+    // result must not depend on the machine's speed.
+    let slice = if budget.nodes.is_some() { seconds } else { POLISH_SLICE };
+    let mut last_gap: Option<f64> = strengthened.as_ref().map(|s| best.cost - s.bound);
+    let mut keep_going = |standing: milp::Standing| {
+        let gap = standing.incumbent.zip(standing.bound).map(|(cost, bound)| cost - bound);
+        let closing = match (last_gap, gap) {
+            (Some(before), Some(now)) if now < before => {
+                now / (before - now) * slice <= seconds_left(budget.deadline())
+            }
+            _ => false,
+        };
+        last_gap = gap.or(last_gap);
+        Instant::now() < budget.share_ends || closing
+    };
+    let outcome = milp::solve_in_slices(milp, &warm, limits, backend, slice, &mut keep_going);
+    let Some(mut outcome) = outcome else {
         return;
     };
     if let Some(s) = &strengthened {
@@ -468,7 +518,7 @@ struct Neighbourhoods<'a> {
     instance: &'a Instance,
     residual: &'a Residual,
     component: &'a Component,
-    budget: Budget,
+    budget: Budget<'a>,
     backend: Backend,
     rng: Rng,
     /// Target number of free pairs.
@@ -503,7 +553,7 @@ impl<'a> Neighbourhoods<'a> {
         instance: &'a Instance,
         residual: &'a Residual,
         component: &'a Component,
-        budget: Budget,
+        budget: Budget<'a>,
         backend: Backend,
         turn: u64,
     ) -> Self {
@@ -530,7 +580,7 @@ impl<'a> Neighbourhoods<'a> {
         let stall_limit = (STALL_PER_LINE * self.component.lines.len()).max(STALL_MIN);
         let mut stalled = 0;
         loop {
-            if seconds_left(self.budget.deadline) <= 0.0 {
+            if seconds_left(self.budget.deadline()) <= 0.0 {
                 best.ending = StoppedBy::TimeLimit;
                 return;
             }
@@ -546,7 +596,7 @@ impl<'a> Neighbourhoods<'a> {
             let regions = self.pick_regions(best);
             let per_region = self.nodes_per_region;
             let nodes = work_left.map_or(per_region, |w| (w / regions.len() as u64).min(per_region));
-            let limits = Limits { seconds: seconds_left(self.budget.deadline), nodes: Some(nodes.max(1)) };
+            let limits = Limits { seconds: seconds_left(self.budget.deadline()), nodes: Some(nodes.max(1)) };
             let shares = self.capacity_shares(&regions, &best.quantities);
             let this = &*self;
             let moves: Vec<Move> = if regions.len() == 1 {
