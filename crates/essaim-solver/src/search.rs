@@ -313,12 +313,13 @@ fn polish(
     let nodes = work_left.map_or(cap, |w| w.min(cap));
     let seconds = seconds_left(budget.deadline());
     let limits = Limits { seconds, nodes: Some(nodes) };
-    // Past the component's share (when nothing waits for this thread), the tree keeps growing only
-    // while it closes its gap fast enough to prove the lots before the run ends; otherwise the time
-    // goes back to the neighbourhood search, on a new turn. A work limit keeps one whole slice: the
-    // result must not depend on the machine's speed.
+    // The tree keeps growing only while it closes its gap fast enough to prove the lots before the
+    // turn ends (the run's end when nothing waits for this thread); otherwise the time goes back to the
+    // neighbourhood search, on a new turn with other draws (measured on metro 150 × 30, seeds 4 and 5:
+    // 0.1–0.3 % better than a tree left to the end). A work limit keeps one whole slice: the result
+    // must not depend on the machine's speed.
     let slice = if budget.nodes.is_some() { seconds } else { POLISH_SLICE };
-    let mut last_gap: Option<f64> = strengthened.as_ref().map(|s| best.cost - s.bound);
+    let mut last_gap: Option<f64> = Some(best.cost - best.bound.unwrap_or(0.0));
     let mut keep_going = |standing: milp::Standing| {
         let gap = standing.incumbent.zip(standing.bound).map(|(cost, bound)| cost - bound);
         let closing = match (last_gap, gap) {
@@ -328,7 +329,7 @@ fn polish(
             _ => false,
         };
         last_gap = gap.or(last_gap);
-        Instant::now() < budget.share_ends || closing
+        closing
     };
     let outcome = milp::solve_in_slices(milp, &warm, limits, backend, slice, &mut keep_going);
     let Some(mut outcome) = outcome else {
