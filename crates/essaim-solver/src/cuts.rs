@@ -14,9 +14,12 @@
 //!      rounding to solve MIPs », Operations Research 49(3), 2001) on a row of the model or on the sum of
 //!      up to [`MAX_AGGREGATION`] rows: a line's demand row with the capacity rows of its suppliers, the
 //!      path through which a supplier's lots on several lines compete. Each quantity is first replaced by
-//!      its variable bound (x = m·y + t with m the minimum lot, or x = U·y − t), whichever is nearer.
+//!      a variable bound (x = m·y + t with m the minimum lot, or x = U·y − t): the nearer one, and the
+//!      upper one, each tried.
 //!    - Flow covers (Van Roy & Wolsey, « Valid inequalities for mixed 0-1 programs », Discrete Applied
 //!      Mathematics 14, 1986) on capacity rows Σ x ≤ c whose pairs have room U < c (maximum share).
+//!
+//!    Only the cuts tight at the last LP point are kept: the others would slow every node's LP.
 //! 2. **Reduced-cost fixing**: the dual of the cut LP gives multipliers π; for any π of the right signs,
 //!    L(π) = π·b + Σ min(0, r_j)·u_j (r = c − Aᵀπ) is a lower bound, and a solution opening pair j costs
 //!    at least L(π) + max(r_y, 0) + max(r_x, 0)·m. When that exceeds the incumbent, no better solution
