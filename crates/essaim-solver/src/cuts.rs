@@ -33,7 +33,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::milp::{Col, Milp, Row, Sense};
+use crate::milp::{Col, Milp, Row, Sense, microlp_problem};
 
 /// Rounds of separation, and how many of the most violated cuts (by efficacy) each round adds.
 const CUT_ROUNDS: usize = 40;
@@ -225,7 +225,7 @@ fn variable_bound(milp: &Milp, row: &Row) -> Option<(usize, usize, f64)> {
 /// The LP relaxation with cuts added round after round; its bound and the cuts kept.
 fn cut_loop(milp: &Milp, shape: &Shape, incumbent: &[f64], cutoff: f64, deadline: Instant) -> Option<(f64, Vec<Row>)> {
     use microlp::{ComparisonOp, LinearExpr, SolveOutcome};
-    let (problem, vars) = relaxation(&milp.cols, &milp.rows, microlp::OptimizationDirection::Minimize);
+    let (problem, vars) = microlp_problem(&milp.cols, &milp.rows, true, microlp::OptimizationDirection::Minimize);
     let mut options = microlp::SolveOptions::default();
     options.time_limit = Some(time_left(deadline)?);
     let SolveOutcome::Solution(mut solution) = problem.solve_with(options).ok()? else { return None };
@@ -278,32 +278,6 @@ fn cut_loop(milp: &Milp, shape: &Shape, incumbent: &[f64], cutoff: f64, deadline
 fn time_left(deadline: Instant) -> Option<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
     (!left.is_zero()).then_some(left)
-}
-
-/// The LP relaxation of `cols` and `rows` (binaries relaxed to [0, 1]) as a microlp problem.
-fn relaxation(
-    cols: &[Col],
-    rows: &[Row],
-    direction: microlp::OptimizationDirection,
-) -> (microlp::Problem, Vec<microlp::Variable>) {
-    let mut problem = microlp::Problem::new(direction);
-    let vars: Vec<microlp::Variable> = cols.iter().map(|c| problem.add_var(c.cost, (c.lower, c.upper))).collect();
-    for row in rows {
-        let mut expr = microlp::LinearExpr::empty();
-        for &(j, a) in &row.terms {
-            expr.add(vars[j], a);
-        }
-        problem.add_constraint(expr, comparison(row.sense), row.rhs);
-    }
-    (problem, vars)
-}
-
-fn comparison(sense: Sense) -> microlp::ComparisonOp {
-    match sense {
-        Sense::Le => microlp::ComparisonOp::Le,
-        Sense::Ge => microlp::ComparisonOp::Ge,
-        Sense::Eq => microlp::ComparisonOp::Eq,
-    }
 }
 
 fn activity(row: &Row, values: &[f64]) -> f64 {
@@ -764,7 +738,7 @@ mod tests {
     }
 
     fn lp_bound(milp: &Milp) -> f64 {
-        let (problem, _) = relaxation(&milp.cols, &milp.rows, microlp::OptimizationDirection::Minimize);
+        let (problem, _) = microlp_problem(&milp.cols, &milp.rows, true, microlp::OptimizationDirection::Minimize);
         match problem.solve() {
             Ok(microlp::SolveOutcome::Solution(solution)) => solution.objective(),
             other => panic!("the LP relaxation solves: {other:?}"),

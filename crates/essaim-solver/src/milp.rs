@@ -114,15 +114,7 @@ impl Backend {
 /// Solves `milp` from the feasible start `warm` (a value per column). `None` when the backend found
 /// nothing usable or failed; a panic inside a backend is caught and logged, never propagated.
 pub(crate) fn solve(milp: &Milp, warm: &[f64], limits: Limits, backend: Backend) -> Option<Outcome> {
-    let outcome = catch_unwind(AssertUnwindSafe(|| match backend {
-        Backend::Microlp => solve_microlp(milp, warm, limits),
-        #[cfg(feature = "highs")]
-        Backend::Highs => solve_highs(milp, warm, limits),
-    }));
-    outcome.unwrap_or_else(|_| {
-        tracing::error!("the MILP backend panicked; keeping the best lots known so far");
-        None
-    })
+    solve_in_slices(milp, warm, limits, backend, limits.seconds, &mut |_| false)
 }
 
 /// Where a branch and bound stands between two slices of its time.
@@ -145,21 +137,48 @@ pub(crate) fn solve_in_slices(
     slice: f64,
     keep_going: &mut dyn FnMut(Standing) -> bool,
 ) -> Option<Outcome> {
-    match backend {
-        Backend::Microlp => {
-            catch_unwind(AssertUnwindSafe(|| solve_microlp_in_slices(milp, warm, limits, slice, keep_going)))
-                .unwrap_or_else(|_| {
-                    tracing::error!("the MILP backend panicked; keeping the best lots known so far");
-                    None
-                })
-        }
+    let outcome = catch_unwind(AssertUnwindSafe(|| match backend {
+        Backend::Microlp => solve_microlp_in_slices(milp, warm, limits, slice, keep_going),
         #[cfg(feature = "highs")]
-        Backend::Highs => solve(milp, warm, limits, Backend::Highs),
-    }
+        Backend::Highs => solve_highs(milp, warm, limits),
+    }));
+    outcome.unwrap_or_else(|_| {
+        tracing::error!("the MILP backend panicked; keeping the best lots known so far");
+        None
+    })
 }
 
-fn solve_microlp(milp: &Milp, warm: &[f64], limits: Limits) -> Option<Outcome> {
-    solve_microlp_in_slices(milp, warm, limits, limits.seconds, &mut |_| false)
+/// `cols` and `rows` as a microlp problem, binaries kept binary or `relaxed` to [0, 1] (an LP).
+pub(crate) fn microlp_problem(
+    cols: &[Col],
+    rows: &[Row],
+    relaxed: bool,
+    direction: microlp::OptimizationDirection,
+) -> (microlp::Problem, Vec<microlp::Variable>) {
+    let mut problem = microlp::Problem::new(direction);
+    let vars: Vec<microlp::Variable> = cols
+        .iter()
+        .map(|c| {
+            if c.binary && !relaxed {
+                problem.add_binary_var(c.cost)
+            } else {
+                problem.add_var(c.cost, (c.lower, c.upper))
+            }
+        })
+        .collect();
+    for row in rows {
+        let mut expr = microlp::LinearExpr::empty();
+        for &(col, a) in &row.terms {
+            expr.add(vars[col], a);
+        }
+        let op = match row.sense {
+            Sense::Le => microlp::ComparisonOp::Le,
+            Sense::Ge => microlp::ComparisonOp::Ge,
+            Sense::Eq => microlp::ComparisonOp::Eq,
+        };
+        problem.add_constraint(expr, op, row.rhs);
+    }
+    (problem, vars)
 }
 
 fn solve_microlp_in_slices(
@@ -169,25 +188,8 @@ fn solve_microlp_in_slices(
     slice: f64,
     keep_going: &mut dyn FnMut(Standing) -> bool,
 ) -> Option<Outcome> {
-    use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem, SolveOptions, SolveOutcome};
-    let mut problem = Problem::new(OptimizationDirection::Minimize);
-    let vars: Vec<microlp::Variable> = milp
-        .cols
-        .iter()
-        .map(|c| if c.binary { problem.add_binary_var(c.cost) } else { problem.add_var(c.cost, (c.lower, c.upper)) })
-        .collect();
-    for row in &milp.rows {
-        let mut expr = LinearExpr::empty();
-        for &(col, a) in &row.terms {
-            expr.add(vars[col], a);
-        }
-        let op = match row.sense {
-            Sense::Le => ComparisonOp::Le,
-            Sense::Ge => ComparisonOp::Ge,
-            Sense::Eq => ComparisonOp::Eq,
-        };
-        problem.add_constraint(expr, op, row.rhs);
-    }
+    use microlp::{OptimizationDirection, SolveOptions, SolveOutcome};
+    let (problem, vars) = microlp_problem(&milp.cols, &milp.rows, false, OptimizationDirection::Minimize);
     let started = Instant::now();
     let mut options = SolveOptions::default();
     options.time_limit = Some(Duration::from_secs_f64(slice.min(limits.seconds).max(0.001)));
