@@ -54,6 +54,7 @@ const MIN_EFFICACY: f64 = 1e-4;
 const TOL: f64 = 1e-6;
 
 /// The model made ready for branch and bound.
+#[derive(Debug, Clone)]
 pub(crate) struct Strengthened {
     /// The rows of the model plus the cuts, on the columns kept.
     pub milp: Milp,
@@ -703,28 +704,8 @@ fn finish(milp: &Milp, terms: BTreeMap<usize, f64>, mut rhs: f64, point: &[f64])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate;
-    use crate::greedy;
+    use crate::milp::tests::dense_components;
     use crate::milp::{self, Backend, Limits, Stop};
-    use crate::model::{self, ComponentModel, Residual};
-
-    /// The component models of a few small dense territories, each with its greedy start.
-    fn dense_components() -> Vec<(Milp, Vec<f64>)> {
-        let mut found = Vec::new();
-        for seed in 1..=4 {
-            let input = generate::metro_instance(30, 6, seed);
-            let instance = input.validate().expect("a generated instance is valid");
-            let residual = Residual::new(&instance);
-            for mut component in model::components(&instance, model::candidate_pairs(&instance, &residual)) {
-                model::drop_dominated(&instance, &residual, &mut component);
-                let model = ComponentModel::build(&instance, &residual, &component);
-                let quantities = greedy::fill_component(&instance, &residual, &component);
-                let start = model.start(&instance, &residual, &component, &quantities);
-                found.push((model.milp, start));
-            }
-        }
-        found
-    }
 
     fn cost(milp: &Milp, values: &[f64]) -> f64 {
         milp.cols.iter().zip(values).map(|(c, v)| c.cost * v).sum()

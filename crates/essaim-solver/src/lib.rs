@@ -319,9 +319,13 @@ fn solve_components(
                     if let Some(bound) = solved.proven_optimal().then_some(solved.cost) {
                         report(c, Some(Event::Bound(bound)));
                     }
+                    let mut solved = solved;
                     if let Ok(mut results) = results.lock() {
                         if solved.ending == StoppedBy::TimeLimit {
                             waiting.cut_short.fetch_add(1, Ordering::SeqCst);
+                        } else {
+                            // No further turn: the polish's model and paused tree are only memory now.
+                            solved.polishing = None;
                         }
                         results[c] = Some(solved);
                     }

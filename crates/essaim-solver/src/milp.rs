@@ -114,7 +114,28 @@ impl Backend {
 /// Solves `milp` from the feasible start `warm` (a value per column). `None` when the backend found
 /// nothing usable or failed; a panic inside a backend is caught and logged, never propagated.
 pub(crate) fn solve(milp: &Milp, warm: &[f64], limits: Limits, backend: Backend) -> Option<Outcome> {
-    solve_in_slices(milp, warm, limits, backend, limits.seconds, &mut |_| false)
+    solve_in_slices(milp, warm, limits, backend, Slices { seconds: limits.seconds, tree: None }, &mut |_| false).0
+}
+
+/// A microlp branch and bound that its time ran out on, open nodes and all: handed back to
+/// [`solve_in_slices`] on the same model, it goes on where it stopped instead of growing the same
+/// nodes again.
+pub(crate) struct PausedTree {
+    outcome: microlp::SolveOutcome,
+    vars: Vec<microlp::Variable>,
+}
+
+impl std::fmt::Debug for PausedTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PausedTree").field("nodes", &self.outcome.stats().nodes_solved).finish()
+    }
+}
+
+/// How [`solve_in_slices`] grows microlp's tree: `seconds` at a time, from `tree` when one was paused.
+#[derive(Debug)]
+pub(crate) struct Slices {
+    pub seconds: f64,
+    pub tree: Option<PausedTree>,
 }
 
 /// Where a branch and bound stands between two slices of its time.
@@ -126,25 +147,27 @@ pub(crate) struct Standing {
     pub bound: Option<f64>,
 }
 
-/// Like [`solve`], but microlp's tree is grown `slice` seconds at a time: after each slice cut short by
-/// time, `keep_going` says from its standing whether the tree deserves another (its open nodes are
-/// kept). HiGHS gets the whole time at once.
+/// Like [`solve`], but microlp's tree is grown `slices.seconds` at a time: after each slice cut short
+/// by time, `keep_going` says from its standing whether the tree deserves another (its open nodes are
+/// kept). A tree stopped short of a proof (by `keep_going`, the time or the node limit) is handed
+/// back paused. HiGHS gets the whole time at once. `limits.nodes` caps the whole tree, earlier calls
+/// on a paused tree included.
 pub(crate) fn solve_in_slices(
     milp: &Milp,
     warm: &[f64],
     limits: Limits,
     backend: Backend,
-    slice: f64,
+    slices: Slices,
     keep_going: &mut dyn FnMut(Standing) -> bool,
-) -> Option<Outcome> {
+) -> (Option<Outcome>, Option<PausedTree>) {
     let outcome = catch_unwind(AssertUnwindSafe(|| match backend {
-        Backend::Microlp => solve_microlp_in_slices(milp, warm, limits, slice, keep_going),
+        Backend::Microlp => solve_microlp_in_slices(milp, warm, limits, slices, keep_going),
         #[cfg(feature = "highs")]
-        Backend::Highs => solve_highs(milp, warm, limits),
+        Backend::Highs => (solve_highs(milp, warm, limits), None),
     }));
     outcome.unwrap_or_else(|_| {
         tracing::error!("the MILP backend panicked; keeping the best lots known so far");
-        None
+        (None, None)
     })
 }
 
@@ -185,17 +208,31 @@ fn solve_microlp_in_slices(
     milp: &Milp,
     warm: &[f64],
     limits: Limits,
-    slice: f64,
+    slices: Slices,
     keep_going: &mut dyn FnMut(Standing) -> bool,
-) -> Option<Outcome> {
-    use microlp::{OptimizationDirection, SolveOptions, SolveOutcome};
-    let (problem, vars) = microlp_problem(&milp.cols, &milp.rows, false, OptimizationDirection::Minimize);
+) -> (Option<Outcome>, Option<PausedTree>) {
+    use microlp::{OptimizationDirection, SolveOptions};
     let started = Instant::now();
-    let mut options = SolveOptions::default();
-    options.time_limit = Some(Duration::from_secs_f64(slice.min(limits.seconds).max(0.001)));
-    options.node_limit = limits.nodes;
-    options.warm_start = Some(vars.iter().copied().zip(warm.iter().copied()).collect());
-    let mut outcome = problem.solve_with(options).ok()?;
+    let slice = slices.seconds;
+    let first = Duration::from_secs_f64(slice.min(limits.seconds).max(0.001));
+    let (outcome, vars, nodes_before) = match slices.tree {
+        Some(PausedTree { outcome, vars }) => {
+            let before = outcome.stats().nodes_solved;
+            let mut resume = outcome.last_resume_options();
+            resume.time_limit = Some(first);
+            resume.node_limit = limits.nodes.map(|n| n.saturating_sub(before).max(1));
+            (outcome.resume_with(resume), vars, before)
+        }
+        None => {
+            let (problem, vars) = microlp_problem(&milp.cols, &milp.rows, false, OptimizationDirection::Minimize);
+            let mut options = SolveOptions::default();
+            options.time_limit = Some(first);
+            options.node_limit = limits.nodes;
+            options.warm_start = Some(vars.iter().copied().zip(warm.iter().copied()).collect());
+            (problem.solve_with(options), vars, 0)
+        }
+    };
+    let Ok(mut outcome) = outcome else { return (None, None) };
     loop {
         let left = limits.seconds - started.elapsed().as_secs_f64();
         if outcome.termination_reason() != microlp::TerminationReason::TimeLimit || left <= 0.001 {
@@ -209,22 +246,25 @@ fn solve_microlp_in_slices(
         let mut resume = outcome.last_resume_options();
         resume.time_limit = Some(Duration::from_secs_f64(slice.min(left)));
         resume.node_limit = limits.nodes.map(|n| n.saturating_sub(stats.nodes_solved).max(1));
-        outcome = outcome.resume_with(resume).ok()?;
+        let Ok(next) = outcome.resume_with(resume) else { return (None, None) };
+        outcome = next;
     }
-    let SolveOutcome::Solution(solution) = outcome else { return None };
-    let stop = match solution.termination_reason() {
+    let stop = match outcome.termination_reason() {
         microlp::TerminationReason::ProvenOptimal => Stop::ProvenOptimal,
         microlp::TerminationReason::NodeLimit => Stop::WorkLimit,
         // Time limit, or a reason added by a later microlp: not a proof, not the work limit.
         _ => Stop::TimeLimit,
     };
-    let stats = solution.stats();
-    Some(Outcome {
+    let stats = outcome.stats();
+    let found = outcome.solution().map(|solution| Outcome {
         values: vars.iter().map(|&v| solution.var_value(v)).collect(),
         stop,
         bound: if stop == Stop::ProvenOptimal { Some(solution.objective()) } else { stats.best_bound },
-        nodes: stats.nodes_solved + 1,
-    })
+        // This call's nodes (a resumed tree counts its earlier ones too).
+        nodes: stats.nodes_solved - nodes_before + 1,
+    });
+    let paused = (stop != Stop::ProvenOptimal).then_some(PausedTree { outcome, vars });
+    (found, paused)
 }
 
 #[cfg(feature = "highs")]
@@ -268,4 +308,66 @@ fn solve_highs(milp: &Milp, warm: &[f64], limits: Limits) -> Option<Outcome> {
     let values: Vec<f64> = cols.iter().map(|&v| solution.value(v)).collect();
     let bound = (stop == Stop::ProvenOptimal).then(|| milp.cols.iter().zip(&values).map(|(c, v)| c.cost * v).sum());
     Some(Outcome { values, stop, bound, nodes: 1 })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::generate;
+    use crate::greedy;
+    use crate::model::{self, ComponentModel, Residual};
+
+    /// The component models of a few small dense territories, each with its greedy start.
+    pub(crate) fn dense_components() -> Vec<(Milp, Vec<f64>)> {
+        let mut found = Vec::new();
+        for seed in 1..=4 {
+            let input = generate::metro_instance(30, 6, seed);
+            let instance = input.validate().expect("a generated instance is valid");
+            let residual = Residual::new(&instance);
+            for mut component in model::components(&instance, model::candidate_pairs(&instance, &residual)) {
+                model::drop_dominated(&instance, &residual, &mut component);
+                let model = ComponentModel::build(&instance, &residual, &component);
+                let quantities = greedy::fill_component(&instance, &residual, &component);
+                let start = model.start(&instance, &residual, &component, &quantities);
+                found.push((model.milp, start));
+            }
+        }
+        found
+    }
+
+    fn objective(milp: &Milp, values: &[f64]) -> f64 {
+        milp.cols.iter().zip(values).map(|(c, v)| c.cost * v).sum()
+    }
+
+    #[test]
+    fn a_paused_tree_goes_on_where_it_stopped() {
+        let mut resumed = 0;
+        for (milp, start) in dense_components() {
+            let unlimited = Limits { seconds: 600.0, nodes: None };
+            let at_once = solve(&milp, &start, unlimited, Backend::Microlp).expect("a small component solves");
+            assert_eq!(at_once.stop, Stop::ProvenOptimal);
+            if at_once.nodes < 10 {
+                continue; // proven at the root or nearly: nothing to pause
+            }
+            let slices = |tree| Slices { seconds: 600.0, tree };
+            let first_limits = Limits { seconds: 600.0, nodes: Some(at_once.nodes / 2) };
+            let (first, paused) =
+                solve_in_slices(&milp, &start, first_limits, Backend::Microlp, slices(None), &mut |_| false);
+            let first = first.expect("the warm start is a solution");
+            assert_eq!(first.stop, Stop::WorkLimit);
+            let paused = paused.expect("a tree stopped by its node budget is handed back");
+            let (then, again) =
+                solve_in_slices(&milp, &start, unlimited, Backend::Microlp, slices(Some(paused)), &mut |_| false);
+            let then = then.expect("the resumed tree keeps its incumbent");
+            assert_eq!(then.stop, Stop::ProvenOptimal);
+            assert!(again.is_none(), "a proven tree is not handed back");
+            let (a, b) = (objective(&milp, &at_once.values), objective(&milp, &then.values));
+            assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "{a} vs {b}");
+            // Its nodes are the rest of the same tree: grown again from the root with the same start,
+            // it would take every node of the solve at once (microlp is deterministic).
+            assert!(then.nodes < at_once.nodes, "the resumed tree started again ({} nodes)", then.nodes);
+            resumed += 1;
+        }
+        assert!(resumed >= 3, "too few components needed branching ({resumed})");
+    }
 }

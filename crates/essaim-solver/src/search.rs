@@ -13,12 +13,20 @@
 //!    (one thread each), the capacity they could both use split between them. The region grows when its
 //!    sub-problems are proven quickly and shrinks when they hit their node budget; a region that spans
 //!    the whole component and is proven optimal proves the component.
+//!    Once regions of lines stop improving, every other round frees **suppliers** instead: every pair
+//!    of a seed supplier holding a lot and of the suppliers holding lots beside it, on every line (two
+//!    such regions drawn, the better move kept). Lots trade along chains of suppliers across lines (one
+//!    gives up a line to consolidate on another, which frees room for a third): a region of nearby
+//!    lines cuts those chains, a region of suppliers follows them (national 3000 × 150: 449 246 →
+//!    312 692; metro 150 × 30 seed 5: 158 141 → 157 941).
 //! 4. **Polish**, when the search stalls (and tried once on its first plateau, kept only when the model
 //!    left is tiny): branch and bound on the whole component from its lots. With
 //!    microlp, the model is first strengthened (`cuts`): cutting planes lift the LP bound, and the pairs
 //!    that no solution cheaper than the lots can open are removed (two thirds of them on metro 150 × 30),
 //!    so the tree is small enough to prove dense components HiGHS proves, and the bound reported with a
-//!    result cut short is the cut one.
+//!    result cut short is the cut one. The strengthened model and a tree its time cut short are kept
+//!    ([`Polishing`]) while the lots stay the same: the next polish goes on with them, and a component's
+//!    next turn resumes its tree before searching again.
 //!
 //! Every tree is capped by the memory its open nodes take ([`TREE_BYTES`]), not only by nodes: the
 //! peak memory of a run stays below HiGHS's on the same components. A component that its share of the
@@ -30,6 +38,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use essaim_core::haversine_km;
@@ -75,6 +84,8 @@ const SEARCH_ROUNDS: usize = 4;
 const REGION_START: f64 = 120.0;
 const REGION_MIN: f64 = 24.0;
 const REGION_MAX: f64 = 1500.0;
+/// After this many rounds without improvement, every other round frees suppliers rather than lines.
+const SUPPLIERS_AFTER: usize = 3;
 /// Rounds without improvement after which the search stops as a local optimum, per line of the
 /// component (at least `STALL_MIN`).
 const STALL_PER_LINE: usize = 4;
@@ -136,6 +147,27 @@ pub(crate) struct ComponentSolution {
     pub neighbourhoods: u64,
     /// Turns taken after the first ([`resume_component`]).
     pub turns: u64,
+    /// What the last polish leaves for the next one, while the lots stay the same.
+    pub polishing: Option<Arc<Polishing>>,
+}
+
+/// The polish's work, kept for the next polish on the same lots (a later plateau, the next turn): the
+/// model strengthened against them, not cut again for the same result (2–4 s on metro 150 × 30), and
+/// the branch and bound its time cut short, resumed rather than grown again from its root (on metro
+/// 150 × 30 seed 3, a component stuck at a local optimum over seven turns got the same 2 s tree seven
+/// times).
+#[derive(Debug)]
+pub(crate) struct Polishing {
+    /// The lots the model was strengthened against.
+    lots: Vec<f64>,
+    model: cuts::Strengthened,
+    tree: Mutex<Option<milp::PausedTree>>,
+}
+
+impl Polishing {
+    fn has_tree(&self) -> bool {
+        self.tree.lock().is_ok_and(|tree| tree.is_some())
+    }
 }
 
 impl ComponentSolution {
@@ -200,6 +232,7 @@ pub(crate) fn solve_component(
         nodes: 0,
         neighbourhoods: 0,
         turns: 0,
+        polishing: None,
     };
     improved(Event::Incumbent(best.cost));
 
@@ -260,6 +293,14 @@ pub(crate) fn resume_component(
 ) -> ComponentSolution {
     let mut best = previous;
     best.turns += 1;
+    // The search found nothing better than the lots its last polish started from: the paused tree
+    // goes on first (the neighbourhoods after it, should it pause again).
+    if best.polishing.as_ref().is_some_and(|p| p.lots == best.quantities && p.has_tree()) {
+        polish(instance, residual, component, budget, backend, &mut best, improved, false);
+        if best.proven_optimal() {
+            return best;
+        }
+    }
     let mut search = Neighbourhoods::new(instance, residual, component, budget, backend, best.turns);
     search_rounds(&mut search, &mut best, improved);
     best
@@ -305,10 +346,15 @@ fn polish(
     let model = ComponentModel::build(instance, residual, component);
     let start = model.start(instance, residual, component, &best.quantities);
     // microlp has no cuts of its own: add them, and drop the pairs the incumbent rules out (`cuts`).
-    let strengthened =
-        if backend == Backend::Microlp { cuts::strengthen(&model.milp, &start, budget.deadline()) } else { None };
-    let (milp, warm) = match &strengthened {
-        Some(s) => {
+    let polishing = match &best.polishing {
+        Some(known) if known.lots == best.quantities => Some(Arc::clone(known)),
+        _ if backend == Backend::Microlp => cuts::strengthen(&model.milp, &start, budget.deadline())
+            .map(|s| Arc::new(Polishing { lots: best.quantities.clone(), model: s, tree: Mutex::new(None) })),
+        _ => None,
+    };
+    best.polishing.clone_from(&polishing);
+    let (milp, warm) = match polishing.as_deref() {
+        Some(Polishing { model: s, .. }) => {
             tracing::debug!(cuts = s.cuts, fixed = s.fixed, bound = s.bound, "polish: model strengthened");
             if best.bound.is_none_or(|known| s.bound > known) {
                 best.bound = Some(s.bound);
@@ -343,18 +389,37 @@ fn polish(
         last_gap = gap.or(last_gap);
         closing
     };
-    let outcome = milp::solve_in_slices(milp, &warm, limits, backend, slice, &mut keep_going);
+    // A tree is resumed only without a work limit: with one, every polish starts from its root, as the
+    // same run on another machine would.
+    let resumable = polishing.as_ref().filter(|_| budget.nodes.is_none());
+    let tree = resumable.and_then(|p| p.tree.lock().ok()?.take());
+    let slices = milp::Slices { seconds: slice, tree };
+    let (outcome, paused) = milp::solve_in_slices(milp, &warm, limits, backend, slices, &mut keep_going);
     let Some(mut outcome) = outcome else {
         return;
     };
-    if let Some(s) = &strengthened {
+    // A tree that used its node budget is done: only one its time cut short goes on later.
+    let paused = paused.filter(|_| outcome.stop == Stop::TimeLimit && resumable.is_some());
+    if let Some(Polishing { model: s, .. }) = polishing.as_deref() {
         // The reduced model holds the incumbent, so its optimum and bound are the component's.
         outcome.values = s.expand(&outcome.values, model.milp.cols.len());
         outcome.bound = Some(outcome.bound.map_or(s.bound, |b| b.max(s.bound)));
     }
-    drop(strengthened);
     drop(model);
     best.take_whole(instance, residual, component, &outcome, improved);
+    if let (Some(p), Some(tree)) = (polishing, paused) {
+        if p.lots == best.quantities {
+            if let Ok(mut kept) = p.tree.lock() {
+                *kept = Some(tree);
+            }
+        } else {
+            // The tree found these lots itself: its model (every solution cheaper than the old lots)
+            // holds every one cheaper than them, so it goes on with them as its incumbent.
+            let model = p.model.clone();
+            best.polishing =
+                Some(Arc::new(Polishing { lots: best.quantities.clone(), model, tree: Mutex::new(Some(tree)) }));
+        }
+    }
     best.ending = match outcome.stop {
         Stop::ProvenOptimal => StoppedBy::ProvenOptimal,
         // The node budget of the polish is not the user's work limit unless that is what was left.
@@ -534,16 +599,25 @@ struct Neighbourhoods<'a> {
     budget: Budget<'a>,
     backend: Backend,
     rng: Rng,
-    /// Target number of free pairs.
-    size: f64,
-    /// Pair indexes per line of the component.
+    /// Target number of free pairs, per kind of neighbourhood.
+    size: [f64; 2],
+    /// Pair indexes per line of the component, and per supplier.
     by_line: HashMap<usize, Vec<usize>>,
+    by_supplier: HashMap<usize, Vec<usize>>,
     /// Seed lines still to visit this cycle.
     seeds: Vec<usize>,
     /// Node budget of one neighbourhood's sub-problem in this round.
     nodes_per_region: u64,
     /// Whether the polish was tried on a plateau already (once per turn: each try costs a cut LP).
     tried_early: bool,
+}
+
+/// What a neighbourhood frees: the pairs of a few nearby lines, or those of a few suppliers on every
+/// line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Lines = 0,
+    Suppliers = 1,
 }
 
 /// A region: the component's pairs left free, the others fixed at the current lots.
@@ -573,8 +647,10 @@ impl<'a> Neighbourhoods<'a> {
         turn: u64,
     ) -> Self {
         let mut by_line: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut by_supplier: HashMap<usize, Vec<usize>> = HashMap::new();
         for (i, p) in component.pairs.iter().enumerate() {
             by_line.entry(p.line).or_default().push(i);
+            by_supplier.entry(p.supplier).or_default().push(i);
         }
         let seed = component.lines.first().copied().unwrap_or(0) as u64 ^ ((component.pairs.len() as u64) << 20);
         Self {
@@ -584,8 +660,9 @@ impl<'a> Neighbourhoods<'a> {
             budget,
             backend,
             rng: Rng(seed ^ 0xF1C5 ^ turn.wrapping_mul(0x9E37_79B9)),
-            size: REGION_START,
+            size: [REGION_START; 2],
             by_line,
+            by_supplier,
             seeds: Vec::new(),
             nodes_per_region: NEIGHBOURHOOD_NODES,
             tried_early: false,
@@ -623,11 +700,19 @@ impl<'a> Neighbourhoods<'a> {
                     return;
                 }
             }
-            let regions = self.pick_regions(best);
+            let (kind, regions) = self.pick_regions(best, stalled);
             let per_region = self.nodes_per_region;
             let nodes = work_left.map_or(per_region, |w| (w / regions.len() as u64).min(per_region));
             let limits = Limits { seconds: seconds_left(self.budget.deadline()), nodes: Some(nodes.max(1)) };
-            let shares = self.capacity_shares(&regions, &best.quantities);
+            // Regions of lines are disjoint and split the capacity nobody uses; regions of suppliers
+            // are alternatives (every line, overlapping suppliers): each gets it all, one move is kept.
+            let shares = match kind {
+                Kind::Lines => self.capacity_shares(&regions, &best.quantities),
+                Kind::Suppliers => regions
+                    .iter()
+                    .flat_map(|r| self.capacity_shares(std::slice::from_ref(r), &best.quantities))
+                    .collect(),
+            };
             let this = &*self;
             let moves: Vec<Move> = if regions.len() == 1 {
                 vec![this.solve_region(&regions[0], &best.quantities, &shares[0], limits)]
@@ -644,13 +729,25 @@ impl<'a> Neighbourhoods<'a> {
             };
             let mut any = false;
             let mut proven = false;
+            let size = &mut self.size[kind as usize];
+            let mut moves = moves;
+            if kind == Kind::Suppliers {
+                for m in &moves {
+                    best.nodes += m.nodes;
+                    best.neighbourhoods += 1;
+                }
+                moves.sort_by(|a, b| (a.new_cost - a.old_cost).total_cmp(&(b.new_cost - b.old_cost)));
+                moves.truncate(1);
+            }
             for m in moves {
-                best.nodes += m.nodes;
-                best.neighbourhoods += 1;
-                self.size = if m.stop == Some(Stop::ProvenOptimal) {
-                    (self.size * 1.25).min(REGION_MAX)
+                if kind == Kind::Lines {
+                    best.nodes += m.nodes;
+                    best.neighbourhoods += 1;
+                }
+                *size = if m.stop == Some(Stop::ProvenOptimal) {
+                    (*size * 1.25).min(REGION_MAX)
                 } else {
-                    (self.size * 0.8).max(REGION_MIN)
+                    (*size * 0.8).max(REGION_MIN)
                 };
                 proven |= m.whole && m.stop == Some(Stop::ProvenOptimal);
                 if m.new_cost < m.old_cost - IMPROVEMENT * m.old_cost.abs().max(1.0) {
@@ -677,14 +774,25 @@ impl<'a> Neighbourhoods<'a> {
         }
     }
 
-    /// One region, or two disjoint ones when the component has room for both.
-    fn pick_regions(&mut self, best: &ComponentSolution) -> Vec<Region> {
+    /// Two disjoint regions of lines (one when the component has no room for two); once the search
+    /// has gone [`SUPPLIERS_AFTER`] rounds without improving, every other round two alternative regions
+    /// of suppliers instead (variable neighbourhood search: at a local optimum of one kind of move, try
+    /// another).
+    fn pick_regions(&mut self, best: &ComponentSolution, stalled: usize) -> (Kind, Vec<Region>) {
+        if stalled >= SUPPLIERS_AFTER && stalled % 2 == 1 {
+            let useful = |r: &Region| !r.free.is_empty() && r.free.len() < self.component.pairs.len();
+            let regions: Vec<Region> =
+                [self.suppliers_region(best), self.suppliers_region(best)].into_iter().filter(useful).collect();
+            if !regions.is_empty() {
+                return (Kind::Suppliers, regions);
+            }
+        }
         let first = self.region(&[], best);
         if first.free.len() * 2 > self.component.pairs.len() || first.lines.len() == self.component.lines.len() {
-            return vec![first];
+            return (Kind::Lines, vec![first]);
         }
         let second = self.region(&first.lines, best);
-        if second.free.is_empty() { vec![first] } else { vec![first, second] }
+        (Kind::Lines, if second.free.is_empty() { vec![first] } else { vec![first, second] })
     }
 
     /// A seed line not in `taken`, the lines nearest to it (distance scaled by a random factor so that
@@ -711,7 +819,7 @@ impl<'a> Neighbourhoods<'a> {
             .map(|&l| (haversine_km(site, self.instance.lines[l].site) * self.rng.range(0.5, 1.5), l))
             .collect();
         others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let target = self.size as usize;
+        let target = self.size[Kind::Lines as usize] as usize;
         let on_seed = &self.by_line[&seed];
         if on_seed.len() > target {
             let mut ranked: Vec<(f64, usize)> = on_seed
@@ -737,6 +845,61 @@ impl<'a> Neighbourhoods<'a> {
             region.free.extend(more);
         }
         region
+    }
+
+    /// Every pair of a few suppliers, on every line: a seed supplier holding a lot, then the suppliers
+    /// holding lots on the same lines (and so on), in random order, until about `size` free pairs. The
+    /// lots of a dense component trade along chains of suppliers that span its lines (one gives up a line
+    /// to consolidate on another, freeing room for a third): a region of nearby lines cuts those chains,
+    /// this one follows them.
+    fn suppliers_region(&mut self, best: &ComponentSolution) -> Region {
+        let pairs = &self.component.pairs;
+        let active: Vec<usize> = {
+            let mut a: Vec<usize> =
+                pairs.iter().zip(&best.quantities).filter(|(_, q)| **q > EPS).map(|(p, _)| p.supplier).collect();
+            a.sort_unstable();
+            a.dedup();
+            a
+        };
+        if active.is_empty() {
+            return Region { lines: Vec::new(), free: Vec::new() };
+        }
+        let target = self.size[Kind::Suppliers as usize] as usize;
+        let mut chosen: Vec<usize> = Vec::new();
+        let mut queue = vec![active[self.rng.below(active.len())]];
+        let mut free: Vec<usize> = Vec::new();
+        while let Some(supplier) = queue.pop() {
+            if chosen.contains(&supplier) {
+                continue;
+            }
+            let theirs = &self.by_supplier[&supplier];
+            if !free.is_empty() && free.len() + theirs.len() > target {
+                break;
+            }
+            chosen.push(supplier);
+            free.extend(theirs);
+            // The suppliers holding lots on the lines where this one holds lots, visited next.
+            let mut next: Vec<usize> = theirs
+                .iter()
+                .filter(|&&i| best.quantities[i] > EPS)
+                .flat_map(|&i| &self.by_line[&pairs[i].line])
+                .filter(|&&k| best.quantities[k] > EPS && !chosen.contains(&pairs[k].supplier))
+                .map(|&k| pairs[k].supplier)
+                .collect();
+            next.sort_unstable();
+            next.dedup();
+            for i in (1..next.len()).rev() {
+                let j = self.rng.below(i + 1);
+                next.swap(i, j);
+            }
+            // Breadth first (new suppliers go in at the front, the next one comes from the back): the
+            // seed's neighbours before theirs.
+            queue.splice(0..0, next);
+        }
+        let mut lines: Vec<usize> = free.iter().map(|&i| pairs[i].line).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        Region { lines, free }
     }
 
     /// Per region, the capacity each (supplier, sector) offers it: what the region's own lots use now,
@@ -828,5 +991,77 @@ impl<'a> Neighbourhoods<'a> {
         }
         let new_cost = component_cost(instance, &residual, &sub, &found);
         Move { quantities, old_cost, new_cost, stop: Some(outcome.stop), nodes: outcome.nodes, whole }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate;
+    use crate::model;
+
+    #[test]
+    fn a_region_of_suppliers_frees_whole_suppliers_linked_by_the_lines_they_hold() {
+        let mut checked = 0;
+        // A national territory: lines far apart in one component, so that linked suppliers are few.
+        for seed in 1..=2 {
+            let instance =
+                generate::national_instance(120, 12, seed).validate().expect("a generated instance is valid");
+            let residual = Residual::new(&instance);
+            for component in model::components(&instance, model::candidate_pairs(&instance, &residual)) {
+                let quantities = greedy::fill_component(&instance, &residual, &component);
+                let cost = component_cost(&instance, &residual, &component, &quantities);
+                let best = ComponentSolution {
+                    quantities,
+                    cost,
+                    ending: StoppedBy::TimeLimit,
+                    bound: None,
+                    variables: 0,
+                    constraints: 0,
+                    nodes: 0,
+                    neighbourhoods: 0,
+                    turns: 0,
+                    polishing: None,
+                };
+                let budget = Budget { share_ends: Instant::now(), run: None, nodes: Some(0) };
+                let mut search = Neighbourhoods::new(&instance, &residual, &component, budget, Backend::Microlp, 0);
+                let pairs = &component.pairs;
+                let holds = |s: usize, l: usize| {
+                    pairs.iter().zip(&best.quantities).any(|(p, &q)| p.supplier == s && p.line == l && q > EPS)
+                };
+                for _ in 0..5 {
+                    let region = search.suppliers_region(&best);
+                    let mut chosen: Vec<usize> = Vec::new();
+                    for &i in &region.free {
+                        if !chosen.contains(&pairs[i].supplier) {
+                            chosen.push(pairs[i].supplier);
+                        }
+                    }
+                    // Every pair of a chosen supplier is free, on every line, and only those.
+                    let expected = pairs.iter().filter(|p| chosen.contains(&p.supplier)).count();
+                    assert_eq!(region.free.len(), expected, "a chosen supplier keeps some of its pairs fixed");
+                    assert!(
+                        chosen.len() == 1 || region.free.len() <= search.size[Kind::Suppliers as usize] as usize,
+                        "{} free pairs for a target of {}",
+                        region.free.len(),
+                        search.size[Kind::Suppliers as usize]
+                    );
+                    let mut lines: Vec<usize> = region.free.iter().map(|&i| pairs[i].line).collect();
+                    lines.sort_unstable();
+                    lines.dedup();
+                    assert_eq!(region.lines, lines);
+                    // The first holds a lot; each next one holds a lot on a line where one chosen before
+                    // it holds a lot (the chain the region follows).
+                    assert!(component.lines.iter().any(|&l| holds(chosen[0], l)), "the seed supplier holds no lot");
+                    for (k, &s) in chosen.iter().enumerate().skip(1) {
+                        let linked =
+                            chosen[..k].iter().any(|&o| component.lines.iter().any(|&l| holds(s, l) && holds(o, l)));
+                        assert!(linked, "supplier {s} is not linked to those before it by a line they both hold");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 10, "too few regions drawn ({checked})");
     }
 }
