@@ -117,9 +117,9 @@ pub(crate) fn solve(milp: &Milp, warm: &[f64], limits: Limits, backend: Backend)
     solve_in_slices(milp, warm, limits, backend, Slices { seconds: limits.seconds, tree: None }, &mut |_| false).0
 }
 
-/// A microlp branch and bound that its time ran out on, open nodes and all: handed back to
-/// [`solve_in_slices`] on the same model, it goes on where it stopped instead of growing the same
-/// nodes again.
+/// A microlp branch and bound stopped short of a proof (by its time or its nodes), open nodes and all:
+/// handed back to [`solve_in_slices`] on the same model, it goes on where it stopped instead of growing
+/// the same nodes again.
 pub(crate) struct PausedTree {
     outcome: microlp::SolveOutcome,
     vars: Vec<microlp::Variable>,
