@@ -297,13 +297,13 @@ pub(crate) fn resume_component(
     best.turns += 1;
     // The search found nothing better than the lots its last polish started from: the paused tree
     // goes on first (the neighbourhoods after it, should it pause again).
+    let mut search = Neighbourhoods::new(instance, residual, component, budget, backend, best.turns);
     if best.polishing.as_ref().is_some_and(|p| p.lots == best.quantities && p.has_tree()) {
-        polish(instance, residual, component, budget, backend, &mut best, improved, false);
+        polish(&search, &mut best, improved, false);
         if best.proven_optimal() {
             return best;
         }
     }
-    let mut search = Neighbourhoods::new(instance, residual, component, budget, backend, best.turns);
     search_rounds(&mut search, &mut best, improved);
     best
 }
@@ -311,13 +311,11 @@ pub(crate) fn resume_component(
 /// Rounds of search then polish; a round that stalls without improving on the last one ends the
 /// search, otherwise the next gets twice the nodes per neighbourhood (deeper sub-problems).
 fn search_rounds(search: &mut Neighbourhoods, best: &mut ComponentSolution, improved: &(dyn Fn(Event) + Sync)) {
-    let (instance, residual, component) = (search.instance, search.residual, search.component);
-    let (budget, backend) = (search.budget, search.backend);
     for _ in 0..SEARCH_ROUNDS {
         let before = best.cost;
         search.run(best, improved);
-        if best.ending == StoppedBy::NoImprovement && component.pairs.len() <= EXACT_MAX_PAIRS {
-            polish(instance, residual, component, budget, backend, best, improved, false);
+        if best.ending == StoppedBy::NoImprovement && search.component.pairs.len() <= EXACT_MAX_PAIRS {
+            polish(search, best, improved, false);
         }
         if best.ending != StoppedBy::NoImprovement || best.cost >= before - IMPROVEMENT * before.abs().max(1.0) {
             break;
@@ -329,17 +327,15 @@ fn search_rounds(search: &mut Neighbourhoods, best: &mut ComponentSolution, impr
 /// Branch and bound on the whole component again, now from the neighbourhood search's lots: with a
 /// good incumbent the tree prunes far more, and with microlp the model is cut and reduced first
 /// (`cuts::strengthen`), so the time left may now be enough to prove them optimal (or find better).
-#[allow(clippy::too_many_arguments)]
+/// `search` says which component, its budget and backend.
 fn polish(
-    instance: &Instance,
-    residual: &Residual,
-    component: &Component,
-    budget: Budget<'_>,
-    backend: Backend,
+    search: &Neighbourhoods,
     best: &mut ComponentSolution,
     improved: &(dyn Fn(Event) + Sync),
     only_if_small: bool,
 ) {
+    let (instance, residual, component) = (search.instance, search.residual, search.component);
+    let (budget, backend) = (search.budget, search.backend);
     let seconds = seconds_left(budget.deadline());
     let work_left = budget.nodes.map(|n| n.saturating_sub(best.nodes));
     if seconds <= 0.0 || work_left == Some(0) {
@@ -696,8 +692,7 @@ impl<'a> Neighbourhoods<'a> {
                 self.tried_early = true;
                 // A plateau: once the lots are optimal, the cuts often leave a model small enough to
                 // prove at once (5000 × 200: a hundred-odd columns of 9 000), long before the stall.
-                let (instance, residual, component) = (self.instance, self.residual, self.component);
-                polish(instance, residual, component, self.budget, self.backend, best, improved, true);
+                polish(self, best, improved, true);
                 if best.ending == StoppedBy::ProvenOptimal {
                     return;
                 }
