@@ -289,6 +289,7 @@ fn solve_components(
                             share_ends: own.min(deadline),
                             run: Some((deadline, &waiting)),
                             nodes: settings.work_limit,
+                            halt: None,
                         };
                         let on_event = |event: Event| report(c, Some(event));
                         let solved = search::solve_component(
@@ -302,8 +303,17 @@ fn solve_components(
                         report(c, None);
                         (c, solved)
                     } else {
-                        let Some((c, previous)) = take_cut_short(&results, deadline, &waiting) else { break };
-                        let budget = Budget { share_ends: deadline, run: None, nodes: settings.work_limit };
+                        let Some((c, previous)) = take_cut_short(&results, deadline, &waiting) else {
+                            // Nothing left for this thread: a component still searched may use it.
+                            waiting.idle.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        };
+                        let budget = Budget {
+                            share_ends: deadline,
+                            run: Some((deadline, &waiting)),
+                            nodes: settings.work_limit,
+                            halt: None,
+                        };
                         let on_event = |event: Event| report(c, Some(event));
                         let solved = search::resume_component(
                             instance,
