@@ -307,19 +307,14 @@ impl ComponentModel {
     ) -> Vec<f64> {
         let n = self.pairs;
         let mut values = vec![0.0; self.milp.cols.len()];
-        let mut covered: HashMap<usize, f64> = HashMap::new();
-        let mut reached: HashMap<usize, f64> = HashMap::new();
-        for (i, (p, &q)) in component.pairs.iter().zip(quantities).enumerate() {
+        for (i, &q) in quantities.iter().enumerate() {
             values[i] = q;
             values[n + i] = if q > EPS { 1.0 } else { 0.0 };
-            *covered.entry(p.line).or_default() += q;
-            *reached.entry(p.line).or_default() += instance.suppliers[p.supplier].insertion_rate * q;
         }
-        for (j, &l) in component.lines.iter().enumerate() {
-            let covered = covered.get(&l).copied().unwrap_or(0.0);
-            values[2 * n + j] = (residual.demand[l] - covered).max(0.0);
+        for (j, open) in left_open(instance, residual, component, quantities).into_iter().enumerate() {
+            values[2 * n + j] = open.demand;
             if let Some(v) = self.clause_cols[j] {
-                values[v] = (residual.clause[l] - reached.get(&l).copied().unwrap_or(0.0)).max(0.0);
+                values[v] = open.clause;
             }
         }
         values
@@ -346,18 +341,48 @@ pub(crate) fn component_cost(
 ) -> f64 {
     let w = instance.weights;
     let mut cost = 0.0;
+    for (p, &q) in component.pairs.iter().zip(quantities) {
+        if q > EPS {
+            cost += p.unit_cost * q + w.per_lot;
+        }
+    }
+    for open in left_open(instance, residual, component, quantities) {
+        cost += w.per_unit_shortfall * open.demand + w.per_clause_hour_shortfall * open.clause;
+    }
+    cost
+}
+
+/// What lots leave open on one line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LeftOpen {
+    /// Units of the line's open demand not covered.
+    pub demand: f64,
+    /// Clause hours not reached.
+    pub clause: f64,
+}
+
+/// Per line of `component` (in the order of `component.lines`), what lots `quantities` leave open.
+pub(crate) fn left_open(
+    instance: &Instance,
+    residual: &Residual,
+    component: &Component,
+    quantities: &[f64],
+) -> Vec<LeftOpen> {
     let mut covered: HashMap<usize, f64> = HashMap::new();
     let mut reached: HashMap<usize, f64> = HashMap::new();
     for (p, &q) in component.pairs.iter().zip(quantities) {
         if q > EPS {
-            cost += p.unit_cost * q + w.per_lot;
             *covered.entry(p.line).or_default() += q;
             *reached.entry(p.line).or_default() += instance.suppliers[p.supplier].insertion_rate * q;
         }
     }
-    for &l in &component.lines {
-        cost += w.per_unit_shortfall * (residual.demand[l] - covered.get(&l).copied().unwrap_or(0.0)).max(0.0);
-        cost += w.per_clause_hour_shortfall * (residual.clause[l] - reached.get(&l).copied().unwrap_or(0.0)).max(0.0);
-    }
-    cost
+    let open = |total: f64, done: Option<&f64>| (total - done.copied().unwrap_or(0.0)).max(0.0);
+    component
+        .lines
+        .iter()
+        .map(|l| LeftOpen {
+            demand: open(residual.demand[*l], covered.get(l)),
+            clause: open(residual.clause[*l], reached.get(l)),
+        })
+        .collect()
 }

@@ -51,7 +51,7 @@ use crate::cuts;
 use crate::greedy;
 use crate::input::Instance;
 use crate::milp::{self, Backend, Limits, Stop};
-use crate::model::{Component, ComponentModel, EPS, Pair, Residual, component_cost};
+use crate::model::{Component, ComponentModel, EPS, Pair, Residual, component_cost, left_open};
 use crate::rng::Rng;
 
 /// Up to this many pairs, a component is given its whole budget for branch and bound.
@@ -862,12 +862,9 @@ impl<'a> Neighbourhoods<'a> {
                 self.seeds.swap(i, j);
             }
             // Lines left short first: an hour uncovered costs more than any distance or lot.
-            let mut covered: HashMap<usize, f64> = HashMap::new();
-            for (p, &q) in self.component.pairs.iter().zip(&best.quantities) {
-                *covered.entry(p.line).or_default() += q;
-            }
-            let short = |l: &usize| self.residual.demand[*l] - covered.get(l).copied().unwrap_or(0.0) > EPS;
-            self.seeds.sort_by_key(|l| !short(l));
+            let open = left_open(self.instance, self.residual, self.component, &best.quantities);
+            let short: Vec<usize> = lines.iter().zip(open).filter(|(_, o)| o.demand > EPS).map(|(&l, _)| l).collect();
+            self.seeds.sort_by_key(|l| !short.contains(l));
         }
         let seed = match self.seeds.iter().position(|l| !taken.contains(l)) {
             Some(at) => self.seeds.remove(at),
@@ -1110,21 +1107,9 @@ mod tests {
             let residual = Residual::new(&instance);
             for component in model::components(&instance, model::candidate_pairs(&instance, &residual)) {
                 let best = greedy_solution(&instance, &residual, &component);
-                let short: Vec<usize> = component
-                    .lines
-                    .iter()
-                    .copied()
-                    .filter(|&l| {
-                        let covered: f64 = component
-                            .pairs
-                            .iter()
-                            .zip(&best.quantities)
-                            .filter(|(p, _)| p.line == l)
-                            .map(|(_, q)| q)
-                            .sum();
-                        residual.demand[l] - covered > EPS
-                    })
-                    .collect();
+                let open = model::left_open(&instance, &residual, &component, &best.quantities);
+                let short: Vec<usize> =
+                    component.lines.iter().zip(open).filter(|(_, o)| o.demand > EPS).map(|(&l, _)| l).collect();
                 if short.is_empty() || short.len() == component.lines.len() {
                     continue;
                 }
