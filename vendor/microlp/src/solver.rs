@@ -617,6 +617,16 @@ impl Solver {
             .sum()
     }
 
+    /// Non-basic structural vars at one of their bounds, with their reduced cost (internal,
+    /// minimising) and whether that bound is the lower one. Valid at an optimal basis.
+    pub(crate) fn nonbasic_at_bounds(&self) -> impl Iterator<Item = (usize, f64, bool)> + '_ {
+        self.nb_vars.iter().enumerate().filter_map(move |(col, &var)| {
+            let state = &self.nb_var_states[col];
+            (var < self.num_vars && state.at_min != state.at_max)
+                .then(|| (var, self.nb_var_obj_coeffs[col], state.at_min))
+        })
+    }
+
     pub(crate) fn get_var_bounds(&self, var: usize) -> (f64, f64) {
         (self.orig_var_mins[var], self.orig_var_maxs[var])
     }

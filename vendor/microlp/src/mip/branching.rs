@@ -69,6 +69,11 @@ impl PseudoCosts {
         }
     }
 
+    /// Observations of `var` in its less observed direction: how far its estimates can be trusted.
+    pub(crate) fn reliability(&self, var: usize) -> u32 {
+        self.up_n[var].min(self.down_n[var])
+    }
+
     /// Total number of `record` calls folded in so far, across every variable
     /// and direction. A cheap summary for diagnostics (e.g. `Debug` impls)
     /// that avoids printing the full per-variable vectors.
@@ -76,6 +81,37 @@ impl PseudoCosts {
         self.up_n.iter().map(|&n| u64::from(n)).sum::<u64>()
             + self.down_n.iter().map(|&n| u64::from(n)).sum::<u64>()
     }
+}
+
+/// The fractional, branchable integer vars with their values, best pseudocost score first.
+pub(crate) fn ranked_candidates(
+    solver: &Solver,
+    domains: &[VarDomain],
+    int_tol: f64,
+    pc: &PseudoCosts,
+) -> Vec<(usize, f64)> {
+    let mut scored: Vec<(usize, f64, f64)> = Vec::new();
+    for (v, d) in domains.iter().enumerate() {
+        if !is_int_domain(d) {
+            continue;
+        }
+        let (lo, hi) = solver.get_var_bounds(v);
+        if hi - lo < 0.5 {
+            continue;
+        }
+        let val = *solver.get_value(v);
+        if fractionality(val) <= int_tol {
+            continue;
+        }
+        let f_down = val - val.floor();
+        let f_up = 1.0 - f_down;
+        let score = (pc.estimate(v, false) * f_down).max(SCORE_EPS)
+            * (pc.estimate(v, true) * f_up).max(SCORE_EPS);
+        scored.push((v, val, score));
+    }
+    // Stable and ties by index: the same order as `choose_branch_var`'s first maximum.
+    scored.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    scored.into_iter().map(|(v, val, _)| (v, val)).collect()
 }
 
 /// Pseudocost product rule: pick the fractional int var maximizing

@@ -68,6 +68,16 @@ pub struct SolveOptions {
     /// field only once you understand the correctness/permissiveness
     /// trade-off documented on it.
     pub tolerances: Tolerances,
+    /// Reliability branching (patched in for essaim, see PATCHED.md): before a
+    /// branching, candidates whose pseudocosts are still unreliable are
+    /// strong-branched. Fewer nodes for a tree meant to prove optimality, at
+    /// the price of extra LPs per node early on. Default `false`.
+    pub reliability_branching: bool,
+    /// Reduced-cost fixing at every node (patched in for essaim, see
+    /// PATCHED.md): an integer var non-basic at a bound whose reduced cost
+    /// alone lifts the node's bound past the incumbent stays at that bound in
+    /// the node's subtree. Default `false`.
+    pub reduced_cost_fixing: bool,
 }
 
 impl Default for SolveOptions {
@@ -79,6 +89,8 @@ impl Default for SolveOptions {
             int_tol: 1e-6,
             warm_start: None,
             tolerances: Tolerances::default(),
+            reliability_branching: false,
+            reduced_cost_fixing: false,
         }
     }
 }
@@ -982,11 +994,15 @@ fn initialize_root(
             }
         }
     } else {
-        match branching::choose_branch_var(&state.solver, domains, int_tol, &state.pseudocosts) {
-            Some(var) => branch(state, &root, var),
+        match choose_reliable(state, domains, int_tol)? {
+            Choice::Branch(var) => branch(state, &root, var),
             // Fractional integer variables fixed to a non-integer value cannot
             // produce an integer point or a useful branch.
-            None => return Err(Error::Infeasible),
+            Choice::Nothing => return Err(Error::Infeasible),
+            Choice::Limit => {
+                state.root_solved = false;
+                return Ok(Some(TerminationReason::TimeLimit));
+            }
         }
     }
 
@@ -1051,6 +1067,8 @@ fn visit_node(state: &mut MipState, node: Node, domains: &[VarDomain]) -> Result
         }
     }
 
+    let mut node = node;
+    fix_by_reduced_cost(state, &mut node, domains, objective);
     let int_tol = state.options.int_tol;
     if branching::is_integral(&state.solver, domains, int_tol) {
         match process_integral_candidate(state, domains, int_tol)? {
@@ -1069,14 +1087,125 @@ fn visit_node(state: &mut MipState, node: Node, domains: &[VarDomain]) -> Result
         return Ok(NodeVisit::Solved);
     }
 
-    match branching::choose_branch_var(&state.solver, domains, int_tol, &state.pseudocosts) {
-        Some(var) => branch(state, &node, var),
-        None => {
+    match choose_reliable(state, domains, int_tol)? {
+        Choice::Branch(var) => branch(state, &node, var),
+        Choice::Nothing => {
             state.last_solved_id = None;
             state.diving = false;
         }
+        Choice::Limit => {
+            return Ok(NodeVisit::Interrupted {
+                node,
+                lp_solved: true,
+            })
+        }
     }
     Ok(NodeVisit::Solved)
+}
+
+/// Reduced-cost fixing at a node (patched in for essaim, see PATCHED.md): an
+/// integer var non-basic at a bound whose reduced cost alone would lift the
+/// node's LP bound past the incumbent stays at that bound in the whole subtree.
+/// The fixings go into the node's bound changes, which its children inherit;
+/// the node's own LP point already has the var at that bound.
+fn fix_by_reduced_cost(state: &MipState, node: &mut Node, domains: &[VarDomain], objective: f64) {
+    let Some(incumbent) = state.incumbent.as_ref().filter(|_| state.options.reduced_cost_fixing) else {
+        return;
+    };
+    let room = cutoff(incumbent.objective, state.options.tolerances.prune_epsilon) - objective;
+    if room <= 0.0 {
+        return;
+    }
+    for (var, reduced, at_lower) in state.solver.nonbasic_at_bounds() {
+        if !matches!(domains[var], VarDomain::Integer | VarDomain::Boolean) {
+            continue;
+        }
+        let (lo, hi) = state.solver.get_var_bounds(var);
+        if hi - lo < 0.5 {
+            continue;
+        }
+        if at_lower && reduced > room {
+            node.bound_changes.push((var, lo, lo));
+        } else if !at_lower && -reduced > room {
+            node.bound_changes.push((var, hi, hi));
+        }
+    }
+}
+
+enum Choice {
+    Branch(usize),
+    Nothing,
+    /// A limit struck while strong branching; the solver still holds the node's optimum.
+    Limit,
+}
+
+/// Reliability branching (patched in for essaim, see PATCHED.md). Pseudocosts
+/// seeded from objective coefficients say little until observed; the first
+/// branchings of a tree decide its size. So among the best-scored candidates,
+/// those observed fewer than `STRONG_RELIABLE` times in either direction are
+/// strong-branched: both children's LPs are solved on a copy of the solver,
+/// and the degradations are recorded as pseudocost observations. A child that
+/// is infeasible or cannot beat the incumbent is dead: a candidate with a dead
+/// child is branched on at once (that child is pruned by its first LP, the
+/// other is the node with the variable fixed). Otherwise the pseudocost rule
+/// decides, now on measured degradations. The solver is left untouched: it
+/// still holds this node's optimal basis for `branch`.
+fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) -> Result<Choice, Error> {
+    let ranked = branching::ranked_candidates(&state.solver, domains, int_tol, &state.pseudocosts);
+    let Some(&(first, _)) = ranked.first() else {
+        return Ok(Choice::Nothing);
+    };
+    if !state.options.reliability_branching {
+        return Ok(Choice::Branch(first));
+    }
+    let z = state.solver.cur_obj_val;
+    let cut = state
+        .incumbent
+        .as_ref()
+        .map_or(f64::INFINITY, |inc| cutoff(inc.objective, state.options.tolerances.prune_epsilon));
+    let mut measured = false;
+    for &(var, val) in ranked.iter().take(params::STRONG_CANDIDATES) {
+        if state.pseudocosts.reliability(var) >= params::STRONG_RELIABLE {
+            continue;
+        }
+        let (lo, hi) = state.solver.get_var_bounds(var);
+        let floor = val.floor().clamp(lo, (hi - 1.0).max(lo));
+        let f_down = (val - floor).clamp(params::BRANCH_FRAC_GUARD, 1.0);
+        let f_up = (1.0 - f_down).max(params::BRANCH_FRAC_GUARD);
+        let mut dead = 0;
+        for (up, (clo, chi), frac) in [(false, (lo, floor), f_down), (true, (floor + 1.0, hi), f_up)] {
+            let mut trial = state.solver.clone();
+            if trial.set_var_bounds(var, clo, chi).is_err() {
+                dead += 1;
+                continue;
+            }
+            let objective = match trial.reoptimize() {
+                Ok(StopReason::Finished) => trial.cur_obj_val,
+                Ok(StopReason::Limit) => return Ok(Choice::Limit),
+                Err(Error::Infeasible) => f64::INFINITY,
+                // Numerical trouble in a trial says nothing about the child: skip it.
+                Err(_) => continue,
+            };
+            if objective >= cut {
+                dead += 1;
+            }
+            if objective.is_finite() {
+                state.pseudocosts.record(var, up, (objective - z).max(0.0) / frac);
+                measured = true;
+            } else if cut.is_finite() {
+                state.pseudocosts.record(var, up, (cut - z).max(0.0) / frac);
+                measured = true;
+            }
+        }
+        if dead > 0 {
+            return Ok(Choice::Branch(var));
+        }
+    }
+    if !measured {
+        return Ok(Choice::Branch(first));
+    }
+    Ok(branching::choose_branch_var(&state.solver, domains, int_tol, &state.pseudocosts)
+        .map_or(Choice::Nothing, Choice::Branch))
 }
 
 fn search_loop(state: &mut MipState) -> Result<TerminationReason, Error> {

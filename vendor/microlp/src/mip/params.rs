@@ -51,3 +51,12 @@ pub(crate) const GAP_DENOM_GUARD: f64 = 1e-10;
 /// this constant only forgives noise in the hint value itself, never a real
 /// out-of-bounds input.
 pub(crate) const HINT_BOUNDS_SLACK: f64 = 1e-9;
+
+/// Reliability branching (patched in for essaim, see PATCHED.md): a candidate
+/// whose pseudocosts rest on fewer than this many observations in either
+/// direction is strong-branched (both children's LPs solved) before the choice.
+pub(crate) const STRONG_RELIABLE: u32 = 2;
+
+/// At most this many candidates, best pseudocost score first, are
+/// strong-branched at one node.
+pub(crate) const STRONG_CANDIDATES: usize = 8;
