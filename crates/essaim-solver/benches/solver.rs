@@ -47,7 +47,13 @@ struct Measure {
     peak_mb: f64,
     status: String,
     gap: Option<f64>,
+    /// Of the last run; with a time limit, runs of a dense instance end on different lots (timing decides
+    /// which sub-problems finish), so the spread over the runs and how many were proven are kept too.
     objective: f64,
+    #[serde(default)]
+    objective_spread: (f64, f64),
+    #[serde(default)]
+    proven_runs: usize,
     greedy_objective: f64,
     greedy_ms: f64,
     /// Share of the total quantity left uncovered, exact and greedy.
@@ -278,10 +284,14 @@ fn child(args: &Args, lines: usize, suppliers: usize, runs: usize, rules: &str) 
     let settings = settings(args, backend);
     let mut times = Vec::with_capacity(runs);
     let mut last = None;
+    let mut objective_spread = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut proven_runs = 0;
     for _ in 0..runs {
         let started = Instant::now();
         let result = allocate(&input, &settings).map_err(|e| e.to_string())?;
         times.push(started.elapsed().as_secs_f64() * 1e3);
+        objective_spread = (objective_spread.0.min(result.objective), objective_spread.1.max(result.objective));
+        proven_runs += usize::from(result.status == Status::Optimal);
         last = Some(result);
     }
     let result = last.ok_or("no run")?;
@@ -320,6 +330,8 @@ fn child(args: &Args, lines: usize, suppliers: usize, runs: usize, rules: &str) 
         .to_owned(),
         gap: result.gap,
         objective: result.objective,
+        objective_spread,
+        proven_runs,
         greedy_objective,
         greedy_ms: median(greedy_times),
         shortfall_pct: short(&result),
@@ -381,8 +393,17 @@ fn row(m: &Measure) -> String {
     let gap = m.gap.map_or("—".to_owned(), |g| format!("{:.4}%", g * 100.0));
     let ratio = if m.objective > 0.0 { m.greedy_objective / m.objective } else { f64::NAN };
     let realloc = m.realloc.map_or("—".to_owned(), |(p50, p99, n)| format!("{p50:.0} / {p99:.0} ({n})"));
+    // Over several runs: how many were proven, and the objective's spread when the runs differ.
+    let status =
+        if m.runs > 1 { format!("{} ({}/{} proven)", m.status, m.proven_runs, m.runs) } else { m.status.clone() };
+    let (low, high) = m.objective_spread;
+    let objective = if m.runs > 1 && high > low {
+        format!("{:.1} (runs: {low:.1}–{high:.1})", m.objective)
+    } else {
+        format!("{:.1}", m.objective)
+    };
     format!(
-        "| {}×{} {} | {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.4} | {:.1}% / {:.1}% | {} | {} |",
+        "| {}×{} {} | {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {:.1} | {:.2} | {:.4} | {:.1}% / {:.1}% | {} | {} |",
         m.suppliers,
         m.lines,
         m.rules,
@@ -392,11 +413,11 @@ fn row(m: &Measure) -> String {
         m.components,
         m.median_ms,
         m.peak_mb,
-        m.status,
+        status,
         m.stopped_by,
         gap,
         format_args!("{} / {} / {}", m.nodes, m.neighbourhoods, m.turns),
-        m.objective,
+        objective,
         m.greedy_objective,
         m.greedy_ms,
         ratio,
