@@ -121,6 +121,7 @@ pub(crate) fn solve(milp: &Milp, warm: &[f64], limits: Limits, backend: Backend)
         backend,
         Slices { seconds: limits.seconds, tree: None, prove: false },
         &mut |_| false,
+        &mut |_| None,
     )
     .0
 }
@@ -164,8 +165,10 @@ pub(crate) struct Standing {
 /// Like [`solve`], but microlp's tree is grown `slices.seconds` at a time: after each slice cut short
 /// by time, `keep_going` says from its standing whether the tree deserves another (its open nodes are
 /// kept). A tree stopped short of a proof (by `keep_going`, the time or the node limit) is handed
-/// back paused. HiGHS gets the whole time at once. `limits.nodes` caps the whole tree, earlier calls
-/// on a paused tree included.
+/// back paused. After each slice, and at a stop short of a proof, `offer` may give lots found outside
+/// the tree meanwhile (a value per column), told the tree's incumbent cost: they become its incumbent when feasible and cheaper, and
+/// the tree prunes with them. HiGHS gets the whole time at once. `limits.nodes` caps the whole tree,
+/// earlier calls on a paused tree included.
 pub(crate) fn solve_in_slices(
     milp: &Milp,
     warm: &[f64],
@@ -173,9 +176,10 @@ pub(crate) fn solve_in_slices(
     backend: Backend,
     slices: Slices,
     keep_going: &mut dyn FnMut(Standing) -> bool,
+    offer: &mut dyn FnMut(Option<f64>) -> Option<Vec<f64>>,
 ) -> (Option<Outcome>, Option<PausedTree>) {
     let outcome = catch_unwind(AssertUnwindSafe(|| match backend {
-        Backend::Microlp => solve_microlp_in_slices(milp, warm, limits, slices, keep_going),
+        Backend::Microlp => solve_microlp_in_slices(milp, warm, limits, slices, keep_going, offer),
         #[cfg(feature = "highs")]
         Backend::Highs => (solve_highs(milp, warm, limits), None),
     }));
@@ -224,6 +228,7 @@ fn solve_microlp_in_slices(
     limits: Limits,
     slices: Slices,
     keep_going: &mut dyn FnMut(Standing) -> bool,
+    offer: &mut dyn FnMut(Option<f64>) -> Option<Vec<f64>>,
 ) -> (Option<Outcome>, Option<PausedTree>) {
     use microlp::{OptimizationDirection, SolveOptions};
     let started = Instant::now();
@@ -250,8 +255,20 @@ fn solve_microlp_in_slices(
     };
     let Ok(mut outcome) = outcome else { return (None, None) };
     loop {
+        use microlp::TerminationReason::{NodeLimit, TimeLimit};
+        let reason = outcome.termination_reason();
+        // Lots found beside the tree (vendor/microlp/PATCHED.md): adopted after every slice and at a
+        // stop short of a proof, so that a paused tree goes on with them.
+        if matches!(reason, TimeLimit | NodeLimit)
+            && let Some(values) = offer(outcome.solution().map(|s| s.objective()))
+        {
+            outcome = outcome.offer_solution(&values).0;
+        }
+        if reason != TimeLimit {
+            break;
+        }
         let left = limits.seconds - started.elapsed().as_secs_f64();
-        if outcome.termination_reason() != microlp::TerminationReason::TimeLimit || left <= 0.001 {
+        if left <= 0.001 {
             break;
         }
         let stats = outcome.stats();
@@ -367,13 +384,27 @@ pub(crate) mod tests {
             }
             let slices = |tree| Slices { seconds: 600.0, tree, prove: false };
             let first_limits = Limits { seconds: 600.0, nodes: Some(at_once.nodes / 2) };
-            let (first, paused) =
-                solve_in_slices(&milp, &start, first_limits, Backend::Microlp, slices(None), &mut |_| false);
+            let (first, paused) = solve_in_slices(
+                &milp,
+                &start,
+                first_limits,
+                Backend::Microlp,
+                slices(None),
+                &mut |_| false,
+                &mut |_| None,
+            );
             let first = first.expect("the warm start is a solution");
             assert_eq!(first.stop, Stop::WorkLimit);
             let paused = paused.expect("a tree stopped by its node budget is handed back");
-            let (then, again) =
-                solve_in_slices(&milp, &start, unlimited, Backend::Microlp, slices(Some(paused)), &mut |_| false);
+            let (then, again) = solve_in_slices(
+                &milp,
+                &start,
+                unlimited,
+                Backend::Microlp,
+                slices(Some(paused)),
+                &mut |_| false,
+                &mut |_| None,
+            );
             let then = then.expect("the resumed tree keeps its incumbent");
             assert_eq!(then.stop, Stop::ProvenOptimal);
             assert!(again.is_none(), "a proven tree is not handed back");
@@ -387,6 +418,61 @@ pub(crate) mod tests {
         assert!(resumed >= 3, "too few components needed branching ({resumed})");
     }
 
+    /// Lots found beside a tree reach it when it pauses: cheaper and feasible, they become its
+    /// incumbent (the outcome and the paused tree carry them); infeasible, they change nothing.
+    #[test]
+    fn lots_offered_to_a_paused_tree_become_its_incumbent_only_when_feasible() {
+        let (mut adopted, mut refused) = (0, 0);
+        for (milp, start) in dense_components() {
+            let unlimited = Limits { seconds: 600.0, nodes: None };
+            let optimum = solve(&milp, &start, unlimited, Backend::Microlp).expect("a small component solves");
+            let best = objective(&milp, &optimum.values);
+            // A lot's quantity without its lot (y = 0): violates x ≤ U·y.
+            let mut infeasible = optimum.values.clone();
+            let Some(x) = milp.rows.iter().find_map(|row| match row.terms[..] {
+                [(x, _), (y, _)] if row.sense == Sense::Le && row.rhs == 0.0 && optimum.values[y] > 0.5 => {
+                    infeasible[y] = 0.0;
+                    Some(x)
+                }
+                _ => None,
+            }) else {
+                continue;
+            };
+            assert!(optimum.values[x] > 0.0);
+            for (lots, feasible) in [(&infeasible, false), (&optimum.values, true)] {
+                // No start, two nodes: the tree has at best a first rough incumbent when it pauses.
+                let slices = Slices { seconds: 600.0, tree: None, prove: false };
+                let two_nodes = Limits { seconds: 600.0, nodes: Some(2) };
+                let mut asked = None;
+                let mut offer = |incumbent: Option<f64>| {
+                    asked = Some(incumbent.unwrap_or(f64::INFINITY));
+                    Some(lots.clone())
+                };
+                let (first, paused) =
+                    solve_in_slices(&milp, &[], two_nodes, Backend::Microlp, slices, &mut |_| false, &mut offer);
+                let Some(before) = asked.filter(|&b| b > best + 1e-6 * best.abs().max(1.0)) else {
+                    continue; // proven, or the optimum found, within two nodes
+                };
+                let cost = first.as_ref().map_or(f64::INFINITY, |f| objective(&milp, &f.values));
+                if !feasible {
+                    assert_eq!(cost, before, "infeasible lots were taken");
+                    refused += 1;
+                    continue;
+                }
+                assert!((cost - best).abs() <= 1e-6 * best.abs().max(1.0), "{cost} against {best}");
+                // The paused tree goes on with them and proves them.
+                let slices = Slices { seconds: 600.0, tree: paused, prove: false };
+                let (then, _) =
+                    solve_in_slices(&milp, &[], unlimited, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
+                let then = then.expect("the tree keeps its incumbent");
+                assert_eq!(then.stop, Stop::ProvenOptimal);
+                assert!((objective(&milp, &then.values) - best).abs() <= 1e-6 * best.abs().max(1.0));
+                adopted += 1;
+            }
+        }
+        assert!(adopted >= 3 && refused >= 3, "too few trees were offered lots ({adopted}, {refused})");
+    }
+
     /// The polish's tree (`prove`) branches by reliability and fixes by reduced cost, in the patched
     /// microlp (vendor/microlp/PATCHED.md): it must prove the same optimum as microlp's own rule, and it
     /// is worth its extra LPs only if it takes fewer nodes.
@@ -397,7 +483,8 @@ pub(crate) mod tests {
         for (milp, start) in dense_components() {
             let grow = |prove| {
                 let slices = Slices { seconds: 600.0, tree: None, prove };
-                let (solved, _) = solve_in_slices(&milp, &start, unlimited, Backend::Microlp, slices, &mut |_| false);
+                let (solved, _) =
+                    solve_in_slices(&milp, &start, unlimited, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
                 let solved = solved.expect("a small component solves");
                 assert_eq!(solved.stop, Stop::ProvenOptimal);
                 solved

@@ -32,7 +32,8 @@
 //!    instead of not at all. The strengthened model and a tree its time cut short are kept
 //!    ([`Polishing`]) while the lots stay the same: the next polish goes on with them, and a component's
 //!    next turn resumes its tree before searching again. While the tree runs, a core that has nothing
-//!    left to do searches neighbourhoods from the same lots (the better lots are kept).
+//!    left to do searches neighbourhoods from the same lots; the better lots it finds are handed to the
+//!    tree between its slices (it prunes with them) and kept.
 //!
 //! Every tree is capped by the memory its open nodes take ([`TREE_BYTES`]), not only by nodes: the
 //! peak memory of a run stays below HiGHS's on the same components. A component that its share of the
@@ -407,6 +408,21 @@ fn polish(
         last_gap = gap.or(last_gap);
         closing
     };
+    // Lots the helper below finds go to the tree between its slices, when cheaper than its incumbent: it
+    // prunes with them (vendor/microlp/PATCHED.md). Its model holds every solution cheaper than the
+    // lots it was strengthened against, so these too.
+    let found: Mutex<Option<Found>> = Mutex::new(None);
+    let mut offer = |incumbent: Option<f64>| {
+        let (cost, quantities) = found.lock().ok()?.take()?;
+        if incumbent.is_some_and(|known| cost >= known - IMPROVEMENT * known.abs().max(1.0)) {
+            return None;
+        }
+        let columns = model.start(instance, residual, component, &quantities);
+        Some(match polishing.as_deref() {
+            Some(Polishing { model: s, .. }) => s.restrict(&columns),
+            None => columns,
+        })
+    };
     // A tree is resumed only without a work limit: with one, every polish starts from its root, as the
     // same run on another machine would.
     let resumable = polishing.as_ref().filter(|_| budget.nodes.is_none());
@@ -427,11 +443,12 @@ fn polish(
                     Neighbourhoods::new(instance, residual, component, budget, backend, HELPER ^ start.turns);
                 search.tried_early = true;
                 search.single = true;
+                search.found = Some(&found);
                 search.run(&mut lots, &|_| {});
                 lots
             })
         });
-        let solved = milp::solve_in_slices(milp, &warm, limits, backend, slices, &mut keep_going);
+        let solved = milp::solve_in_slices(milp, &warm, limits, backend, slices, &mut keep_going, &mut offer);
         halt.store(true, Ordering::SeqCst);
         (solved, helper.and_then(|h| h.join().ok()))
     });
@@ -664,7 +681,12 @@ struct Neighbourhoods<'a> {
     tried_early: bool,
     /// One region at a time (a search beside a branch and bound has one core).
     single: bool,
+    /// Where a search beside a branch and bound leaves each better cost and lots, for the tree to take.
+    found: Option<&'a Mutex<Option<Found>>>,
 }
+
+/// Lots a search beside a branch and bound found: their cost, and a quantity per pair.
+type Found = (f64, Vec<f64>);
 
 /// What a neighbourhood frees: the pairs of a few nearby lines, or those of a few suppliers on every
 /// line.
@@ -721,6 +743,7 @@ impl<'a> Neighbourhoods<'a> {
             nodes_per_region: NEIGHBOURHOOD_NODES,
             tried_early: false,
             single: false,
+            found: None,
         }
     }
 
@@ -814,6 +837,9 @@ impl<'a> Neighbourhoods<'a> {
             if any {
                 best.cost = component_cost(self.instance, self.residual, self.component, &best.quantities);
                 improved(Event::Incumbent(best.cost));
+                if let Some(mut found) = self.found.and_then(|f| f.lock().ok()) {
+                    *found = Some((best.cost, best.quantities.clone()));
+                }
             }
             if any {
                 stalled = 0;

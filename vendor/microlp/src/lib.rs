@@ -706,6 +706,43 @@ impl SolveOutcome {
         self.resume_with(options)
     }
 
+    /// Offers a solution found elsewhere (a value per variable, in the order
+    /// they were added) as the incumbent of a paused branch and bound (patched
+    /// in for essaim, see PATCHED.md). It is adopted when it satisfies every
+    /// bound, domain and constraint and is better than the incumbent; the
+    /// resumed search then prunes with it, and an interrupted outcome becomes a
+    /// feasible solution. Returns the outcome and whether the offer was adopted
+    /// (a pure LP never adopts one).
+    pub fn offer_solution(self, values: &[f64]) -> (Self, bool) {
+        match self {
+            Self::Solution(mut solution) => {
+                let adopted = match &mut solution.state {
+                    SolveState::Mip(state) => mip::offer_incumbent(state, values),
+                    SolveState::Lp(_) => false,
+                };
+                (Self::Solution(solution), adopted)
+            }
+            Self::Interrupted(mut interrupted) => {
+                let adopted = match &mut interrupted.state {
+                    SolveState::Mip(state) => mip::offer_incumbent(state, values),
+                    SolveState::Lp(_) => false,
+                };
+                if !adopted {
+                    return (Self::Interrupted(interrupted), false);
+                }
+                let solution = Solution {
+                    direction: interrupted.direction,
+                    num_vars: interrupted.num_vars,
+                    status: SolutionStatus::Feasible,
+                    termination_reason: interrupted.termination_reason,
+                    state: interrupted.state,
+                    last_options: interrupted.last_options,
+                };
+                (Self::Solution(solution), true)
+            }
+        }
+    }
+
     /// Consumes this outcome and continues using the supplied settings.
     ///
     /// The fields replace, rather than merge with, the preceding call's

@@ -593,6 +593,35 @@ fn try_adopt_incumbent(state: &mut MipState) -> Result<bool, Error> {
     }
 }
 
+/// Offers `values` (one per structural var), a solution found outside the
+/// tree, as the incumbent (patched in for essaim, see PATCHED.md): adopted,
+/// with the same checks as a node's integral point, when feasible and better
+/// than the incumbent. A better incumbent prunes more of the open tree.
+pub(crate) fn offer_incumbent(state: &mut MipState, values: &[f64]) -> bool {
+    if state.classifying_unbounded || values.len() != state.solver.num_vars {
+        return false;
+    }
+    let tolerances = &state.options.tolerances;
+    let domains = &state.solver.orig_var_domains;
+    let mut values = values.to_vec();
+    for (val, dom) in values.iter_mut().zip(domains.iter()) {
+        if matches!(dom, VarDomain::Integer | VarDomain::Boolean) {
+            *val = val.round();
+        }
+    }
+    if !candidate_variables_feasible(&values, domains, tolerances, |v| state.root_bounds[v])
+        || !state.solver.check_constraints(&values, tolerances.feasibility)
+    {
+        return false;
+    }
+    let objective = state.solver.objective_of(&values);
+    if !objective.is_finite() || state.incumbent.as_ref().is_some_and(|inc| objective >= inc.objective) {
+        return false;
+    }
+    state.incumbent = Some(Incumbent { values, objective });
+    true
+}
+
 enum IntegralCandidate {
     Closed,
     Branch(usize),
