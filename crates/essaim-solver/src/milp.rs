@@ -165,9 +165,9 @@ pub(crate) struct Standing {
 /// Like [`solve`], but microlp's tree is grown `slices.seconds` at a time: after each slice cut short
 /// by time, `keep_going` says from its standing whether the tree deserves another (its open nodes are
 /// kept). A tree stopped short of a proof (by `keep_going`, the time or the node limit) is handed
-/// back paused. After each slice, and at a stop short of a proof, `offer` may give lots found outside
-/// the tree meanwhile (a value per column), told the tree's incumbent cost: they become its incumbent when feasible and cheaper, and
-/// the tree prunes with them. HiGHS gets the whole time at once. `limits.nodes` caps the whole tree,
+/// back paused. After each slice, and at a stop short of a proof, `offer` is told the tree's incumbent
+/// cost and may give lots found outside the tree meanwhile (a value per column): they become its
+/// incumbent when feasible and cheaper, and the tree prunes with them. HiGHS gets the whole time at once. `limits.nodes` caps the whole tree,
 /// earlier calls on a paused tree included.
 pub(crate) fn solve_in_slices(
     milp: &Milp,

@@ -1180,13 +1180,15 @@ enum Choice {
 /// decides, now on measured degradations. The solver is left untouched: it
 /// still holds this node's optimal basis for `branch`.
 fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) -> Result<Choice, Error> {
+    if !state.options.reliability_branching {
+        // Upstream's rule, without ranking every candidate on each node.
+        return Ok(branching::choose_branch_var(&state.solver, domains, int_tol, &state.pseudocosts)
+            .map_or(Choice::Nothing, Choice::Branch));
+    }
     let ranked = branching::ranked_candidates(&state.solver, domains, int_tol, &state.pseudocosts);
     let Some(&(first, _)) = ranked.first() else {
         return Ok(Choice::Nothing);
     };
-    if !state.options.reliability_branching {
-        return Ok(Choice::Branch(first));
-    }
     let z = state.solver.cur_obj_val;
     let cut = state
         .incumbent
