@@ -167,8 +167,9 @@ pub(crate) struct Standing {
 /// kept). A tree stopped short of a proof (by `keep_going`, the time or the node limit) is handed
 /// back paused. After each slice, and at a stop short of a proof, `offer` is told the tree's incumbent
 /// cost and may give lots found outside the tree meanwhile (a value per column): they become its
-/// incumbent when feasible and cheaper, and the tree prunes with them. HiGHS gets the whole time at once. `limits.nodes` caps the whole tree,
-/// earlier calls on a paused tree included.
+/// incumbent when feasible and cheaper, and the tree prunes with them; a paused tree is offered `warm`
+/// so before it goes on. HiGHS gets the whole time at once. `limits.nodes` caps the whole tree, earlier
+/// calls on a paused tree included.
 pub(crate) fn solve_in_slices(
     milp: &Milp,
     warm: &[f64],
@@ -236,6 +237,8 @@ fn solve_microlp_in_slices(
     let first = Duration::from_secs_f64(slice.min(limits.seconds).max(0.001));
     let (outcome, vars, nodes_before) = match slices.tree {
         Some(PausedTree { outcome, vars }) => {
+            // The start may be cheaper lots than the tree's incumbent (found since it paused).
+            let (outcome, _) = outcome.offer_solution(warm);
             let before = outcome.stats().nodes_solved;
             let mut resume = outcome.last_resume_options();
             resume.time_limit = Some(first);
@@ -471,6 +474,42 @@ pub(crate) mod tests {
             }
         }
         assert!(adopted >= 3 && refused >= 3, "too few trees were offered lots ({adopted}, {refused})");
+    }
+
+    /// A paused tree handed back with a start cheaper than its incumbent (lots found while it waited)
+    /// takes that start before it goes on: after one more node it holds the optimum, which the same
+    /// tree resumed without the start does not.
+    #[test]
+    fn a_paused_tree_takes_a_cheaper_start_before_it_goes_on() {
+        let mut taken = 0;
+        for (milp, start) in dense_components() {
+            let unlimited = Limits { seconds: 600.0, nodes: None };
+            let optimum = solve(&milp, &start, unlimited, Backend::Microlp).expect("a small component solves");
+            let best = objective(&milp, &optimum.values);
+            let paused_after_two_nodes = || {
+                let slices = Slices { seconds: 600.0, tree: None, prove: false };
+                let two_nodes = Limits { seconds: 600.0, nodes: Some(2) };
+                solve_in_slices(&milp, &[], two_nodes, Backend::Microlp, slices, &mut |_| false, &mut |_| None).1
+            };
+            let one_more = Limits { seconds: 600.0, nodes: Some(3) };
+            let resumed = |warm: &[f64]| {
+                let slices = Slices { seconds: 600.0, tree: paused_after_two_nodes(), prove: false };
+                let (outcome, _) =
+                    solve_in_slices(&milp, warm, one_more, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
+                outcome.map_or(f64::INFINITY, |o| objective(&milp, &o.values))
+            };
+            if paused_after_two_nodes().is_none() {
+                continue; // proven within two nodes
+            }
+            let without = resumed(&[]);
+            if without <= best + 1e-6 * best.abs().max(1.0) {
+                continue; // the tree found the optimum by itself
+            }
+            let with = resumed(&optimum.values);
+            assert!((with - best).abs() <= 1e-6 * best.abs().max(1.0), "{with} against {best}");
+            taken += 1;
+        }
+        assert!(taken >= 3, "too few paused trees were handed a cheaper start ({taken})");
     }
 
     /// The polish's tree (`prove`) branches by reliability and fixes by reduced cost, in the patched
