@@ -119,7 +119,7 @@ pub(crate) fn solve(milp: &Milp, warm: &[f64], limits: Limits, backend: Backend)
         warm,
         limits,
         backend,
-        Slices { seconds: limits.seconds, tree: None, prove: false },
+        Slices { seconds: limits.seconds, tree: None, prove: false, spare: None },
         &mut |_| false,
         &mut |_| None,
     )
@@ -141,8 +141,7 @@ impl std::fmt::Debug for PausedTree {
 }
 
 /// How [`solve_in_slices`] grows microlp's tree: `seconds` at a time, from `tree` when one was paused.
-#[derive(Debug)]
-pub(crate) struct Slices {
+pub(crate) struct Slices<'a> {
     pub seconds: f64,
     pub tree: Option<PausedTree>,
     /// The tree is meant to prove a whole component: microlp branches by reliability (strong branching
@@ -151,6 +150,21 @@ pub(crate) struct Slices {
     /// on a neighbourhood's sub-problem of a few hundred: when every sub-problem did so, metro 150 × 30
     /// seed 4 ended at 107 403 instead of 107 136, and 400 × 60 0.5–1.4 % higher.
     pub prove: bool,
+    /// Asked between slices: whether a core has nothing to do. When it has, half of the open nodes go
+    /// to it (`SolveOutcome::split_open`, vendor/microlp/PATCHED.md) and the two shares grow side by
+    /// side, sharing their incumbents, until both are done or the tree pauses whole again.
+    pub spare: Option<&'a dyn Fn() -> bool>,
+}
+
+impl std::fmt::Debug for Slices<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slices")
+            .field("seconds", &self.seconds)
+            .field("tree", &self.tree)
+            .field("prove", &self.prove)
+            .field("spare", &self.spare.is_some())
+            .finish()
+    }
 }
 
 /// Where a branch and bound stands between two slices of its time.
@@ -223,6 +237,45 @@ pub(crate) fn microlp_problem(
     (problem, vars)
 }
 
+/// Below this many seconds left, a spare core does not take half of the tree: cloning it would cost
+/// more than the nodes it grows.
+const SPLIT_MIN: f64 = 1.0;
+
+/// The cheapest solution among the tree's shares.
+fn best_of(parts: &[microlp::SolveOutcome]) -> Option<&microlp::Solution> {
+    parts.iter().filter_map(|p| p.solution()).min_by(|a, b| a.objective().total_cmp(&b.objective()))
+}
+
+/// Each share prunes with the cheapest incumbent any share found.
+fn share_incumbents(parts: &mut Vec<microlp::SolveOutcome>, vars: &[microlp::Variable]) {
+    if parts.len() < 2 {
+        return;
+    }
+    let Some(best) = best_of(parts).map(|s| vars.iter().map(|&v| s.var_value(v)).collect::<Vec<f64>>()) else {
+        return;
+    };
+    *parts = std::mem::take(parts).into_iter().map(|p| p.offer_solution(&best).0).collect();
+}
+
+/// A share that finished its nodes hands its count to one still searching; when every share has, they
+/// are one proven tree.
+fn fold_proven(parts: Vec<microlp::SolveOutcome>) -> Vec<microlp::SolveOutcome> {
+    if parts.len() < 2 {
+        return parts;
+    }
+    let (done, mut open): (Vec<_>, Vec<_>) = parts.into_iter().partition(|p| p.is_optimal());
+    let mut done = done.into_iter();
+    if open.is_empty() {
+        let Some(first) = done.next() else { return open };
+        return vec![done.fold(first, microlp::SolveOutcome::absorb)];
+    }
+    for part in done {
+        let searching = open.remove(0);
+        open.insert(0, searching.absorb(part));
+    }
+    open
+}
+
 fn solve_microlp_in_slices(
     milp: &Milp,
     warm: &[f64],
@@ -256,16 +309,20 @@ fn solve_microlp_in_slices(
             (problem.solve_with(options), vars, 0)
         }
     };
-    let Ok(mut outcome) = outcome else { return (None, None) };
+    let Ok(outcome) = outcome else { return (None, None) };
+    // The tree, or its shares when a spare core took half of its open nodes (`Slices::spare`).
+    let mut parts = vec![outcome];
     loop {
         use microlp::TerminationReason::{NodeLimit, TimeLimit};
-        let reason = outcome.termination_reason();
+        share_incumbents(&mut parts, &vars);
+        parts = fold_proven(parts);
+        let reason = parts.iter().map(|p| p.termination_reason()).find(|&r| r != TimeLimit).unwrap_or(TimeLimit);
         // Lots found beside the tree (vendor/microlp/PATCHED.md): adopted after every slice and at a
         // stop short of a proof, so that a paused tree goes on with them.
         if matches!(reason, TimeLimit | NodeLimit)
-            && let Some(values) = offer(outcome.solution().map(|s| s.objective()))
+            && let Some(values) = offer(best_of(&parts).map(|s| s.objective()))
         {
-            outcome = outcome.offer_solution(&values).0;
+            parts = parts.into_iter().map(|p| p.offer_solution(&values).0).collect();
         }
         if reason != TimeLimit {
             break;
@@ -274,17 +331,49 @@ fn solve_microlp_in_slices(
         if left <= 0.001 {
             break;
         }
-        let stats = outcome.stats();
-        let incumbent = outcome.solution().map(|s| s.objective());
-        if !keep_going(Standing { incumbent, bound: stats.best_bound }) {
+        let incumbent = best_of(&parts).map(|s| s.objective());
+        let bound = parts.iter().map(|p| p.stats().best_bound).try_fold(f64::INFINITY, |b, p| p.map(|p| b.min(p)));
+        if !keep_going(Standing { incumbent, bound }) {
             break;
         }
-        let mut resume = outcome.last_resume_options();
-        resume.time_limit = Some(Duration::from_secs_f64(slice.min(left)));
-        resume.node_limit = limits.nodes.map(|n| n.saturating_sub(stats.nodes_solved).max(1));
-        let Ok(next) = outcome.resume_with(resume) else { return (None, None) };
-        outcome = next;
+        if parts.len() == 1
+            && left >= SPLIT_MIN
+            && slices.spare.is_some_and(|spare| spare())
+            && let Some(copy) = parts[0].split_open()
+        {
+            parts.push(copy);
+        }
+        let solved: u64 = parts.iter().map(|p| p.stats().nodes_solved).sum();
+        let node_limit = limits.nodes.map(|n| (n.saturating_sub(solved) / parts.len() as u64).max(1));
+        let time_limit = Some(Duration::from_secs_f64(slice.min(left)));
+        let resume = |part: microlp::SolveOutcome| {
+            let mut options = part.last_resume_options();
+            options.time_limit = time_limit;
+            options.node_limit = node_limit;
+            part.resume_with(options)
+        };
+        let next: Vec<_> = if parts.len() == 1 {
+            parts.into_iter().map(resume).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = parts.into_iter().map(|part| scope.spawn(move || resume(part))).collect();
+                running
+                    .into_iter()
+                    .map(|r| {
+                        r.join().unwrap_or_else(|_| {
+                            Err(microlp::Error::InternalError(String::from("a share of the tree panicked")))
+                        })
+                    })
+                    .collect()
+            })
+        };
+        // A share lost to an error takes its part of the proof with it: nothing of the tree is kept.
+        let Ok(next) = next.into_iter().collect::<Result<Vec<_>, _>>() else { return (None, None) };
+        parts = next;
     }
+    let mut parts = parts.into_iter();
+    let Some(first) = parts.next() else { return (None, None) };
+    let outcome = parts.fold(first, microlp::SolveOutcome::absorb);
     let stop = match outcome.termination_reason() {
         microlp::TerminationReason::ProvenOptimal => Stop::ProvenOptimal,
         microlp::TerminationReason::NodeLimit => Stop::WorkLimit,
@@ -385,7 +474,7 @@ pub(crate) mod tests {
             if at_once.nodes < 10 {
                 continue; // proven at the root or nearly: nothing to pause
             }
-            let slices = |tree| Slices { seconds: 600.0, tree, prove: false };
+            let slices = |tree| Slices { seconds: 600.0, tree, prove: false, spare: None };
             let first_limits = Limits { seconds: 600.0, nodes: Some(at_once.nodes / 2) };
             let (first, paused) = solve_in_slices(
                 &milp,
@@ -444,7 +533,7 @@ pub(crate) mod tests {
             assert!(optimum.values[x] > 0.0);
             for (lots, feasible) in [(&infeasible, false), (&optimum.values, true)] {
                 // No start, two nodes: the tree has at best a first rough incumbent when it pauses.
-                let slices = Slices { seconds: 600.0, tree: None, prove: false };
+                let slices = Slices { seconds: 600.0, tree: None, prove: false, spare: None };
                 let two_nodes = Limits { seconds: 600.0, nodes: Some(2) };
                 let mut asked = None;
                 let mut offer = |incumbent: Option<f64>| {
@@ -464,7 +553,7 @@ pub(crate) mod tests {
                 }
                 assert!((cost - best).abs() <= 1e-6 * best.abs().max(1.0), "{cost} against {best}");
                 // The paused tree goes on with them and proves them.
-                let slices = Slices { seconds: 600.0, tree: paused, prove: false };
+                let slices = Slices { seconds: 600.0, tree: paused, prove: false, spare: None };
                 let (then, _) =
                     solve_in_slices(&milp, &[], unlimited, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
                 let then = then.expect("the tree keeps its incumbent");
@@ -487,13 +576,13 @@ pub(crate) mod tests {
             let optimum = solve(&milp, &start, unlimited, Backend::Microlp).expect("a small component solves");
             let best = objective(&milp, &optimum.values);
             let paused_after_two_nodes = || {
-                let slices = Slices { seconds: 600.0, tree: None, prove: false };
+                let slices = Slices { seconds: 600.0, tree: None, prove: false, spare: None };
                 let two_nodes = Limits { seconds: 600.0, nodes: Some(2) };
                 solve_in_slices(&milp, &[], two_nodes, Backend::Microlp, slices, &mut |_| false, &mut |_| None).1
             };
             let one_more = Limits { seconds: 600.0, nodes: Some(3) };
             let resumed = |warm: &[f64]| {
-                let slices = Slices { seconds: 600.0, tree: paused_after_two_nodes(), prove: false };
+                let slices = Slices { seconds: 600.0, tree: paused_after_two_nodes(), prove: false, spare: None };
                 let (outcome, _) =
                     solve_in_slices(&milp, warm, one_more, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
                 outcome.map_or(f64::INFINITY, |o| objective(&milp, &o.values))
@@ -512,6 +601,45 @@ pub(crate) mod tests {
         assert!(taken >= 3, "too few paused trees were handed a cheaper start ({taken})");
     }
 
+    /// A paused tree split in two shares (`split_open`, the spare core's): each grown to its end, the
+    /// cheaper of their solutions is the optimum, which neither the start nor the first nodes had; taken
+    /// back together (`absorb`), they are one proven tree.
+    #[test]
+    fn a_tree_split_in_two_shares_finds_and_proves_the_optimum() {
+        let mut split = 0;
+        for (milp, start) in dense_components() {
+            let unlimited = Limits { seconds: 600.0, nodes: None };
+            let optimum = solve(&milp, &start, unlimited, Backend::Microlp).expect("a small component solves");
+            let best = objective(&milp, &optimum.values);
+            let close = |cost: f64| (cost - best).abs() <= 1e-6 * best.abs().max(1.0);
+            let slices = Slices { seconds: 600.0, tree: None, prove: true, spare: None };
+            let few = Limits { seconds: 600.0, nodes: Some(4) };
+            let (first, paused) =
+                solve_in_slices(&milp, &start, few, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
+            let Some(PausedTree { mut outcome, .. }) = paused else { continue };
+            if first.is_none_or(|f| close(objective(&milp, &f.values))) {
+                continue; // the optimum is known already: nothing left for the shares to find
+            }
+            let Some(copy) = outcome.split_open() else { continue };
+            let [mine, theirs] = [outcome, copy].map(|share| {
+                let mut options = share.last_resume_options();
+                options.time_limit = None;
+                options.node_limit = None;
+                share.resume_with(options).expect("a share grows to its end")
+            });
+            assert!(mine.is_optimal() && theirs.is_optimal(), "a share stopped short of its end");
+            assert!(theirs.stats().nodes_solved > 0, "the copy had no open node");
+            let costs = [&mine, &theirs].map(|share| share.solution().map_or(f64::INFINITY, |s| s.objective()));
+            let cheaper = costs[0].min(costs[1]);
+            assert!(close(cheaper), "the shares found {cheaper}, the optimum is {best}");
+            let whole = mine.absorb(theirs);
+            assert!(whole.is_optimal());
+            assert!(whole.solution().is_some_and(|s| close(s.objective())));
+            split += 1;
+        }
+        assert!(split >= 3, "too few trees were split ({split})");
+    }
+
     /// The polish's tree (`prove`) branches by reliability and fixes by reduced cost, in the patched
     /// microlp (vendor/microlp/PATCHED.md): it must prove the same optimum as microlp's own rule, and it
     /// is worth its extra LPs only if it takes fewer nodes.
@@ -521,7 +649,7 @@ pub(crate) mod tests {
         let (mut plain_nodes, mut proving_nodes, mut branched) = (0, 0, 0);
         for (milp, start) in dense_components() {
             let grow = |prove| {
-                let slices = Slices { seconds: 600.0, tree: None, prove };
+                let slices = Slices { seconds: 600.0, tree: None, prove, spare: None };
                 let (solved, _) =
                     solve_in_slices(&milp, &start, unlimited, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
                 let solved = solved.expect("a small component solves");

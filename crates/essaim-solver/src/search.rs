@@ -440,12 +440,22 @@ fn polish(
     // same run on another machine would.
     let resumable = polishing.as_ref().filter(|_| budget.nodes.is_none());
     let tree = resumable.and_then(|p| p.tree.lock().ok()?.take());
-    let slices = milp::Slices { seconds: slice, tree, prove: true };
     // A core with nothing left to do searches neighbourhoods meanwhile, from the same lots: the tree is
     // one thread, and the search often finds better lots than the tree before the tree proves anything
     // (metro 150 × 30 seed 7: the last component alone from 15 s on).
     let helping = !only_if_small && budget.nodes.is_none() && backend == Backend::Microlp && budget.core_idle();
     let halt = AtomicBool::new(false);
+    // Once that search has stalled (or, without it, once a core has nothing left), the core takes half
+    // of the tree's open nodes: proving lots takes more nodes than finding them (seed 7's last
+    // component: found at 19 s, proven 11 s later on one core). Never under a work limit: when a core
+    // is free depends on the machine.
+    let searching = AtomicBool::new(helping);
+    let spare = || {
+        !only_if_small
+            && budget.nodes.is_none()
+            && if helping { !searching.load(Ordering::SeqCst) } else { budget.core_idle() }
+    };
+    let slices = milp::Slices { seconds: slice, tree, prove: true, spare: Some(&spare) };
     let (solved, helped) = std::thread::scope(|scope| {
         let start = &*best;
         let helper = helping.then(|| {
@@ -458,6 +468,7 @@ fn polish(
                 search.single = true;
                 search.found = Some(&found);
                 search.run(&mut lots, &|_| {});
+                searching.store(false, Ordering::SeqCst);
                 lots
             })
         });

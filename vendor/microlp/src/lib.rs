@@ -743,6 +743,99 @@ impl SolveOutcome {
         }
     }
 
+    /// Splits the open nodes of a paused branch and bound between this outcome
+    /// and a copy of it (patched in for essaim, see PATCHED.md), so that two
+    /// threads can each resume one. Together they cover the same tree: once
+    /// both are optimal, the better of their solutions is optimal; their
+    /// incumbents may be exchanged with [`SolveOutcome::offer_solution`] as
+    /// they go. `None` when fewer than two nodes are open, without an
+    /// incumbent, for an LP, or for an optimal outcome.
+    pub fn split_open(&mut self) -> Option<Self> {
+        if self.is_optimal() {
+            return None;
+        }
+        let copy = match self {
+            Self::Solution(solution) => match &mut solution.state {
+                SolveState::Mip(state) => mip::split_open(state)?,
+                SolveState::Lp(_) => return None,
+            },
+            Self::Interrupted(interrupted) => match &mut interrupted.state {
+                SolveState::Mip(state) => mip::split_open(state)?,
+                SolveState::Lp(_) => return None,
+            },
+        };
+        let mut other = self.clone();
+        match &mut other {
+            Self::Solution(solution) => solution.state = SolveState::Mip(Box::new(copy)),
+            Self::Interrupted(interrupted) => interrupted.state = SolveState::Mip(Box::new(copy)),
+        }
+        Some(other)
+    }
+
+    /// Takes back the open nodes, node count and incumbent of `other`, split
+    /// from this outcome's search by [`SolveOutcome::split_open`] (patched in
+    /// for essaim, see PATCHED.md), so that one outcome goes on with the whole
+    /// tree. The result is optimal only when both were; otherwise it reports a
+    /// feasible solution when either had one, with this outcome's reason.
+    pub fn absorb(self, other: Self) -> Self {
+        let both_optimal = self.is_optimal() && other.is_optimal();
+        let other_state = match other {
+            Self::Solution(solution) => solution.state,
+            Self::Interrupted(interrupted) => interrupted.state,
+        };
+        let SolveState::Mip(other_state) = other_state else {
+            return self;
+        };
+        let (direction, num_vars, mut termination_reason, mut state, last_options) = match self {
+            Self::Solution(solution) => (
+                solution.direction,
+                solution.num_vars,
+                solution.termination_reason,
+                solution.state,
+                solution.last_options,
+            ),
+            Self::Interrupted(interrupted) => (
+                interrupted.direction,
+                interrupted.num_vars,
+                interrupted.termination_reason,
+                interrupted.state,
+                interrupted.last_options,
+            ),
+        };
+        let has_incumbent = match &mut state {
+            SolveState::Mip(mine) => {
+                mip::absorb(mine, *other_state);
+                mine.incumbent.is_some()
+            }
+            SolveState::Lp(_) => false,
+        };
+        if !both_optimal && termination_reason == TerminationReason::ProvenOptimal {
+            termination_reason = TerminationReason::TimeLimit;
+        }
+        if !has_incumbent {
+            return Self::Interrupted(InterruptedSolve {
+                direction,
+                num_vars,
+                termination_reason,
+                state,
+                last_options,
+            });
+        }
+        let status = if both_optimal {
+            SolutionStatus::Optimal
+        } else {
+            SolutionStatus::Feasible
+        };
+        Self::Solution(Solution {
+            direction,
+            num_vars,
+            status,
+            termination_reason,
+            state,
+            last_options,
+        })
+    }
+
     /// Consumes this outcome and continues using the supplied settings.
     ///
     /// The fields replace, rather than merge with, the preceding call's

@@ -622,6 +622,63 @@ pub(crate) fn offer_incumbent(state: &mut MipState, values: &[f64]) -> bool {
     true
 }
 
+/// Splits the open nodes of a paused search between `state` and a copy of it
+/// (patched in for essaim, see PATCHED.md): ranked by bound, alternately, so
+/// that each gets as promising a share. Together they cover the same tree, so
+/// once both are exhausted the better of their incumbents is optimal. The copy
+/// numbers its branchings apart (its ids never match `state`'s warm dive) and
+/// counts its nodes from 0. `None` with fewer than two open nodes or without
+/// an incumbent.
+pub(crate) fn split_open(state: &mut MipState) -> Option<MipState> {
+    // Without an incumbent, a share that turns out infeasible would end its search in an error.
+    if state.open.len() < 2
+        || state.incumbent.is_none()
+        || state.classifying_unbounded
+        || !state.root_solved
+    {
+        return None;
+    }
+    let mut open = std::mem::take(&mut state.open);
+    open.sort_by(|a, b| a.lp_bound.total_cmp(&b.lp_bound));
+    let mut copy = state.clone();
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    for (i, node) in open.into_iter().enumerate() {
+        if i % 2 == 0 {
+            mine.push(node);
+        } else {
+            theirs.push(node);
+        }
+    }
+    state.open = mine;
+    state.diving = false;
+    copy.open = theirs;
+    copy.diving = false;
+    copy.last_solved_id = None;
+    copy.node_seq += 1 << 40;
+    copy.stats.nodes_solved = 0;
+    fill_bound_stats(state);
+    fill_bound_stats(&mut copy);
+    Some(copy)
+}
+
+/// Takes back into `state` the open nodes, the nodes counted and the incumbent
+/// (when better) of `other`, a copy made by [`split_open`] (patched in for
+/// essaim, see PATCHED.md).
+pub(crate) fn absorb(state: &mut MipState, other: MipState) {
+    state.open.extend(other.open);
+    state.stats.nodes_solved += other.stats.nodes_solved;
+    if let Some(incumbent) = other.incumbent {
+        if state
+            .incumbent
+            .as_ref()
+            .is_none_or(|known| incumbent.objective < known.objective)
+        {
+            state.incumbent = Some(incumbent);
+        }
+    }
+    fill_bound_stats(state);
+}
+
 enum IntegralCandidate {
     Closed,
     Branch(usize),
