@@ -43,7 +43,7 @@
 //! limit (nodes per component) the result is the same on every run and machine; the time limit is only
 //! a safety net then, and the result says which of the two stopped the search.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -932,18 +932,20 @@ impl<'a> Neighbourhoods<'a> {
                 (relaxation[n + i] - held).abs() > RELAXATION_AGREES
             })
             .collect();
-        let mut lines: Vec<usize> = disagree.iter().map(|&i| pairs[i].line).collect();
-        let suppliers: Vec<usize> = disagree.iter().map(|&i| pairs[i].supplier).collect();
+        let lines: HashSet<usize> = disagree.iter().map(|&i| pairs[i].line).collect();
+        let suppliers: HashSet<usize> = disagree.iter().map(|&i| pairs[i].supplier).collect();
         let mut free = disagree;
         free.extend((0..n).filter(|&i| {
             best.quantities[i] > EPS && (lines.contains(&pairs[i].line) || suppliers.contains(&pairs[i].supplier))
         }));
         free.sort_unstable();
         free.dedup();
-        if free.is_empty() || free.len() == n {
+        // Larger than the largest region, its sub-problem would take the time of many (a component of
+        // thousands of pairs whose LP is far from its lots).
+        if free.is_empty() || free.len() == n || free.len() as f64 > REGION_MAX {
             return None;
         }
-        lines.extend(free.iter().map(|&i| pairs[i].line));
+        let mut lines: Vec<usize> = free.iter().map(|&i| pairs[i].line).collect();
         lines.sort_unstable();
         lines.dedup();
         Some(Region { lines, free })
