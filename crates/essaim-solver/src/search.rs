@@ -20,7 +20,9 @@
 //!    such regions drawn, the better move kept). Lots trade along chains of suppliers across lines (one
 //!    gives up a line to consolidate on another, which frees room for a third): a region of nearby
 //!    lines cuts those chains, a region of suppliers follows them (metro 150 × 30 seed 5: 158 141 →
-//!    157 941).
+//!    157 941). Once the polish below has cut the component's LP, each new lots also get a region of
+//!    the pairs where that LP's point disagrees with them (RINS), whatever their distance or shape
+//!    (metro 150 × 30 seed 4: 107 136 → 107 056).
 //! 4. **Polish**, when the search stalls (and tried once on its first plateau, kept only when the model
 //!    left is tiny): branch and bound on the whole component from its lots. With
 //!    microlp, the model is first strengthened (`cuts`): cutting planes lift the LP bound, and the pairs
@@ -30,10 +32,13 @@
 //!    every node, two techniques microlp lacks (patched in, vendor/microlp/PATCHED.md): metro 150 × 30
 //!    seed 2 is proven in 15 s instead of 25–27 s, and seed 7, which HiGHS proves in 12.5 s, in 27 s
 //!    instead of not at all. The strengthened model and a tree its time cut short are kept
-//!    ([`Polishing`]) while the lots stay the same: the next polish goes on with them, and a component's
+//!    ([`Polishing`]) while the lots stay the same or get cheaper (the model holds every solution
+//!    cheaper than the lots it was cut against): the next polish goes on with them, and a component's
 //!    next turn resumes its tree before searching again. While the tree runs, a core that has nothing
 //!    left to do searches neighbourhoods from the same lots; the better lots it finds are handed to the
-//!    tree between its slices (it prunes with them) and kept.
+//!    tree between its slices (it prunes with them) and kept. Once that search stalls, the core takes
+//!    half of the tree's open nodes instead (proving takes more nodes than finding): seed 7 is proven
+//!    in 24–28 s.
 //!
 //! Every tree is capped by the memory its open nodes take ([`TREE_BYTES`]), not only by nodes: the
 //! peak memory of a run stays below HiGHS's on the same components. A component that its share of the
