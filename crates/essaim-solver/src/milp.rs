@@ -601,9 +601,9 @@ pub(crate) mod tests {
         assert!(taken >= 3, "too few paused trees were handed a cheaper start ({taken})");
     }
 
-    /// A paused tree split in two shares (`split_open`, the spare core's): each grown to its end, the
-    /// cheaper of their solutions is the optimum, which neither the start nor the first nodes had; taken
-    /// back together (`absorb`), they are one proven tree.
+    /// A paused tree split in two shares (`split_open`, the spare core's), taken back (`absorb`) and
+    /// split again: each share grown to its end, the cheaper of their solutions is the optimum, which
+    /// neither the start nor the first nodes had; taken back together, they are one proven tree.
     #[test]
     fn a_tree_split_in_two_shares_finds_and_proves_the_optimum() {
         let mut split = 0;
@@ -620,13 +620,18 @@ pub(crate) mod tests {
             if first.is_none_or(|f| close(objective(&milp, &f.values))) {
                 continue; // the optimum is known already: nothing left for the shares to find
             }
-            let Some(copy) = outcome.split_open() else { continue };
-            let [mine, theirs] = [outcome, copy].map(|share| {
+            let grow = |share: microlp::SolveOutcome, nodes: Option<u64>| {
                 let mut options = share.last_resume_options();
                 options.time_limit = None;
-                options.node_limit = None;
-                share.resume_with(options).expect("a share grows to its end")
-            });
+                options.node_limit = nodes;
+                share.resume_with(options).expect("a share grows")
+            };
+            // Split, a few nodes each, taken back whole (a tree paused between slices), then split again.
+            let Some(copy) = outcome.split_open() else { continue };
+            let [mine, theirs] = [outcome, copy].map(|share| grow(share, Some(3)));
+            let mut outcome = mine.absorb(theirs);
+            let Some(copy) = outcome.split_open() else { continue };
+            let [mine, theirs] = [outcome, copy].map(|share| grow(share, None));
             assert!(mine.is_optimal() && theirs.is_optimal(), "a share stopped short of its end");
             assert!(theirs.stats().nodes_solved > 0, "the copy had no open node");
             let costs = [&mine, &theirs].map(|share| share.solution().map_or(f64::INFINITY, |s| s.objective()));

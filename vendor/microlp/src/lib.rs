@@ -764,12 +764,26 @@ impl SolveOutcome {
                 SolveState::Lp(_) => return None,
             },
         };
-        let mut other = self.clone();
-        match &mut other {
-            Self::Solution(solution) => solution.state = SolveState::Mip(Box::new(copy)),
-            Self::Interrupted(interrupted) => interrupted.state = SolveState::Mip(Box::new(copy)),
-        }
-        Some(other)
+        // Built field by field: cloning `self` would copy its state and open
+        // nodes only to drop them.
+        let state = SolveState::Mip(Box::new(copy));
+        Some(match self {
+            Self::Solution(solution) => Self::Solution(Solution {
+                direction: solution.direction,
+                num_vars: solution.num_vars,
+                status: solution.status,
+                termination_reason: solution.termination_reason,
+                state,
+                last_options: solution.last_options.clone(),
+            }),
+            Self::Interrupted(interrupted) => Self::Interrupted(InterruptedSolve {
+                direction: interrupted.direction,
+                num_vars: interrupted.num_vars,
+                termination_reason: interrupted.termination_reason,
+                state,
+                last_options: interrupted.last_options.clone(),
+            }),
+        })
     }
 
     /// Takes back the open nodes, node count and incumbent of `other`, split

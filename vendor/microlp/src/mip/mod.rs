@@ -626,7 +626,8 @@ pub(crate) fn offer_incumbent(state: &mut MipState, values: &[f64]) -> bool {
 /// (patched in for essaim, see PATCHED.md): ranked by bound, alternately, so
 /// that each gets as promising a share. Together they cover the same tree, so
 /// once both are exhausted the better of their incumbents is optimal. The copy
-/// numbers its branchings apart (its ids never match `state`'s warm dive) and
+/// numbers its branchings apart (its ids never match `state`'s warm dive, nor,
+/// as [`absorb`] keeps the larger count, those of an earlier copy's nodes) and
 /// counts its nodes from 0. `None` with fewer than two open nodes or without
 /// an incumbent.
 pub(crate) fn split_open(state: &mut MipState) -> Option<MipState> {
@@ -667,6 +668,9 @@ pub(crate) fn split_open(state: &mut MipState) -> Option<MipState> {
 pub(crate) fn absorb(state: &mut MipState, other: MipState) {
     state.open.extend(other.open);
     state.stats.nodes_solved += other.stats.nodes_solved;
+    // Numbering goes on past both: a later copy, numbered from here, never
+    // reuses the id of a branching whose children were taken back.
+    state.node_seq = state.node_seq.max(other.node_seq);
     if let Some(incumbent) = other.incumbent {
         if state
             .incumbent
