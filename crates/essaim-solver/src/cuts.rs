@@ -739,6 +739,20 @@ mod tests {
         }
     }
 
+    /// Every row holds at `values`, within a relative tolerance; `what` names them in the failure.
+    fn assert_rows_hold(rows: &[Row], values: &[f64], what: &str) {
+        for row in rows {
+            let lhs = activity(row, values);
+            let slack = 1e-6 * row.rhs.abs().max(1.0);
+            let holds = match row.sense {
+                Sense::Le => lhs <= row.rhs + slack,
+                Sense::Ge => lhs >= row.rhs - slack,
+                Sense::Eq => (lhs - row.rhs).abs() <= slack,
+            };
+            assert!(holds, "{what} violates {row:?}: {lhs}");
+        }
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
     }
@@ -760,29 +774,10 @@ mod tests {
                     assert!(v.abs() <= 1e-9 || strengthened.kept.contains(&j), "column {j} of the optimum fixed to 0");
                 }
                 // The optimum satisfies every cut...
-                let restricted = strengthened.restrict(&optimum);
-                for row in &strengthened.milp.rows {
-                    let lhs = activity(row, &restricted);
-                    let slack = 1e-6 * row.rhs.abs().max(1.0);
-                    let holds = match row.sense {
-                        Sense::Le => lhs <= row.rhs + slack,
-                        Sense::Ge => lhs >= row.rhs - slack,
-                        Sense::Eq => (lhs - row.rhs).abs() <= slack,
-                    };
-                    assert!(holds, "the optimum violates {row:?}: {lhs}");
-                }
+                assert_rows_hold(&strengthened.milp.rows, &strengthened.restrict(&optimum), "the optimum");
                 // The last cut LP's point is a point of the model's LP, no dearer than the incumbent.
                 let point = &strengthened.relaxation;
-                for row in &milp.rows {
-                    let lhs = activity(row, point);
-                    let slack = 1e-6 * row.rhs.abs().max(1.0);
-                    let holds = match row.sense {
-                        Sense::Le => lhs <= row.rhs + slack,
-                        Sense::Ge => lhs >= row.rhs - slack,
-                        Sense::Eq => (lhs - row.rhs).abs() <= slack,
-                    };
-                    assert!(holds, "the relaxation violates {row:?}: {lhs}");
-                }
+                assert_rows_hold(&milp.rows, point, "the relaxation");
                 for (c, &v) in milp.cols.iter().zip(point) {
                     assert!(v >= c.lower - 1e-6 && v <= c.upper + 1e-6, "{v} outside {c:?}");
                 }
