@@ -148,21 +148,28 @@ fn strengthen_once(milp: &Milp, incumbent: &[f64], deadline: Instant) -> Option<
             }
         }
     }
-    let kept: Vec<usize> = (0..milp.cols.len()).filter(|&j| !fixed_zero[j]).collect();
-    let mut position = vec![usize::MAX; milp.cols.len()];
+    let (reduced, kept) = without(&milp.cols, &rows, &fixed_zero);
+    Some(Strengthened { milp: reduced, kept, bound: lp_bound, cuts: cuts.len(), fixed, relaxation })
+}
+
+/// The model on `cols` and `rows` without the columns `fixed_zero` (0 in every solution wanted), and
+/// the columns it keeps. A column fixed to 0 adds nothing to its rows; a row left with no term holds
+/// at every point (it did at 0), and is dropped.
+pub(crate) fn without(cols: &[Col], rows: &[Row], fixed_zero: &[bool]) -> (Milp, Vec<usize>) {
+    let kept: Vec<usize> = (0..cols.len()).filter(|&j| !fixed_zero[j]).collect();
+    let mut position = vec![usize::MAX; cols.len()];
     for (k, &j) in kept.iter().enumerate() {
         position[j] = k;
     }
-    let mut reduced = Milp { cols: kept.iter().map(|&j| milp.cols[j]).collect(), rows: Vec::with_capacity(rows.len()) };
-    for row in &rows {
-        // A column fixed to 0 adds nothing to its rows.
+    let mut reduced = Milp { cols: kept.iter().map(|&j| cols[j]).collect(), rows: Vec::with_capacity(rows.len()) };
+    for row in rows {
         let terms: Vec<(usize, f64)> =
             row.terms.iter().filter(|(j, _)| !fixed_zero[*j]).map(|&(j, a)| (position[j], a)).collect();
         if !terms.is_empty() {
             reduced.rows.push(Row { terms, sense: row.sense, rhs: row.rhs });
         }
     }
-    Some(Strengthened { milp: reduced, kept, bound: lp_bound, cuts: cuts.len(), fixed, relaxation })
+    (reduced, kept)
 }
 
 /// What the separators need to know of the model's structure.
@@ -715,7 +722,7 @@ fn finish(milp: &Milp, terms: BTreeMap<usize, f64>, mut rhs: f64, point: &[f64])
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::milp::tests::dense_components;
     use crate::milp::{self, Backend, Limits, Stop};
@@ -740,7 +747,7 @@ mod tests {
     }
 
     /// Every row holds at `values`, within a relative tolerance; `what` names them in the failure.
-    fn assert_rows_hold(rows: &[Row], values: &[f64], what: &str) {
+    pub(crate) fn assert_rows_hold(rows: &[Row], values: &[f64], what: &str) {
         for row in rows {
             let lhs = activity(row, values);
             let slack = 1e-6 * row.rhs.abs().max(1.0);
