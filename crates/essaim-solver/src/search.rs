@@ -1149,25 +1149,17 @@ impl<'a> Neighbourhoods<'a> {
         // and 9 were proven in 15.4, 19.8 and 22.2 s (on the whole cut model: 17.6–19.9, 20.3 s or not at
         // all, 24.1–26.8 s). A pair outside it with a lot keeps its binary at 1, a column whose bounds
         // meet (microlp's binaries take no bounds).
+        let fixed = |j: usize| (n..2 * n).contains(&j) && !free[j - n];
         let mut cols = s.milp.cols.clone();
-        let mut fixed_zero = vec![false; cols.len()];
-        let mut position = vec![usize::MAX; columns.len()];
-        for (k, &j) in s.kept.iter().enumerate() {
-            position[j] = k;
-        }
-        for (k, &j) in s.kept.iter().enumerate() {
-            if !(n..2 * n).contains(&j) || free[j - n] {
-                continue;
-            }
-            if columns[j] > 0.5 {
-                cols[k] = milp::Col { lower: 1.0, upper: 1.0, binary: false, ..cols[k] };
-            } else {
-                fixed_zero[k] = true;
-                if let Some(x) = position.get(j - n).filter(|&&x| x != usize::MAX) {
-                    fixed_zero[*x] = true;
-                }
+        for (col, &j) in cols.iter_mut().zip(&s.kept) {
+            if fixed(j) && columns[j] > 0.5 {
+                *col = milp::Col { lower: 1.0, upper: 1.0, binary: false, ..*col };
             }
         }
+        // A quantity (column i < n) goes with its pair's binary (n + i).
+        let binary_of = |j: usize| if j < n { n + j } else { j };
+        let fixed_zero: Vec<bool> =
+            s.kept.iter().map(|&j| binary_of(j)).map(|y| fixed(y) && columns[y] < 0.5).collect();
         let (sub, kept) = cuts::without(&cols, &s.milp.rows, &fixed_zero);
         let original: Vec<usize> = kept.iter().map(|&k| s.kept[k]).collect();
         let warm: Vec<f64> = original.iter().map(|&j| columns[j]).collect();
