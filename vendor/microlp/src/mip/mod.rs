@@ -10,7 +10,7 @@ pub(crate) mod params;
 use crate::solver::{check_deadline, Deadline, Solver};
 use crate::{ComparisonOp, Error, OptimizationDirection, Problem, StopReason, VarDomain, Variable};
 use core::time::Duration;
-use node::{effective_bounds, Node};
+use node::{BoundChanges, Node, PackedBasis};
 use std::collections::BTreeMap;
 use web_time::Instant;
 
@@ -752,7 +752,7 @@ fn process_integral_candidate(
 /// Apply `node`'s bounds to the solver, diffing against what is currently applied.
 /// Returns false (node pruned, solver untouched) if the node's bounds cross.
 fn apply_node_bounds(state: &mut MipState, node: &Node) -> bool {
-    let target = effective_bounds(&node.bound_changes);
+    let target = node.bound_changes.effective();
     if target.iter().any(|&(_, lo, hi)| lo > hi) {
         return false;
     }
@@ -807,12 +807,12 @@ fn branch(state: &mut MipState, parent: &Node, var: usize) {
     state.node_seq += 1;
     let id = state.node_seq;
     state.last_solved_id = Some(id);
-    let basis = state.solver.snapshot_basis();
-
-    let mut down_changes = parent.bound_changes.clone();
-    down_changes.push((var, lo, floor));
-    let mut up_changes = parent.bound_changes.clone();
-    up_changes.push((var, floor + 1.0, hi));
+    // Patched in for essaim: the children share the parent's changes and
+    // basis (see `BoundChanges`).
+    let basis = std::sync::Arc::new(PackedBasis::pack(&state.solver.snapshot_basis()));
+    let (down_changes, up_changes) = parent
+        .bound_changes
+        .children((var, lo, floor), (var, floor + 1.0, hi));
 
     let down_node = Node {
         bound_changes: down_changes,
@@ -1062,8 +1062,8 @@ fn initialize_root(
     }
 
     let root = Node {
-        bound_changes: Vec::new(),
-        basis: state.solver.snapshot_basis(),
+        bound_changes: BoundChanges::default(),
+        basis: std::sync::Arc::new(PackedBasis::pack(&state.solver.snapshot_basis())),
         lp_bound: state.solver.cur_obj_val,
         depth: 0,
         parent_id: 0,
@@ -1117,7 +1117,7 @@ fn visit_node(state: &mut MipState, node: Node, domains: &[VarDomain]) -> Result
     }
 
     let warm = state.last_solved_id == Some(node.parent_id);
-    if !warm && state.solver.load_basis(&node.basis).is_err() {
+    if !warm && state.solver.load_basis(&node.basis.unpack()).is_err() {
         debug!("basis load failed; falling back to slack basis");
         let slack = state.solver.slack_basis();
         state
