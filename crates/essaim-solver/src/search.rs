@@ -67,11 +67,17 @@ use crate::rng::Rng;
 /// Up to this many pairs, a component is given its whole budget for branch and bound.
 const EXACT_ALONE_PAIRS: usize = 400;
 /// Share of a large component's budget given to branch and bound on the whole of it, and its node
-/// budget there (the tree of a large component holds a copy of the LP per open node: memory).
+/// budget there: at most [`EXACT_NODES`], and fewer on a large model, whose every node's LP takes
+/// longer (nodes × (columns + rows) at most [`EXACT_WORK`]). Measured on 5000 × 200: allowing the
+/// large components more nodes there (as many as [`TREE_BYTES`] allows) takes 6.4–6.6 s to prove the
+/// instance instead of 4.0–4.6 s, and 90 MB instead of 66–68.
 const EXACT_SHARE: f64 = 0.25;
 const EXACT_NODES: u64 = 4_000;
-/// Node budget of the last branch and bound, from the neighbourhood search's lots.
-const POLISH_NODES: u64 = 10_000;
+const EXACT_WORK: f64 = 16e6;
+/// Node budget of the last branch and bound, from the neighbourhood search's lots. A tree that reaches
+/// it is done and the next turn's starts from its root again: at 10 000, seed 8's 631-pair component
+/// reached it 22 s in, and its bound fell from 53 336 back to 53 302 (metro 150 × 30).
+const POLISH_NODES: u64 = 60_000;
 /// Its tree grows this many seconds at a time, to decide whether it deserves more past the share.
 const POLISH_SLICE: f64 = 2.0;
 /// On a plateau of the neighbourhood search, the polish is tried early (once per turn), and its branch
@@ -80,12 +86,15 @@ const POLISH_SLICE: f64 = 2.0;
 /// 30 s); a larger one is left to the polish after the stall (at 0.4, metro 150 × 30 seed 2 lost its
 /// proof).
 const EARLY_KEPT: f64 = 0.1;
-/// Memory the open nodes of one branch-and-bound tree may take. microlp keeps, per open node, the
-/// parent's basis (a byte per column and row) and its bound changes: a tree of n nodes on a model of
-/// c columns and r rows holds about n·(c + r) bytes, freed only when the solve ends (and then mostly
-/// kept by the allocator). Capping n by this keeps two large trees at once (one per core) well below
-/// what HiGHS takes on the same components; measured on 5000 × 200, it does not change the lots.
+/// Memory the open nodes of one branch-and-bound tree may take. microlp keeps, per open node, its
+/// parent's basis at two bits per column and row, shared with its sibling, and its own bound changes,
+/// those of its ancestors being shared (vendor/microlp/PATCHED.md, change 5): a tree of n nodes on a
+/// model of c columns and r rows holds about n·([`NODE_BYTES`] + (c + r)/8) bytes, freed only when the
+/// solve ends (and then mostly kept by the allocator). Capping n by this keeps two large trees at once
+/// (one per core) well below what HiGHS takes on the same components.
 const TREE_BYTES: f64 = 16e6;
+/// An open node's own bytes: the node, its own bound changes and its share of the links and basis.
+const NODE_BYTES: f64 = 160.0;
 /// Above this many pairs, even the LP relaxation of the whole component is too slow to be worth its
 /// time: its bound comes from the per-line relaxation alone and the search starts at once.
 const EXACT_MAX_PAIRS: usize = 20_000;
@@ -308,7 +317,8 @@ pub(crate) fn solve_component(
         let limits = if alone {
             Limits { seconds, nodes: budget.nodes }
         } else {
-            let cap = tree_nodes(variables + constraints).min(EXACT_NODES);
+            let work = (EXACT_WORK / (variables + constraints).max(1) as f64) as u64;
+            let cap = tree_nodes(variables + constraints).min(work.max(NEIGHBOURHOOD_NODES)).min(EXACT_NODES);
             let nodes = budget.nodes.map_or(cap, |n| ((n as f64 * EXACT_SHARE) as u64).min(cap));
             Limits { seconds: seconds * EXACT_SHARE, nodes: Some(nodes) }
         };
@@ -706,7 +716,7 @@ fn lagrangian_bound(instance: &Instance, residual: &Residual, component: &Compon
 /// The node budget that keeps a tree on a model of `size` columns and rows within [`TREE_BYTES`] (at
 /// least a few hundred nodes, what a neighbourhood gets).
 fn tree_nodes(size: usize) -> u64 {
-    ((TREE_BYTES / size.max(1) as f64) as u64).max(NEIGHBOURHOOD_NODES)
+    ((TREE_BYTES / (NODE_BYTES + size as f64 / 8.0)) as u64).max(NEIGHBOURHOOD_NODES)
 }
 
 fn seconds_left(deadline: Instant) -> f64 {
