@@ -317,8 +317,9 @@ pub(crate) fn solve_component(
         let limits = if alone {
             Limits { seconds, nodes: budget.nodes }
         } else {
+            // Below EXACT_NODES, this is always under `tree_nodes`: memory does not bind here.
             let work = (EXACT_WORK / (variables + constraints).max(1) as f64) as u64;
-            let cap = tree_nodes(variables + constraints).min(work.max(NEIGHBOURHOOD_NODES)).min(EXACT_NODES);
+            let cap = work.clamp(NEIGHBOURHOOD_NODES, EXACT_NODES);
             let nodes = budget.nodes.map_or(cap, |n| ((n as f64 * EXACT_SHARE) as u64).min(cap));
             Limits { seconds: seconds * EXACT_SHARE, nodes: Some(nodes) }
         };

@@ -809,7 +809,7 @@ fn branch(state: &mut MipState, parent: &Node, var: usize) {
     state.last_solved_id = Some(id);
     // Patched in for essaim: the children share the parent's changes and
     // basis (see `BoundChanges`).
-    let basis = std::sync::Arc::new(PackedBasis::pack(&state.solver.snapshot_basis()));
+    let basis = PackedBasis::of(&state.solver);
     let (down_changes, up_changes) = parent
         .bound_changes
         .children((var, lo, floor), (var, floor + 1.0, hi));
@@ -1063,7 +1063,7 @@ fn initialize_root(
 
     let root = Node {
         bound_changes: BoundChanges::default(),
-        basis: std::sync::Arc::new(PackedBasis::pack(&state.solver.snapshot_basis())),
+        basis: PackedBasis::of(&state.solver),
         lp_bound: state.solver.cur_obj_val,
         depth: 0,
         parent_id: 0,

@@ -1,6 +1,6 @@
 //! Plain-data branch & bound tree nodes.
 
-use crate::solver::{Basis, VarStatus};
+use crate::solver::{Basis, Solver, VarStatus};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -116,6 +116,11 @@ pub(crate) struct PackedBasis {
 }
 
 impl PackedBasis {
+    /// The solver's current basis, packed, to be shared by a node's children.
+    pub fn of(solver: &Solver) -> Arc<Self> {
+        Arc::new(Self::pack(&solver.snapshot_basis()))
+    }
+
     pub fn pack(basis: &Basis) -> Self {
         let mut bits = vec![0u8; basis.0.len().div_ceil(4)];
         for (i, status) in basis.0.iter().enumerate() {
