@@ -606,7 +606,7 @@ pub(crate) mod tests {
     /// neither the start nor the first nodes had; taken back together, they are one proven tree.
     #[test]
     fn a_tree_split_in_two_shares_finds_and_proves_the_optimum() {
-        let mut split = 0;
+        let (mut split, mut copies_solved) = (0, 0);
         for (milp, start) in dense_components() {
             let unlimited = Limits { seconds: 600.0, nodes: None };
             let optimum = solve(&milp, &start, unlimited, Backend::Microlp).expect("a small component solves");
@@ -633,7 +633,9 @@ pub(crate) mod tests {
             let Some(copy) = outcome.split_open() else { continue };
             let [mine, theirs] = [outcome, copy].map(|share| grow(share, None));
             assert!(mine.is_optimal() && theirs.is_optimal(), "a share stopped short of its end");
-            assert!(theirs.stats().nodes_solved > 0, "the copy had no open node");
+            // A copy may end by pruning alone: its nodes wait with the bounds strong branching measured
+            // (vendor/microlp/PATCHED.md, change 6), and the incumbent may already beat them all.
+            copies_solved += usize::from(theirs.stats().nodes_solved > 0);
             let costs = [&mine, &theirs].map(|share| share.solution().map_or(f64::INFINITY, |s| s.objective()));
             let cheaper = costs[0].min(costs[1]);
             assert!(close(cheaper), "the shares found {cheaper}, the optimum is {best}");
@@ -643,6 +645,7 @@ pub(crate) mod tests {
             split += 1;
         }
         assert!(split >= 3, "too few trees were split ({split})");
+        assert!(copies_solved >= 1, "no copy solved a node of its share: the shares were never both searched");
     }
 
     /// The polish's tree (`prove`) branches by reliability and fixes by reduced cost, in the patched

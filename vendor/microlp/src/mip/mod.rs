@@ -778,8 +778,9 @@ fn apply_node_bounds(state: &mut MipState, node: &Node) -> bool {
 }
 
 /// Branch on `var` at the solver's current (just solved) optimum: push the two
-/// children carrying the parent's basis and objective bound.
-fn branch(state: &mut MipState, parent: &Node, var: usize) {
+/// children carrying the parent's basis and objective bound, or the better
+/// bounds `measured` (down, up) when strong branching solved their LPs.
+fn branch(state: &mut MipState, parent: &Node, var: usize, measured: Option<(f64, f64)>) {
     let z = state.solver.cur_obj_val;
     let val = *state.solver.get_value(var);
     let (lo, hi) = state.solver.get_var_bounds(var);
@@ -814,10 +815,14 @@ fn branch(state: &mut MipState, parent: &Node, var: usize) {
         .bound_changes
         .children((var, lo, floor), (var, floor + 1.0, hi));
 
+    // Patched in for essaim: a child whose LP strong branching solved starts
+    // with that LP's objective as its bound (pruned before any LP work when
+    // it cannot beat the incumbent, ranked by it when the dive jumps).
+    let (down_bound, up_bound) = measured.map_or((z, z), |(down, up)| (down.max(z), up.max(z)));
     let down_node = Node {
         bound_changes: down_changes,
         basis: basis.clone(),
-        lp_bound: z,
+        lp_bound: down_bound,
         depth: parent.depth + 1,
         parent_id: id,
         branch_var: Some(var),
@@ -827,7 +832,7 @@ fn branch(state: &mut MipState, parent: &Node, var: usize) {
     let up_node = Node {
         bound_changes: up_changes,
         basis,
-        lp_bound: z,
+        lp_bound: up_bound,
         depth: parent.depth + 1,
         parent_id: id,
         branch_var: Some(var),
@@ -1074,7 +1079,7 @@ fn initialize_root(
     let int_tol = state.options.int_tol;
     if branching::is_integral(&state.solver, domains, int_tol) {
         match process_integral_candidate(state, domains, int_tol)? {
-            IntegralCandidate::Branch(var) => branch(state, &root, var),
+            IntegralCandidate::Branch(var) => branch(state, &root, var, None),
             IntegralCandidate::Closed => {
                 return Ok(Some(TerminationReason::ProvenOptimal));
             }
@@ -1085,7 +1090,7 @@ fn initialize_root(
         }
     } else {
         match choose_reliable(state, domains, int_tol)? {
-            Choice::Branch(var) => branch(state, &root, var),
+            Choice::Branch(var, measured) => branch(state, &root, var, measured),
             // Fractional integer variables fixed to a non-integer value cannot
             // produce an integer point or a useful branch.
             Choice::Nothing => return Err(Error::Infeasible),
@@ -1162,7 +1167,7 @@ fn visit_node(state: &mut MipState, node: Node, domains: &[VarDomain]) -> Result
     let int_tol = state.options.int_tol;
     if branching::is_integral(&state.solver, domains, int_tol) {
         match process_integral_candidate(state, domains, int_tol)? {
-            IntegralCandidate::Branch(var) => branch(state, &node, var),
+            IntegralCandidate::Branch(var) => branch(state, &node, var, None),
             IntegralCandidate::Closed => {
                 state.last_solved_id = None;
                 state.diving = false;
@@ -1178,7 +1183,7 @@ fn visit_node(state: &mut MipState, node: Node, domains: &[VarDomain]) -> Result
     }
 
     match choose_reliable(state, domains, int_tol)? {
-        Choice::Branch(var) => branch(state, &node, var),
+        Choice::Branch(var, measured) => branch(state, &node, var, measured),
         Choice::Nothing => {
             state.last_solved_id = None;
             state.diving = false;
@@ -1223,7 +1228,9 @@ fn fix_by_reduced_cost(state: &MipState, node: &mut Node, domains: &[VarDomain],
 }
 
 enum Choice {
-    Branch(usize),
+    /// Branch on this variable; strong branching measured its children's LP
+    /// objectives (down, up) when given.
+    Branch(usize, Option<(f64, f64)>),
     Nothing,
     /// A limit struck while strong branching; the solver still holds the node's optimum.
     Limit,
@@ -1244,7 +1251,7 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
     if !state.options.reliability_branching {
         // Upstream's rule, without ranking every candidate on each node.
         return Ok(branching::choose_branch_var(&state.solver, domains, int_tol, &state.pseudocosts)
-            .map_or(Choice::Nothing, Choice::Branch));
+            .map_or(Choice::Nothing, |var| Choice::Branch(var, None)));
     }
     let ranked = branching::ranked_candidates(&state.solver, domains, int_tol, &state.pseudocosts);
     let Some(&(first, _)) = ranked.first() else {
@@ -1255,7 +1262,10 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
         .incumbent
         .as_ref()
         .map_or(f64::INFINITY, |inc| cutoff(inc.objective, state.options.tolerances.prune_epsilon));
-    let mut measured = false;
+    // Per candidate whose strong branching was recorded, its children's LP
+    // objectives (down, up): the parent's where a trial said nothing (numerical
+    // trouble), infinity where the child is infeasible.
+    let mut measured: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
     for &(var, val) in ranked.iter().take(params::STRONG_CANDIDATES) {
         if state.pseudocosts.reliability(var) >= params::STRONG_RELIABLE {
             continue;
@@ -1265,10 +1275,13 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
         let f_down = (val - floor).clamp(params::BRANCH_FRAC_GUARD, 1.0);
         let f_up = (1.0 - f_down).max(params::BRANCH_FRAC_GUARD);
         let mut dead = 0;
+        let mut children = (z, z);
+        let mut observed = false;
         for (up, (clo, chi), frac) in [(false, (lo, floor), f_down), (true, (floor + 1.0, hi), f_up)] {
             let mut trial = state.solver.clone();
             if trial.set_var_bounds(var, clo, chi).is_err() {
                 dead += 1;
+                *(if up { &mut children.1 } else { &mut children.0 }) = f64::INFINITY;
                 continue;
             }
             let objective = match trial.reoptimize() {
@@ -1281,23 +1294,27 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
             if objective >= cut {
                 dead += 1;
             }
+            *(if up { &mut children.1 } else { &mut children.0 }) = objective;
             if objective.is_finite() {
                 state.pseudocosts.record(var, up, (objective - z).max(0.0) / frac);
-                measured = true;
+                observed = true;
             } else if cut.is_finite() {
                 state.pseudocosts.record(var, up, (cut - z).max(0.0) / frac);
-                measured = true;
+                observed = true;
             }
         }
+        if observed {
+            measured.insert(var, children);
+        }
         if dead > 0 {
-            return Ok(Choice::Branch(var));
+            return Ok(Choice::Branch(var, Some(children)));
         }
     }
-    if !measured {
-        return Ok(Choice::Branch(first));
+    if measured.is_empty() {
+        return Ok(Choice::Branch(first, None));
     }
     Ok(branching::choose_branch_var(&state.solver, domains, int_tol, &state.pseudocosts)
-        .map_or(Choice::Nothing, Choice::Branch))
+        .map_or(Choice::Nothing, |var| Choice::Branch(var, measured.get(&var).copied())))
 }
 
 fn search_loop(state: &mut MipState) -> Result<TerminationReason, Error> {
@@ -1525,6 +1542,37 @@ mod tests {
         assert_eq!(run.reason, TerminationReason::NodeLimit);
         assert_eq!(run.state.open.len(), 2);
         assert!(run.state.open.iter().all(|node| node.branch_var.is_some()));
+    }
+
+    #[test]
+    fn strong_branched_children_start_from_their_own_lp_bound() {
+        // Patched in for essaim: the root's LP optimum is 10.6, and strong
+        // branching solves both children's LPs before choosing; each child
+        // waits in the tree with its own LP's optimum, not its parent's.
+        let mut options = SolveOptions::default();
+        options.node_limit = Some(0);
+        options.reliability_branching = true;
+        let run = run(&int_2var_problem(), options).unwrap();
+        assert_eq!(run.state.open.len(), 2);
+        let root = run.state.solver.cur_obj_val;
+        assert!((root - 10.6).abs() < 1e-6);
+        for node in &run.state.open {
+            let mut child = run.state.solver.clone();
+            for (v, lo, hi) in node.bound_changes.effective() {
+                child.set_var_bounds(v, lo, hi).unwrap();
+            }
+            let own = match child.reoptimize() {
+                Ok(StopReason::Finished) => child.cur_obj_val,
+                Err(Error::Infeasible) => f64::INFINITY,
+                other => panic!("the child's LP did not solve: {other:?}"),
+            };
+            assert!(own > root + 0.1, "a child of this root must cost more than it");
+            assert!(
+                (node.lp_bound - own).abs() < 1e-6 || (own.is_infinite() && node.lp_bound.is_infinite()),
+                "the child waits with bound {} but its LP costs {own}",
+                node.lp_bound
+            );
+        }
     }
 
     #[test]
