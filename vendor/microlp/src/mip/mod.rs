@@ -779,8 +779,8 @@ fn apply_node_bounds(state: &mut MipState, node: &Node) -> bool {
 
 /// Branch on `var` at the solver's current (just solved) optimum: push the two
 /// children carrying the parent's basis and objective bound, or the better
-/// bounds `measured` (down, up) when strong branching solved their LPs.
-fn branch(state: &mut MipState, parent: &Node, var: usize, measured: Option<(f64, f64)>) {
+/// bounds `measured` when strong branching solved their LPs.
+fn branch(state: &mut MipState, parent: &Node, var: usize, measured: Option<Measured>) {
     let z = state.solver.cur_obj_val;
     let val = *state.solver.get_value(var);
     let (lo, hi) = state.solver.get_var_bounds(var);
@@ -818,7 +818,11 @@ fn branch(state: &mut MipState, parent: &Node, var: usize, measured: Option<(f64
     // Patched in for essaim: a child whose LP strong branching solved starts
     // with that LP's objective as its bound (pruned before any LP work when
     // it cannot beat the incumbent, ranked by it when the dive jumps).
-    let (down_bound, up_bound) = measured.map_or((z, z), |(down, up)| (down.max(z), up.max(z)));
+    // Only for the same two children: strong branching split at the plain
+    // floor, which the noise-robust one above could differ from.
+    let (down_bound, up_bound) = measured
+        .filter(|m| m.floor == floor)
+        .map_or((z, z), |m| (m.down.max(z), m.up.max(z)));
     let down_node = Node {
         bound_changes: down_changes,
         basis: basis.clone(),
@@ -1227,10 +1231,21 @@ fn fix_by_reduced_cost(state: &MipState, node: &mut Node, domains: &[VarDomain],
     }
 }
 
+/// The LP objectives strong branching measured for the children `x ≤ floor`
+/// and `x ≥ floor + 1` of a candidate (patched in for essaim): the parent's
+/// where a trial said nothing (numerical trouble), infinity where the child is
+/// infeasible.
+#[derive(Clone, Copy, Debug)]
+struct Measured {
+    floor: f64,
+    down: f64,
+    up: f64,
+}
+
 enum Choice {
-    /// Branch on this variable; strong branching measured its children's LP
-    /// objectives (down, up) when given.
-    Branch(usize, Option<(f64, f64)>),
+    /// Branch on this variable, with its children's bounds when strong
+    /// branching measured them.
+    Branch(usize, Option<Measured>),
     Nothing,
     /// A limit struck while strong branching; the solver still holds the node's optimum.
     Limit,
@@ -1262,10 +1277,8 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
         .incumbent
         .as_ref()
         .map_or(f64::INFINITY, |inc| cutoff(inc.objective, state.options.tolerances.prune_epsilon));
-    // Per candidate whose strong branching was recorded, its children's LP
-    // objectives (down, up): the parent's where a trial said nothing (numerical
-    // trouble), infinity where the child is infeasible.
-    let mut measured: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+    // Per candidate whose strong branching was recorded, its children's bounds.
+    let mut measured: BTreeMap<usize, Measured> = BTreeMap::new();
     for &(var, val) in ranked.iter().take(params::STRONG_CANDIDATES) {
         if state.pseudocosts.reliability(var) >= params::STRONG_RELIABLE {
             continue;
@@ -1275,13 +1288,13 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
         let f_down = (val - floor).clamp(params::BRANCH_FRAC_GUARD, 1.0);
         let f_up = (1.0 - f_down).max(params::BRANCH_FRAC_GUARD);
         let mut dead = 0;
-        let mut children = (z, z);
+        let mut children = Measured { floor, down: z, up: z };
         let mut observed = false;
         for (up, (clo, chi), frac) in [(false, (lo, floor), f_down), (true, (floor + 1.0, hi), f_up)] {
             let mut trial = state.solver.clone();
             if trial.set_var_bounds(var, clo, chi).is_err() {
                 dead += 1;
-                *(if up { &mut children.1 } else { &mut children.0 }) = f64::INFINITY;
+                *(if up { &mut children.up } else { &mut children.down }) = f64::INFINITY;
                 continue;
             }
             let objective = match trial.reoptimize() {
@@ -1294,7 +1307,7 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
             if objective >= cut {
                 dead += 1;
             }
-            *(if up { &mut children.1 } else { &mut children.0 }) = objective;
+            *(if up { &mut children.up } else { &mut children.down }) = objective;
             if objective.is_finite() {
                 state.pseudocosts.record(var, up, (objective - z).max(0.0) / frac);
                 observed = true;
