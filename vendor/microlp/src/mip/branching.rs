@@ -70,6 +70,17 @@ impl PseudoCosts {
     }
 
     /// Observations of `var` in its less observed direction: how far its estimates can be trusted.
+    /// How many observations `var`'s estimate in direction `up` rests on
+    /// (patched in for essaim, for tests).
+    #[cfg(test)]
+    pub(crate) fn observations(&self, var: usize, up: bool) -> u32 {
+        if up {
+            self.up_n[var]
+        } else {
+            self.down_n[var]
+        }
+    }
+
     pub(crate) fn reliability(&self, var: usize) -> u32 {
         self.up_n[var].min(self.down_n[var])
     }

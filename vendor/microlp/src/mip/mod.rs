@@ -827,6 +827,7 @@ fn branch(state: &mut MipState, parent: &Node, var: usize, measured: Option<Meas
         bound_changes: down_changes,
         basis: basis.clone(),
         lp_bound: down_bound,
+        parent_objective: z,
         depth: parent.depth + 1,
         parent_id: id,
         branch_var: Some(var),
@@ -837,6 +838,7 @@ fn branch(state: &mut MipState, parent: &Node, var: usize, measured: Option<Meas
         bound_changes: up_changes,
         basis,
         lp_bound: up_bound,
+        parent_objective: z,
         depth: parent.depth + 1,
         parent_id: id,
         branch_var: Some(var),
@@ -1074,6 +1076,7 @@ fn initialize_root(
         bound_changes: BoundChanges::default(),
         basis: PackedBasis::of(&state.solver),
         lp_bound: state.solver.cur_obj_val,
+        parent_objective: state.solver.cur_obj_val,
         depth: 0,
         parent_id: 0,
         branch_var: None,
@@ -1155,7 +1158,7 @@ fn visit_node(state: &mut MipState, node: Node, domains: &[VarDomain]) -> Result
         state.pseudocosts.record(
             var,
             node.branch_up,
-            (objective - node.lp_bound).max(0.0) / node.branch_frac.max(params::BRANCH_FRAC_GUARD),
+            (objective - node.parent_objective).max(0.0) / node.branch_frac.max(params::BRANCH_FRAC_GUARD),
         );
     }
     if let Some(incumbent) = &state.incumbent {
@@ -1586,6 +1589,34 @@ mod tests {
                 node.lp_bound
             );
         }
+    }
+
+    #[test]
+    fn a_strong_branched_child_records_its_degradation_from_its_parent() {
+        // Patched in for essaim: a child waits with its own LP bound, but its
+        // pseudocost observation is still its objective less its parent's, as
+        // strong branching recorded it. The root (a = 0.6, b = 2.2, 10.6)
+        // branches on a or b; either way one child is integral at 11 (b ≤ 2:
+        // 0.4 over a fraction 0.2; a ≥ 1: 0.4 over 0.4) and proves the
+        // optimum, its sibling (13 or 16) pruned on its measured bound.
+        let mut options = SolveOptions::default();
+        options.reliability_branching = true;
+        let run = run(&int_2var_problem(), options).unwrap();
+        assert_eq!(run.reason, TerminationReason::ProvenOptimal);
+        assert_eq!(run.state.stats.nodes_solved, 1, "the sibling is pruned without its LP");
+        let pc = &run.state.pseudocosts;
+        // The solved child adds its own observation to strong branching's.
+        let solved = [(1, false, 2.0), (0, true, 1.0)]
+            .into_iter()
+            .filter(|&(var, up, _)| pc.observations(var, up) == 2)
+            .collect::<Vec<_>>();
+        assert_eq!(solved.len(), 1, "exactly one child was solved");
+        let (var, up, degradation) = solved[0];
+        let estimate = pc.estimate(var, up);
+        assert!(
+            (estimate - degradation).abs() < 1e-6,
+            "pseudocost {estimate}, observed degradation {degradation}"
+        );
     }
 
     #[test]

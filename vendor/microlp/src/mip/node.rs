@@ -19,6 +19,11 @@ pub(crate) struct Node {
     /// Parent's LP objective in internal (minimize) space — a valid lower bound
     /// for this node, used for pruning before any LP work.
     pub lp_bound: f64,
+    /// The parent's LP objective (internal space), against which this node's
+    /// own objective is recorded as a pseudocost observation. Equal to
+    /// `lp_bound` unless strong branching measured this node's LP (patched in
+    /// for essaim, see PATCHED.md, change 6).
+    pub parent_objective: f64,
     pub depth: u32,
     /// Sequence number of the branching that created this node; used to detect
     /// "the solver is already at my parent's optimum" (warm dive).
