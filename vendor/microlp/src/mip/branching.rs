@@ -69,7 +69,6 @@ impl PseudoCosts {
         }
     }
 
-    /// Observations of `var` in its less observed direction: how far its estimates can be trusted.
     /// How many observations `var`'s estimate in direction `up` rests on
     /// (patched in for essaim, for tests).
     #[cfg(test)]
@@ -81,6 +80,7 @@ impl PseudoCosts {
         }
     }
 
+    /// Observations of `var` in its less observed direction: how far its estimates can be trusted.
     pub(crate) fn reliability(&self, var: usize) -> u32 {
         self.up_n[var].min(self.down_n[var])
     }

@@ -16,8 +16,9 @@ pub(crate) struct Node {
     /// tightening), shared with the sibling and packed (patched in for essaim,
     /// see `BoundChanges`).
     pub basis: Arc<PackedBasis>,
-    /// Parent's LP objective in internal (minimize) space — a valid lower bound
-    /// for this node, used for pruning before any LP work.
+    /// A valid lower bound for this node in internal (minimize) space, used for
+    /// pruning before any LP work: the parent's LP objective, or this node's
+    /// own when strong branching solved it (patched in for essaim, change 6).
     pub lp_bound: f64,
     /// The parent's LP objective (internal space), against which this node's
     /// own objective is recorded as a pseudocost observation. Equal to
