@@ -1245,6 +1245,17 @@ struct Measured {
     up: f64,
 }
 
+impl Measured {
+    /// Records `objective` as the up child's (`x ≥ floor + 1`) or the down child's.
+    fn set(&mut self, up: bool, objective: f64) {
+        if up {
+            self.up = objective;
+        } else {
+            self.down = objective;
+        }
+    }
+}
+
 enum Choice {
     /// Branch on this variable, with its children's bounds when strong
     /// branching measured them.
@@ -1280,8 +1291,9 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
         .incumbent
         .as_ref()
         .map_or(f64::INFINITY, |inc| cutoff(inc.objective, state.options.tolerances.prune_epsilon));
-    // Per candidate whose strong branching was recorded, its children's bounds.
-    let mut measured: BTreeMap<usize, Measured> = BTreeMap::new();
+    // Per candidate whose strong branching was recorded, its children's bounds
+    // (at most `STRONG_CANDIDATES` of them, looked up once).
+    let mut measured: Vec<(usize, Measured)> = Vec::new();
     for &(var, val) in ranked.iter().take(params::STRONG_CANDIDATES) {
         if state.pseudocosts.reliability(var) >= params::STRONG_RELIABLE {
             continue;
@@ -1297,7 +1309,7 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
             let mut trial = state.solver.clone();
             if trial.set_var_bounds(var, clo, chi).is_err() {
                 dead += 1;
-                *(if up { &mut children.up } else { &mut children.down }) = f64::INFINITY;
+                children.set(up, f64::INFINITY);
                 continue;
             }
             let objective = match trial.reoptimize() {
@@ -1310,7 +1322,7 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
             if objective >= cut {
                 dead += 1;
             }
-            *(if up { &mut children.up } else { &mut children.down }) = objective;
+            children.set(up, objective);
             if objective.is_finite() {
                 state.pseudocosts.record(var, up, (objective - z).max(0.0) / frac);
                 observed = true;
@@ -1320,7 +1332,7 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
             }
         }
         if observed {
-            measured.insert(var, children);
+            measured.push((var, children));
         }
         if dead > 0 {
             return Ok(Choice::Branch(var, Some(children)));
@@ -1329,8 +1341,11 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
     if measured.is_empty() {
         return Ok(Choice::Branch(first, None));
     }
-    Ok(branching::choose_branch_var(&state.solver, domains, int_tol, &state.pseudocosts)
-        .map_or(Choice::Nothing, |var| Choice::Branch(var, measured.get(&var).copied())))
+    let chosen = branching::choose_branch_var(&state.solver, domains, int_tol, &state.pseudocosts);
+    Ok(chosen.map_or(Choice::Nothing, |var| {
+        let children = measured.iter().find(|(candidate, _)| *candidate == var).map(|&(_, children)| children);
+        Choice::Branch(var, children)
+    }))
 }
 
 fn search_loop(state: &mut MipState) -> Result<TerminationReason, Error> {
