@@ -226,8 +226,8 @@ impl Polishing {
     /// Whether the model holds `lots` of that `cost`: the lots it stands for, or cheaper ones (every
     /// pair it dropped is 0 in those too). Cutting the LP again against them would fix a few more pairs
     /// (metro 150 × 30 seed 7: 318 columns kept instead of 336) for 1.5–2 s, and lose the paused tree.
-    /// Even lots a fifth of the gap cheaper do not pay for that: seeds 7 and 11 lose more than seed 8
-    /// gains (README, the restart left out).
+    /// Even lots a fifth of the gap cheaper do not pay for that: seed 11 then loses its optimum, more
+    /// than seed 8 gains (README, the restart left out).
     fn holds(&self, lots: &[f64], cost: f64) -> bool {
         self.lots == lots || cost < self.cost - IMPROVEMENT * self.cost.abs().max(1.0)
     }
