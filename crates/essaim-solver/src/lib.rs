@@ -358,10 +358,12 @@ fn solve_components(
 /// with 10.5 s left for a share of 18.6 s, and ended 0.5 % above the lots HiGHS finds in 10 s. Scaled,
 /// every first turn is shorter (there, three quarters) and the time they no longer take goes to further
 /// turns, on the component furthest from its bound. Measured in one sitting, runs with and without
-/// interleaved: metro 200 × 40 seed 1 ends at 176 076 and 176 340 instead of 176 448–176 685 (HiGHS,
-/// 10 s per component: 176 232); seeds 2 and 3 and metro 150 × 30 seeds 1–13 end on the same lots, or
-/// either way (150 × 30 seed 11: 146 923–146 971 against 146 961 in three runs each, both above its
-/// optimum); metro 100 × 20 is proven as fast or a little faster.
+/// interleaved (single runs of these move by 0.1–0.2 %): metro 200 × 40 seed 1 ends at 176 076–176 695
+/// (median of four runs 176 348) instead of 176 448–176 685 (median of five 176 470), seed 2 at
+/// 185 671–185 880 instead of 185 880 (three runs each), seed 3 on the same lots; metro 150 × 30 seeds
+/// 1–13 end on the same lots, or either way (seed 11: 146 923–146 971 against 146 961 in three runs
+/// each, both above its optimum); metro 100 × 20 is proven as fast or a little faster. HiGHS, given
+/// 10 s per component, ends metro 200 × 40 seeds 1–3 at 176 232, 185 647 and 173 311: still lower.
 fn first_turns_fit(shares: impl Iterator<Item = f64>, threads: usize) -> f64 {
     let mut ends = vec![0.0_f64; threads.max(1)];
     for share in shares {
