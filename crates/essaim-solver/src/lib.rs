@@ -354,8 +354,9 @@ fn solve_components(
 ///
 /// Shares in proportion to the pairs add up to the threads' time only if the turns pack perfectly. With
 /// more large components than threads they do not, and the last to start got what the others left: on
-/// metro 200 × 40 seed 1 (three components of 960–1180 pairs, two threads), the third started at 19.5 s
-/// with 10.5 s left for a share of 18.6 s, and ended 0.5 % above the lots HiGHS finds in 10 s. Scaled,
+/// metro 200 × 40 (three components of 960–1180 pairs, two threads), the third started after 19.5–20.1 s
+/// with about 10 s left for a share of 17.9–18.6 s; on seed 2 it ended 0.5 % above the lots HiGHS finds
+/// for it in 10 s. Scaled,
 /// every first turn is shorter (there, three quarters) and the time they no longer take goes to further
 /// turns, on the component furthest from its bound. Measured in one sitting, runs with and without
 /// interleaved (single runs of these move by 0.1–0.2 %): metro 200 × 40 seed 1 ends at 176 076–176 695
