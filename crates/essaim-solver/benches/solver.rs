@@ -28,7 +28,7 @@ const DEFAULT_SIZES: [(usize, usize); 5] = [(5, 20), (20, 100), (50, 500), (100,
 /// Seed of the generated instances unless `--seed` gives another (instances not seen while tuning).
 const SEED: u64 = 1;
 /// The dense instances of issue 12 (family, suppliers × lines), and metro 100 × 20, whose components
-/// (220–300 pairs) are the largest the first branch and bound treats as small.
+/// (200–300 pairs) are the largest the first branch and bound treats as small.
 const DENSE: [(&str, usize, usize); 5] =
     [("metro", 60, 12), ("metro", 100, 20), ("metro", 150, 30), ("metro", 400, 60), ("national", 3000, 150)];
 

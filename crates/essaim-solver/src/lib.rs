@@ -287,7 +287,8 @@ fn solve_components(
                             waiting.all_started.store(true, Ordering::SeqCst);
                         }
                         let share = share_of(c).min(1.0) * fit;
-                        let own = Instant::now() + settings.time_limit.mul_f64(share.min(1.0));
+                        // At most the whole limit: the share is capped at 1 and `fit` is at most 1.
+                        let own = Instant::now() + settings.time_limit.mul_f64(share);
                         let budget = Budget {
                             share_ends: own.min(deadline),
                             run: Some((deadline, &waiting)),
@@ -356,9 +357,8 @@ fn solve_components(
 /// more large components than threads they do not, and the last to start got what the others left: on
 /// metro 200 × 40 (three components of 960–1180 pairs, two threads), the third started after 19.5–20.1 s
 /// with about 10 s left for a share of 17.9–18.6 s; on seed 2 it ended 0.5 % above the lots HiGHS finds
-/// for it in 10 s. Scaled,
-/// every first turn is shorter (there, three quarters) and the time they no longer take goes to further
-/// turns, on the component furthest from its bound. Measured in one sitting, runs with and without
+/// for it in 10 s. Scaled, every first turn is shorter (there, three quarters) and the time they no
+/// longer take goes to further turns, on the component furthest from its bound. Measured in one sitting, runs with and without
 /// interleaved (single runs of these move by 0.1–0.2 %): metro 200 × 40 seed 1 ends at 176 076–176 695
 /// (median of four runs 176 348) instead of 176 448–176 685 (median of five 176 470), seed 2 at
 /// 185 671–185 880 instead of 185 880 (three runs each), seed 3 on the same lots; metro 150 × 30 seeds
