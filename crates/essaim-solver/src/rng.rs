@@ -22,6 +22,13 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }
+    /// Puts `items` in a random order (Fisher–Yates).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i + 1);
+            items.swap(i, j);
+        }
+    }
     /// A point scattered around a city (about `km` kilometres of spread).
     pub fn near(&mut self, city: (f64, f64), km: f64) -> Site {
         let dlat = self.range(-1.0, 1.0) * km / 111.0;
