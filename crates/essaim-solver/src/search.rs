@@ -1123,19 +1123,15 @@ impl<'a> Neighbourhoods<'a> {
             chosen.push(supplier);
             free.extend(theirs);
             // The suppliers holding lots on the lines where this one holds lots, visited next.
-            let mut next: Vec<usize> = theirs
+            let next: Vec<usize> = theirs
                 .iter()
                 .filter(|&&i| best.quantities[i] > EPS)
                 .flat_map(|&i| &self.by_line[&pairs[i].line])
                 .filter(|&&k| best.quantities[k] > EPS && !chosen.contains(&pairs[k].supplier))
                 .map(|&k| pairs[k].supplier)
                 .collect();
-            next.sort_unstable();
-            next.dedup();
-            self.rng.shuffle(&mut next);
-            // Breadth first (new suppliers go in at the front, the next one comes from the back): the
-            // seed's neighbours before theirs.
-            queue.splice(0..0, next);
+            // Breadth first: the seed's neighbours before theirs.
+            visit_next(&mut self.rng, &mut queue, next);
         }
         let mut lines: Vec<usize> = free.iter().map(|&i| pairs[i].line).collect();
         lines.sort_unstable();
@@ -1180,16 +1176,13 @@ impl<'a> Neighbourhoods<'a> {
             }
             lines = with_line;
             suppliers = with_holders;
-            let mut next: Vec<usize> = holders
+            let next: Vec<usize> = holders
                 .iter()
                 .flat_map(|s| &self.by_supplier[s])
                 .filter(|&&i| held(i) && !lines.contains(&pairs[i].line))
                 .map(|&i| pairs[i].line)
                 .collect();
-            next.sort_unstable();
-            next.dedup();
-            self.rng.shuffle(&mut next);
-            queue.splice(0..0, next);
+            visit_next(&mut self.rng, &mut queue, next);
         }
         // Other suppliers on those lines: their mean cost per hour there, scaled at random.
         // In a BTreeMap: the random factors are drawn in the same order on every run.
@@ -1370,6 +1363,15 @@ impl<'a> Neighbourhoods<'a> {
         let new_cost = component_cost(instance, &residual, &sub, &found);
         Move { quantities, old_cost, new_cost, stop: Some(outcome.stop), nodes: outcome.nodes, whole }
     }
+}
+
+/// Puts `next` (items found from the one just taken, with repeats) at the front of `queue`, whose next
+/// item is taken from the back: breadth first, each item once per call, in random order.
+fn visit_next(rng: &mut Rng, queue: &mut Vec<usize>, mut next: Vec<usize>) {
+    next.sort_unstable();
+    next.dedup();
+    rng.shuffle(&mut next);
+    queue.splice(0..0, next);
 }
 
 #[cfg(test)]
