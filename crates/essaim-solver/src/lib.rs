@@ -236,12 +236,11 @@ fn solve_observed(
 /// the time limit in proportion to its size (times the number of threads, as the others run beside it,
 /// and scaled so that the first turns all fit in the time limit: [`first_turns_fit`]), so that one hard
 /// component cannot starve the rest; the easy ones finish in milliseconds and leave their time to it.
-/// The share binds only while some component still waits for its first turn: once the
-/// last one has started, the turns running may go on to the time limit (a branch and bound cut short
-/// would have to start again from scratch). A thread left idle then takes another turn on the open
-/// component its share cut short, the one furthest from its bound, until the time limit: no core idles
-/// while a component could still improve. With a work limit, each component has that many nodes
-/// whatever the threads.
+/// The share binds only while some component still waits for its first turn: once the last one has
+/// started, the turns running may go on to the time limit (a branch and bound cut short would have to
+/// start again from scratch). A thread left idle then takes another turn on the open component its share
+/// cut short, the one furthest from its bound, until the time limit: no core idles while a component
+/// could still improve. With a work limit, each component has that many nodes whatever the threads.
 fn solve_components(
     instance: &Instance,
     residual: &Residual,
@@ -350,21 +349,22 @@ fn solve_components(
     results.into_inner().unwrap_or_default().into_iter().flatten().collect()
 }
 
-/// The factor on the components' shares of the time limit (`shares`, largest first, in time limits)
-/// that lets their first turns, each started on the thread free soonest, all end by the time limit.
+/// The factor on the components' shares of the time limit (`shares`, largest first, in time limits) that
+/// lets their first turns, each started on the thread free soonest, all end by the time limit.
 ///
 /// Shares in proportion to the pairs add up to the threads' time only if the turns pack perfectly. With
 /// more large components than threads they do not, and the last to start got what the others left: on
 /// metro 200 × 40 (three components of 960–1180 pairs, two threads), the third started after 19.5–20.1 s
 /// with about 10 s left for a share of 17.9–18.6 s; on seed 2 it ended 0.5 % above the lots HiGHS finds
 /// for it in 10 s. Scaled, every first turn is shorter (there, three quarters) and the time they no
-/// longer take goes to further turns, on the component furthest from its bound. Measured in one sitting, runs with and without
-/// interleaved (single runs of these move by 0.1–0.2 %): metro 200 × 40 seed 1 ends at 176 076–176 695
-/// (median of four runs 176 348) instead of 176 448–176 685 (median of five 176 470), seed 2 at
-/// 185 671–185 880 instead of 185 880 (three runs each), seed 3 on the same lots; metro 150 × 30 seeds
-/// 1–13 end on the same lots, or either way (seed 11: 146 923–146 971 against 146 961 in three runs
-/// each, both above its optimum); metro 100 × 20 is proven as fast or a little faster. HiGHS, given
-/// 10 s per component, ends metro 200 × 40 seeds 1–3 at 176 232, 185 647 and 173 311: still lower.
+/// longer take goes to further turns, on the component furthest from its bound. Measured in one sitting,
+/// runs with and without interleaved (single runs of these move by 0.1–0.2 %): metro 200 × 40 seed 1
+/// ends at 176 076–176 695 (median of four runs 176 348) instead of 176 448–176 685 (median of five
+/// 176 470), seed 2 at 185 671–185 880 instead of 185 880 (three runs each), seed 3 on the same lots;
+/// metro 150 × 30 seeds 1–13 end on the same lots, or either way (seed 11: 146 923–146 971 against
+/// 146 961 in three runs each, both above its optimum); metro 100 × 20 is proven as fast or a little
+/// faster. HiGHS, given 10 s per component, ends metro 200 × 40 seeds 1–3 at 176 232, 185 647 and
+/// 173 311: still lower.
 fn first_turns_fit(shares: impl Iterator<Item = f64>, threads: usize) -> f64 {
     let mut ends = vec![0.0_f64; threads.max(1)];
     for share in shares {
