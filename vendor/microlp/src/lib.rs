@@ -1131,6 +1131,18 @@ impl Solution {
         }
     }
 
+    /// The simplex tableau row of `var` when it is basic in this LP's optimal basis, as multipliers of
+    /// the constraints: `(index, λ)` with constraints numbered in the order they were added (the
+    /// problem's, then [`Solution::add_constraint`]'s; a constraint with no term takes no number).
+    /// `None` for a MIP, or when `var` is not basic. Patched in for essaim: cutting planes from the
+    /// tableau (c-MIR on the row these multipliers sum).
+    pub fn tableau_row(&mut self, var: Variable) -> Option<Vec<(usize, f64)>> {
+        match &mut self.state {
+            SolveState::Lp(solver) => solver.tableau_row_weights(var.0),
+            SolveState::Mip(_) => None,
+        }
+    }
+
     /// Consumes this solution, fixes a variable to `val`, and solves the edited
     /// problem.
     ///

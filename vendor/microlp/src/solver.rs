@@ -1163,6 +1163,26 @@ impl Solver {
             .to_sparse_vec(&mut self.col_coeffs);
     }
 
+    /// When `var` is basic, the multipliers λ of the constraints, in the order they were added and in
+    /// their caller's scale, whose sum Σ λ_r·(a_r·x + slack_r) = Σ λ_r·b_r is `var`'s row of the
+    /// simplex tableau: every other basic variable drops out of it. Patched in for essaim (its
+    /// tableau cuts).
+    pub(crate) fn tableau_row_weights(&mut self, var: usize) -> Option<Vec<(usize, f64)>> {
+        let VarState::Basic(position) = *self.var_states.get(var)? else {
+            return None;
+        };
+        self.basis_solver
+            .solve_transp(std::iter::once((position, &1.0)))
+            .to_sparse_vec(&mut self.inv_basis_row_coeffs);
+        // Row r is stored times row_scales[r]: its caller's row takes the scale into its weight.
+        Some(
+            self.inv_basis_row_coeffs
+                .iter()
+                .map(|(r, &w)| (r, w * self.row_scales[r]))
+                .collect(),
+        )
+    }
+
     /// Calculate current coeffs row for a single constraint (permuted according to nb_vars).
     fn calc_row_coeffs(&mut self, r_constr: usize) {
         self.basis_solver
