@@ -575,6 +575,13 @@ struct Base {
     binaries: Vec<(usize, f64)>,
     continuous: Vec<(f64, Affine)>,
     beta: f64,
+    /// Every column of the cut, by column, and where each binary's and each t's terms go in it:
+    /// c-MIR rounds one base tens of times (every divisor, every binary complemented), and summing
+    /// its terms by column again each time, in a map, made half the time spent cutting a dense
+    /// component (metro 150 × 30 seed 13's 620-pair component, profiled).
+    columns: Vec<usize>,
+    binary_at: Vec<usize>,
+    continuous_at: Vec<Vec<usize>>,
 }
 
 impl Base {
@@ -637,7 +644,15 @@ impl Base {
         // Only the t with a negative coefficient stay in the cut (the others are dropped: t ≥ 0).
         continuous.retain(|(c, _)| *c < 0.0);
         let binaries = binaries.into_iter().filter(|(_, a)| a.abs() >= 1e-12).collect();
-        Base { binaries, continuous, beta }
+        let binaries: Vec<(usize, f64)> = binaries;
+        let mut columns: Vec<usize> = binaries.iter().map(|&(y, _)| y).collect();
+        columns.extend(continuous.iter().flat_map(|(_, t)| t.terms.iter().map(|&(j, _)| j)));
+        columns.sort_unstable();
+        columns.dedup();
+        let at = |j: usize| columns.binary_search(&j).unwrap_or_default(); // always there
+        let binary_at = binaries.iter().map(|&(y, _)| at(y)).collect();
+        let continuous_at = continuous.iter().map(|(_, t)| t.terms.iter().map(|&(j, _)| at(j)).collect()).collect();
+        Base { binaries, continuous, beta, columns, binary_at, continuous_at }
     }
 
     /// Marchand & Wolsey's heuristic: binaries nearer 1 complemented, the best divisor δ among the
@@ -699,25 +714,25 @@ impl Base {
             q.floor() + (q - q.floor() - f0).max(0.0) / (1.0 - f0)
         };
         // Back in the original columns, times δ.
-        let mut terms: BTreeMap<usize, f64> = BTreeMap::new();
+        let mut sums = vec![0.0; self.columns.len()];
         let mut rhs = delta * b.floor();
-        for (&(y, a), &flip) in self.binaries.iter().zip(flipped) {
+        for ((&(_, a), &flip), &at) in self.binaries.iter().zip(flipped).zip(&self.binary_at) {
             if flip {
                 let coefficient = delta * g(-a);
                 rhs -= coefficient;
-                *terms.entry(y).or_default() -= coefficient;
+                sums[at] -= coefficient;
             } else {
-                *terms.entry(y).or_default() += delta * g(a);
+                sums[at] += delta * g(a);
             }
         }
-        for (c, t) in &self.continuous {
+        for ((c, t), at) in self.continuous.iter().zip(&self.continuous_at) {
             let w = c / (1.0 - f0);
             rhs -= w * t.constant;
-            for &(j, e) in &t.terms {
-                *terms.entry(j).or_default() += w * e;
+            for (&(_, e), &k) in t.terms.iter().zip(at) {
+                sums[k] += w * e;
             }
         }
-        finish(milp, terms, rhs, point)
+        finish(milp, self.columns.iter().copied().zip(sums).collect(), rhs, point)
     }
 }
 
@@ -763,12 +778,12 @@ fn flow_cover(milp: &Milp, shape: &Shape, point: &[f64], row: &Row) -> Option<Cu
             rhs -= lifted;
         }
     }
-    finish(milp, terms, rhs, point)
+    finish(milp, terms.into_iter().collect(), rhs, point)
 }
 
-/// The cut Σ terms ≤ rhs, with coefficients too small to matter moved safely to the right-hand side,
-/// if it is violated enough at `point`.
-fn finish(milp: &Milp, terms: BTreeMap<usize, f64>, mut rhs: f64, point: &[f64]) -> Option<Cut> {
+/// The cut Σ terms ≤ rhs (`terms` by column, each column once), with coefficients too small to matter
+/// moved safely to the right-hand side, if it is violated enough at `point`.
+fn finish(milp: &Milp, terms: Vec<(usize, f64)>, mut rhs: f64, point: &[f64]) -> Option<Cut> {
     let mut kept = Vec::with_capacity(terms.len());
     for (j, a) in terms {
         if a.abs() > 1e-9 {
