@@ -9,7 +9,7 @@
 //! What, before the whole component's branch and bound (the polish, which starts from the neighbourhood
 //! search's lots):
 //! 1. **Cuts**, separated at the LP optimum for a few rounds; microlp re-optimises from the last basis
-//!    after each one (`Solution::add_constraint`).
+//!    after each round (`Solution::add_constraints`, patched in: one factorisation for the round's cuts).
 //!    - Complemented mixed-integer rounding (c-MIR; Marchand & Wolsey, « Aggregation and mixed integer
 //!      rounding to solve MIPs », Operations Research 49(3), 2001) on a row of the model or on the sum of
 //!      up to [`MAX_AGGREGATION`] rows: a line's demand row with the capacity rows of its suppliers, the
@@ -285,18 +285,19 @@ fn cut_loop(
         if found.is_empty() {
             break;
         }
-        for cut in found {
+        let rows = found.iter().map(|cut| {
             let mut expr = LinearExpr::empty();
             for &(j, a) in &cut.row.terms {
                 expr.add(vars[j], a);
             }
-            // An error or a time-out consumes the LP: the cuts so far stay valid, the bound so far too.
-            match solution.add_constraint(expr, ComparisonOp::Le, cut.row.rhs) {
-                Ok(SolveOutcome::Solution(next)) => solution = next,
-                _ => return Some((bound, cuts, point)),
-            }
-            cuts.push(cut.row);
+            (expr, ComparisonOp::Le, cut.row.rhs)
+        });
+        // An error or a time-out consumes the LP: the cuts so far stay valid, the bound so far too.
+        match solution.add_constraints(rows) {
+            Ok(SolveOutcome::Solution(next)) => solution = next,
+            _ => return Some((bound, cuts, point)),
         }
+        cuts.extend(found.into_iter().map(|cut| cut.row));
         let next = solution.objective();
         stalled = if next - bound < STALL_GAIN * next.abs().max(1.0) { stalled + 1 } else { 0 };
         bound = bound.max(next);

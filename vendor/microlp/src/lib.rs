@@ -1143,6 +1143,57 @@ impl Solution {
         }
     }
 
+    /// Consumes this solution, adds every constraint of `constraints`, and solves the edited problem
+    /// once: as many [`Solution::add_constraint`] calls would, with the matrix rebuilt and the basis
+    /// factorised once instead of per constraint. Patched in for essaim (its rounds of cuts).
+    ///
+    /// # Errors
+    ///
+    /// As [`Solution::add_constraint`].
+    pub fn add_constraints(
+        self,
+        constraints: impl IntoIterator<Item = (LinearExpr, ComparisonOp, f64)>,
+    ) -> Result<SolveOutcome, Error> {
+        let last_options = self.last_options.clone();
+        let Self {
+            direction,
+            num_vars,
+            state,
+            ..
+        } = self;
+        let mut rows = Vec::new();
+        for (expr, cmp_op, rhs) in constraints {
+            let coefficients = CsVec::new_from_unsorted(num_vars, expr.vars, expr.coeffs)
+                .map_err(|error| Error::InternalError(error.2.to_string()))?;
+            rows.push((coefficients, cmp_op, rhs));
+        }
+        match state {
+            SolveState::Lp(mut solver) => {
+                let time_limit = solver.operation_time_limit;
+                let stop = timed_lp_call(&mut solver, time_limit, move |solver| {
+                    solver.add_constraints(rows)
+                })?;
+                Ok(SolveOutcome::from_lp_stop(
+                    direction,
+                    num_vars,
+                    stop,
+                    solver,
+                    last_options,
+                ))
+            }
+            SolveState::Mip(mut state) => {
+                state.base.constraints.extend(rows);
+                let run = mip::reedit_and_resolve(state)?;
+                Ok(SolveOutcome::from_mip_run(
+                    direction,
+                    num_vars,
+                    run,
+                    last_options,
+                ))
+            }
+        }
+    }
+
     /// Consumes this solution, fixes a variable to `val`, and solves the edited
     /// problem.
     ///

@@ -1119,6 +1119,96 @@ impl Solver {
         self.restore_feasibility()
     }
 
+    /// Adds several constraints at once, then restores feasibility once: the matrix is rebuilt and the
+    /// basis factorised once for all of them, where [`Self::add_constraint`] does both per row. The
+    /// LP reached is the same (its optimum; its point up to ties). Patched in for essaim (its cut
+    /// rounds add tens of rows at a time).
+    pub(crate) fn add_constraints(
+        &mut self,
+        rows: Vec<(CsVec, ComparisonOp, f64)>,
+    ) -> Result<StopReason, Error> {
+        assert!(self.is_primal_feasible);
+        assert!(self.is_dual_feasible);
+
+        let mut prepared = Vec::with_capacity(rows.len());
+        for (coeffs, cmp_op, rhs) in rows {
+            if let Some(row) = prepare_row(coeffs, cmp_op, rhs)? {
+                prepared.push(row);
+            }
+        }
+        if prepared.is_empty() {
+            return Ok(StopReason::Finished);
+        }
+
+        let first_row = self.num_constraints();
+        let first_slack_var = self.num_total_vars();
+        let new_num_total_vars = first_slack_var + prepared.len();
+        let mut new_orig_constraints = CsMat::empty(CompressedStorage::CSR, new_num_total_vars);
+        for row in self.orig_constraints.outer_iterator() {
+            new_orig_constraints =
+                new_orig_constraints.append_outer_csvec(resized_view(&row, new_num_total_vars));
+        }
+        for (k, row) in prepared.into_iter().enumerate() {
+            let PreparedRow {
+                coeffs,
+                rhs,
+                row_scale,
+                slack_var_min,
+                slack_var_max,
+            } = row;
+            let slack_var = first_slack_var + k;
+
+            self.orig_obj_coeffs.push(0.0);
+            self.orig_var_mins.push(slack_var_min);
+            self.orig_var_maxs.push(slack_var_max);
+            self.var_states.push(VarState::Basic(self.basic_vars.len()));
+            self.basic_vars.push(slack_var);
+            self.basic_var_mins.push(slack_var_min);
+            self.basic_var_maxs.push(slack_var_max);
+
+            let mut lhs_val = 0.0;
+            for (var, &coeff) in coeffs.iter() {
+                let val = match self.var_states[var] {
+                    VarState::Basic(idx) => self.basic_var_vals[idx],
+                    VarState::NonBasic(idx) => self.nb_var_vals[idx],
+                };
+                lhs_val += val * coeff;
+            }
+            self.basic_var_vals.push(rhs - lhs_val);
+
+            let mut coeffs = into_resized(coeffs, new_num_total_vars);
+            coeffs.append(slack_var, 1.0);
+            new_orig_constraints = new_orig_constraints.append_outer_csvec(coeffs.view());
+            self.orig_rhs.push(rhs);
+            self.row_scales.push(row_scale);
+        }
+
+        self.orig_constraints = new_orig_constraints;
+        self.orig_constraints_csc = self.orig_constraints.to_csc();
+
+        self.basis_solver
+            .reset(&self.orig_constraints_csc, &self.basic_vars)?;
+
+        if self.enable_primal_steepest_edge || self.enable_dual_steepest_edge {
+            // existing tableau rows didn't change: each new row adds its own contribution.
+            for row in first_row..self.num_constraints() {
+                self.calc_row_coeffs(row);
+                if self.enable_primal_steepest_edge {
+                    for (c, &coeff) in self.row_coeffs.iter() {
+                        self.primal_edge_sq_norms[c] += coeff * coeff;
+                    }
+                }
+                if self.enable_dual_steepest_edge {
+                    self.dual_edge_sq_norms
+                        .push(self.inv_basis_row_coeffs.sq_norm());
+                }
+            }
+        }
+
+        self.is_primal_feasible = false;
+        self.restore_feasibility()
+    }
+
     /// Number of infeasible basic vars and sum of their infeasibilities.
     fn calc_primal_infeasibility(&self) -> (usize, f64) {
         let mut num_vars = 0;

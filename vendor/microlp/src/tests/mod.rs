@@ -12,4 +12,4 @@ mod regressions;
 
 mod mip_api;
 
-mod tableau;
+mod essaim;
