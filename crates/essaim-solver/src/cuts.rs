@@ -51,7 +51,8 @@ const PASSES: usize = 3;
 /// terms a cut from one may have. A tableau row sums many rows; so do its cuts, and dense rows slow
 /// every node's LP. Measured on 15 components of metro 150 × 30 (530–680 pairs, line rows of up to 67
 /// terms), the bound after every pass against none: higher on 13 with at most 150 terms (e.g. seed 8's
-/// 631-pair component 53 287 → 53 300, HiGHS's root 53 316), 10 with 100, 11 with no limit.
+/// 631-pair component 53 287 → 53 300, HiGHS's root 53 316), 10 with 100, 11 with no limit (cuts then
+/// entered the LP one at a time).
 const TABLEAU_ROWS: usize = 40;
 const TABLEAU_TERMS: usize = 150;
 /// Rows summed at most into one base inequality of c-MIR.
@@ -644,8 +645,7 @@ impl Base {
         }
         // Only the t with a negative coefficient stay in the cut (the others are dropped: t ≥ 0).
         continuous.retain(|(c, _)| *c < 0.0);
-        let binaries = binaries.into_iter().filter(|(_, a)| a.abs() >= 1e-12).collect();
-        let binaries: Vec<(usize, f64)> = binaries;
+        let binaries: Vec<(usize, f64)> = binaries.into_iter().filter(|(_, a)| a.abs() >= 1e-12).collect();
         let mut columns: Vec<usize> = binaries.iter().map(|&(y, _)| y).collect();
         columns.extend(continuous.iter().flat_map(|(_, t)| t.terms.iter().map(|&(j, _)| j)));
         columns.sort_unstable();
