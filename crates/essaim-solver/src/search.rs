@@ -1399,6 +1399,21 @@ mod tests {
         }
     }
 
+    /// Calls `check` with each component of `instance`, its greedy lots and a search of it with no
+    /// budget: its regions are drawn, never solved.
+    fn each_search(
+        instance: &Instance,
+        mut check: impl FnMut(&Component, &ComponentSolution, &mut Neighbourhoods<'_>),
+    ) {
+        let residual = Residual::new(instance);
+        for component in model::components(instance, model::candidate_pairs(instance, &residual)) {
+            let best = greedy_solution(instance, &residual, &component);
+            let budget = Budget { share_ends: Instant::now(), run: None, nodes: Some(0), halt: None };
+            let mut search = Neighbourhoods::new(instance, &residual, &component, budget, Backend::Microlp, 0);
+            check(&component, &best, &mut search);
+        }
+    }
+
     #[test]
     fn a_turn_runs_past_its_share_only_while_nobody_waits_and_ends_when_halted() {
         let now = Instant::now();
@@ -1546,15 +1561,11 @@ mod tests {
         let mut with_others = 0;
         for seed in 1..=2 {
             let instance = generate::metro_instance(60, 12, seed).validate().expect("a generated instance is valid");
-            let residual = Residual::new(&instance);
-            for component in model::components(&instance, model::candidate_pairs(&instance, &residual)) {
-                let best = greedy_solution(&instance, &residual, &component);
-                let budget = Budget { share_ends: Instant::now(), run: None, nodes: Some(0), halt: None };
-                let mut search = Neighbourhoods::new(&instance, &residual, &component, budget, Backend::Microlp, 0);
+            each_search(&instance, |component, best, search| {
                 let pairs = &component.pairs;
                 let held = |i: usize| best.quantities[i] > EPS;
                 for _ in 0..5 {
-                    let region = search.cross_region(&best);
+                    let region = search.cross_region(best);
                     let chosen: HashSet<usize> = region.free.iter().map(|&i| pairs[i].supplier).collect();
                     // Every pair between the region's lines and its suppliers is free, and only those.
                     let expected: Vec<usize> = (0..pairs.len())
@@ -1597,7 +1608,7 @@ mod tests {
                     }
                     checked += 1;
                 }
-            }
+            });
         }
         assert!(checked >= 5, "too few regions drawn ({checked})");
         assert!(with_others > 0, "no region took a supplier without a lot on its lines");
@@ -1610,25 +1621,21 @@ mod tests {
         for seed in 1..=3 {
             let instance =
                 generate::national_instance(300, 30, seed).validate().expect("a generated instance is valid");
-            let residual = Residual::new(&instance);
-            for component in model::components(&instance, model::candidate_pairs(&instance, &residual)) {
-                let best = greedy_solution(&instance, &residual, &component);
-                let open = model::left_open(&instance, &residual, &component, &best.quantities);
+            each_search(&instance, |component, best, search| {
+                let open = model::left_open(&instance, search.residual, component, &best.quantities);
                 let short: Vec<usize> =
                     component.lines.iter().zip(open).filter(|(_, o)| o.demand > EPS).map(|(&l, _)| l).collect();
                 if short.is_empty() || short.len() == component.lines.len() {
-                    continue;
+                    return;
                 }
                 components_with_short_lines += 1;
-                let budget = Budget { share_ends: Instant::now(), run: None, nodes: Some(0), halt: None };
-                let mut search = Neighbourhoods::new(&instance, &residual, &component, budget, Backend::Microlp, 0);
                 // The first regions of a cycle are seeded on the short lines, every one of them.
-                let mut seeded: Vec<usize> = (0..short.len()).map(|_| search.region(&[], &best).lines[0]).collect();
+                let mut seeded: Vec<usize> = (0..short.len()).map(|_| search.region(&[], best).lines[0]).collect();
                 seeded.sort_unstable();
                 let mut expected = short.clone();
                 expected.sort_unstable();
                 assert_eq!(seeded, expected, "the first seeds are not the lines left short");
-            }
+            });
         }
         assert!(components_with_short_lines >= 2, "too few components with a line left short");
     }
@@ -1640,17 +1647,13 @@ mod tests {
         for seed in 1..=2 {
             let instance =
                 generate::national_instance(120, 12, seed).validate().expect("a generated instance is valid");
-            let residual = Residual::new(&instance);
-            for component in model::components(&instance, model::candidate_pairs(&instance, &residual)) {
-                let best = greedy_solution(&instance, &residual, &component);
-                let budget = Budget { share_ends: Instant::now(), run: None, nodes: Some(0), halt: None };
-                let mut search = Neighbourhoods::new(&instance, &residual, &component, budget, Backend::Microlp, 0);
+            each_search(&instance, |component, best, search| {
                 let pairs = &component.pairs;
                 let holds = |s: usize, l: usize| {
                     pairs.iter().zip(&best.quantities).any(|(p, &q)| p.supplier == s && p.line == l && q > EPS)
                 };
                 for _ in 0..5 {
-                    let region = search.suppliers_region(&best);
+                    let region = search.suppliers_region(best);
                     let mut chosen: Vec<usize> = Vec::new();
                     for &i in &region.free {
                         if !chosen.contains(&pairs[i].supplier) {
@@ -1680,7 +1683,7 @@ mod tests {
                     }
                     checked += 1;
                 }
-            }
+            });
         }
         assert!(checked >= 10, "too few regions drawn ({checked})");
     }
