@@ -1341,11 +1341,29 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
     if measured.is_empty() {
         return Ok(Choice::Branch(first, None));
     }
-    let chosen = branching::choose_branch_var(&state.solver, domains, int_tol, &state.pseudocosts);
-    Ok(chosen.map_or(Choice::Nothing, |var| {
+    // The candidates measured here score by their children's bounds at this
+    // node, the reliable ones by their pseudocosts, on the same product scale.
+    // An unreliable candidate left unmeasured is not among them: its seeded
+    // estimate (its objective coefficient) says nothing of a binary's lot, and
+    // used to outscore measured ones (PATCHED.md, change 9).
+    let mut best: Option<(usize, f64, Option<Measured>)> = None;
+    for &(var, val) in &ranked {
         let children = measured.iter().find(|(candidate, _)| *candidate == var).map(|&(_, children)| children);
-        Choice::Branch(var, children)
-    }))
+        let score = if let Some(children) = children {
+            let gain = |bound: f64| if bound.is_finite() { bound - z } else { cut - z };
+            gain(children.down).max(params::SCORE_EPS) * gain(children.up).max(params::SCORE_EPS)
+        } else if state.pseudocosts.reliability(var) >= params::STRONG_RELIABLE {
+            let f_down = val - val.floor();
+            (state.pseudocosts.estimate(var, false) * f_down).max(params::SCORE_EPS)
+                * (state.pseudocosts.estimate(var, true) * (1.0 - f_down)).max(params::SCORE_EPS)
+        } else {
+            continue;
+        };
+        if best.is_none_or(|(_, known, _)| score > known) {
+            best = Some((var, score, children));
+        }
+    }
+    Ok(best.map_or(Choice::Branch(first, None), |(var, _, children)| Choice::Branch(var, children)))
 }
 
 fn search_loop(state: &mut MipState) -> Result<TerminationReason, Error> {
@@ -1603,6 +1621,40 @@ mod tests {
                 "the child waits with bound {} but its LP costs {own}",
                 node.lp_bound
             );
+        }
+    }
+
+    /// Eleven binaries on an odd cycle, each edge covered by its two ends or
+    /// by a continuous slack dearer than half a binary: the root LP takes
+    /// every binary at one half, and each branching lifts it by less than a
+    /// binary's cost (its seeded pseudocost).
+    fn odd_cycle(slack_cost: f64) -> Problem {
+        let mut p = Problem::new(OptimizationDirection::Minimize);
+        let ys: Vec<Variable> = (0..11).map(|_| p.add_binary_var(100.0)).collect();
+        for i in 0..11 {
+            let s = p.add_var(slack_cost, (0.0, 1.0));
+            p.add_constraint(&[(ys[i], 1.0), (ys[(i + 1) % 11], 1.0), (s, 1.0)], ComparisonOp::Ge, 1.0);
+        }
+        p
+    }
+
+    #[test]
+    fn strong_branching_decides_among_the_candidates_it_measured() {
+        // Patched in for essaim: more candidates are fractional than strong
+        // branching measures; the ones left unmeasured only have their seeded
+        // pseudocosts (their objective coefficients), which overstate what a
+        // branching gains here. The root must branch on a measured candidate:
+        // its children wait with their own LP bounds, above the root's.
+        for slack_cost in [55.0, 60.0, 70.0, 90.0] {
+            let mut options = SolveOptions::default();
+            options.node_limit = Some(0);
+            options.reliability_branching = true;
+            let run = run(&odd_cycle(slack_cost), options).unwrap();
+            let root = run.state.solver.cur_obj_val;
+            assert_eq!(run.state.open.len(), 2);
+            for node in &run.state.open {
+                assert!(node.lp_bound > root + 1e-6, "slack {slack_cost}: branched on an unmeasured candidate");
+            }
         }
     }
 
