@@ -37,7 +37,7 @@
 //! reduced model still holds it: its optimum is the component's, and its bound is a bound of the
 //! component.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::milp::{Col, Milp, Row, Sense, microlp_problem};
@@ -56,7 +56,8 @@ const PASSES: usize = 3;
 /// entered the LP one at a time).
 const TABLEAU_ROWS: usize = 40;
 const TABLEAU_TERMS: usize = 150;
-/// Scaled coefficients that agree to this many digits make parallel cuts.
+/// Rows whose coefficients, scaled so that the largest is 1, agree once multiplied by this and rounded
+/// (nine digits) are parallel.
 const DIRECTION_DIGITS: f64 = 1e9;
 /// Rows summed at most into one base inequality of c-MIR.
 const MAX_AGGREGATION: usize = 6;
@@ -318,22 +319,30 @@ fn cut_loop(
 
 /// `rows` with one inequality per direction, the tightest: of parallel rows (the same terms up to a positive
 /// factor, as ≤), the others hold wherever it does. The separators often find the same cut more than once
-/// in a round (from different rows), and every copy would slow each node's LP. Equations stay.
+/// in a round (from different rows), and every copy would slow each node's LP. Equations, and rows without
+/// a nonzero term, stay.
 fn tightest_once(rows: Vec<Row>) -> Vec<Row> {
+    use std::collections::hash_map::Entry;
+    let mut keep = vec![true; rows.len()];
     let mut tightest: HashMap<Vec<(usize, i64)>, (usize, f64)> = HashMap::new();
     for (r, row) in rows.iter().enumerate() {
         let Some((direction, rhs)) = direction(row) else { continue };
-        let known = tightest.entry(direction).or_insert((r, rhs));
-        if rhs < known.1 {
-            *known = (r, rhs);
+        match tightest.entry(direction) {
+            Entry::Vacant(first) => {
+                first.insert((r, rhs));
+            }
+            Entry::Occupied(mut known) => {
+                let (k, known_rhs) = *known.get();
+                if rhs < known_rhs {
+                    keep[k] = false;
+                    known.insert((r, rhs));
+                } else {
+                    keep[r] = false;
+                }
+            }
         }
     }
-    let kept: HashSet<usize> = tightest.into_values().map(|(r, _)| r).collect();
-    rows.into_iter()
-        .enumerate()
-        .filter(|(r, row)| row.sense == Sense::Eq || kept.contains(r))
-        .map(|(_, row)| row)
-        .collect()
+    rows.into_iter().zip(keep).filter_map(|(row, kept)| kept.then_some(row)).collect()
 }
 
 /// The direction of inequality `row` written as ≤: its terms by column, scaled so that the largest is 1
@@ -851,6 +860,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::milp::tests::dense_components;
     use crate::milp::{self, Backend, Limits, Stop};
+    use std::collections::HashSet;
 
     fn cost(milp: &Milp, values: &[f64]) -> f64 {
         milp.cols.iter().zip(values).map(|(c, v)| c.cost * v).sum()
