@@ -94,13 +94,14 @@ impl PseudoCosts {
     }
 }
 
-/// The fractional, branchable integer vars with their values, best pseudocost score first.
+/// The fractional, branchable integer vars with their values and pseudocost
+/// scores, best score first.
 pub(crate) fn ranked_candidates(
     solver: &Solver,
     domains: &[VarDomain],
     int_tol: f64,
     pc: &PseudoCosts,
-) -> Vec<(usize, f64)> {
+) -> Vec<(usize, f64, f64)> {
     let mut scored: Vec<(usize, f64, f64)> = Vec::new();
     for (v, d) in domains.iter().enumerate() {
         if !is_int_domain(d) {
@@ -122,7 +123,7 @@ pub(crate) fn ranked_candidates(
     }
     // Stable and ties by index: the same order as `choose_branch_var`'s first maximum.
     scored.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-    scored.into_iter().map(|(v, val, _)| (v, val)).collect()
+    scored
 }
 
 /// Pseudocost product rule: pick the fractional int var maximizing

@@ -1283,7 +1283,7 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
             .map_or(Choice::Nothing, |var| Choice::Branch(var, None)));
     }
     let ranked = branching::ranked_candidates(&state.solver, domains, int_tol, &state.pseudocosts);
-    let Some(&(first, _)) = ranked.first() else {
+    let Some(&(first, _, _)) = ranked.first() else {
         return Ok(Choice::Nothing);
     };
     let z = state.solver.cur_obj_val;
@@ -1294,7 +1294,7 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
     // Per candidate whose strong branching was recorded, its children's bounds
     // (at most `STRONG_CANDIDATES` of them, looked up once).
     let mut measured: Vec<(usize, Measured)> = Vec::new();
-    for &(var, val) in ranked.iter().take(params::STRONG_CANDIDATES) {
+    for &(var, val, _) in ranked.iter().take(params::STRONG_CANDIDATES) {
         if state.pseudocosts.reliability(var) >= params::STRONG_RELIABLE {
             continue;
         }
@@ -1347,15 +1347,15 @@ fn choose_reliable(state: &mut MipState, domains: &[VarDomain], int_tol: f64) ->
     // estimate (its objective coefficient) says nothing of a binary's lot, and
     // used to outscore measured ones (PATCHED.md, change 9).
     let mut best: Option<(usize, f64, Option<Measured>)> = None;
-    for &(var, val) in &ranked {
+    for &(var, _, pseudocost_score) in &ranked {
         let children = measured.iter().find(|(candidate, _)| *candidate == var).map(|&(_, children)| children);
         let score = if let Some(children) = children {
             let gain = |bound: f64| if bound.is_finite() { bound - z } else { cut - z };
             gain(children.down).max(params::SCORE_EPS) * gain(children.up).max(params::SCORE_EPS)
         } else if state.pseudocosts.reliability(var) >= params::STRONG_RELIABLE {
-            let f_down = val - val.floor();
-            (state.pseudocosts.estimate(var, false) * f_down).max(params::SCORE_EPS)
-                * (state.pseudocosts.estimate(var, true) * (1.0 - f_down)).max(params::SCORE_EPS)
+            // Ranked before strong branching recorded anything; a reliable
+            // candidate was not measured here, so its estimates are unchanged.
+            pseudocost_score
         } else {
             continue;
         };
