@@ -150,9 +150,10 @@ pub(crate) struct Slices<'a> {
     /// on a neighbourhood's sub-problem of a few hundred: when every sub-problem did so, metro 150 × 30
     /// seed 4 ended at 107 403 instead of 107 136, and 400 × 60 0.5–1.4 % higher.
     pub prove: bool,
-    /// Asked between slices: whether a core has nothing to do. When it has, half of the open nodes go
-    /// to it (`SolveOutcome::split_open`, vendor/microlp/PATCHED.md) and the two shares grow side by
-    /// side, sharing their incumbents, until both are done or the tree pauses whole again.
+    /// Asked between slices, and before the first when a paused tree goes on: whether a core has nothing
+    /// to do. When it has, half of the open nodes go to it (`SolveOutcome::split_open`,
+    /// vendor/microlp/PATCHED.md) and the two shares grow side by side, sharing their incumbents, until
+    /// both are done or the tree pauses whole again.
     pub spare: Option<&'a dyn Fn() -> bool>,
 }
 
@@ -276,6 +277,34 @@ fn fold_proven(parts: Vec<microlp::SolveOutcome>) -> Vec<microlp::SolveOutcome> 
     open
 }
 
+/// Grows each share of a tree for `time_limit` and `node_limit` more, side by side when there are several.
+fn grow(
+    parts: Vec<microlp::SolveOutcome>,
+    time_limit: Option<Duration>,
+    node_limit: Option<u64>,
+) -> Result<Vec<microlp::SolveOutcome>, microlp::Error> {
+    let resume = |part: microlp::SolveOutcome| {
+        let mut options = part.last_resume_options();
+        options.time_limit = time_limit;
+        options.node_limit = node_limit;
+        part.resume_with(options)
+    };
+    if parts.len() == 1 {
+        return parts.into_iter().map(resume).collect();
+    }
+    std::thread::scope(|scope| {
+        let running: Vec<_> = parts.into_iter().map(|part| scope.spawn(move || resume(part))).collect();
+        running
+            .into_iter()
+            .map(|r| {
+                r.join().unwrap_or_else(|_| {
+                    Err(microlp::Error::InternalError(String::from("a share of the tree panicked")))
+                })
+            })
+            .collect()
+    })
+}
+
 fn solve_microlp_in_slices(
     milp: &Milp,
     warm: &[f64],
@@ -288,15 +317,21 @@ fn solve_microlp_in_slices(
     let started = Instant::now();
     let slice = slices.seconds;
     let first = Duration::from_secs_f64(slice.min(limits.seconds).max(0.001));
-    let (outcome, vars, nodes_before) = match slices.tree {
+    let (parts, vars, nodes_before) = match slices.tree {
         Some(PausedTree { outcome, vars }) => {
             // The start may be cheaper lots than the tree's incumbent (found since it paused).
             let (outcome, _) = outcome.offer_solution(warm);
             let before = outcome.stats().nodes_solved;
-            let mut resume = outcome.last_resume_options();
-            resume.time_limit = Some(first);
-            resume.node_limit = limits.nodes.map(|n| n.saturating_sub(before).max(1));
-            (outcome.resume_with(resume), vars, before)
+            // A core with nothing to do takes half of the open nodes at once, not after the first slice.
+            let mut parts = vec![outcome];
+            if limits.seconds >= SPLIT_MIN
+                && slices.spare.is_some_and(|spare| spare())
+                && let Some(copy) = parts[0].split_open()
+            {
+                parts.push(copy);
+            }
+            let node_limit = limits.nodes.map(|n| (n.saturating_sub(before) / parts.len() as u64).max(1));
+            (grow(parts, Some(first), node_limit), vars, before)
         }
         None => {
             let (problem, vars) = microlp_problem(&milp.cols, &milp.rows, false, OptimizationDirection::Minimize);
@@ -306,12 +341,11 @@ fn solve_microlp_in_slices(
             options.warm_start = Some(vars.iter().copied().zip(warm.iter().copied()).collect());
             options.reliability_branching = slices.prove;
             options.reduced_cost_fixing = slices.prove;
-            (problem.solve_with(options), vars, 0)
+            (problem.solve_with(options).map(|outcome| vec![outcome]), vars, 0)
         }
     };
-    let Ok(outcome) = outcome else { return (None, None) };
     // The tree, or its shares when a spare core took half of its open nodes (`Slices::spare`).
-    let mut parts = vec![outcome];
+    let Ok(mut parts) = parts else { return (None, None) };
     loop {
         use microlp::TerminationReason::{NodeLimit, TimeLimit};
         share_incumbents(&mut parts, &vars);
@@ -346,29 +380,8 @@ fn solve_microlp_in_slices(
         let solved: u64 = parts.iter().map(|p| p.stats().nodes_solved).sum();
         let node_limit = limits.nodes.map(|n| (n.saturating_sub(solved) / parts.len() as u64).max(1));
         let time_limit = Some(Duration::from_secs_f64(slice.min(left)));
-        let resume = |part: microlp::SolveOutcome| {
-            let mut options = part.last_resume_options();
-            options.time_limit = time_limit;
-            options.node_limit = node_limit;
-            part.resume_with(options)
-        };
-        let next: Vec<_> = if parts.len() == 1 {
-            parts.into_iter().map(resume).collect()
-        } else {
-            std::thread::scope(|scope| {
-                let running: Vec<_> = parts.into_iter().map(|part| scope.spawn(move || resume(part))).collect();
-                running
-                    .into_iter()
-                    .map(|r| {
-                        r.join().unwrap_or_else(|_| {
-                            Err(microlp::Error::InternalError(String::from("a share of the tree panicked")))
-                        })
-                    })
-                    .collect()
-            })
-        };
         // A share lost to an error takes its part of the proof with it: nothing of the tree is kept.
-        let Ok(next) = next.into_iter().collect::<Result<Vec<_>, _>>() else { return (None, None) };
+        let Ok(next) = grow(parts, time_limit, node_limit) else { return (None, None) };
         parts = next;
     }
     let mut parts = parts.into_iter();
@@ -508,6 +521,42 @@ pub(crate) mod tests {
             resumed += 1;
         }
         assert!(resumed >= 3, "too few components needed branching ({resumed})");
+    }
+
+    /// A paused tree that goes on while a core has nothing to do gives it half of its open nodes from its
+    /// first slice, not only after it, and the two shares prove the optimum of the tree grown at once.
+    #[test]
+    fn a_paused_tree_shares_its_open_nodes_at_once_with_a_spare_core() {
+        let mut shared = 0;
+        for (milp, start) in dense_components() {
+            let unlimited = Limits { seconds: 600.0, nodes: None };
+            let at_once = solve(&milp, &start, unlimited, Backend::Microlp).expect("a small component solves");
+            if at_once.nodes < 10 {
+                continue; // proven at the root or nearly: nothing to pause
+            }
+            let slices = Slices { seconds: 600.0, tree: None, prove: false, spare: None };
+            let half = Limits { seconds: 600.0, nodes: Some(at_once.nodes / 2) };
+            let (_, paused) =
+                solve_in_slices(&milp, &start, half, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
+            let paused = paused.expect("a tree stopped by its node budget is handed back");
+            let asked = std::cell::Cell::new(0);
+            let spare = || {
+                asked.set(asked.get() + 1);
+                true
+            };
+            // One slice is enough to prove it: a core would have been asked only after it.
+            let slices = Slices { seconds: 600.0, tree: Some(paused), prove: false, spare: Some(&spare) };
+            let (then, again) =
+                solve_in_slices(&milp, &start, unlimited, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
+            let then = then.expect("the resumed tree keeps its incumbent");
+            assert_eq!(then.stop, Stop::ProvenOptimal);
+            assert!(again.is_none(), "a proven tree is not handed back");
+            let (a, b) = (objective(&milp, &at_once.values), objective(&milp, &then.values));
+            assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "{a} vs {b}");
+            assert_eq!(asked.get(), 1, "the spare core was not asked before the first slice");
+            shared += 1;
+        }
+        assert!(shared >= 3, "too few components needed branching ({shared})");
     }
 
     /// Lots found beside a tree reach it when it pauses: cheaper and feasible, they become its
