@@ -1030,18 +1030,13 @@ pub(crate) mod tests {
             // ...and the strengthened model has none: each row is the model's own or a cut tight at the last
             // LP point.
             let strengthened = strengthen(&milp, &start, far).expect("the LP solves");
-            let mut position = vec![None; milp.cols.len()];
-            for (k, &j) in strengthened.kept.iter().enumerate() {
-                position[j] = Some(k);
+            // The model's own rows on the columns kept.
+            let mut fixed_zero = vec![true; milp.cols.len()];
+            for &j in &strengthened.kept {
+                fixed_zero[j] = false;
             }
-            let own: Vec<(Vec<(usize, i64)>, f64)> = milp
-                .rows
-                .iter()
-                .filter_map(|row| {
-                    let terms = row.terms.iter().filter_map(|&(j, a)| Some((position[j]?, a))).collect();
-                    direction(&Row { terms, sense: row.sense, rhs: row.rhs })
-                })
-                .collect();
+            let (own, _) = without(&milp.cols, &milp.rows, &fixed_zero);
+            let own: Vec<(Vec<(usize, i64)>, f64)> = own.rows.iter().filter_map(direction).collect();
             let point = strengthened.restrict(&strengthened.relaxation);
             for row in &strengthened.milp.rows {
                 let Some((direction, rhs)) = direction(row) else { continue };

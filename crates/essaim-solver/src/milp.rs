@@ -477,44 +477,49 @@ pub(crate) mod tests {
         milp.cols.iter().zip(values).map(|(c, v)| c.cost * v).sum()
     }
 
+    /// The tree of `milp` grown at once from `start`, and the same tree paused halfway by its node budget;
+    /// `None` when it is proven at the root or nearly, with nothing to pause.
+    fn paused_halfway(milp: &Milp, start: &[f64]) -> Option<(Outcome, PausedTree)> {
+        let unlimited = Limits { seconds: 600.0, nodes: None };
+        let at_once = solve(milp, start, unlimited, Backend::Microlp).expect("a small component solves");
+        assert_eq!(at_once.stop, Stop::ProvenOptimal);
+        if at_once.nodes < 10 {
+            return None;
+        }
+        let slices = Slices { seconds: 600.0, tree: None, prove: false, spare: None };
+        let half = Limits { seconds: 600.0, nodes: Some(at_once.nodes / 2) };
+        let (first, paused) =
+            solve_in_slices(milp, start, half, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
+        assert_eq!(first.expect("the warm start is a solution").stop, Stop::WorkLimit);
+        Some((at_once, paused.expect("a tree stopped by its node budget is handed back")))
+    }
+
+    /// `paused` grown to its end with `spare`: proven, not handed back, at the cost of the tree grown at once.
+    fn resumed_to_the_end(
+        milp: &Milp,
+        start: &[f64],
+        at_once: &Outcome,
+        paused: PausedTree,
+        spare: Option<&dyn Fn() -> bool>,
+    ) -> Outcome {
+        let unlimited = Limits { seconds: 600.0, nodes: None };
+        let slices = Slices { seconds: 600.0, tree: Some(paused), prove: false, spare };
+        let (then, again) =
+            solve_in_slices(milp, start, unlimited, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
+        let then = then.expect("the resumed tree keeps its incumbent");
+        assert_eq!(then.stop, Stop::ProvenOptimal);
+        assert!(again.is_none(), "a proven tree is not handed back");
+        let (a, b) = (objective(milp, &at_once.values), objective(milp, &then.values));
+        assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "{a} vs {b}");
+        then
+    }
+
     #[test]
     fn a_paused_tree_goes_on_where_it_stopped() {
         let mut resumed = 0;
         for (milp, start) in dense_components() {
-            let unlimited = Limits { seconds: 600.0, nodes: None };
-            let at_once = solve(&milp, &start, unlimited, Backend::Microlp).expect("a small component solves");
-            assert_eq!(at_once.stop, Stop::ProvenOptimal);
-            if at_once.nodes < 10 {
-                continue; // proven at the root or nearly: nothing to pause
-            }
-            let slices = |tree| Slices { seconds: 600.0, tree, prove: false, spare: None };
-            let first_limits = Limits { seconds: 600.0, nodes: Some(at_once.nodes / 2) };
-            let (first, paused) = solve_in_slices(
-                &milp,
-                &start,
-                first_limits,
-                Backend::Microlp,
-                slices(None),
-                &mut |_| false,
-                &mut |_| None,
-            );
-            let first = first.expect("the warm start is a solution");
-            assert_eq!(first.stop, Stop::WorkLimit);
-            let paused = paused.expect("a tree stopped by its node budget is handed back");
-            let (then, again) = solve_in_slices(
-                &milp,
-                &start,
-                unlimited,
-                Backend::Microlp,
-                slices(Some(paused)),
-                &mut |_| false,
-                &mut |_| None,
-            );
-            let then = then.expect("the resumed tree keeps its incumbent");
-            assert_eq!(then.stop, Stop::ProvenOptimal);
-            assert!(again.is_none(), "a proven tree is not handed back");
-            let (a, b) = (objective(&milp, &at_once.values), objective(&milp, &then.values));
-            assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "{a} vs {b}");
+            let Some((at_once, paused)) = paused_halfway(&milp, &start) else { continue };
+            let then = resumed_to_the_end(&milp, &start, &at_once, paused, None);
             // Its nodes are the rest of the same tree: grown again from the root with the same start,
             // it would take every node of the solve at once (microlp is deterministic).
             assert!(then.nodes < at_once.nodes, "the resumed tree started again ({} nodes)", then.nodes);
@@ -529,30 +534,14 @@ pub(crate) mod tests {
     fn a_paused_tree_shares_its_open_nodes_at_once_with_a_spare_core() {
         let mut shared = 0;
         for (milp, start) in dense_components() {
-            let unlimited = Limits { seconds: 600.0, nodes: None };
-            let at_once = solve(&milp, &start, unlimited, Backend::Microlp).expect("a small component solves");
-            if at_once.nodes < 10 {
-                continue; // proven at the root or nearly: nothing to pause
-            }
-            let slices = Slices { seconds: 600.0, tree: None, prove: false, spare: None };
-            let half = Limits { seconds: 600.0, nodes: Some(at_once.nodes / 2) };
-            let (_, paused) =
-                solve_in_slices(&milp, &start, half, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
-            let paused = paused.expect("a tree stopped by its node budget is handed back");
+            let Some((at_once, paused)) = paused_halfway(&milp, &start) else { continue };
             let asked = std::cell::Cell::new(0);
             let spare = || {
                 asked.set(asked.get() + 1);
                 true
             };
             // One slice is enough to prove it: a core would have been asked only after it.
-            let slices = Slices { seconds: 600.0, tree: Some(paused), prove: false, spare: Some(&spare) };
-            let (then, again) =
-                solve_in_slices(&milp, &start, unlimited, Backend::Microlp, slices, &mut |_| false, &mut |_| None);
-            let then = then.expect("the resumed tree keeps its incumbent");
-            assert_eq!(then.stop, Stop::ProvenOptimal);
-            assert!(again.is_none(), "a proven tree is not handed back");
-            let (a, b) = (objective(&milp, &at_once.values), objective(&milp, &then.values));
-            assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "{a} vs {b}");
+            resumed_to_the_end(&milp, &start, &at_once, paused, Some(&spare));
             assert_eq!(asked.get(), 1, "the spare core was not asked before the first slice");
             shared += 1;
         }
